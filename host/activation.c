@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* Activation descriptors and the elementwise launcher. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct op_entry {
+    const char *name;
+    const char *kernel;
+    int n_params;
+    const char *param_name[2];
+    double param_default[2];
+} op_entry;
+
+static const op_entry ops[CLACT_OP_COUNT] = {
+#define CLACT__OP_ENTRY(name, torch_name, n, p0, d0, p1, d1) \
+    [CLACT_##name] = {torch_name, "clact_" torch_name, n, {p0, p1}, {d0, d1}},
+    CLACT_ACTIVATION_MAP(CLACT__OP_ENTRY)
+#undef CLACT__OP_ENTRY
+};
+
+static int op_valid(clact_op op) { return (unsigned)op < CLACT_OP_COUNT; }
+
+clact_activation clact_activation_default(clact_op op)
+{
+    clact_activation act = {op, {0.0, 0.0}};
+    if (op_valid(op)) {
+        act.param[0] = ops[op].param_default[0];
+        act.param[1] = ops[op].param_default[1];
+    }
+    return act;
+}
+
+const char *clact_op_name(clact_op op) { return op_valid(op) ? ops[op].name : NULL; }
+
+clact_status clact_op_from_name(const char *name, clact_op *op)
+{
+    if (!name || !op)
+        return CLACT_INVALID_ARGUMENT;
+    for (int i = 0; i < CLACT_OP_COUNT; ++i) {
+        if (!strcmp(ops[i].name, name)) {
+            *op = (clact_op)i;
+            return CLACT_OK;
+        }
+    }
+    return CLACT_INVALID_ARGUMENT;
+}
+
+int clact_op_param_count(clact_op op) { return op_valid(op) ? ops[op].n_params : -1; }
+
+const char *clact_op_param_name(clact_op op, int index)
+{
+    if (!op_valid(op) || index < 0 || index >= ops[op].n_params)
+        return NULL;
+    return ops[op].param_name[index];
+}
+
+clact_status clact_activation_check(const clact_activation *act, char *message, size_t len)
+{
+    char scratch[256];
+    if (!message || !len) {
+        message = scratch;
+        len = sizeof scratch;
+    }
+    message[0] = '\0';
+    if (!act) {
+        snprintf(message, len, "activation descriptor is NULL");
+        return CLACT_INVALID_ARGUMENT;
+    }
+    if (!op_valid(act->op)) {
+        snprintf(message, len, "unknown activation op %d", (int)act->op);
+        return CLACT_INVALID_ARGUMENT;
+    }
+    const op_entry *e = &ops[act->op];
+    for (int i = 0; i < e->n_params; ++i) {
+        if (isnan(act->param[i])) {
+            snprintf(message, len, "%s: parameter %s is NaN", e->name, e->param_name[i]);
+            return CLACT_INVALID_ARGUMENT;
+        }
+    }
+    /* PyTorch would divide by beta and return inf for every element. */
+    if (act->op == CLACT_SOFTPLUS && act->param[0] == 0.0) {
+        snprintf(message, len, "softplus: beta must not be 0");
+        return CLACT_INVALID_ARGUMENT;
+    }
+    return CLACT_OK;
+}
+
+/* A buffer's place in memory: its root buffer and byte offset in it (sub-buffers resolved). */
+typedef struct mem_view {
+    cl_mem root;
+    size_t origin;
+    size_t size;
+    cl_mem_flags flags;
+} mem_view;
+
+static clact_status mem_view_get(clact_context *ctx, cl_mem m, const char *what, mem_view *v)
+{
+    cl_context owner;
+    cl_int err = clGetMemObjectInfo(m, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err == CL_INVALID_MEM_OBJECT)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s is not a valid cl_mem buffer", what);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clGetMemObjectInfo(CL_MEM_CONTEXT)");
+    if (owner != ctx->context)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
+                           "%s belongs to another cl_context than the clact context's", what);
+    cl_mem_object_type type;
+    cl_mem parent = NULL;
+    size_t offset = 0;
+    err = clGetMemObjectInfo(m, CL_MEM_TYPE, sizeof type, &type, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof v->size, &v->size, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(m, CL_MEM_FLAGS, sizeof v->flags, &v->flags, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(m, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (err == CL_SUCCESS && parent)
+        err = clGetMemObjectInfo(m, CL_MEM_OFFSET, sizeof offset, &offset, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clGetMemObjectInfo");
+    if (type != CL_MEM_OBJECT_BUFFER)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s is an image, not a buffer", what);
+    v->root = parent ? parent : m;
+    v->origin = offset;
+    return CLACT_OK;
+}
+
+static clact_status check_range(clact_context *ctx, const mem_view *v, const char *what,
+                                size_t offset, size_t n, size_t elem)
+{
+    size_t capacity = v->size / elem;
+    if (offset > capacity || n > capacity - offset)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
+                           "%s: %zu elements at offset %zu do not fit in the buffer's %zu bytes "
+                           "(%zu elements)",
+                           what, n, offset, v->size, capacity);
+    return CLACT_OK;
+}
+
+/* Validate an input/output buffer pair: valid, same context, in range, writable output, and
+ * either the same elements (in-place) or disjoint. */
+clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x, size_t x_offset,
+                             cl_mem y, size_t y_offset)
+{
+    if (!x)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "x (input buffer) is NULL");
+    if (!y)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "y (output buffer) is NULL");
+    mem_view vx, vy;
+    clact_status status;
+    if ((status = mem_view_get(ctx, x, "x", &vx)) != CLACT_OK ||
+        (status = mem_view_get(ctx, y, "y", &vy)) != CLACT_OK ||
+        (status = check_range(ctx, &vx, "x", x_offset, n, elem)) != CLACT_OK ||
+        (status = check_range(ctx, &vy, "y", y_offset, n, elem)) != CLACT_OK)
+        return status;
+    if (vx.flags & CL_MEM_WRITE_ONLY)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "x was created CL_MEM_WRITE_ONLY");
+    if (vy.flags & CL_MEM_READ_ONLY)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "y was created CL_MEM_READ_ONLY");
+    if (vx.root == vy.root && n > 0) {
+        size_t bx = vx.origin + x_offset * elem, by = vy.origin + y_offset * elem;
+        size_t bytes = n * elem;
+        if (bx != by && bx < by + bytes && by < bx + bytes)
+            return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
+                               "x and y overlap partly (bytes %zu and %zu of one buffer, %zu bytes "
+                               "each); in-place needs the same offset",
+                               bx, by, bytes);
+    }
+    return CLACT_OK;
+}
+
+clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list)
+{
+    if (num_wait > 0 && !wait_list)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "num_wait is %u but wait_list is NULL",
+                           (unsigned)num_wait);
+    if (num_wait == 0 && wait_list)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "wait_list is given but num_wait is 0");
+    return CLACT_OK;
+}
+
+/* Enqueue nothing but keep the event contract: the event completes after the wait list. */
+static clact_status enqueue_marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
+                                   cl_event *event)
+{
+    cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
+    return CLACT_OK;
+}
+
+clact_status clact_forward(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+                           size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                           cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    if (event)
+        *event = NULL;
+    if (!ctx)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
+    char why[256];
+    if (clact_activation_check(act, why, sizeof why) != CLACT_OK)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s", why);
+    size_t elem = clact_dtype_size(dtype);
+    if (!elem)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (dtype != CLACT_F32)
+        return clact__fail(ctx, CLACT_UNSUPPORTED, "%s: dtype %s is not implemented yet (only f32)",
+                           ops[act->op].name, clact_dtype_name(dtype));
+    clact_status status;
+    if ((status = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK ||
+        (status = clact__check_io(ctx, n, elem, x, x_offset, y, y_offset)) != CLACT_OK)
+        return status;
+    if (n == 0)
+        return enqueue_marker(ctx, num_wait, wait_list, event);
+
+    cl_kernel kernel;
+    size_t kernel_wg;
+    if ((status = clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, dtype, ops[act->op].kernel,
+                                &kernel, &kernel_wg)) != CLACT_OK)
+        return status;
+    /* Parameters go to the compute type as PyTorch converts them; checked finite or not, an
+     * out-of-range double becomes ±inf exactly as (float) does in PyTorch. */
+    cl_ulong un = n, xo = x_offset, yo = y_offset;
+    cl_float p0 = (cl_float)act->param[0], p1 = (cl_float)act->param[1];
+    cl_int err = CL_SUCCESS;
+    err |= clSetKernelArg(kernel, 0, sizeof un, &un);
+    err |= clSetKernelArg(kernel, 1, sizeof x, &x);
+    err |= clSetKernelArg(kernel, 2, sizeof xo, &xo);
+    err |= clSetKernelArg(kernel, 3, sizeof y, &y);
+    err |= clSetKernelArg(kernel, 4, sizeof yo, &yo);
+    err |= clSetKernelArg(kernel, 5, sizeof p0, &p0);
+    err |= clSetKernelArg(kernel, 6, sizeof p1, &p1);
+    if (err != CL_SUCCESS)
+        return clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg failed for %s",
+                           ops[act->op].kernel);
+    size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
+    size_t local = kernel_wg < 256 ? kernel_wg : 256;
+    size_t rounded_items = (items + 31) / 32 * 32;
+    if (local > rounded_items)
+        local = rounded_items;
+    size_t global = (items + local - 1) / local * local;
+    err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, num_wait, wait_list,
+                                 event);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
+    return CLACT_OK;
+}

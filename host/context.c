@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* Contexts: owned (clact_context_create) or over a borrowed queue. Either way the context
+ * holds one reference to each OpenCL object it uses and releases it on destroy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+
+clact_status clact__device_setup(clact_context *ctx)
+{
+    cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type,
+                                 &ctx->device_type, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof ctx->platform, &ctx->platform,
+                          NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_PLATFORM)");
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group,
+                          &ctx->max_work_group, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)");
+    /* Floats per work-item. CPU devices (PoCL) run explicit 16-wide vectors much faster than
+     * what their auto-vectoriser makes of narrower ones (see shared/BENCH.md); on GPUs a
+     * work-item is one SIMD lane, and 4 floats give 128-bit loads without starving occupancy.
+     * The throughput issue tunes this per device. */
+    ctx->vector_width = (ctx->device_type & CL_DEVICE_TYPE_CPU) ? 16 : 4;
+    return CLACT_OK;
+}
+
+static clact_status context_alloc(clact_context **out)
+{
+    clact_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return clact__fail(NULL, CLACT_OUT_OF_MEMORY, "out of host memory for the context");
+    *out = ctx;
+    return CLACT_OK;
+}
+
+clact_status clact_context_create(clact_context **out, const char *spec)
+{
+    clact__clear_error(NULL);
+    if (!out)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx (the output pointer) is NULL");
+    *out = NULL;
+    clact__device_entry *entries;
+    size_t n, index;
+    clact_status status = clact__device_enumerate(&entries, &n);
+    if (status != CLACT_OK)
+        return status;
+    status = clact__device_find(spec, entries, n, &index);
+    if (status != CLACT_OK) {
+        free(entries);
+        return status;
+    }
+    cl_platform_id platform = entries[index].platform;
+    cl_device_id device = entries[index].device;
+    free(entries);
+
+    clact_context *ctx = NULL;
+    if ((status = context_alloc(&ctx)) != CLACT_OK)
+        return status;
+    ctx->device = device;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    cl_int err;
+    ctx->context = clCreateContext(props, 1, &device, NULL, NULL, &err);
+    if (!ctx->context) {
+        free(ctx);
+        return clact__fail_cl(NULL, err, "clCreateContext");
+    }
+    /* Profiling is on so that users (and CLACT_VERBOSE, the benchmark) can time kernels from
+     * the events; it costs nothing measurable on the drivers we know. */
+    ctx->queue = clCreateCommandQueue(ctx->context, device, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (!ctx->queue) {
+        clReleaseContext(ctx->context);
+        free(ctx);
+        return clact__fail_cl(NULL, err, "clCreateCommandQueue");
+    }
+    if ((status = clact__device_setup(ctx)) != CLACT_OK) {
+        clact_context_destroy(ctx);
+        return status;
+    }
+    *out = ctx;
+    return CLACT_OK;
+}
+
+clact_status clact_context_create_from_queue(clact_context **out, cl_command_queue queue)
+{
+    clact__clear_error(NULL);
+    if (!out)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx (the output pointer) is NULL");
+    *out = NULL;
+    if (!queue)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "queue is NULL");
+    cl_context context;
+    cl_device_id device;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof context, &context, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof device, &device, NULL);
+    if (err == CL_INVALID_COMMAND_QUEUE)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT,
+                           "queue is not a valid command queue (CL_INVALID_COMMAND_QUEUE)");
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetCommandQueueInfo");
+    clact_context *ctx = NULL;
+    clact_status status = context_alloc(&ctx);
+    if (status != CLACT_OK)
+        return status;
+    ctx->device = device;
+    ctx->context = context;
+    ctx->queue = queue;
+    clRetainContext(context);
+    clRetainCommandQueue(queue);
+    if ((status = clact__device_setup(ctx)) != CLACT_OK) {
+        clact_context_destroy(ctx);
+        return status;
+    }
+    *out = ctx;
+    return CLACT_OK;
+}
+
+void clact_context_destroy(clact_context *ctx)
+{
+    if (!ctx)
+        return;
+    clact__programs_release(ctx);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->context)
+        clReleaseContext(ctx->context);
+    free(ctx);
+}
+
+cl_command_queue clact_context_queue(const clact_context *ctx) { return ctx ? ctx->queue : NULL; }
+cl_context clact_context_cl_context(const clact_context *ctx) { return ctx ? ctx->context : NULL; }
+cl_device_id clact_context_device(const clact_context *ctx) { return ctx ? ctx->device : NULL; }

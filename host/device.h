@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CLACT_HOST_DEVICE_H
+#define CLACT_HOST_DEVICE_H
+#include "internal.h"
+
+typedef struct clact__device_entry {
+    cl_platform_id platform;
+    cl_device_id device;
+    unsigned platform_index, device_index;
+    cl_device_type type;
+    char name[128];
+} clact__device_entry;
+
+/* Every device of every platform, in (platform, device) index order; free() the list. No
+ * platform at all gives an empty list and CLACT_OK. */
+clact_status clact__device_enumerate(clact__device_entry **entries, size_t *count);
+/* Apply the device spec (NULL: CLACT_DEVICE, then best) to a list; detail goes to the thread. */
+clact_status clact__device_find(const char *spec, const clact__device_entry *entries, size_t count,
+                                size_t *index);
+int clact__device_has_extension(cl_device_id device, const char *name);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the host files. Nothing here is public API. */
+#ifndef CLACT_HOST_INTERNAL_H
+#define CLACT_HOST_INTERNAL_H
+
+#include "clact/clact.h"
+
+/* The programs clact builds, one per family of kernels; each is built once per context and
+ * dtype, on first use. */
+typedef enum clact__program_id { CLACT__PROGRAM_ACTIVATION, CLACT__PROGRAM_COUNT } clact__program_id;
+
+#define CLACT__DTYPE_COUNT 4
+#define CLACT__ERROR_SIZE 8192
+
+typedef struct clact__program {
+    cl_program program;
+    cl_kernel *kernels; /* in the order clCreateKernelsInProgram returned them */
+    char **kernel_names;
+    size_t *kernel_wg;  /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on the context's device */
+    cl_uint kernel_count;
+} clact__program;
+
+struct clact_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cl_device_type device_type;
+    unsigned vector_width;   /* floats per work-item, a compile-time constant of the kernels */
+    size_t max_work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    clact__program programs[CLACT__PROGRAM_COUNT][CLACT__DTYPE_COUNT];
+    char error[CLACT__ERROR_SIZE];
+};
+
+/* Record a failure's detail in ctx (or, with ctx NULL, in this thread) and return status. */
+clact_status clact__fail(clact_context *ctx, clact_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Same, for a failed OpenCL call: names the call and the error code. */
+clact_status clact__fail_cl(clact_context *ctx, cl_int err, const char *call);
+/* Clear the detail before a call (a successful call leaves ""). */
+void clact__clear_error(clact_context *ctx);
+/* The name of an OpenCL error code ("CL_INVALID_VALUE"), or "unknown OpenCL error". */
+const char *clact__cl_error_name(cl_int err);
+
+/* Find a kernel by name in the program for (id, dtype), building the program on first use. */
+clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
+                           const char *name, cl_kernel *kernel, size_t *max_work_group);
+/* Release every program of the context. */
+void clact__programs_release(clact_context *ctx);
+
+/* Validate an input/output buffer pair for n elements of elem bytes: valid buffers of the
+ * context, ranges inside them, readable input, writable output, and either the very same
+ * elements (in-place) or disjoint ranges. */
+clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x, size_t x_offset,
+                             cl_mem y, size_t y_offset);
+/* OpenCL's rule for (num_wait, wait_list): both zero/NULL or both given. */
+clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list);
+
+/* Query the device properties the launchers need; called once at context creation. */
+clact_status clact__device_setup(clact_context *ctx);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading and writing NumPy .npy files (format versions 1.0, 2.0 and 3.0), for the CLI and the
+ * tests. Not part of the library's API. */
+#ifndef CLACT_HOST_NPY_H
+#define CLACT_HOST_NPY_H
+#include <stddef.h>
+
+#define CLACT_NPY_MAX_DIMS 32
+
+typedef struct clact_npy {
+    char descr[16];        /* e.g. "<f4" */
+    int fortran_order;
+    int ndim;
+    size_t shape[CLACT_NPY_MAX_DIMS];
+    size_t count;          /* product of shape (1 for a 0-d array) */
+    size_t item_size;      /* bytes per element, from descr */
+    void *data;            /* count * item_size bytes, malloc'd; NULL when count is 0 */
+} clact_npy;
+
+typedef enum clact_npy_status {
+    CLACT_NPY_OK = 0,
+    CLACT_NPY_IO = 1,     /* the file could not be opened, read or written */
+    CLACT_NPY_FORMAT = 2  /* not a well-formed .npy file */
+} clact_npy_status;
+
+/* Read the whole file. On failure, *out is left empty and err holds one line naming the
+ * problem. The data is not interpreted: the caller checks descr and fortran_order. */
+clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len);
+
+/* Write a C-order .npy (version 1.0, or 2.0 when the header needs it) atomically: the data
+ * goes to a temporary file in the same folder, which is renamed over path only when complete.
+ * On failure nothing is left behind. */
+clact_npy_status clact_npy_write(const char *path, const clact_npy *array, char *err,
+                                 size_t err_len);
+
+void clact_npy_free(clact_npy *array);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/* The in-memory program cache: each (program, dtype) is built once per context, on first use,
+ * and all its kernels are created at that moment. Sources come from the copies embedded at
+ * build time, or from CLACT_KERNEL_DIR when set (kernel development). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+/* The files of each program, concatenated in this order. */
+static const char *const program_files[CLACT__PROGRAM_COUNT][3] = {
+    [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", NULL},
+};
+
+static const char *const dtype_define[CLACT__DTYPE_COUNT] = {
+    [CLACT_F32] = "-DCLACT_F32", [CLACT_F16] = "-DCLACT_F16",
+    [CLACT_BF16] = "-DCLACT_BF16", [CLACT_F64] = "-DCLACT_F64"};
+
+static clact_status read_file(clact_context *ctx, const char *dir, const char *name, char **text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clact__fail(ctx, CLACT_IO_ERROR, "cannot open kernel source %s (CLACT_KERNEL_DIR)",
+                           path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory reading %s", path);
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return clact__fail(ctx, CLACT_IO_ERROR, "error reading kernel source %s", path);
+    }
+    buf[len] = '\0';
+    *text = buf;
+    return CLACT_OK;
+}
+
+static const char *embedded(const char *name)
+{
+    for (size_t i = 0; i < clact__kernel_file_count; ++i)
+        if (!strcmp(clact__kernel_files[i].name, name))
+            return clact__kernel_files[i].text;
+    return NULL;
+}
+
+static clact_status build_log(clact_context *ctx, cl_program program, const char *what,
+                              const char *options, cl_int err)
+{
+    size_t size = 0;
+    clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    char *log = malloc(size + 1);
+    if (log) {
+        log[0] = '\0';
+        if (size)
+            clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
+        log[size] = '\0';
+    }
+    clact__fail(ctx, CLACT_BUILD_FAILED, "clBuildProgram failed for %s with options '%s': %s (%d). Build log:\n%s",
+                what, options, clact__cl_error_name(err), (int)err, log ? log : "(no memory for the log)");
+    free(log);
+    return CLACT_BUILD_FAILED;
+}
+
+static clact_status create_kernels(clact_context *ctx, clact__program *p)
+{
+    cl_uint n = 0;
+    cl_int err = clCreateKernelsInProgram(p->program, 0, NULL, &n);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clCreateKernelsInProgram");
+    p->kernels = calloc(n ? n : 1, sizeof *p->kernels);
+    p->kernel_names = calloc(n ? n : 1, sizeof *p->kernel_names);
+    p->kernel_wg = calloc(n ? n : 1, sizeof *p->kernel_wg);
+    if (!p->kernels || !p->kernel_names || !p->kernel_wg)
+        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory creating kernels");
+    err = clCreateKernelsInProgram(p->program, n, p->kernels, NULL);
+    if (err != CL_SUCCESS) {
+        memset(p->kernels, 0, n * sizeof *p->kernels);
+        return clact__fail_cl(ctx, err, "clCreateKernelsInProgram");
+    }
+    p->kernel_count = n;
+    for (cl_uint i = 0; i < n; ++i) {
+        size_t size = 0;
+        err = clGetKernelInfo(p->kernels[i], CL_KERNEL_FUNCTION_NAME, 0, NULL, &size);
+        if (err != CL_SUCCESS)
+            return clact__fail_cl(ctx, err, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)");
+        p->kernel_names[i] = malloc(size + 1);
+        if (!p->kernel_names[i])
+            return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory creating kernels");
+        err = clGetKernelInfo(p->kernels[i], CL_KERNEL_FUNCTION_NAME, size, p->kernel_names[i], NULL);
+        if (err != CL_SUCCESS)
+            return clact__fail_cl(ctx, err, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)");
+        p->kernel_names[i][size] = '\0';
+        err = clGetKernelWorkGroupInfo(p->kernels[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                       sizeof p->kernel_wg[i], &p->kernel_wg[i], NULL);
+        if (err != CL_SUCCESS)
+            return clact__fail_cl(ctx, err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+        if (p->kernel_wg[i] == 0)
+            p->kernel_wg[i] = 1;
+    }
+    return CLACT_OK;
+}
+
+static void program_release(clact__program *p)
+{
+    for (cl_uint i = 0; p->kernels && i < p->kernel_count; ++i)
+        if (p->kernels[i])
+            clReleaseKernel(p->kernels[i]);
+    for (cl_uint i = 0; p->kernel_names && i < p->kernel_count; ++i)
+        free(p->kernel_names[i]);
+    free(p->kernels);
+    free(p->kernel_names);
+    free(p->kernel_wg);
+    if (p->program)
+        clReleaseProgram(p->program);
+    memset(p, 0, sizeof *p);
+}
+
+static clact_status program_build(clact_context *ctx, clact__program_id id, clact_dtype dtype,
+                                  clact__program *p)
+{
+    const char *dir = getenv("CLACT_KERNEL_DIR");
+    const char *texts[8] = {0};
+    char *owned[8] = {0};
+    cl_uint count = 0;
+    clact_status status = CLACT_OK;
+    for (const char *const *f = program_files[id]; *f && status == CLACT_OK; ++f, ++count) {
+        if (dir && dir[0]) {
+            status = read_file(ctx, dir, *f, &owned[count]);
+            texts[count] = owned[count];
+        } else if (!(texts[count] = embedded(*f))) {
+            status = clact__fail(ctx, CLACT_BUILD_FAILED, "kernel source %s is not embedded", *f);
+        }
+    }
+    char options[1024];
+    const char *extra = getenv("CLACT_BUILD_OPTIONS");
+    /* -w: some drivers (PoCL) print compiler warnings to stderr, and the library never prints.
+     * Only the dtype and the vector width are compile-time; every per-call value (sizes,
+     * offsets, parameters) is a kernel argument, so nothing is ever rebuilt per call. */
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
+             ctx->vector_width, extra ? " " : "", extra ? extra : "");
+    cl_int err = CL_SUCCESS;
+    if (status == CLACT_OK) {
+        p->program = clCreateProgramWithSource(ctx->context, count, texts, NULL, &err);
+        if (!p->program)
+            status = clact__fail_cl(ctx, err, "clCreateProgramWithSource");
+    }
+    for (cl_uint i = 0; i < count; ++i)
+        free(owned[i]);
+    if (status == CLACT_OK) {
+        err = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
+        if (err != CL_SUCCESS)
+            status = build_log(ctx, p->program, program_files[id][1], options, err);
+    }
+    if (status == CLACT_OK)
+        status = create_kernels(ctx, p);
+    if (status != CLACT_OK)
+        program_release(p);
+    return status;
+}
+
+clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
+                           const char *name, cl_kernel *kernel, size_t *max_work_group)
+{
+    clact__program *p = &ctx->programs[id][dtype];
+    if (!p->program) {
+        clact_status status = program_build(ctx, id, dtype, p);
+        if (status != CLACT_OK)
+            return status;
+    }
+    for (cl_uint i = 0; i < p->kernel_count; ++i) {
+        if (!strcmp(p->kernel_names[i], name)) {
+            *kernel = p->kernels[i];
+            *max_work_group = p->kernel_wg[i];
+            return CLACT_OK;
+        }
+    }
+    return clact__fail(ctx, CLACT_BUILD_FAILED, "kernel %s is missing from program %s", name,
+                       program_files[id][1]);
+}
+
+void clact__programs_release(clact_context *ctx)
+{
+    for (int i = 0; i < CLACT__PROGRAM_COUNT; ++i)
+        for (int d = 0; d < CLACT__DTYPE_COUNT; ++d)
+            program_release(&ctx->programs[i][d]);
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file clact.h
+ * @brief clact: neural-network activation functions on OpenCL devices, with PyTorch's semantics.
+ *
+ * This header is the whole public API and its manual.
+ *
+ * ## The model in one paragraph
+ * A ::clact_context wraps one OpenCL device, its `cl_context` and one command queue. It either
+ * owns them (::clact_context_create picks a device from a spec string) or borrows a queue
+ * that the caller made (::clact_context_create_from_queue). Every operation takes the caller's
+ * `cl_mem` buffers plus element offsets, enqueues its kernel on the context's queue and returns
+ * at once: nothing is copied to the host, nothing blocks, and ordering is expressed with the
+ * usual OpenCL triple `(num_wait, wait_list, &event)`, always the last three arguments. An
+ * event returned through `event` belongs to the caller, who releases it with `clReleaseEvent`.
+ *
+ * ## Semantics
+ * Each op is the `torch.nn` module of the same name, with PyTorch's parameters, defaults and
+ * outputs for ±inf and NaN. Arithmetic is float for f32 data; no fast-math is ever used.
+ * Finite results aim at the exact mathematical value of PyTorch's function rather than at
+ * PyTorch's float rounding, so in a few tails clact is closer to the truth than PyTorch
+ * (e.g. `silu(-90)`: PyTorch returns -0, clact -7.4e-38). Documented deviations:
+ *  - Softplus: where `beta*x <= threshold` but `exp(beta*x)` would overflow (only possible with
+ *    `threshold > 88.7`), PyTorch returns inf; clact returns the finite, exact value.
+ *  - Parameters that are NaN, and Softplus with `beta == 0` (PyTorch divides by zero and returns
+ *    inf everywhere), are rejected with ::CLACT_INVALID_ARGUMENT.
+ *
+ * ## Errors
+ * Every function returns a ::clact_status. ::CLACT_OK is 0, failures are negative. On failure,
+ * ::clact_context_last_error names the problem (the argument, the OpenCL call and its error
+ * code name, or the compiler's build log), and no user buffer has been written. The library
+ * never prints and never exits.
+ *
+ * ## Threads
+ * A context is used by one thread at a time. Several contexts, in several threads, may share
+ * one `cl_context` or one queue (OpenCL objects are thread-safe). The last-error detail of a
+ * call made without a context (for example a failed ::clact_context_create) is kept per thread.
+ *
+ * ## Environment variables
+ *  - `CLACT_DEVICE`: device spec used when ::clact_context_create gets NULL.
+ *  - `CLACT_KERNEL_DIR`: read the `.cl` sources from this folder instead of the copies embedded
+ *    at build time (for kernel development).
+ *  - `CLACT_BUILD_OPTIONS`: appended to the OpenCL build options.
+ */
+#ifndef CLACT_CLACT_H
+#define CLACT_CLACT_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define CLACT_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CLACT_API __attribute__((visibility("default")))
+#else
+#define CLACT_API
+#endif
+
+/** Library version. CMake reads these three lines; there is no other copy. */
+#define CLACT_VERSION_MAJOR 0
+#define CLACT_VERSION_MINOR 1
+#define CLACT_VERSION_PATCH 0
+#define CLACT_VERSION_STRING "0.1.0"
+
+/** @return the version string of the library actually loaded ("0.1.0"). */
+CLACT_API const char *clact_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Status codes */
+
+/**
+ * The one list of status codes: X(NAME, value, message). It generates ::clact_status,
+ * ::clact_status_name and ::clact_status_string, so the three cannot drift apart.
+ */
+#define CLACT_STATUS_MAP(X)                                                                    \
+    X(OK, 0, "success")                                                                        \
+    X(INVALID_ARGUMENT, -1, "invalid argument")                                                \
+    X(UNSUPPORTED, -2, "not supported on this device or not implemented for this dtype")       \
+    X(NO_DEVICE, -3, "no OpenCL platform or device matches")                                   \
+    X(BUILD_FAILED, -4, "OpenCL program build failed")                                         \
+    X(OPENCL_ERROR, -5, "an OpenCL call failed")                                               \
+    X(OUT_OF_MEMORY, -6, "out of memory")                                                      \
+    X(IO_ERROR, -7, "file input/output failed")                                                \
+    X(FORMAT_ERROR, -8, "malformed or unsupported file format")
+
+/** Status returned by every clact function. */
+typedef enum clact_status {
+#define CLACT__STATUS_ENUM(name, value, message) CLACT_##name = value,
+    CLACT_STATUS_MAP(CLACT__STATUS_ENUM)
+#undef CLACT__STATUS_ENUM
+} clact_status;
+
+/** @return the enum name without prefix ("INVALID_ARGUMENT"), or "UNKNOWN_STATUS". Static. */
+CLACT_API const char *clact_status_name(clact_status status);
+/** @return a short English description of @p status. Static string, never NULL. */
+CLACT_API const char *clact_status_string(clact_status status);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Data types */
+
+/**
+ * Element types. f16 and bf16 are storage formats (computed in float). In this version only
+ * ::CLACT_F32 is implemented on devices; the others return ::CLACT_UNSUPPORTED.
+ */
+typedef enum clact_dtype {
+    CLACT_F32 = 0,
+    CLACT_F16 = 1,
+    CLACT_BF16 = 2,
+    CLACT_F64 = 3
+} clact_dtype;
+
+/** @return "f32", "f16", "bf16", "f64", or NULL for a value outside the enum. */
+CLACT_API const char *clact_dtype_name(clact_dtype dtype);
+/** @return the size of one element in bytes, or 0 for a value outside the enum. */
+CLACT_API size_t clact_dtype_size(clact_dtype dtype);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Activations */
+
+/**
+ * The activation list: X(NAME, pytorch_name, n_params, param0_name, param0_default,
+ * param1_name, param1_default). Values are append-only. Parameter names are PyTorch's keyword
+ * names; unused slots are NULL with default 0.
+ */
+#define CLACT_ACTIVATION_MAP(X)                                                        \
+    X(RELU, "relu", 0, NULL, 0.0, NULL, 0.0)                                           \
+    X(LEAKY_RELU, "leaky_relu", 1, "negative_slope", 0.01, NULL, 0.0)                  \
+    X(ELU, "elu", 1, "alpha", 1.0, NULL, 0.0)                                          \
+    X(GELU, "gelu", 0, NULL, 0.0, NULL, 0.0)                                           \
+    X(GELU_TANH, "gelu_tanh", 0, NULL, 0.0, NULL, 0.0)                                 \
+    X(SILU, "silu", 0, NULL, 0.0, NULL, 0.0)                                           \
+    X(MISH, "mish", 0, NULL, 0.0, NULL, 0.0)                                           \
+    X(SIGMOID, "sigmoid", 0, NULL, 0.0, NULL, 0.0)                                     \
+    X(TANH, "tanh", 0, NULL, 0.0, NULL, 0.0)                                           \
+    X(SOFTPLUS, "softplus", 2, "beta", 1.0, "threshold", 20.0)
+
+/**
+ * Activation functions, named after PyTorch's. ::CLACT_GELU is `GELU(approximate='none')`
+ * (the erf form) and ::CLACT_GELU_TANH is `GELU(approximate='tanh')`.
+ */
+typedef enum clact_op {
+#define CLACT__OP_ENUM(name, torch_name, n, p0, d0, p1, d1) CLACT_##name,
+    CLACT_ACTIVATION_MAP(CLACT__OP_ENUM)
+#undef CLACT__OP_ENUM
+    CLACT_OP_COUNT /**< number of ops; not an op */
+} clact_op;
+
+/**
+ * An activation and its scalar parameters, in PyTorch's order:
+ *  - leaky_relu: `param[0]` = negative_slope (0.01)
+ *  - elu: `param[0]` = alpha (1.0)
+ *  - softplus: `param[0]` = beta (1.0), `param[1]` = threshold (20.0)
+ *  - all others: none (ignored).
+ * Parameters are converted to the compute type (float for f32 data) before use, as PyTorch
+ * converts its Python scalars to the tensor's opmath type.
+ */
+typedef struct clact_activation {
+    clact_op op;
+    double param[2];
+} clact_activation;
+
+/** @return @p op with PyTorch's default parameters; an unknown op is returned unchanged. */
+CLACT_API clact_activation clact_activation_default(clact_op op);
+/** @return the PyTorch functional name ("gelu_tanh" for ::CLACT_GELU_TANH) or NULL. */
+CLACT_API const char *clact_op_name(clact_op op);
+/**
+ * Look an op up by name. Accepts every name ::clact_op_name returns, case-sensitively.
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for an unknown name or NULL pointers.
+ */
+CLACT_API clact_status clact_op_from_name(const char *name, clact_op *op);
+/** @return how many parameters @p op takes (0, 1 or 2), or -1 for an unknown op. */
+CLACT_API int clact_op_param_count(clact_op op);
+/** @return PyTorch's keyword name of parameter @p index of @p op ("beta"), or NULL. */
+CLACT_API const char *clact_op_param_name(clact_op op, int index);
+/**
+ * Check an activation descriptor without a device.
+ * @param[out] message optional buffer for the reason (NUL-terminated, truncated to @p len).
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL, an unknown op, a NaN parameter
+ *         or softplus beta == 0.
+ */
+CLACT_API clact_status clact_activation_check(const clact_activation *act, char *message,
+                                              size_t len);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Devices */
+
+/** What ::clact_device_list reports about one device. Strings are NUL-terminated, truncated. */
+typedef struct clact_device_info {
+    unsigned platform_index; /**< P in the "P:D" spec */
+    unsigned device_index;   /**< D in the "P:D" spec */
+    char platform_name[128];
+    char platform_version[128];
+    char name[128];
+    char vendor[128];
+    char driver_version[128];
+    char type[16];           /**< "gpu", "cpu", "accelerator", "custom" or "other" */
+    unsigned compute_units;
+    unsigned long long global_mem_bytes;
+    unsigned long long max_alloc_bytes;
+    int has_fp16; /**< 1 if cl_khr_fp16 is reported (not needed for f16 storage) */
+    int has_fp64; /**< 1 if cl_khr_fp64 is reported (needed for f64) */
+} clact_device_info;
+
+/**
+ * List every OpenCL device on every platform.
+ * @param[out] list array of @p capacity entries to fill (may be NULL when @p capacity is 0).
+ * @param[out] count the total number of devices (may exceed @p capacity).
+ * @return ::CLACT_OK (also when no platform exists: @p count is then 0),
+ *         ::CLACT_INVALID_ARGUMENT, ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_device_list(clact_device_info *list, size_t capacity,
+                                         size_t *count);
+
+/**
+ * Resolve a device spec to the index in ::clact_device_list's order that
+ * ::clact_context_create would use.
+ * @param spec NULL or "" for the default: the `CLACT_DEVICE` environment variable if set, else
+ *        the first GPU, then the first accelerator, then the first CPU, then any device.
+ *        Otherwise "gpu", "cpu", "accelerator", "P:D" (platform and device indexes), or a
+ *        case-insensitive substring of the device name.
+ * @return ::CLACT_OK, ::CLACT_NO_DEVICE (nothing matches, or no platform at all; the detail
+ *         lists what exists), ::CLACT_INVALID_ARGUMENT, ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_device_select(const char *spec, size_t *index);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Contexts */
+
+/** Opaque context: device, cl_context, queue, program cache, last error. */
+typedef struct clact_context clact_context;
+
+/**
+ * Create a context on the device chosen by @p spec (see ::clact_device_select), with its own
+ * `cl_context` and an in-order command queue with profiling enabled.
+ * @param[out] ctx receives the context, or NULL on failure.
+ * @return ::CLACT_OK, ::CLACT_NO_DEVICE, ::CLACT_OPENCL_ERROR, ::CLACT_OUT_OF_MEMORY,
+ *         ::CLACT_INVALID_ARGUMENT. On failure, `clact_context_last_error(NULL)` has the detail.
+ */
+CLACT_API clact_status clact_context_create(clact_context **ctx, const char *spec);
+
+/**
+ * Create a context that borrows the caller's command queue (in-order or out-of-order). The
+ * queue is retained and released on destroy; its `cl_context` and device are used. Ops are
+ * ordered only through events, never by blocking.
+ * @return ::CLACT_OK, ::CLACT_INVALID_ARGUMENT (NULL or invalid queue), ::CLACT_OPENCL_ERROR,
+ *         ::CLACT_OUT_OF_MEMORY. On failure, `clact_context_last_error(NULL)` has the detail.
+ */
+CLACT_API clact_status clact_context_create_from_queue(clact_context **ctx,
+                                                       cl_command_queue queue);
+
+/** Release everything the context holds. Accepts NULL. Does not wait for enqueued work. */
+CLACT_API void clact_context_destroy(clact_context *ctx);
+
+/** @return the context's queue (not retained for the caller), or NULL for NULL. */
+CLACT_API cl_command_queue clact_context_queue(const clact_context *ctx);
+/** @return the context's `cl_context` (not retained for the caller), or NULL for NULL. */
+CLACT_API cl_context clact_context_cl_context(const clact_context *ctx);
+/** @return the context's device, or NULL for NULL. */
+CLACT_API cl_device_id clact_context_device(const clact_context *ctx);
+
+/**
+ * @return the detail of the last failed call on @p ctx ("" if none); with @p ctx NULL, the
+ * detail of the last failed call in this thread that had no context to record it in. The
+ * string stays valid until the next call on that context (or in that thread).
+ */
+CLACT_API const char *clact_context_last_error(const clact_context *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Elementwise activation */
+
+/**
+ * Enqueue `y[y_offset + i] = act(x[x_offset + i])` for `i < n`.
+ *
+ * @param ctx context; its queue receives the kernel.
+ * @param act activation and parameters (see ::clact_activation_default).
+ * @param dtype element type of both buffers (only ::CLACT_F32 in this version).
+ * @param n element count; 0 enqueues only a marker (so @p event still completes after
+ *        @p wait_list).
+ * @param x, x_offset input buffer and offset in elements.
+ * @param y, y_offset output buffer and offset in elements. In-place is `y == x` with
+ *        `y_offset == x_offset`; ranges that overlap partly (also through sub-buffers of one
+ *        buffer) are rejected.
+ * @param num_wait, wait_list events to wait for (OpenCL rules: both zero/NULL or neither).
+ * @param[out] event optional; receives an event for the kernel, owned by the caller.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT for NULL handles, an unknown op, bad
+ *         parameters, a range past the end of a buffer, buffers of another `cl_context`, or
+ *         a partial overlap; ::CLACT_UNSUPPORTED for a dtype not implemented; ::CLACT_IO_ERROR
+ *         when `CLACT_KERNEL_DIR` files cannot be read; ::CLACT_BUILD_FAILED;
+ *         ::CLACT_OPENCL_ERROR. Returns without waiting for the kernel.
+ */
+CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation *act,
+                                     clact_dtype dtype, size_t n, cl_mem x, size_t x_offset,
+                                     cl_mem y, size_t y_offset, cl_uint num_wait,
+                                     const cl_event *wait_list, cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name CPU reference */
+
+/**
+ * The CPU reference: `y[i] = act(x[i])` in double precision with plain libm, written
+ * independently of the kernels. @p dtype names the data type the result stands for: the
+ * parameters are first converted to its compute type (float for f32, f16 and bf16), and
+ * PyTorch's branch conditions (the softplus threshold test on `beta*x`) are evaluated in that
+ * type, exactly as PyTorch does; everything else is computed in double. @p x and @p y may be
+ * the same array.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (NULL arrays with n > 0, unknown op or dtype,
+ *         invalid parameters).
+ */
+CLACT_API clact_status clact_reference_forward(const clact_activation *act, clact_dtype dtype,
+                                               size_t n, const double *x, double *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLACT_CLACT_H */

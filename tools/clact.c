@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/* The clact command: a thin layer over the library. It parses, calls, and prints; errors are one
+ * line on stderr starting "clact: ". Exit status: 0 ok, 1 runtime failure, 2 usage or input. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clact/clact.h"
+#include "npy.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static int die(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static int die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clact: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+/* The library's multi-line details (a build log) still make one line on stderr. */
+static const char *one_line(const char *s)
+{
+    static char buf[2048];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof buf; ++i)
+        buf[i] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: clact devices [--json]\n"
+          "       clact apply OP [NAME=VALUE ...] [--dtype f32] [--device SPEC] [--summary] IN.npy OUT.npy\n"
+          "       clact --version\n"
+          "\n"
+          "OP: relu, leaky_relu (negative_slope=0.01), elu (alpha=1.0), gelu (approximate=none|tanh),\n"
+          "    silu, mish, sigmoid, tanh, softplus (beta=1.0, threshold=20.0)\n"
+          "SPEC: gpu, cpu, accelerator, P:D, or part of a device name (default: $CLACT_DEVICE, then\n"
+          "      the first GPU, accelerator, CPU)\n"
+          "Exit status: 0 ok, 1 runtime failure, 2 usage or input error.\n",
+          out);
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    int json = 0;
+    for (int i = 0; i < argc; ++i) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else
+            return die(EXIT_USAGE, "devices: unknown argument '%s'", argv[i]);
+    }
+    size_t count = 0;
+    clact_status st = clact_device_list(NULL, 0, &count);
+    if (st != CLACT_OK)
+        return die(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
+    clact_device_info *list = calloc(count ? count : 1, sizeof *list);
+    if (!list)
+        return die(EXIT_RUNTIME, "out of memory");
+    st = clact_device_list(list, count, &count);
+    if (st != CLACT_OK) {
+        free(list);
+        return die(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
+    }
+    size_t def = (size_t)-1;
+    if (count && clact_device_select(NULL, &def) != CLACT_OK) {
+        fprintf(stderr, "clact: no default device: %s\n", clact_context_last_error(NULL));
+        def = (size_t)-1;
+    }
+    if (json) {
+        printf("{\"devices\": [");
+        for (size_t i = 0; i < count; ++i) {
+            const clact_device_info *d = &list[i];
+            printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", d->platform_index,
+                   d->device_index);
+            json_string(d->platform_name);
+            printf(", \"platform_version\": ");
+            json_string(d->platform_version);
+            printf(", \"name\": ");
+            json_string(d->name);
+            printf(", \"vendor\": ");
+            json_string(d->vendor);
+            printf(", \"driver_version\": ");
+            json_string(d->driver_version);
+            printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
+                   "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
+                   d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
+                   d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
+                   i == def ? "true" : "false");
+        }
+        printf("%s]}\n", count ? "\n" : "");
+    } else if (count == 0) {
+        printf("no OpenCL devices (install an OpenCL driver, e.g. Debian's pocl-opencl-icd)\n");
+    } else {
+        printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units",
+               "memory", "fp16", "fp64", "platform / driver");
+        for (size_t i = 0; i < count; ++i) {
+            const clact_device_info *d = &list[i];
+            char spec[32];
+            snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+            printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
+                   spec, d->type, d->name, d->compute_units,
+                   (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0),
+                   d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no", d->platform_name,
+                   d->driver_version);
+        }
+        printf("(* = default device)\n");
+    }
+    free(list);
+    return count ? EXIT_OK : EXIT_RUNTIME;
+}
+
+typedef struct apply_args {
+    const char *op_name;
+    const char *in, *out;
+    const char *device;
+    int summary;
+    clact_activation act;
+} apply_args;
+
+static int parse_number(const char *text, double *value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE)
+        return 0;
+    *value = v;
+    return 1;
+}
+
+static int parse_apply(int argc, char **argv, apply_args *a)
+{
+    const char *pos[64];
+    int npos = 0;
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; ++i) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
+            if (i + 1 >= argc)
+                return die(EXIT_USAGE, "apply: %s needs a value", s);
+            const char *v = argv[++i];
+            if (!strcmp(s, "--device"))
+                a->device = v;
+            else if (strcmp(v, "f32"))
+                return die(EXIT_USAGE, "apply: --dtype %s is not supported yet (only f32)", v);
+        } else if (!strncmp(s, "--dtype=", 8)) {
+            if (strcmp(s + 8, "f32"))
+                return die(EXIT_USAGE, "apply: --dtype %s is not supported yet (only f32)", s + 8);
+        } else if (!strncmp(s, "--device=", 9)) {
+            a->device = s + 9;
+        } else if (!strcmp(s, "--summary")) {
+            a->summary = 1;
+        } else if (s[0] == '-' && s[1] == '-') {
+            return die(EXIT_USAGE, "apply: unknown option '%s'", s);
+        } else if (npos < 64) {
+            pos[npos++] = s;
+        } else {
+            return die(EXIT_USAGE, "apply: too many arguments");
+        }
+    }
+    if (npos < 3)
+        return die(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
+    a->op_name = pos[0];
+    a->in = pos[npos - 2];
+    a->out = pos[npos - 1];
+    clact_op op;
+    if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
+        return die(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
+    a->act = clact_activation_default(op);
+    int seen[2] = {0, 0}, seen_approx = 0;
+    for (int i = 1; i < npos - 2; ++i) {
+        const char *eq = strchr(pos[i], '=');
+        if (!eq)
+            return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", pos[i]);
+        size_t klen = (size_t)(eq - pos[i]);
+        const char *value = eq + 1;
+        if (klen == 11 && !strncmp(pos[i], "approximate", 11) &&
+            (a->act.op == CLACT_GELU || a->act.op == CLACT_GELU_TANH)) {
+            if (seen_approx++)
+                return die(EXIT_USAGE, "apply: approximate given twice");
+            if (!strcmp(value, "none") || !strcmp(value, "'none'"))
+                a->act.op = CLACT_GELU;
+            else if (!strcmp(value, "tanh") || !strcmp(value, "'tanh'"))
+                a->act.op = CLACT_GELU_TANH;
+            else
+                return die(EXIT_USAGE, "apply: approximate must be none or tanh, not '%s'", value);
+            continue;
+        }
+        int idx = -1;
+        for (int k = 0; k < clact_op_param_count(a->act.op); ++k) {
+            const char *name = clact_op_param_name(a->act.op, k);
+            if (strlen(name) == klen && !strncmp(name, pos[i], klen))
+                idx = k;
+        }
+        if (idx < 0)
+            return die(EXIT_USAGE, "apply: %s takes no parameter '%.*s'", a->op_name, (int)klen,
+                       pos[i]);
+        if (seen[idx]++)
+            return die(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen, pos[i]);
+        if (!parse_number(value, &a->act.param[idx]))
+            return die(EXIT_USAGE, "apply: parameter '%.*s': '%s' is not a number", (int)klen,
+                       pos[i], value);
+    }
+    char why[256];
+    if (clact_activation_check(&a->act, why, sizeof why) != CLACT_OK)
+        return die(EXIT_USAGE, "apply: %s", why);
+    return EXIT_OK;
+}
+
+static int check_input(const clact_npy *x, const char *path)
+{
+    const char *d = x->descr;
+    if (x->fortran_order)
+        return die(EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)",
+                   path);
+    if (!strcmp(d, "<f4"))
+        return EXIT_OK;
+    if (!strcmp(d, ">f4"))
+        return die(EXIT_USAGE, "%s: big-endian float32 ('>f4') is not supported (need '<f4')", path);
+    if (!strcmp(d, "<f2") || !strcmp(d, "<f8"))
+        return die(EXIT_USAGE, "%s: dtype '%s' is not supported yet (only '<f4', float32)", path, d);
+    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', float32)", path, d);
+}
+
+/* Run the activation in place on the device; fills kernel_ms from the event. */
+static int run_device(clact_context *ctx, const clact_activation *act, float *data, size_t n,
+                      double *kernel_ms)
+{
+    cl_int err;
+    cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, n * sizeof(float),
+                                NULL, &err);
+    if (!buf)
+        return die(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", n * sizeof(float), err);
+    cl_command_queue q = clact_context_queue(ctx);
+    cl_event written = NULL, done = NULL;
+    int code = EXIT_OK;
+    err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, n * sizeof(float), data, 0, NULL, &written);
+    if (err != CL_SUCCESS) {
+        code = die(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+    } else {
+        clact_status st = clact_forward(ctx, act, CLACT_F32, n, buf, 0, buf, 0, 1, &written, &done);
+        if (st != CLACT_OK)
+            code = die(st == CLACT_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME, "%s: %s",
+                       clact_status_name(st), one_line(clact_context_last_error(ctx)));
+    }
+    if (code == EXIT_OK) {
+        err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, n * sizeof(float), data, 1, &done, NULL);
+        if (err != CL_SUCCESS)
+            code = die(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
+    }
+    if (code == EXIT_OK) {
+        cl_ulong t0 = 0, t1 = 0;
+        if (clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ==
+                CL_SUCCESS &&
+            clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) ==
+                CL_SUCCESS)
+            *kernel_ms = (double)(t1 - t0) * 1e-6;
+    }
+    if (written)
+        clReleaseEvent(written);
+    if (done)
+        clReleaseEvent(done);
+    clReleaseMemObject(buf);
+    return code;
+}
+
+static void print_summary(const apply_args *a, const clact_npy *y, clact_context *ctx,
+                          double kernel_ms)
+{
+    const float *v = y->data;
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    size_t nan = 0, finite = 0;
+    for (size_t i = 0; i < y->count; ++i) {
+        if (isnan(v[i])) {
+            ++nan;
+            continue;
+        }
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+        if (isfinite(v[i])) {
+            sum += v[i];
+            ++finite;
+        }
+    }
+    char name[256] = "";
+    clGetDeviceInfo(clact_context_device(ctx), CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+    printf("%s", clact_op_name(a->act.op));
+    for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
+        printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
+    printf("%s on %zu f32 elements, shape (", clact_op_param_count(a->act.op) ? ")" : "",
+           y->count);
+    for (int i = 0; i < y->ndim; ++i)
+        printf("%s%zu", i ? ", " : "", y->shape[i]);
+    printf("), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n", name,
+           kernel_ms, y->count - nan ? lo : NAN, y->count - nan ? hi : NAN,
+           finite ? sum / (double)finite : NAN, nan, a->out);
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+    apply_args a;
+    int code = parse_apply(argc, argv, &a);
+    if (code != EXIT_OK)
+        return code;
+    char err[1024];
+    clact_npy x;
+    clact_npy_status ns = clact_npy_read(a.in, &x, err, sizeof err);
+    if (ns != CLACT_NPY_OK)
+        return die(EXIT_USAGE, "%s", err);
+    if ((code = check_input(&x, a.in)) != EXIT_OK) {
+        clact_npy_free(&x);
+        return code;
+    }
+    clact_context *ctx = NULL;
+    clact_status st = clact_context_create(&ctx, a.device);
+    if (st != CLACT_OK) {
+        /* A spec that matches nothing is the user's mistake; no driver at all is not. */
+        int user_spec = a.device || getenv("CLACT_DEVICE");
+        code = die(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
+                   one_line(clact_context_last_error(NULL)));
+        clact_npy_free(&x);
+        return code;
+    }
+    double kernel_ms = 0;
+    if (x.count)
+        code = run_device(ctx, &a.act, x.data, x.count, &kernel_ms);
+    if (code == EXIT_OK) {
+        ns = clact_npy_write(a.out, &x, err, sizeof err);
+        if (ns != CLACT_NPY_OK)
+            code = die(EXIT_USAGE, "%s", err);
+    }
+    if (code == EXIT_OK && a.summary)
+        print_summary(&a, &x, ctx, kernel_ms);
+    clact_context_destroy(ctx);
+    clact_npy_free(&x);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("clact %s\n", clact_version());
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "devices"))
+        return cmd_devices(argc - 2, argv + 2);
+    if (!strcmp(cmd, "apply"))
+        return cmd_apply(argc - 2, argv + 2);
+    return die(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
+}
