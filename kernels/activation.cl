@@ -35,6 +35,17 @@ vfloat logistic(vfloat x)
     return select(e, (vfloat)(1.0f), x >= 0.0f) / (1.0f + e);
 }
 
+// x * sigmoid(t), accurate also where the product is a tiny normal float but exp(t) alone is
+// subnormal (t < -87.3, e.g. silu(-95) = -5e-40): with h = exp(-|t|/2), exp(-|t|) = h*h and
+// the product is formed as (x*h)*h, so only the final result rounds into the subnormal range.
+// x * sigmoid(-inf) = x * 0 gives PyTorch's NaN for silu(-inf) and gelu_tanh(-inf).
+vfloat x_logistic(vfloat x, vfloat t)
+{
+    vfloat h = exp(-0.5f * fabs(t));
+    vfloat e = h * h;
+    return select((x * h) * h, x, t >= 0.0f) / (1.0f + e);
+}
+
 vfloat act_sigmoid(vfloat x, float p0, float p1) { return logistic(x); }
 
 // tanh(|x|) = -expm1(-2|x|) / (2 + expm1(-2|x|)): one expm1, no cancellation, exactly ±1 for
@@ -45,43 +56,64 @@ vfloat act_tanh(vfloat x, float p0, float p1)
     return copysign(-m / (2.0f + m), x);
 }
 
-// silu(x) = x * sigmoid(x); silu(-inf) = -inf * 0 = NaN, as in PyTorch.
-vfloat act_silu(vfloat x, float p0, float p1) { return x * logistic(x); }
+vfloat act_silu(vfloat x, float p0, float p1) { return x_logistic(x, x); }
 
-// GELU(approximate='none') = x * 0.5 * (1 + erf(x/sqrt(2))) = x * 0.5 * erfc(-x/sqrt(2)).
+// GELU(approximate='none') = x * 0.5 * (1 + erf(x/sqrt(2))) = x * 0.5 * erfc(t), t = -x/sqrt(2).
 // The erfc form has no cancellation for x < 0, where 1 + erf loses every digit by x = -5.5.
+// In the tail erfc(t) ~ exp(-t^2), so the rounding of t itself (|t| * 2^-24 absolute) would
+// cost 2t^2 * 2^-24 relative, 100+ ulp by x = -12: the exact t is t + d, with d recovered by an
+// fma and the low half of 1/sqrt(2), and erfc(t + d) ~ erfc(t) * (1 - d * (2t + 1/t)) for t > 1
+// (the asymptotic ratio 2 exp(-t^2) / (sqrt(pi) erfc(t))). For t <= 1 the correction is
+// below a tenth of an ulp and is skipped.
 vfloat act_gelu(vfloat x, float p0, float p1)
 {
-    return x * (0.5f * erfc(x * -0.70710678118654752f));
+    const float c_hi = 0.70710677f;        // 1/sqrt(2) rounded to float
+    const float c_lo = 1.2101617e-08f;     // 1/sqrt(2) - c_hi
+    vfloat t = x * -c_hi;
+    vfloat d = fma(x, (vfloat)(-c_hi), -t) - x * c_lo;
+    // Beyond t = 11 erfc is 0 in float (and t, d may be huge or NaN): no correction there.
+    vfloat corr = select((vfloat)(0.0f), d * (2.0f * t + 1.0f / t), (t > 1.0f) & (t < 11.0f));
+    return x * (0.5f * erfc(t)) * (1.0f - corr);
 }
 
-// GELU(approximate='tanh') = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),
-// u = sqrt(2/pi) (x + 0.044715 x^3). The second form does not cancel for x < 0 and gives
-// PyTorch's -0 / NaN / inf at -1e30 / -inf / +inf through exp's own limits.
+// GELU(approximate='tanh') = 0.5 x (1 + tanh(u)) = x * sigmoid(2u),
+// u = sqrt(2/pi) (x + 0.044715 x^3). No cancellation for x < 0, and PyTorch's -0 / NaN / inf
+// at -1e30 / -inf / +inf come from the limits of exp.
 vfloat act_gelu_tanh(vfloat x, float p0, float p1)
 {
     const float k_beta = 0.79788456080286535588f;
     const float k_kappa = 0.044715f;
     vfloat u = k_beta * (x + k_kappa * (x * x) * x);
-    return x / (1.0f + exp(-2.0f * u));
+    return x_logistic(x, 2.0f * u);
 }
 
 // Mish = x * tanh(softplus(x)). With e = exp(x), tanh(log1p(e)) = n / (n + 2), n = e (e + 2):
-// one exp, no log, no tanh. For x > 20, tanh(softplus(x)) rounds to 1 in float, and n would
-// overflow from x > 44, so the result is x there (which also carries NaN and +inf through).
+// one exp, no log, no tanh. As in x_logistic, e = h*h with h = exp(x/2) and the product is
+// ((x*h) * ((e+2)/(n+2))) * h, so tiny results (x < -87) keep full precision. For x > 20,
+// tanh(softplus(x)) rounds to 1 in float, and n would overflow from x > 44, so the result is x
+// there (which also carries NaN and +inf through).
 vfloat act_mish(vfloat x, float p0, float p1)
 {
-    vfloat e = exp(x);
+    vfloat h = exp(0.5f * x);
+    vfloat e = h * h;
     vfloat n = e * (e + 2.0f);
-    return select(x, x * (n / (n + 2.0f)), x <= 20.0f);
+    return select(x, ((x * h) * ((e + 2.0f) / (n + 2.0f))) * h, x <= 20.0f);
 }
 
-// Softplus(beta, threshold) = x where beta*x > threshold (strict), else log1p(exp(beta*x))/beta,
-// evaluated as (max(z,0) + log1p(exp(-|z|)))/beta so exp never overflows.
+// Softplus(beta, threshold) = x where beta*x > threshold (strict, on the float product, as in
+// PyTorch), else log1p(exp(beta*x))/beta, evaluated as (max(z,0) + log1p(exp(-|z|)))/beta so
+// exp never overflows. For z << 0 the result is ~exp(z), whose relative error is the absolute
+// error of z: the rounding of beta*x (|z| * 2^-24, 60 ulp at z = -65) is recovered with an fma
+// and applied as exp(-|z| - s*zl) = exp(-|z|) * (1 - s*zl).
 vfloat act_softplus(vfloat x, float beta, float threshold)
 {
     vfloat z = x * beta;
-    vfloat s = select((vfloat)(0.0f), z, z > 0.0f) + log1p(exp(-fabs(z)));
+    // The remainder of the product is exact; it is meaningless (inf - inf) when z is infinite.
+    vfloat zl = select(fma(x, (vfloat)(beta), -z), (vfloat)(0.0f), isinf(z));
+    vint positive = z > 0.0f;
+    vfloat e = exp(-fabs(z));
+    e = e * (1.0f + select(zl, -zl, positive)); // -|exact z| = -|z| - sign(z) * zl
+    vfloat s = select((vfloat)(0.0f), z, positive) + (log1p(e) + select((vfloat)(0.0f), zl, positive));
     return select(s / beta, x, z > threshold);
 }
 

@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MIT */
+#include "testutil.h"
+Suite *npy_suite(void);
+Suite *npy_suite(void) { return suite_create("npy"); }

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared test helpers: the one OpenCL context of the run, the seeded random source, buffers,
+ * and the comparison rules with their tolerances. */
+#ifndef CLACT_TESTUTIL_H
+#define CLACT_TESTUTIL_H
+#include <check.h>
+#include <stdint.h>
+
+#include "clact/clact.h"
+
+/* Created once by the runner (tests run in one process: building programs per fork would
+ * cost a second each). A missing device fails the run; it is never a skip. */
+clact_context *tu_ctx(void);
+void tu_set_ctx(clact_context *ctx);
+
+/* The run's seed: CLACT_TEST_SEED if set, else fresh; printed by the runner. */
+uint64_t tu_seed(void);
+void tu_seed_init(void);
+/* A per-test random stream derived from the seed and a label, so tests do not depend on order. */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+tu_rng tu_rng_for(const char *label, uint64_t extra);
+uint64_t tu_next(tu_rng *r);
+double tu_uniform(tu_rng *r, double lo, double hi);
+
+cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags);
+void tu_write(cl_mem m, size_t offset, size_t n, const float *src);
+void tu_read(cl_mem m, size_t offset, size_t n, float *dst);
+void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits);
+
+uint32_t tu_bits(float f);
+float tu_from_bits(uint32_t u);
+
+/* Distance from got to the exact value ref in float ulps at ref (subnormal spacing below
+ * FLT_MIN); 0 when both are the same non-finite value. */
+double tu_ulp_error(float got, double ref);
+
+/* The comparison rule, contract line 3 of SEMANTICS.md:
+ *  - NaN only matches NaN, and NaN never passes as a number;
+ *  - a reference that is ±inf in float must be matched exactly, and got may be inf only then;
+ *  - zeros compare with ==, the sign of zero is not part of the contract;
+ *  - otherwise, benchdnn's bar: relative error <= rel where |ref| > 1e-5, absolute error <= rel
+ *    below; and, tighter, the error in ulp <= max_ulp.
+ */
+typedef struct tu_tolerance {
+    double rel;
+    double max_ulp;
+} tu_tolerance;
+int tu_close(float got, double ref, tu_tolerance tol);
+
+#endif
