@@ -1,4 +1,245 @@
 /* SPDX-License-Identifier: MIT */
+/* Device choice, contexts over borrowed queues, and the event contract: ops enqueue behind a
+ * wait list, hand back an event, and never block. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "testutil.h"
+
+static size_t device_count(clact_device_info *list, size_t cap)
+{
+    size_t n = 0;
+    ck_assert_int_eq(clact_device_list(list, cap, &n), CLACT_OK);
+    return n;
+}
+
+START_TEST(device_list_and_specs)
+{
+    clact_device_info list[16];
+    size_t n = device_count(list, 16);
+    ck_assert_uint_ge(n, 1);
+    size_t def;
+    ck_assert_int_eq(clact_device_select(NULL, &def), CLACT_OK);
+    ck_assert_uint_lt(def, n);
+    /* The default prefers a GPU, then an accelerator, then a CPU. */
+    int has_gpu = 0;
+    for (size_t i = 0; i < n && i < 16; ++i)
+        has_gpu |= !strcmp(list[i].type, "gpu");
+    if (has_gpu)
+        ck_assert_str_eq(list[def].type, "gpu");
+    ck_assert_uint_ge(list[def].compute_units, 1);
+    ck_assert(list[def].global_mem_bytes > 0);
+    ck_assert_int_gt((int)strlen(list[def].name), 0);
+
+    /* P:D and a case-flipped substring of the name both find the same device. */
+    char spec[64], sub[8];
+    snprintf(spec, sizeof spec, "%u:%u", list[def].platform_index, list[def].device_index);
+    size_t idx = 99;
+    ck_assert_int_eq(clact_device_select(spec, &idx), CLACT_OK);
+    ck_assert_uint_eq(idx, def);
+    size_t len = strlen(list[def].name);
+    memcpy(sub, list[def].name + (len > 4 ? len / 2 - 2 : 0), len > 4 ? 4 : len);
+    sub[len > 4 ? 4 : len] = '\0';
+    for (char *p = sub; *p; ++p)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p));
+    ck_assert_int_eq(clact_device_select(sub, &idx), CLACT_OK);
+    ck_assert_str_eq(list[def].type, list[idx].type);
+    ck_assert_int_eq(clact_device_select(list[def].type, &idx), CLACT_OK);
+
+    /* Nothing matches: NO_DEVICE, and the detail names the spec and lists what exists. */
+    ck_assert_int_eq(clact_device_select("no-such-device-xyz", &idx), CLACT_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "no-such-device-xyz"));
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), list[0].name));
+    ck_assert_int_eq(clact_device_select("7:7", &idx), CLACT_NO_DEVICE);
+    if (!has_gpu)
+        ck_assert_int_eq(clact_device_select("gpu", &idx), CLACT_NO_DEVICE);
+    ck_assert_int_eq(clact_device_select(NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_device_list(NULL, 3, &n), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_device_list(NULL, 0, NULL), CLACT_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(context_create_from_spec_and_env)
+{
+    clact_context *ctx = (clact_context *)&ctx;
+    ck_assert_int_eq(clact_context_create(&ctx, "no-such-device-xyz"), CLACT_NO_DEVICE);
+    ck_assert_ptr_null(ctx);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "no-such-device-xyz"));
+    ck_assert_int_eq(clact_context_create(NULL, NULL), CLACT_INVALID_ARGUMENT);
+
+    setenv("CLACT_DEVICE", "no-such-device-env", 1);
+    ck_assert_int_eq(clact_context_create(&ctx, NULL), CLACT_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "CLACT_DEVICE"));
+    /* An explicit spec wins over the environment. */
+    ck_assert_int_eq(clact_context_create(&ctx, "0:0"), CLACT_OK);
+    clact_context_destroy(ctx);
+    unsetenv("CLACT_DEVICE");
+    ck_assert_int_eq(clact_context_create(&ctx, NULL), CLACT_OK);
+    ck_assert_ptr_nonnull(clact_context_queue(ctx));
+    ck_assert_ptr_nonnull(clact_context_cl_context(ctx));
+    ck_assert_ptr_nonnull(clact_context_device(ctx));
+    ck_assert_str_eq(clact_context_last_error(ctx), "");
+    clact_context_destroy(ctx);
+    clact_context_destroy(NULL);
+    ck_assert_ptr_null(clact_context_queue(NULL));
+}
+END_TEST
+
+/* A context over the caller's own cl_context and queue: the op runs on that queue, and the
+ * queue outlives the clact context (retained and released, never destroyed). */
+static void borrowed_queue(cl_command_queue_properties props)
+{
+    cl_device_id dev = clact_context_device(tu_ctx());
+    cl_int err;
+    cl_context cl = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    ck_assert_ptr_nonnull(cl);
+    cl_command_queue q = clCreateCommandQueue(cl, dev, props, &err);
+    ck_assert_ptr_nonnull(q);
+    clact_context *ctx = NULL;
+    ck_assert_int_eq(clact_context_create_from_queue(&ctx, q), CLACT_OK);
+    ck_assert_ptr_eq(clact_context_queue(ctx), q);
+    ck_assert_ptr_eq(clact_context_cl_context(ctx), cl);
+
+    float x[5] = {-2, -1, 0, 1, 2}, y[5];
+    cl_mem b = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
+    ck_assert_ptr_nonnull(b);
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    cl_event ev;
+    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, 5, b, 0, b, 0, 0, NULL, &ev), CLACT_OK);
+    /* Buffers of another cl_context are refused. */
+    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, 5, b, 0, b, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "another cl_context"));
+    clact_context_destroy(ctx);
+    /* The queue is still the caller's and still works after the clact context is gone. */
+    ck_assert_int_eq(clEnqueueReadBuffer(q, b, CL_TRUE, 0, sizeof y, y, 1, &ev, NULL), CL_SUCCESS);
+    ck_assert(y[0] == 0 && y[1] == 0 && y[2] == 0 && y[3] == 1 && y[4] == 2);
+    clReleaseEvent(ev);
+    clReleaseMemObject(b);
+    ck_assert_int_eq(clReleaseCommandQueue(q), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(cl), CL_SUCCESS);
+}
+
+START_TEST(context_from_queue)
+{
+    borrowed_queue(0);
+    borrowed_queue(CL_QUEUE_PROFILING_ENABLE);
+    cl_command_queue_properties oo = 0;
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_QUEUE_PROPERTIES, sizeof oo, &oo,
+                    NULL);
+    if (oo & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        borrowed_queue(CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+    clact_context *ctx = (clact_context *)&ctx;
+    ck_assert_int_eq(clact_context_create_from_queue(&ctx, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_null(ctx);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "queue"));
+}
+END_TEST
+
+/* A user event gates the queue: every op returns at once, nothing runs before the gate opens,
+ * and everything is right after. Also n = 0, which enqueues a marker with the same contract. */
+START_TEST(ops_never_block)
+{
+    cl_int err;
+    cl_context cl = clact_context_cl_context(tu_ctx());
+    cl_event gate = clCreateUserEvent(cl, &err);
+    ck_assert_ptr_nonnull(gate);
+    enum { N = 4099 };
+    static float x[N], y[N];
+    for (int i = 0; i < N; ++i)
+        x[i] = (float)(i - N / 2) / 100.0f;
+    cl_mem b = tu_buffer(N, CL_MEM_READ_WRITE);
+    tu_write(b, 0, N, x);
+    clact_activation sig = clact_activation_default(CLACT_SIGMOID);
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    cl_event e1, e2, e0;
+    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, N, b, 0, b, 0, 1, &gate, &e1),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, N, b, 0, b, 0, 1, &e1, &e2), CLACT_OK);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, 0, b, 0, b, 0, 1, &e2, &e0), CLACT_OK);
+    ck_assert_ptr_nonnull(e0);
+    cl_int s1, s0;
+    clGetEventInfo(e1, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof s1, &s1, NULL);
+    clGetEventInfo(e0, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof s0, &s0, NULL);
+    ck_assert_int_gt(s1, CL_COMPLETE); /* queued or submitted, not running: the gate is shut */
+    ck_assert_int_gt(s0, CL_COMPLETE);
+    ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+    ck_assert_int_eq(clWaitForEvents(1, &e0), CL_SUCCESS);
+    tu_read(b, 0, N, y);
+    for (int i = 0; i < N; ++i) {
+        double r = x[i] > 0 ? x[i] : 0.0;
+        double want = 1.0 / (1.0 + exp(-r));
+        if (fabs(y[i] - want) > 1e-6)
+            ck_abort_msg("element %d: %g, want %g", i, (double)y[i], want);
+    }
+    clReleaseEvent(e0);
+    clReleaseEvent(e1);
+    clReleaseEvent(e2);
+    clReleaseEvent(gate);
+    clReleaseMemObject(b);
+}
+END_TEST
+
+/* In-place through two sub-buffers that alias the same memory is in-place, not an overlap. */
+START_TEST(sub_buffers)
+{
+    enum { N = 64 };
+    cl_mem parent = tu_buffer(2 * N, CL_MEM_READ_WRITE);
+    float x[2 * N], y[2 * N];
+    for (int i = 0; i < 2 * N; ++i)
+        x[i] = (float)(i - N);
+    tu_write(parent, 0, 2 * N, x);
+    cl_uint align = 0;
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align,
+                    &align, NULL);
+    size_t origin_bytes = align / 8 ? align / 8 : 4;
+    if (origin_bytes > N * sizeof(float))
+        return; /* the device cannot place a sub-buffer inside this test buffer */
+    cl_buffer_region r = {origin_bytes, N * sizeof(float)};
+    cl_int err;
+    cl_mem a = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+    cl_mem b = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, 8, a, 0, b, 0, 0, NULL, NULL),
+                     CLACT_OK);
+    /* a[1..] against b[0..]: partly the same memory. */
+    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, 8, a, 1, b, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "overlap"));
+    /* The parent against its own sub-buffer, shifted by one element: overlap too. */
+    size_t first = origin_bytes / sizeof(float);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, 8, parent, first + 1, a, 0, 0, NULL,
+                                   NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
+    tu_read(parent, 0, 2 * N, y);
+    for (int i = 0; i < 2 * N; ++i) {
+        int inside = (size_t)i >= first && (size_t)i < first + 8;
+        float want = inside && x[i] < 0 ? 0.0f : x[i];
+        ck_assert_msg(y[i] == want, "element %d: %g, want %g", i, (double)y[i], (double)want);
+    }
+    clReleaseMemObject(a);
+    clReleaseMemObject(b);
+    clReleaseMemObject(parent);
+}
+END_TEST
+
 Suite *context_suite(void);
-Suite *context_suite(void) { return suite_create("context"); }
+Suite *context_suite(void)
+{
+    Suite *s = suite_create("context");
+    TCase *tc = tcase_create("context");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, device_list_and_specs);
+    tcase_add_test(tc, context_create_from_spec_and_env);
+    tcase_add_test(tc, context_from_queue);
+    tcase_add_test(tc, ops_never_block);
+    tcase_add_test(tc, sub_buffers);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,4 +1,194 @@
 /* SPDX-License-Identifier: MIT */
+/* .npy reading and writing: round trips, every header form NumPy writes, and malformed files. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy.h"
 #include "testutil.h"
+
+static char dir[256];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/clact_npy_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_raw(const char *name, const void *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq((int)fwrite(data, 1, len, f), (int)len);
+    fclose(f);
+}
+
+/* A .npy file of the given version with the given header dict and data bytes. */
+static void write_npy(const char *name, int major, const char *dict, const void *data, size_t len)
+{
+    unsigned char buf[1024];
+    size_t pre = major == 1 ? 10 : 12, dl = strlen(dict);
+    size_t total = (pre + dl + 1 + 63) / 64 * 64, hl = total - pre;
+    memcpy(buf, "\x93NUMPY", 6);
+    buf[6] = (unsigned char)major;
+    buf[7] = 0;
+    buf[8] = (unsigned char)(hl & 0xff);
+    buf[9] = (unsigned char)(hl >> 8);
+    if (major > 1)
+        buf[10] = buf[11] = 0;
+    memcpy(buf + pre, dict, dl);
+    memset(buf + pre + dl, ' ', total - pre - dl - 1);
+    buf[total - 1] = '\n';
+    memcpy(buf + total, data, len);
+    write_raw(name, buf, total + len);
+}
+
+static clact_npy_status read_named(const char *name, clact_npy *a, char *err)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return clact_npy_read(path, a, err, 256);
+}
+
+START_TEST(npy_round_trip)
+{
+    float v[6] = {1, -2, 3.5f, 0, -0.0f, 7};
+    clact_npy a = {.descr = "<f4", .ndim = 2, .shape = {2, 3}, .count = 6, .item_size = 4, .data = v};
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/rt.npy", dir);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_OK);
+    clact_npy b;
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_str_eq(b.descr, "<f4");
+    ck_assert_int_eq(b.ndim, 2);
+    ck_assert_int_eq((int)b.shape[0], 2);
+    ck_assert_int_eq((int)b.shape[1], 3);
+    ck_assert_int_eq((int)b.count, 6);
+    ck_assert_int_eq(b.fortran_order, 0);
+    ck_assert_mem_eq(b.data, v, sizeof v);
+    clact_npy_free(&b);
+    /* 0-d and empty arrays. */
+    clact_npy s = {.descr = "<f4", .ndim = 0, .count = 1, .item_size = 4, .data = v};
+    ck_assert_int_eq(clact_npy_write(path, &s, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(b.ndim, 0);
+    ck_assert_int_eq((int)b.count, 1);
+    clact_npy_free(&b);
+    clact_npy e = {.descr = "<f4", .ndim = 2, .shape = {0, 5}, .count = 0, .item_size = 4};
+    ck_assert_int_eq(clact_npy_write(path, &e, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq((int)b.count, 0);
+    ck_assert_int_eq((int)b.shape[1], 5);
+    clact_npy_free(&b);
+}
+END_TEST
+
+START_TEST(npy_versions_and_forms)
+{
+    float v[3] = {1, 2, 3};
+    clact_npy a;
+    char err[256];
+    write_npy("v1.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 12);
+    ck_assert_int_eq(read_named("v1.npy", &a, err), CLACT_NPY_OK);
+    clact_npy_free(&a);
+    write_npy("v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 12);
+    ck_assert_int_eq(read_named("v2.npy", &a, err), CLACT_NPY_OK);
+    clact_npy_free(&a);
+    write_npy("v3.npy", 3, "{\"shape\": (3,), \"descr\": \"<f4\", \"fortran_order\": False}", v, 12);
+    ck_assert_int_eq(read_named("v3.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq((int)a.count, 3);
+    clact_npy_free(&a);
+    write_npy("f.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }", v, 12);
+    ck_assert_int_eq(read_named("f.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(a.fortran_order, 1);
+    clact_npy_free(&a);
+    write_npy("i.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", v, 8);
+    ck_assert_int_eq(read_named("i.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_str_eq(a.descr, "<i8");
+    ck_assert_int_eq((int)a.item_size, 8);
+    clact_npy_free(&a);
+}
+END_TEST
+
+START_TEST(npy_malformed)
+{
+    float v[4] = {1, 2, 3, 4};
+    clact_npy a;
+    char err[256];
+    ck_assert_int_eq(read_named("missing.npy", &a, err), CLACT_NPY_IO);
+    ck_assert_ptr_nonnull(strstr(err, "missing.npy"));
+    write_raw("magic.npy", "NOTNUMPYFILE....", 16);
+    ck_assert_int_eq(read_named("magic.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "magic"));
+    write_raw("short.npy", "\x93NUM", 4);
+    ck_assert_int_eq(read_named("short.npy", &a, err), CLACT_NPY_FORMAT);
+    write_npy("trunc.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", v, 10);
+    ck_assert_int_eq(read_named("trunc.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "truncated"));
+    write_npy("extra.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 16);
+    ck_assert_int_eq(read_named("extra.npy", &a, err), CLACT_NPY_FORMAT);
+    write_npy("ver.npy", 9, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", v, 4);
+    ck_assert_int_eq(read_named("ver.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "version"));
+    static const char *const bad[] = {
+        "{'descr': '<f4', 'fortran_order': False}",
+        "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1, -2), }",
+        "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
+        "{'descr': 'float32', 'fortran_order': False, 'shape': (1,), }",
+        "['descr', '<f4']",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        write_npy("bad.npy", 1, bad[i], v, 4);
+        ck_assert_msg(read_named("bad.npy", &a, err) == CLACT_NPY_FORMAT, "accepted: %s", bad[i]);
+        ck_assert_ptr_null(a.data);
+    }
+}
+END_TEST
+
+START_TEST(npy_write_failure_leaves_nothing)
+{
+    float v[1] = {1};
+    clact_npy a = {.descr = "<f4", .ndim = 1, .shape = {1}, .count = 1, .item_size = 4, .data = v};
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/no/such/dir/out.npy", dir);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_IO);
+    ck_assert_ptr_nonnull(strstr(err, "out.npy"));
+    /* A directory in the way of the rename: the temporary file must be cleaned up. */
+    snprintf(path, sizeof path, "%s/adir", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_IO);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *npy_suite(void);
-Suite *npy_suite(void) { return suite_create("npy"); }
+Suite *npy_suite(void)
+{
+    Suite *s = suite_create("npy");
+    TCase *tc = tcase_create("files");
+    tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_add_test(tc, npy_round_trip);
+    tcase_add_test(tc, npy_versions_and_forms);
+    tcase_add_test(tc, npy_malformed);
+    tcase_add_test(tc, npy_write_failure_leaves_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,4 +1,134 @@
 /* SPDX-License-Identifier: MIT */
+/* The CPU reference itself: values worked out by hand (closed forms, not the reference's own
+ * code), PyTorch's special-value table, and its argument checks. */
+#include <math.h>
+#include <string.h>
+
 #include "testutil.h"
+
+static double ref1(clact_op op, double p0, double p1, clact_dtype dt, double x)
+{
+    clact_activation a = clact_activation_default(op);
+    if (!isnan(p0))
+        a.param[0] = p0;
+    if (!isnan(p1))
+        a.param[1] = p1;
+    double y = NAN;
+    ck_assert_int_eq(clact_reference_forward(&a, dt, 1, &x, &y), CLACT_OK);
+    return y;
+}
+
+#define D NAN
+#define near(a, b) (fabs((a) - (b)) <= 1e-15 * fabs(b) + 1e-300)
+
+START_TEST(reference_closed_forms)
+{
+    /* sigmoid(ln 3) = 3/4; tanh(ln 2) = 3/5; softplus(ln 3) = ln 4; silu(ln 3) = 0.75 ln 3. */
+    ck_assert(near(ref1(CLACT_SIGMOID, D, D, CLACT_F64, log(3.0)), 0.75));
+    ck_assert(near(ref1(CLACT_TANH, D, D, CLACT_F64, log(2.0)), 0.6));
+    ck_assert(near(ref1(CLACT_SOFTPLUS, D, D, CLACT_F64, log(3.0)), log(4.0)));
+    ck_assert(near(ref1(CLACT_SILU, D, D, CLACT_F64, log(3.0)), 0.75 * log(3.0)));
+    /* mish(ln 3) = ln3 * tanh(ln 4) = ln3 * 15/17. */
+    ck_assert(near(ref1(CLACT_MISH, D, D, CLACT_F64, log(3.0)), log(3.0) * 15.0 / 17.0));
+    /* elu(-ln 2, alpha 2) = 2 (1/2 - 1) = -1. */
+    ck_assert(near(ref1(CLACT_ELU, 2.0, D, CLACT_F64, -log(2.0)), -1.0));
+    /* gelu(x) = x Phi(x); Phi(0) = 1/2, and Phi(-1.959963984540054) = 0.025. */
+    ck_assert(near(ref1(CLACT_GELU, D, D, CLACT_F64, 2.0), 2.0 * 0.5 * (1 + erf(2.0 / sqrt(2.0)))));
+    ck_assert(fabs(ref1(CLACT_GELU, D, D, CLACT_F64, -1.959963984540054) / -1.959963984540054 -
+                   0.025) < 1e-14);
+    /* gelu far tail: Phi(-10) = 7.619853024160527e-24. */
+    ck_assert(fabs(ref1(CLACT_GELU, D, D, CLACT_F64, -10.0) / -7.619853024160527e-23 - 1) < 1e-12);
+    /* gelu_tanh(1) = 0.5 (1 + tanh(sqrt(2/pi) * 1.044715)). */
+    ck_assert(near(ref1(CLACT_GELU_TANH, D, D, CLACT_F64, 1.0),
+                   0.5 * (1 + tanh(sqrt(2 / 3.14159265358979323846) * 1.044715))));
+    ck_assert(near(ref1(CLACT_LEAKY_RELU, 0.5, D, CLACT_F64, -4.0), -2.0));
+    ck_assert(ref1(CLACT_RELU, D, D, CLACT_F64, -3.0) == 0.0);
+    ck_assert(ref1(CLACT_RELU, D, D, CLACT_F64, 3.0) == 3.0);
+    /* silu(-90): PyTorch returns -0, the value is -90 e^-90 / (1 + e^-90). */
+    ck_assert(near(ref1(CLACT_SILU, D, D, CLACT_F32, -90.0), -90.0 * exp(-90.0) / (1 + exp(-90.0))));
+}
+END_TEST
+
+START_TEST(reference_softplus_threshold)
+{
+    /* beta*x > threshold is strict and returns x itself. */
+    ck_assert(ref1(CLACT_SOFTPLUS, 2.0, 10.0, CLACT_F32, 5.0) != 5.0);
+    double above = (double)nextafterf(5.0f, 6.0f);
+    ck_assert(ref1(CLACT_SOFTPLUS, 2.0, 10.0, CLACT_F32, above) == above);
+    /* The branch is decided on the float product for f32 data: x = 0x1.aaaaacp+1 (3.3333335)
+     * times beta = 3 is 10.000000477 exactly, half-way between two floats, which rounds to
+     * even, 10: not > 10. In double it is > 10. */
+    double x = 0x1.aaaaacp+1;
+    ck_assert(ref1(CLACT_SOFTPLUS, 3.0, 10.0, CLACT_F32, x) != x);
+    ck_assert(ref1(CLACT_SOFTPLUS, 3.0, 10.0, CLACT_F64, x) == x);
+    /* Parameters are converted to float for f32: beta = 0.1 is 0.100000001490116. */
+    double y32 = ref1(CLACT_SOFTPLUS, 0.1, 20.0, CLACT_F32, -50.0);
+    double b = (double)0.1f;
+    ck_assert(near(y32, log1p(exp(-50.0 * b)) / b));
+    /* A threshold beyond exp's range: PyTorch gives inf at x = 95, the value is 95 + tiny. */
+    ck_assert(near(ref1(CLACT_SOFTPLUS, 1.0, 100.0, CLACT_F32, 95.0), 95.0 + log1p(exp(-95.0))));
+}
+END_TEST
+
+START_TEST(reference_special_table)
+{
+    static const double in[8] = {-INFINITY, -1e30, -100.0, -0.0, 0.0, 1e30, INFINITY, NAN};
+    static const struct {
+        clact_op op;
+        double out[8];
+    } table[] = {
+        {CLACT_RELU, {0, 0, 0, -0.0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_LEAKY_RELU, {-INFINITY, -1e28, -1, -0.0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_ELU, {-1, -1, -1, 0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_GELU, {NAN, 0, 0, 0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_GELU_TANH, {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_SILU, {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_MISH, {NAN, -0.0, -3.78351e-42, -0.0, 0, 1e30, INFINITY, NAN}},
+        {CLACT_SIGMOID, {0, 0, 0, 0.5, 0.5, 1, 1, NAN}},
+        {CLACT_TANH, {-1, -1, -1, -0.0, 0, 1, 1, NAN}},
+        {CLACT_SOFTPLUS, {0, 0, 3.78351e-44, 0.693147, 0.693147, 1e30, INFINITY, NAN}},
+    };
+    for (size_t t = 0; t < sizeof table / sizeof table[0]; ++t) {
+        for (int i = 0; i < 8; ++i) {
+            double y = ref1(table[t].op, D, D, CLACT_F32, in[i]);
+            double want = table[t].out[i];
+            int ok;
+            if (!isfinite(in[i]))
+                ok = isnan(want) ? isnan(y) : y == want;
+            else
+                ok = isfinite(y) && fabs(y - want) <= 1e-5 + 1e-5 * fabs(want);
+            ck_assert_msg(ok, "reference %s(%g) = %g, PyTorch gives %g",
+                          clact_op_name(table[t].op), in[i], y, want);
+        }
+    }
+}
+END_TEST
+
+START_TEST(reference_arguments)
+{
+    clact_activation a = clact_activation_default(CLACT_RELU);
+    double x = 1, y = 0;
+    ck_assert_int_eq(clact_reference_forward(NULL, CLACT_F32, 1, &x, &y), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_reference_forward(&a, CLACT_F32, 1, NULL, &y), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "NULL"));
+    ck_assert_int_eq(clact_reference_forward(&a, (clact_dtype)7, 1, &x, &y), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_reference_forward(&a, CLACT_F32, 0, NULL, NULL), CLACT_OK);
+    /* In place on one array. */
+    double v[2] = {-1, 2};
+    ck_assert_int_eq(clact_reference_forward(&a, CLACT_F32, 2, v, v), CLACT_OK);
+    ck_assert(v[0] == 0 && v[1] == 2);
+}
+END_TEST
+
 Suite *reference_suite(void);
-Suite *reference_suite(void) { return suite_create("reference"); }
+Suite *reference_suite(void)
+{
+    Suite *s = suite_create("reference");
+    TCase *tc = tcase_create("cpu");
+    tcase_add_test(tc, reference_closed_forms);
+    tcase_add_test(tc, reference_softplus_threshold);
+    tcase_add_test(tc, reference_special_table);
+    tcase_add_test(tc, reference_arguments);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,4 +1,120 @@
 /* SPDX-License-Identifier: MIT */
+/* Status codes, names and messages, generated from one X-macro list; op and dtype tables. */
+#include <string.h>
+
 #include "testutil.h"
+
+START_TEST(status_names_and_strings)
+{
+    static const struct {
+        clact_status st;
+        const char *name;
+    } all[] = {{CLACT_OK, "OK"},
+               {CLACT_INVALID_ARGUMENT, "INVALID_ARGUMENT"},
+               {CLACT_UNSUPPORTED, "UNSUPPORTED"},
+               {CLACT_NO_DEVICE, "NO_DEVICE"},
+               {CLACT_BUILD_FAILED, "BUILD_FAILED"},
+               {CLACT_OPENCL_ERROR, "OPENCL_ERROR"},
+               {CLACT_OUT_OF_MEMORY, "OUT_OF_MEMORY"},
+               {CLACT_IO_ERROR, "IO_ERROR"},
+               {CLACT_FORMAT_ERROR, "FORMAT_ERROR"}};
+    ck_assert_int_eq(CLACT_OK, 0);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) {
+        ck_assert_str_eq(clact_status_name(all[i].st), all[i].name);
+        const char *msg = clact_status_string(all[i].st);
+        ck_assert_ptr_nonnull(msg);
+        ck_assert_int_gt((int)strlen(msg), 3);
+        if (i > 0)
+            ck_assert_int_lt(all[i].st, 0);
+        for (size_t j = 0; j < i; ++j)
+            ck_assert_str_ne(msg, clact_status_string(all[j].st));
+    }
+    ck_assert_str_eq(clact_status_name((clact_status)12345), "UNKNOWN_STATUS");
+    ck_assert_str_eq(clact_status_string((clact_status)-999), "unknown status code");
+}
+END_TEST
+
+START_TEST(op_table)
+{
+    static const char *const names[] = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh",
+                                        "silu", "mish", "sigmoid", "tanh", "softplus"};
+    ck_assert_int_eq(CLACT_OP_COUNT, 10);
+    for (int i = 0; i < CLACT_OP_COUNT; ++i) {
+        clact_op op;
+        ck_assert_str_eq(clact_op_name((clact_op)i), names[i]);
+        ck_assert_int_eq(clact_op_from_name(names[i], &op), CLACT_OK);
+        ck_assert_int_eq(op, i);
+    }
+    clact_op op;
+    ck_assert_int_eq(clact_op_from_name("swish", &op), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_op_from_name(NULL, &op), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_null(clact_op_name(CLACT_OP_COUNT));
+    ck_assert_int_eq(clact_op_param_count((clact_op)-1), -1);
+    /* PyTorch's defaults and keyword names. */
+    clact_activation a = clact_activation_default(CLACT_LEAKY_RELU);
+    ck_assert(a.param[0] == 0.01);
+    ck_assert_str_eq(clact_op_param_name(CLACT_LEAKY_RELU, 0), "negative_slope");
+    a = clact_activation_default(CLACT_ELU);
+    ck_assert(a.param[0] == 1.0);
+    ck_assert_str_eq(clact_op_param_name(CLACT_ELU, 0), "alpha");
+    a = clact_activation_default(CLACT_SOFTPLUS);
+    ck_assert(a.param[0] == 1.0 && a.param[1] == 20.0);
+    ck_assert_str_eq(clact_op_param_name(CLACT_SOFTPLUS, 0), "beta");
+    ck_assert_str_eq(clact_op_param_name(CLACT_SOFTPLUS, 1), "threshold");
+    ck_assert_ptr_null(clact_op_param_name(CLACT_SOFTPLUS, 2));
+    ck_assert_ptr_null(clact_op_param_name(CLACT_RELU, 0));
+    ck_assert_int_eq(clact_op_param_count(CLACT_GELU), 0);
+}
+END_TEST
+
+START_TEST(activation_check)
+{
+    char msg[128];
+    clact_activation a = clact_activation_default(CLACT_SOFTPLUS);
+    ck_assert_int_eq(clact_activation_check(&a, msg, sizeof msg), CLACT_OK);
+    ck_assert_str_eq(msg, "");
+    a.param[0] = 0.0;
+    ck_assert_int_eq(clact_activation_check(&a, msg, sizeof msg), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(msg, "beta"));
+    a = clact_activation_default(CLACT_ELU);
+    a.param[0] = __builtin_nan("");
+    ck_assert_int_eq(clact_activation_check(&a, msg, sizeof msg), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(msg, "alpha"));
+    a.op = (clact_op)77;
+    ck_assert_int_eq(clact_activation_check(&a, msg, sizeof msg), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(msg, "unknown"));
+    ck_assert_int_eq(clact_activation_check(NULL, NULL, 0), CLACT_INVALID_ARGUMENT);
+    /* PyTorch accepts these, and so does clact. */
+    a = clact_activation_default(CLACT_LEAKY_RELU);
+    a.param[0] = -3.0;
+    ck_assert_int_eq(clact_activation_check(&a, NULL, 0), CLACT_OK);
+    a = clact_activation_default(CLACT_SOFTPLUS);
+    a.param[1] = __builtin_inf();
+    ck_assert_int_eq(clact_activation_check(&a, NULL, 0), CLACT_OK);
+}
+END_TEST
+
+START_TEST(dtype_table)
+{
+    ck_assert_str_eq(clact_dtype_name(CLACT_F32), "f32");
+    ck_assert_str_eq(clact_dtype_name(CLACT_BF16), "bf16");
+    ck_assert_int_eq((int)clact_dtype_size(CLACT_F16), 2);
+    ck_assert_int_eq((int)clact_dtype_size(CLACT_F64), 8);
+    ck_assert_ptr_null(clact_dtype_name((clact_dtype)9));
+    ck_assert_int_eq((int)clact_dtype_size((clact_dtype)9), 0);
+    ck_assert_str_eq(clact_version(), CLACT_VERSION_STRING);
+}
+END_TEST
+
 Suite *status_suite(void);
-Suite *status_suite(void) { return suite_create("status"); }
+Suite *status_suite(void)
+{
+    Suite *s = suite_create("status");
+    TCase *tc = tcase_create("tables");
+    tcase_add_test(tc, status_names_and_strings);
+    tcase_add_test(tc, op_table);
+    tcase_add_test(tc, activation_check);
+    tcase_add_test(tc, dtype_table);
+    suite_add_tcase(s, tc);
+    return s;
+}
