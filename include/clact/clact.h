@@ -21,7 +21,8 @@
  * PyTorch's float rounding, so in a few tails clact is closer to the truth than PyTorch
  * (e.g. `silu(-90)`: PyTorch returns -0, clact -7.4e-38). Documented deviations:
  *  - Softplus: where `beta*x <= threshold` but `exp(beta*x)` would overflow (only possible with
- *    `threshold > 88.7`), PyTorch returns inf; clact returns the finite, exact value.
+ *    `threshold > 88`), PyTorch returns inf;
+ *    clact returns the finite, exact value.
  *  - Parameters that are NaN, and Softplus with `beta == 0` (PyTorch divides by zero and returns
  *    inf everywhere), are rejected with ::CLACT_INVALID_ARGUMENT.
  *

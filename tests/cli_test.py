@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The clact command: success paths, and every kind of bad input giving exit 2, one stderr
+line starting 'clact: ' that names the problem, and no output file left behind.
+Usage: cli_test.py path/to/clact"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+CLACT = sys.argv[1]
+passed = failed = 0
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([CLACT, *args], capture_output=True, text=True, env=e, timeout=120)
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}: {detail}")
+
+
+def expect_error(name, args, word, code=2, out=None, env=None):
+    r = run(*args, env=env)
+    lines = r.stderr.strip().splitlines()
+    ok = (r.returncode == code and len(lines) == 1 and lines[0].startswith("clact: ")
+          and word.lower() in lines[0].lower())
+    check(name, ok, f"exit {r.returncode}, stderr {r.stderr!r}, want exit {code} and '{word}'")
+    if out is not None:
+        base = os.path.basename(out)
+        leftovers = [f for f in os.listdir(os.path.dirname(out))
+                     if f == base or f.startswith(base + ".tmp")]
+        check(name + " (no output file)", not leftovers, f"left behind: {leftovers}")
+
+
+with tempfile.TemporaryDirectory() as d:
+    p = lambda name: os.path.join(d, name)
+    x = np.linspace(-5, 5, 60, dtype=np.float32).reshape(3, 4, 5)
+    np.save(p("x.npy"), x)
+
+    # Success: shape and dtype kept, values right, --summary prints one line.
+    r = run("apply", "relu", p("x.npy"), p("y.npy"))
+    check("apply relu", r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stderr)
+    y = np.load(p("y.npy"))
+    check("relu shape", y.shape == (3, 4, 5) and y.dtype == np.float32, str(y.shape))
+    check("relu values", np.array_equal(y, np.maximum(x, 0)), "")
+    r = run("apply", "softplus", "beta=2", "threshold=10", "--summary", p("x.npy"), p("y.npy"))
+    check("summary", r.returncode == 0 and r.stdout.count("\n") == 1 and "softplus" in r.stdout,
+          r.stdout + r.stderr)
+    r = run("apply", "gelu", "approximate=tanh", "--device", "cpu", p("x.npy"), p("y.npy"))
+    check("gelu tanh on cpu", r.returncode == 0, r.stderr)
+    # In place on the same file, a 0-d array and an empty one.
+    np.save(p("s.npy"), np.float32(-2.0))
+    r = run("apply", "relu", p("s.npy"), p("s.npy"))
+    check("0-d in place", r.returncode == 0 and np.load(p("s.npy")).shape == ()
+          and np.load(p("s.npy")) == 0, r.stderr)
+    np.save(p("e.npy"), np.zeros((0, 7), np.float32))
+    r = run("apply", "tanh", p("e.npy"), p("e_out.npy"))
+    check("empty", r.returncode == 0 and np.load(p("e_out.npy")).shape == (0, 7), r.stderr)
+
+    # devices, in both forms.
+    r = run("devices")
+    check("devices", r.returncode == 0 and "*" in r.stdout, r.stdout + r.stderr)
+    r = run("devices", "--json")
+    try:
+        devs = json.loads(r.stdout)["devices"]
+        check("devices --json", r.returncode == 0 and sum(d["default"] for d in devs) == 1
+              and all({"spec", "name", "type", "fp64", "fp16", "compute_units"} <= d.keys()
+                      for d in devs), r.stdout)
+    except (ValueError, KeyError) as e:
+        check("devices --json", False, f"{e}: {r.stdout!r}")
+    expect_error("devices bad arg", ["devices", "--yaml"], "--yaml")
+
+    # Usage errors.
+    out = p("out.npy")
+    expect_error("no args", ["apply"], "expected", out=out)
+    expect_error("unknown command", ["frobnicate"], "frobnicate")
+    expect_error("unknown op", ["apply", "swish", p("x.npy"), out], "swish", out=out)
+    expect_error("unknown param", ["apply", "elu", "beta=2", p("x.npy"), out], "beta", out=out)
+    expect_error("param of another op", ["apply", "relu", "alpha=1", p("x.npy"), out], "alpha", out=out)
+    expect_error("bad value", ["apply", "elu", "alpha=abc", p("x.npy"), out], "abc", out=out)
+    expect_error("empty value", ["apply", "elu", "alpha=", p("x.npy"), out], "alpha", out=out)
+    expect_error("nan value", ["apply", "elu", "alpha=nan", p("x.npy"), out], "nan", out=out)
+    expect_error("zero beta", ["apply", "softplus", "beta=0", p("x.npy"), out], "beta", out=out)
+    expect_error("twice", ["apply", "elu", "alpha=1", "alpha=2", p("x.npy"), out], "twice", out=out)
+    expect_error("approximate", ["apply", "gelu", "approximate=erf", p("x.npy"), out], "erf", out=out)
+    expect_error("not name=value", ["apply", "elu", "alpha", p("x.npy"), out], "alpha", out=out)
+    expect_error("unknown option", ["apply", "relu", "--fast", p("x.npy"), out], "--fast", out=out)
+    expect_error("dtype f16", ["apply", "relu", "--dtype", "f16", p("x.npy"), out], "f16", out=out)
+    expect_error("device none", ["apply", "relu", "--device", "nothing-like-this", p("x.npy"), out],
+                 "nothing-like-this", out=out)
+    expect_error("device env", ["apply", "relu", p("x.npy"), out], "CLACT_DEVICE", out=out,
+                 env={"CLACT_DEVICE": "nothing-like-this"})
+
+    # Input errors.
+    expect_error("missing file", ["apply", "relu", p("nope.npy"), out], "nope.npy", out=out)
+    open(p("text.npy"), "w").write("hello, not numpy\n")
+    expect_error("not npy", ["apply", "relu", p("text.npy"), out], "magic", out=out)
+    raw = open(p("x.npy"), "rb").read()
+    open(p("trunc.npy"), "wb").write(raw[:-7])
+    expect_error("truncated", ["apply", "relu", p("trunc.npy"), out], "truncated", out=out)
+    open(p("trunch.npy"), "wb").write(raw[:30])
+    expect_error("truncated header", ["apply", "relu", p("trunch.npy"), out], "truncated", out=out)
+    np.save(p("f8.npy"), x.astype(np.float64))
+    expect_error("f8", ["apply", "relu", p("f8.npy"), out], "<f8", out=out)
+    np.save(p("f2.npy"), x.astype(np.float16))
+    expect_error("f2", ["apply", "relu", p("f2.npy"), out], "<f2", out=out)
+    np.save(p("i4.npy"), np.arange(5, dtype=np.int32))
+    expect_error("int", ["apply", "relu", p("i4.npy"), out], "<i4", out=out)
+    np.save(p("be.npy"), x.astype(">f4"))
+    expect_error("big endian", ["apply", "relu", p("be.npy"), out], "big-endian", out=out)
+    np.save(p("fo.npy"), np.asfortranarray(x))
+    expect_error("fortran", ["apply", "relu", p("fo.npy"), out], "Fortran", out=out)
+    np.save(p("obj.npy"), np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    expect_error("object", ["apply", "relu", p("obj.npy"), out], "dtype", out=out)
+    expect_error("unwritable output", ["apply", "relu", p("x.npy"), p("no/such/dir/y.npy")],
+                 "y.npy")
+    os.mkdir(p("adir.npy"))
+    expect_error("output is a dir", ["apply", "relu", p("x.npy"), p("adir.npy")], "adir.npy")
+    check("dir untouched", os.listdir(d).count("adir.npy") == 1
+          and not [f for f in os.listdir(d) if f.startswith("adir.npy.tmp")], str(os.listdir(d)))
+
+print(f"cli: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
