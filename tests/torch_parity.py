@@ -12,8 +12,8 @@ CLACT_TEST_SEED repeats a run) and on special values. Rules (SEMANTICS.md):
     PyTorch 1.13's CPU kernel uses, and 1+erf / 1+tanh in both GELUs for x < 0) the bar is
     absolute there too. clact's own accuracy is checked against the double-precision reference,
     in ulp, by the Check suite.
-  - the one documented deviation: softplus with threshold > 88.7, where PyTorch overflows to
-    inf for beta*x in (88.7, threshold] and clact returns the finite value (~x).
+  - the one documented deviation: softplus with threshold > ~88, where PyTorch overflows to
+    inf for beta*x in (~87.9, threshold] and clact returns the finite value (~x).
 Usage: torch_parity.py path/to/clact"""
 import os
 import subprocess
@@ -97,8 +97,9 @@ with tempfile.TemporaryDirectory() as d:
         inf_t = np.isinf(t) & ~nan_t
         deviation = np.zeros_like(bad)
         if label == "softplus threshold=100":
-            # Documented: PyTorch overflows in (88.7, 100]; clact gives the finite value ~x.
-            deviation = inf_t & np.isfinite(x) & (x > 88) & (x <= 100)
+            # Documented: PyTorch's exp overflows for x above ~87.9 (its vectorised exp
+            # saturates a little before FLT_MAX) up to the threshold; clact gives the finite ~x.
+            deviation = inf_t & np.isfinite(x) & (x > 80) & (x <= 100)
             bad |= deviation & ~(np.abs(y - x) <= 1e-6 * np.abs(x))
         exact_inf = inf_t & ~deviation
         bad |= exact_inf & (y != t)
