@@ -35,13 +35,15 @@ vfloat logistic(vfloat x)
     return select(e, (vfloat)(1.0f), x >= 0.0f) / (1.0f + e);
 }
 
-// x * sigmoid(t), accurate also where the product is a tiny normal float but exp(t) alone is
-// subnormal (t < -87.3, e.g. silu(-95) = -5e-40): with h = exp(-|t|/2), exp(-|t|) = h*h and
-// the product is formed as (x*h)*h, so only the final result rounds into the subnormal range.
-// x * sigmoid(-inf) = x * 0 gives PyTorch's NaN for silu(-inf) and gelu_tanh(-inf).
-vfloat x_logistic(vfloat x, vfloat t)
+// x * sigmoid(t + tl), where tl is a small correction to t (0 if none), accurate also where the
+// product is a tiny normal float but exp(t) alone is subnormal (t < -87.3, e.g. silu(-95) =
+// -5e-40): with h = exp(-|t|/2), exp(-|t|) = h*h and the product is formed as (x*h)*h, so only
+// the final result rounds into the subnormal range. x * sigmoid(-inf) = x * 0 gives PyTorch's
+// NaN for silu(-inf) and gelu_tanh(-inf).
+vfloat x_logistic(vfloat x, vfloat t, vfloat tl)
 {
-    vfloat h = exp(-0.5f * fabs(t));
+    // -|t + tl| = -|t| - sign(t) tl, and exp(a - d/2) ~ exp(a) (1 - d/2) for tiny d.
+    vfloat h = exp(-0.5f * fabs(t)) * (1.0f - 0.5f * select(-tl, tl, t >= 0.0f));
     vfloat e = h * h;
     return select((x * h) * h, x, t >= 0.0f) / (1.0f + e);
 }
@@ -56,7 +58,7 @@ vfloat act_tanh(vfloat x, float p0, float p1)
     return copysign(-m / (2.0f + m), x);
 }
 
-vfloat act_silu(vfloat x, float p0, float p1) { return x_logistic(x, x); }
+vfloat act_silu(vfloat x, float p0, float p1) { return x_logistic(x, x, (vfloat)(0.0f)); }
 
 // GELU(approximate='none') = x * 0.5 * (1 + erf(x/sqrt(2))) = x * 0.5 * erfc(t), t = -x/sqrt(2).
 // The erfc form has no cancellation for x < 0, where 1 + erf loses every digit by x = -5.5.
@@ -76,15 +78,33 @@ vfloat act_gelu(vfloat x, float p0, float p1)
     return x * (0.5f * erfc(t)) * (1.0f - corr);
 }
 
-// GELU(approximate='tanh') = 0.5 x (1 + tanh(u)) = x * sigmoid(2u),
-// u = sqrt(2/pi) (x + 0.044715 x^3). No cancellation for x < 0, and PyTorch's -0 / NaN / inf
-// at -1e30 / -inf / +inf come from the limits of exp.
+// GELU(approximate='tanh') = 0.5 x (1 + tanh(u)) = x * sigmoid(t), t = 2u =
+// 2 sqrt(2/pi) (x + 0.044715 x^3). No cancellation for x < 0, and PyTorch's -0 / NaN / inf at
+// -1e30 / -inf / +inf come from the limits of exp. For x < 0 the result is ~x exp(t), whose
+// relative error is the absolute error of t: in plain float that is |t| * a few 2^-24, 200+ ulp
+// by x = -10 (t = -90). So t is carried as a float pair (t, tl) through x^3, the constant
+// products and the sum, with the products' exact remainders from fma and the constants split
+// into high and low floats. Beyond |x| = 100, sigmoid(t) is exactly 0 or 1 and the pair
+// arithmetic would overflow (inf - inf), so tl is 0 there.
 vfloat act_gelu_tanh(vfloat x, float p0, float p1)
 {
-    const float k_beta = 0.79788456080286535588f;
-    const float k_kappa = 0.044715f;
-    vfloat u = k_beta * (x + k_kappa * (x * x) * x);
-    return x_logistic(x, 2.0f * u);
+    const float b_hi = 1.5957691669464111f;  // 2 sqrt(2/pi) = b_hi + b_lo
+    const float b_lo = -4.53406803e-08f;
+    const float k_hi = 0.044714998453855515f; // 0.044715 = k_hi + k_lo
+    const float k_lo = 1.54614448e-09f;
+    vfloat x2 = x * x;
+    vfloat x2l = fma(x, x, -x2);
+    vfloat x3 = x2 * x;
+    vfloat x3l = fma(x2, x, -x3) + x2l * x;
+    vfloat a = k_hi * x3;
+    vfloat al = fma((vfloat)(k_hi), x3, -a) + (k_hi * x3l + k_lo * x3);
+    vfloat s = x + a; // two-sum: s + sl = x + a exactly, plus al
+    vfloat bv = s - x;
+    vfloat sl = ((x - (s - bv)) + (a - bv)) + al;
+    vfloat t = b_hi * s;
+    vfloat tl = fma((vfloat)(b_hi), s, -t) + (b_hi * sl + b_lo * s);
+    tl = select(tl, (vfloat)(0.0f), fabs(x) > 100.0f);
+    return x_logistic(x, t, tl);
 }
 
 // Mish = x * tanh(softplus(x)). With e = exp(x), tanh(log1p(e)) = n / (n + 2), n = e (e + 2):
