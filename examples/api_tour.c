@@ -7,8 +7,7 @@
 
 #include "clact/clact.h"
 
-int main(void)
-{
+int main(void) {
     enum { N = 8 };
     float x[N] = {-3, -1, -0.5f, 0, 0.5f, 1, 2, 3}, y[N];
 

@@ -15,7 +15,7 @@ typedef struct op_entry {
 } op_entry;
 
 static const op_entry ops[CLACT_OP_COUNT] = {
-#define CLACT__OP_ENTRY(name, torch_name, n, p0, d0, p1, d1) \
+#define CLACT__OP_ENTRY(name, torch_name, n, p0, d0, p1, d1)                                       \
     [CLACT_##name] = {torch_name, "clact_" torch_name, n, {p0, p1}, {d0, d1}},
     CLACT_ACTIVATION_MAP(CLACT__OP_ENTRY)
 #undef CLACT__OP_ENTRY
@@ -23,8 +23,7 @@ static const op_entry ops[CLACT_OP_COUNT] = {
 
 static int op_valid(clact_op op) { return (unsigned)op < CLACT_OP_COUNT; }
 
-clact_activation clact_activation_default(clact_op op)
-{
+clact_activation clact_activation_default(clact_op op) {
     clact_activation act = {op, {0.0, 0.0}};
     if (op_valid(op)) {
         act.param[0] = ops[op].param_default[0];
@@ -35,8 +34,7 @@ clact_activation clact_activation_default(clact_op op)
 
 const char *clact_op_name(clact_op op) { return op_valid(op) ? ops[op].name : NULL; }
 
-clact_status clact_op_from_name(const char *name, clact_op *op)
-{
+clact_status clact_op_from_name(const char *name, clact_op *op) {
     if (!name || !op)
         return CLACT_INVALID_ARGUMENT;
     for (int i = 0; i < CLACT_OP_COUNT; ++i) {
@@ -50,15 +48,13 @@ clact_status clact_op_from_name(const char *name, clact_op *op)
 
 int clact_op_param_count(clact_op op) { return op_valid(op) ? ops[op].n_params : -1; }
 
-const char *clact_op_param_name(clact_op op, int index)
-{
+const char *clact_op_param_name(clact_op op, int index) {
     if (!op_valid(op) || index < 0 || index >= ops[op].n_params)
         return NULL;
     return ops[op].param_name[index];
 }
 
-clact_status clact_activation_check(const clact_activation *act, char *message, size_t len)
-{
+clact_status clact_activation_check(const clact_activation *act, char *message, size_t len) {
     char scratch[256];
     if (!message || !len) {
         message = scratch;
@@ -96,8 +92,7 @@ typedef struct mem_view {
     cl_mem_flags flags;
 } mem_view;
 
-static clact_status mem_view_get(clact_context *ctx, cl_mem m, const char *what, mem_view *v)
-{
+static clact_status mem_view_get(clact_context *ctx, cl_mem m, const char *what, mem_view *v) {
     cl_context owner;
     cl_int err = clGetMemObjectInfo(m, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
     if (err == CL_INVALID_MEM_OBJECT)
@@ -129,8 +124,7 @@ static clact_status mem_view_get(clact_context *ctx, cl_mem m, const char *what,
 }
 
 static clact_status check_range(clact_context *ctx, const mem_view *v, const char *what,
-                                size_t offset, size_t n, size_t elem)
-{
+                                size_t offset, size_t n, size_t elem) {
     size_t capacity = v->size / elem;
     if (offset > capacity || n > capacity - offset)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
@@ -143,8 +137,7 @@ static clact_status check_range(clact_context *ctx, const mem_view *v, const cha
 /* Validate an input/output buffer pair: valid, same context, in range, writable output, and
  * either the same elements (in-place) or disjoint. */
 clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x, size_t x_offset,
-                             cl_mem y, size_t y_offset)
-{
+                             cl_mem y, size_t y_offset) {
     if (!x)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "x (input buffer) is NULL");
     if (!y)
@@ -172,8 +165,7 @@ clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x
     return CLACT_OK;
 }
 
-clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list)
-{
+clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list) {
     if (num_wait > 0 && !wait_list)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "num_wait is %u but wait_list is NULL",
                            (unsigned)num_wait);
@@ -184,8 +176,7 @@ clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_
 
 /* Enqueue nothing but keep the event contract: the event completes after the wait list. */
 static clact_status enqueue_marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
-                                   cl_event *event)
-{
+                                   cl_event *event) {
     cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);
     if (err != CL_SUCCESS)
         return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
@@ -194,8 +185,7 @@ static clact_status enqueue_marker(clact_context *ctx, cl_uint num_wait, const c
 
 clact_status clact_forward(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
                            size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
-                           cl_uint num_wait, const cl_event *wait_list, cl_event *event)
-{
+                           cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (event)
         *event = NULL;
     if (!ctx)
@@ -219,8 +209,8 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
 
     cl_kernel kernel;
     size_t kernel_wg;
-    if ((status = clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, dtype, ops[act->op].kernel,
-                                &kernel, &kernel_wg)) != CLACT_OK)
+    if ((status = clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, dtype, ops[act->op].kernel, &kernel,
+                                &kernel_wg)) != CLACT_OK)
         return status;
     /* Parameters go to the compute type as PyTorch converts them; checked finite or not, an
      * out-of-range double becomes ±inf exactly as (float) does in PyTorch. */

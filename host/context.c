@@ -6,8 +6,7 @@
 
 #include "device.h"
 
-clact_status clact__device_setup(clact_context *ctx)
-{
+clact_status clact__device_setup(clact_context *ctx) {
     cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type,
                                  &ctx->device_type, NULL);
     if (err != CL_SUCCESS)
@@ -28,8 +27,7 @@ clact_status clact__device_setup(clact_context *ctx)
     return CLACT_OK;
 }
 
-static clact_status context_alloc(clact_context **out)
-{
+static clact_status context_alloc(clact_context **out) {
     clact_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return clact__fail(NULL, CLACT_OUT_OF_MEMORY, "out of host memory for the context");
@@ -37,8 +35,7 @@ static clact_status context_alloc(clact_context **out)
     return CLACT_OK;
 }
 
-clact_status clact_context_create(clact_context **out, const char *spec)
-{
+clact_status clact_context_create(clact_context **out, const char *spec) {
     clact__clear_error(NULL);
     if (!out)
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx (the output pointer) is NULL");
@@ -84,8 +81,7 @@ clact_status clact_context_create(clact_context **out, const char *spec)
     return CLACT_OK;
 }
 
-clact_status clact_context_create_from_queue(clact_context **out, cl_command_queue queue)
-{
+clact_status clact_context_create_from_queue(clact_context **out, cl_command_queue queue) {
     clact__clear_error(NULL);
     if (!out)
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx (the output pointer) is NULL");
@@ -119,8 +115,7 @@ clact_status clact_context_create_from_queue(clact_context **out, cl_command_que
     return CLACT_OK;
 }
 
-void clact_context_destroy(clact_context *ctx)
-{
+void clact_context_destroy(clact_context *ctx) {
     if (!ctx)
         return;
     clact__programs_release(ctx);

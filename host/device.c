@@ -8,24 +8,21 @@
 
 #include "device.h"
 
-static void info_string(cl_device_id d, cl_device_info what, char *out, size_t len)
-{
+static void info_string(cl_device_id d, cl_device_info what, char *out, size_t len) {
     out[0] = '\0';
     if (clGetDeviceInfo(d, what, len, out, NULL) != CL_SUCCESS)
         out[0] = '\0';
     out[len - 1] = '\0';
 }
 
-static void platform_string(cl_platform_id p, cl_platform_info what, char *out, size_t len)
-{
+static void platform_string(cl_platform_id p, cl_platform_info what, char *out, size_t len) {
     out[0] = '\0';
     if (clGetPlatformInfo(p, what, len, out, NULL) != CL_SUCCESS)
         out[0] = '\0';
     out[len - 1] = '\0';
 }
 
-clact_status clact__device_enumerate(clact__device_entry **entries, size_t *count)
-{
+clact_status clact__device_enumerate(clact__device_entry **entries, size_t *count) {
     *entries = NULL;
     *count = 0;
     cl_uint np = 0;
@@ -94,8 +91,7 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
     return CLACT_OK;
 }
 
-static int contains_nocase(const char *hay, const char *needle)
-{
+static int contains_nocase(const char *hay, const char *needle) {
     size_t hn = strlen(hay), nn = strlen(needle);
     for (size_t i = 0; nn <= hn && i <= hn - nn; ++i) {
         size_t k = 0;
@@ -107,16 +103,14 @@ static int contains_nocase(const char *hay, const char *needle)
     return 0;
 }
 
-static int first_of_type(const clact__device_entry *e, size_t n, cl_device_type type)
-{
+static int first_of_type(const clact__device_entry *e, size_t n, cl_device_type type) {
     for (size_t i = 0; i < n; ++i)
         if (e[i].type & type)
             return (int)i;
     return -1;
 }
 
-static int parse_index_pair(const char *s, unsigned *p, unsigned *d)
-{
+static int parse_index_pair(const char *s, unsigned *p, unsigned *d) {
     char *end;
     if (!isdigit((unsigned char)s[0]))
         return 0;
@@ -131,8 +125,7 @@ static int parse_index_pair(const char *s, unsigned *p, unsigned *d)
     return 1;
 }
 
-static void list_available(char *out, size_t len, const clact__device_entry *e, size_t n)
-{
+static void list_available(char *out, size_t len, const clact__device_entry *e, size_t n) {
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n && used + 1 < len; ++i) {
@@ -145,8 +138,7 @@ static void list_available(char *out, size_t len, const clact__device_entry *e, 
 }
 
 clact_status clact__device_find(const char *spec, const clact__device_entry *e, size_t n,
-                                size_t *index)
-{
+                                size_t *index) {
     const char *origin = "device spec";
     if (!spec || !spec[0]) {
         spec = getenv("CLACT_DEVICE");
@@ -186,15 +178,14 @@ clact_status clact__device_find(const char *spec, const clact__device_entry *e, 
     if (found < 0) {
         char avail[2048];
         list_available(avail, sizeof avail, e, n);
-        return clact__fail(NULL, CLACT_NO_DEVICE, "%s '%s' matches no OpenCL device (available: %s)",
-                           origin, spec, avail);
+        return clact__fail(NULL, CLACT_NO_DEVICE,
+                           "%s '%s' matches no OpenCL device (available: %s)", origin, spec, avail);
     }
     *index = (size_t)found;
     return CLACT_OK;
 }
 
-clact_status clact_device_select(const char *spec, size_t *index)
-{
+clact_status clact_device_select(const char *spec, size_t *index) {
     clact__clear_error(NULL);
     if (!index)
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "index is NULL");
@@ -208,8 +199,7 @@ clact_status clact_device_select(const char *spec, size_t *index)
     return status;
 }
 
-static const char *type_name(cl_device_type t)
-{
+static const char *type_name(cl_device_type t) {
     if (t & CL_DEVICE_TYPE_GPU)
         return "gpu";
     if (t & CL_DEVICE_TYPE_CPU)
@@ -221,8 +211,7 @@ static const char *type_name(cl_device_type t)
     return "other";
 }
 
-clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t *count)
-{
+clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t *count) {
     clact__clear_error(NULL);
     if (!count)
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "count is NULL");
@@ -262,8 +251,7 @@ clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t 
     return CLACT_OK;
 }
 
-int clact__device_has_extension(cl_device_id device, const char *name)
-{
+int clact__device_has_extension(cl_device_id device, const char *name) {
     size_t size = 0;
     if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || !size)
         return 0;

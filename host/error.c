@@ -7,13 +7,11 @@
 
 static _Thread_local char thread_error[CLACT__ERROR_SIZE];
 
-static char *error_buffer(const clact_context *ctx)
-{
+static char *error_buffer(const clact_context *ctx) {
     return ctx ? (char *)ctx->error : thread_error;
 }
 
-clact_status clact__fail(clact_context *ctx, clact_status status, const char *fmt, ...)
-{
+clact_status clact__fail(clact_context *ctx, clact_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(error_buffer(ctx), CLACT__ERROR_SIZE, fmt, ap);
@@ -25,12 +23,10 @@ void clact__clear_error(clact_context *ctx) { error_buffer(ctx)[0] = '\0'; }
 
 const char *clact_context_last_error(const clact_context *ctx) { return error_buffer(ctx); }
 
-const char *clact__cl_error_name(cl_int err)
-{
+const char *clact__cl_error_name(cl_int err) {
     switch (err) {
-#define CLACT__CL_ERROR(code) \
-    case code:                \
-        return #code;
+#define CLACT__CL_ERROR(code)                                                                      \
+    case code: return #code;
         CLACT__CL_ERROR(CL_SUCCESS)
         CLACT__CL_ERROR(CL_DEVICE_NOT_FOUND)
         CLACT__CL_ERROR(CL_DEVICE_NOT_AVAILABLE)
@@ -91,14 +87,12 @@ const char *clact__cl_error_name(cl_int err)
         CLACT__CL_ERROR(CL_INVALID_LINKER_OPTIONS)
         CLACT__CL_ERROR(CL_INVALID_DEVICE_PARTITION_COUNT)
 #undef CLACT__CL_ERROR
-    case -1001:
-        return "CL_PLATFORM_NOT_FOUND_KHR";
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
     }
     return "unknown OpenCL error";
 }
 
-clact_status clact__fail_cl(clact_context *ctx, cl_int err, const char *call)
-{
+clact_status clact__fail_cl(clact_context *ctx, cl_int err, const char *call) {
     clact_status status = CLACT_OPENCL_ERROR;
     if (err == CL_OUT_OF_HOST_MEMORY || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
         err == CL_OUT_OF_RESOURCES)

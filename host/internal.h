@@ -7,16 +7,19 @@
 
 /* The programs clact builds, one per family of kernels; each is built once per context and
  * dtype, on first use. */
-typedef enum clact__program_id { CLACT__PROGRAM_ACTIVATION, CLACT__PROGRAM_COUNT } clact__program_id;
+typedef enum clact__program_id {
+    CLACT__PROGRAM_ACTIVATION,
+    CLACT__PROGRAM_COUNT
+} clact__program_id;
 
 #define CLACT__DTYPE_COUNT 4
-#define CLACT__ERROR_SIZE 8192
+#define CLACT__ERROR_SIZE  8192
 
 typedef struct clact__program {
     cl_program program;
     cl_kernel *kernels; /* in the order clCreateKernelsInProgram returned them */
     char **kernel_names;
-    size_t *kernel_wg;  /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on the context's device */
+    size_t *kernel_wg; /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on the context's device */
     cl_uint kernel_count;
 } clact__program;
 
@@ -26,8 +29,8 @@ struct clact_context {
     cl_context context;
     cl_command_queue queue;
     cl_device_type device_type;
-    unsigned vector_width;   /* floats per work-item, a compile-time constant of the kernels */
-    size_t max_work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    unsigned vector_width; /* floats per work-item, a compile-time constant of the kernels */
+    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     clact__program programs[CLACT__PROGRAM_COUNT][CLACT__DTYPE_COUNT];
     char error[CLACT__ERROR_SIZE];
 };

@@ -21,8 +21,7 @@ static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const c
 #endif
     ;
 
-static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const char *fmt, ...)
-{
+static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const char *fmt, ...) {
     if (err && len) {
         va_list ap;
         va_start(ap, fmt);
@@ -32,8 +31,7 @@ static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const c
     return st;
 }
 
-void clact_npy_free(clact_npy *a)
-{
+void clact_npy_free(clact_npy *a) {
     if (!a)
         return;
     free(a->data);
@@ -44,14 +42,12 @@ typedef struct parser {
     const char *p, *end;
 } parser;
 
-static void skip_ws(parser *ps)
-{
+static void skip_ws(parser *ps) {
     while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
         ps->p++;
 }
 
-static int parse_string(parser *ps, char *out, size_t len)
-{
+static int parse_string(parser *ps, char *out, size_t len) {
     if (ps->p >= ps->end || (*ps->p != '\'' && *ps->p != '"'))
         return 0;
     char quote = *ps->p++;
@@ -68,8 +64,7 @@ static int parse_string(parser *ps, char *out, size_t len)
     return 1;
 }
 
-static int parse_word(parser *ps, const char *word)
-{
+static int parse_word(parser *ps, const char *word) {
     size_t n = strlen(word);
     if ((size_t)(ps->end - ps->p) < n || strncmp(ps->p, word, n))
         return 0;
@@ -77,8 +72,7 @@ static int parse_word(parser *ps, const char *word)
     return 1;
 }
 
-static int parse_shape(parser *ps, clact_npy *a)
-{
+static int parse_shape(parser *ps, clact_npy *a) {
     if (ps->p >= ps->end || *ps->p != '(')
         return 0;
     ps->p++;
@@ -108,8 +102,7 @@ static int parse_shape(parser *ps, clact_npy *a)
 }
 
 static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a, const char *path,
-                                     char *err, size_t err_len)
-{
+                                     char *err, size_t err_len) {
     parser ps = {text, text + len};
     int have_descr = 0, have_order = 0, have_shape = 0;
     skip_ws(&ps);
@@ -121,7 +114,8 @@ static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a,
             break;
         char key[32];
         if (!parse_string(&ps, key, sizeof key))
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (bad key)", path);
+            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (bad key)",
+                        path);
         skip_ws(&ps);
         if (ps.p >= ps.end || *ps.p++ != ':')
             return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (no ':')", path);
@@ -142,7 +136,8 @@ static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a,
             have_order = 1;
         } else if (!strcmp(key, "shape")) {
             if (!parse_shape(&ps, a))
-                return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (shape)", path);
+                return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (shape)",
+                            path);
             have_shape = 1;
         } else {
             return fail(CLACT_NPY_FORMAT, err, err_len, "%s: unexpected key '%s' in .npy header",
@@ -176,8 +171,7 @@ static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a,
     return CLACT_NPY_OK;
 }
 
-clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len)
-{
+clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -238,8 +232,7 @@ clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, siz
     return CLACT_NPY_OK;
 }
 
-static size_t format_header(const clact_npy *a, char *buf, size_t len)
-{
+static size_t format_header(const clact_npy *a, char *buf, size_t len) {
     char shape[CLACT_NPY_MAX_DIMS * 24 + 8];
     size_t used = 0;
     shape[used++] = '(';
@@ -255,8 +248,7 @@ static size_t format_header(const clact_npy *a, char *buf, size_t len)
     return n < 0 ? 0 : (size_t)n;
 }
 
-clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len)
-{
+clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len) {
     char dict[CLACT_NPY_MAX_DIMS * 24 + 128];
     size_t dict_len = format_header(a, dict, sizeof dict);
     /* Pad so that the data starts on a 64-byte boundary, as NumPy does. */

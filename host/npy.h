@@ -8,19 +8,19 @@
 #define CLACT_NPY_MAX_DIMS 32
 
 typedef struct clact_npy {
-    char descr[16];        /* e.g. "<f4" */
+    char descr[16]; /* e.g. "<f4" */
     int fortran_order;
     int ndim;
     size_t shape[CLACT_NPY_MAX_DIMS];
-    size_t count;          /* product of shape (1 for a 0-d array) */
-    size_t item_size;      /* bytes per element, from descr */
-    void *data;            /* count * item_size bytes, malloc'd; NULL when count is 0 */
+    size_t count;     /* product of shape (1 for a 0-d array) */
+    size_t item_size; /* bytes per element, from descr */
+    void *data;       /* count * item_size bytes, malloc'd; NULL when count is 0 */
 } clact_npy;
 
 typedef enum clact_npy_status {
     CLACT_NPY_OK = 0,
-    CLACT_NPY_IO = 1,     /* the file could not be opened, read or written */
-    CLACT_NPY_FORMAT = 2  /* not a well-formed .npy file */
+    CLACT_NPY_IO = 1,    /* the file could not be opened, read or written */
+    CLACT_NPY_FORMAT = 2 /* not a well-formed .npy file */
 } clact_npy_status;
 
 /* Read the whole file. On failure, *out is left empty and err holds one line naming the

@@ -14,12 +14,12 @@ static const char *const program_files[CLACT__PROGRAM_COUNT][3] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", NULL},
 };
 
-static const char *const dtype_define[CLACT__DTYPE_COUNT] = {
-    [CLACT_F32] = "-DCLACT_F32", [CLACT_F16] = "-DCLACT_F16",
-    [CLACT_BF16] = "-DCLACT_BF16", [CLACT_F64] = "-DCLACT_F64"};
+static const char *const dtype_define[CLACT__DTYPE_COUNT] = {[CLACT_F32] = "-DCLACT_F32",
+                                                             [CLACT_F16] = "-DCLACT_F16",
+                                                             [CLACT_BF16] = "-DCLACT_BF16",
+                                                             [CLACT_F64] = "-DCLACT_F64"};
 
-static clact_status read_file(clact_context *ctx, const char *dir, const char *name, char **text)
-{
+static clact_status read_file(clact_context *ctx, const char *dir, const char *name, char **text) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
@@ -55,8 +55,7 @@ static clact_status read_file(clact_context *ctx, const char *dir, const char *n
     return CLACT_OK;
 }
 
-static const char *embedded(const char *name)
-{
+static const char *embedded(const char *name) {
     for (size_t i = 0; i < clact__kernel_file_count; ++i)
         if (!strcmp(clact__kernel_files[i].name, name))
             return clact__kernel_files[i].text;
@@ -64,8 +63,7 @@ static const char *embedded(const char *name)
 }
 
 static clact_status build_log(clact_context *ctx, cl_program program, const char *what,
-                              const char *options, cl_int err)
-{
+                              const char *options, cl_int err) {
     size_t size = 0;
     clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
     char *log = malloc(size + 1);
@@ -75,14 +73,15 @@ static clact_status build_log(clact_context *ctx, cl_program program, const char
             clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
         log[size] = '\0';
     }
-    clact__fail(ctx, CLACT_BUILD_FAILED, "clBuildProgram failed for %s with options '%s': %s (%d). Build log:\n%s",
-                what, options, clact__cl_error_name(err), (int)err, log ? log : "(no memory for the log)");
+    clact__fail(ctx, CLACT_BUILD_FAILED,
+                "clBuildProgram failed for %s with options '%s': %s (%d). Build log:\n%s", what,
+                options, clact__cl_error_name(err), (int)err,
+                log ? log : "(no memory for the log)");
     free(log);
     return CLACT_BUILD_FAILED;
 }
 
-static clact_status create_kernels(clact_context *ctx, clact__program *p)
-{
+static clact_status create_kernels(clact_context *ctx, clact__program *p) {
     cl_uint n = 0;
     cl_int err = clCreateKernelsInProgram(p->program, 0, NULL, &n);
     if (err != CL_SUCCESS)
@@ -106,7 +105,8 @@ static clact_status create_kernels(clact_context *ctx, clact__program *p)
         p->kernel_names[i] = malloc(size + 1);
         if (!p->kernel_names[i])
             return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory creating kernels");
-        err = clGetKernelInfo(p->kernels[i], CL_KERNEL_FUNCTION_NAME, size, p->kernel_names[i], NULL);
+        err =
+            clGetKernelInfo(p->kernels[i], CL_KERNEL_FUNCTION_NAME, size, p->kernel_names[i], NULL);
         if (err != CL_SUCCESS)
             return clact__fail_cl(ctx, err, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)");
         p->kernel_names[i][size] = '\0';
@@ -120,8 +120,7 @@ static clact_status create_kernels(clact_context *ctx, clact__program *p)
     return CLACT_OK;
 }
 
-static void program_release(clact__program *p)
-{
+static void program_release(clact__program *p) {
     for (cl_uint i = 0; p->kernels && i < p->kernel_count; ++i)
         if (p->kernels[i])
             clReleaseKernel(p->kernels[i]);
@@ -136,8 +135,7 @@ static void program_release(clact__program *p)
 }
 
 static clact_status program_build(clact_context *ctx, clact__program_id id, clact_dtype dtype,
-                                  clact__program *p)
-{
+                                  clact__program *p) {
     const char *dir = getenv("CLACT_KERNEL_DIR");
     const char *texts[8] = {0};
     char *owned[8] = {0};
@@ -179,8 +177,7 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
 }
 
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
-                           const char *name, cl_kernel *kernel, size_t *max_work_group)
-{
+                           const char *name, cl_kernel *kernel, size_t *max_work_group) {
     clact__program *p = &ctx->programs[id][dtype];
     if (!p->program) {
         clact_status status = program_build(ctx, id, dtype, p);
@@ -198,8 +195,7 @@ clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype
                        program_files[id][1]);
 }
 
-void clact__programs_release(clact_context *ctx)
-{
+void clact__programs_release(clact_context *ctx) {
     for (int i = 0; i < CLACT__PROGRAM_COUNT; ++i)
         for (int d = 0; d < CLACT__DTYPE_COUNT; ++d)
             program_release(&ctx->programs[i][d]);

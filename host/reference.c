@@ -9,8 +9,7 @@
 
 /* Logistic function, exact to double rounding for every input: exp of a non-positive number
  * never overflows. */
-static double ref_sigmoid(double x)
-{
+static double ref_sigmoid(double x) {
     if (x >= 0)
         return 1.0 / (1.0 + exp(-x));
     double e = exp(x);
@@ -18,24 +17,20 @@ static double ref_sigmoid(double x)
 }
 
 /* log(1 + e^z) without overflow or cancellation. */
-static double ref_log1pexp(double z)
-{
+static double ref_log1pexp(double z) {
     if (z > 0)
         return z + log1p(exp(-z));
     return log1p(exp(z));
 }
 
-static double ref_one(clact_op op, double x, double p0, double p1, int float_branches)
-{
+static double ref_one(clact_op op, double x, double p0, double p1, int float_branches) {
     switch (op) {
     case CLACT_RELU:
         if (isnan(x))
             return x;
         return x > 0 ? x : 0.0;
-    case CLACT_LEAKY_RELU:
-        return x > 0 ? x : x * p0;
-    case CLACT_ELU:
-        return x > 0 ? x : p0 * expm1(x);
+    case CLACT_LEAKY_RELU: return x > 0 ? x : x * p0;
+    case CLACT_ELU: return x > 0 ? x : p0 * expm1(x);
     case CLACT_GELU:
         /* 0.5 x (1 + erf(x/sqrt 2)); 1 + erf(t) = erfc(-t) avoids the cancellation for x < 0. */
         return 0.5 * x * erfc(-x / sqrt(2.0));
@@ -44,14 +39,10 @@ static double ref_one(clact_op op, double x, double p0, double p1, int float_bra
         double u = 0.79788456080286535588 /* sqrt(2/pi) */ * (x + 0.044715 * x * x * x);
         return x * ref_sigmoid(2.0 * u);
     }
-    case CLACT_SILU:
-        return x * ref_sigmoid(x);
-    case CLACT_MISH:
-        return x * tanh(ref_log1pexp(x));
-    case CLACT_SIGMOID:
-        return ref_sigmoid(x);
-    case CLACT_TANH:
-        return tanh(x);
+    case CLACT_SILU: return x * ref_sigmoid(x);
+    case CLACT_MISH: return x * tanh(ref_log1pexp(x));
+    case CLACT_SIGMOID: return ref_sigmoid(x);
+    case CLACT_TANH: return tanh(x);
     case CLACT_SOFTPLUS: {
         /* PyTorch's branch test is (x*beta) > threshold evaluated in the compute type. */
         int linear = float_branches ? (float)((float)x * (float)p0) > (float)p1 : x * p0 > p1;
@@ -59,15 +50,13 @@ static double ref_one(clact_op op, double x, double p0, double p1, int float_bra
             return x;
         return ref_log1pexp(x * p0) / p0;
     }
-    case CLACT_OP_COUNT:
-        break;
+    case CLACT_OP_COUNT: break;
     }
     return NAN;
 }
 
 clact_status clact_reference_forward(const clact_activation *act, clact_dtype dtype, size_t n,
-                                     const double *x, double *y)
-{
+                                     const double *x, double *y) {
     char why[256];
     clact__clear_error(NULL);
     if (clact_activation_check(act, why, sizeof why) != CLACT_OK)

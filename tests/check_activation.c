@@ -13,7 +13,7 @@
 
 #define CANARY 0xC49A522Bu /* -1234.5678f: a plain number no op maps anything to here */
 #define POISON 0xFFBADBADu /* a NaN payload no kernel produces: unwritten outputs show it */
-#define GUARD 17
+#define GUARD  17
 
 typedef struct op_case {
     const char *label;
@@ -33,8 +33,7 @@ static int n_cases;
 static double worst_ulp[32];
 static float worst_x[32];
 
-static void add_case(const char *label, clact_op op, double p0, double p1, double rel, double ulp)
-{
+static void add_case(const char *label, clact_op op, double p0, double p1, double rel, double ulp) {
     clact_activation a = clact_activation_default(op);
     if (!isnan(p0))
         a.param[0] = p0;
@@ -43,51 +42,50 @@ static void add_case(const char *label, clact_op op, double p0, double p1, doubl
     cases[n_cases++] = (op_case){label, a, {rel, ulp}};
 }
 
-static void make_cases(void)
-{
+static void make_cases(void) {
     if (n_cases)
         return;
     const double D = NAN; /* keep PyTorch's default */
     /* Worst ulp measured on PoCL 3.1 over 6 seeds is in the comment of each line. */
-    add_case("relu", CLACT_RELU, D, D, 0, 0);                               /* exact */
-    add_case("leaky_relu", CLACT_LEAKY_RELU, D, D, 4e-6, 1);                /* 0.5 */
-    add_case("leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1);         /* 0.5 */
-    add_case("leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1);       /* 0.5 */
-    add_case("elu", CLACT_ELU, D, D, 4e-5, 4);                              /* 1.0 */
-    add_case("elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4);                       /* 1.3 */
-    add_case("elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4);                       /* 1.0 */
+    add_case("relu", CLACT_RELU, D, D, 0, 0);                         /* exact */
+    add_case("leaky_relu", CLACT_LEAKY_RELU, D, D, 4e-6, 1);          /* 0.5 */
+    add_case("leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1);   /* 0.5 */
+    add_case("leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1); /* 0.5 */
+    add_case("elu", CLACT_ELU, D, D, 4e-5, 4);                        /* 1.0 */
+    add_case("elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4);                 /* 1.3 */
+    add_case("elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4);                 /* 1.0 */
     /* erfc's own error (OpenCL allows 16 ulp) dominates; the tail (x < -12.5) rounds erfc into
      * the subnormal range before the multiply by x/2. */
-    add_case("gelu", CLACT_GELU, D, D, 4e-5, 32);                           /* 14 */
+    add_case("gelu", CLACT_GELU, D, D, 4e-5, 32); /* 14 */
     /* The argument t = 2u of exp is carried as a float pair (see the kernel), or exp would turn
      * its rounding into 200+ ulp of relative error by x = -10. */
-    add_case("gelu_tanh", CLACT_GELU_TANH, D, D, 4e-5, 16);                 /* 6.3 */
-    add_case("silu", CLACT_SILU, D, D, 4e-5, 8);                            /* 4.4 */
-    add_case("mish", CLACT_MISH, D, D, 4e-5, 8);                            /* 5.3 */
-    add_case("sigmoid", CLACT_SIGMOID, D, D, 4e-5, 4);                      /* 2.4 */
-    add_case("tanh", CLACT_TANH, D, D, 4e-5, 4);                            /* 2.5 */
-    add_case("softplus", CLACT_SOFTPLUS, D, D, 4e-5, 4);                    /* 1.5 */
-    add_case("softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4);         /* 1.5 */
+    add_case("gelu_tanh", CLACT_GELU_TANH, D, D, 4e-5, 16);         /* 6.3 */
+    add_case("silu", CLACT_SILU, D, D, 4e-5, 8);                    /* 4.4 */
+    add_case("mish", CLACT_MISH, D, D, 4e-5, 8);                    /* 5.3 */
+    add_case("sigmoid", CLACT_SIGMOID, D, D, 4e-5, 4);              /* 2.4 */
+    add_case("tanh", CLACT_TANH, D, D, 4e-5, 4);                    /* 2.5 */
+    add_case("softplus", CLACT_SOFTPLUS, D, D, 4e-5, 4);            /* 1.5 */
+    add_case("softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4); /* 1.5 */
     /* beta = 0.3 adds the rounding of log1p(e)/beta where the result is subnormal. */
-    add_case("softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16);        /* 7.4 */
-    add_case("softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4);       /* 1.5 */
+    add_case("softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16);  /* 7.4 */
+    add_case("softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4); /* 1.5 */
     /* threshold > 88.7: PyTorch overflows to inf for 88.7 < x <= 100, clact does not. */
-    add_case("softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4);       /* 1.5 */
+    add_case("softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4); /* 1.5 */
 }
 
 static const float specials[] = {
-    -INFINITY, INFINITY, NAN, -0.0f, 0.0f, FLT_MIN, -FLT_MIN, 0x1p-149f, -0x1p-149f, 1e-40f,
-    -1e-40f, FLT_MAX, -FLT_MAX, 1e30f, -1e30f, 100.0f, -100.0f, 88.72283f, -88.72283f, 88.7f,
-    -88.7f, 89.0f, -89.0f, 87.3f, -87.3f, 103.9f, -103.9f, 20.0f, -20.0f, 1.0f, -1.0f, 3.0f,
-    -3.0f, 5.5f, -5.5f, 9.0f, -9.0f, -6.0f, 44.0f, -44.0f, 1e-7f, -1e-7f, 0.5f, -0.5f, 1e-20f,
-    -1e-20f, 0x1.fffffep-1f, 1e10f, -1e10f, 1e20f, -1e20f,
+    -INFINITY,  INFINITY,       NAN,     -0.0f,    0.0f,   FLT_MIN, -FLT_MIN, 0x1p-149f, -0x1p-149f,
+    1e-40f,     -1e-40f,        FLT_MAX, -FLT_MAX, 1e30f,  -1e30f,  100.0f,   -100.0f,   88.72283f,
+    -88.72283f, 88.7f,          -88.7f,  89.0f,    -89.0f, 87.3f,   -87.3f,   103.9f,    -103.9f,
+    20.0f,      -20.0f,         1.0f,    -1.0f,    3.0f,   -3.0f,   5.5f,     -5.5f,     9.0f,
+    -9.0f,      -6.0f,          44.0f,   -44.0f,   1e-7f,  -1e-7f,  0.5f,     -0.5f,     1e-20f,
+    -1e-20f,    0x1.fffffep-1f, 1e10f,   -1e10f,   1e20f,  -1e20f,
 };
 #define N_SPECIALS (sizeof specials / sizeof specials[0])
 
 /* Where the op switches formula: PyTorch's softplus threshold, and the kernels' own cutoffs
  * (mish at 20, and 0 for every piecewise op). */
-static float threshold_of(const clact_activation *a)
-{
+static float threshold_of(const clact_activation *a) {
     if (a->op == CLACT_SOFTPLUS)
         return (float)((float)a->param[1] / (float)a->param[0]);
     if (a->op == CLACT_MISH)
@@ -95,8 +93,7 @@ static float threshold_of(const clact_activation *a)
     return 0.0f;
 }
 
-static float random_input(tu_rng *r, const clact_activation *a)
-{
+static float random_input(tu_rng *r, const clact_activation *a) {
     switch (tu_next(r) % 10) {
     case 0: return (float)tu_uniform(r, -10, 10);
     case 1: return (float)tu_uniform(r, -0.09, 0.09);
@@ -125,8 +122,7 @@ static float random_input(tu_rng *r, const clact_activation *a)
     }
 }
 
-static void fill_inputs(tu_rng *r, const clact_activation *a, float *x, size_t n)
-{
+static void fill_inputs(tu_rng *r, const clact_activation *a, float *x, size_t n) {
     for (size_t i = 0; i < n; ++i)
         x[i] = i < N_SPECIALS ? specials[i] : random_input(r, a);
     /* Small sizes would only ever see the first specials: rotate them in. */
@@ -134,8 +130,7 @@ static void fill_inputs(tu_rng *r, const clact_activation *a, float *x, size_t n
         x[0] = specials[tu_next(r) % N_SPECIALS];
 }
 
-static void check_canaries(const float *buf, size_t from, size_t to, const char *what)
-{
+static void check_canaries(const float *buf, size_t from, size_t to, const char *what) {
     /* Plain ifs in the loops: every ck_assert call reports its location to Check's runner with
      * a write(2), which across millions of elements costs minutes. */
     for (size_t i = from; i < to; ++i)
@@ -144,8 +139,7 @@ static void check_canaries(const float *buf, size_t from, size_t to, const char 
 }
 
 /* One run: n elements, input at xoff, output at yoff (same buffer when inplace). */
-static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace)
-{
+static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
     const op_case *c = &cases[ci];
     char label[128];
     snprintf(label, sizeof label, "%s n=%zu xoff=%zu yoff=%zu%s", c->label, n, xoff, yoff,
@@ -167,8 +161,8 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace)
     tu_write(xb, xoff, n, x);
 
     cl_event ev = NULL;
-    clact_status st = clact_forward(tu_ctx(), &c->act, CLACT_F32, n, xb, xoff, yb, yoff, 0, NULL,
-                                    &ev);
+    clact_status st =
+        clact_forward(tu_ctx(), &c->act, CLACT_F32, n, xb, xoff, yb, yoff, 0, NULL, &ev);
     ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
                   clact_context_last_error(tu_ctx()));
     ck_assert_msg(ev != NULL, "%s: no event returned", label);
@@ -222,8 +216,7 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace)
 
 static const size_t sizes[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 4099, 1u << 20};
 
-START_TEST(activation_against_reference)
-{
+START_TEST(activation_against_reference) {
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
         run(_i, sizes[s], 0, 0, 0);
         run(_i, sizes[s], 13, 29, 0);
@@ -233,8 +226,7 @@ START_TEST(activation_against_reference)
 END_TEST
 
 /* The special-value table of SEMANTICS.md, measured with PyTorch 1.13, row by row. */
-START_TEST(activation_special_table)
-{
+START_TEST(activation_special_table) {
     static const float in[8] = {-INFINITY, -1e30f, -100.0f, -0.0f, 0.0f, 1e30f, INFINITY, NAN};
     static const struct {
         clact_op op;
@@ -276,8 +268,7 @@ START_TEST(activation_special_table)
 }
 END_TEST
 
-static void report(void)
-{
+static void report(void) {
     printf("worst error in float ulp per op on this device (seed %llu):\n",
            (unsigned long long)tu_seed());
     for (int i = 0; i < n_cases; ++i)
@@ -286,8 +277,7 @@ static void report(void)
 }
 
 Suite *activation_suite(void);
-Suite *activation_suite(void)
-{
+Suite *activation_suite(void) {
     make_cases();
     Suite *s = suite_create("activation");
     TCase *tc = tcase_create("forward");

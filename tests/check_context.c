@@ -9,15 +9,13 @@
 
 #include "testutil.h"
 
-static size_t device_count(clact_device_info *list, size_t cap)
-{
+static size_t device_count(clact_device_info *list, size_t cap) {
     size_t n = 0;
     ck_assert_int_eq(clact_device_list(list, cap, &n), CLACT_OK);
     return n;
 }
 
-START_TEST(device_list_and_specs)
-{
+START_TEST(device_list_and_specs) {
     clact_device_info list[16];
     size_t n = device_count(list, 16);
     ck_assert_uint_ge(n, 1);
@@ -62,8 +60,7 @@ START_TEST(device_list_and_specs)
 }
 END_TEST
 
-START_TEST(context_create_from_spec_and_env)
-{
+START_TEST(context_create_from_spec_and_env) {
     clact_context *ctx = (clact_context *)&ctx;
     ck_assert_int_eq(clact_context_create(&ctx, "no-such-device-xyz"), CLACT_NO_DEVICE);
     ck_assert_ptr_null(ctx);
@@ -90,8 +87,7 @@ END_TEST
 
 /* A context over the caller's own cl_context and queue: the op runs on that queue, and the
  * queue outlives the clact context (retained and released, never destroyed). */
-static void borrowed_queue(cl_command_queue_properties props)
-{
+static void borrowed_queue(cl_command_queue_properties props) {
     cl_device_id dev = clact_context_device(tu_ctx());
     cl_int err;
     cl_context cl = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
@@ -123,8 +119,7 @@ static void borrowed_queue(cl_command_queue_properties props)
     ck_assert_int_eq(clReleaseContext(cl), CL_SUCCESS);
 }
 
-START_TEST(context_from_queue)
-{
+START_TEST(context_from_queue) {
     borrowed_queue(0);
     borrowed_queue(CL_QUEUE_PROFILING_ENABLE);
     cl_command_queue_properties oo = 0;
@@ -141,8 +136,7 @@ END_TEST
 
 /* A user event gates the queue: every op returns at once, nothing runs before the gate opens,
  * and everything is right after. Also n = 0, which enqueues a marker with the same contract. */
-START_TEST(ops_never_block)
-{
+START_TEST(ops_never_block) {
     cl_int err;
     cl_context cl = clact_context_cl_context(tu_ctx());
     cl_event gate = clCreateUserEvent(cl, &err);
@@ -158,8 +152,10 @@ START_TEST(ops_never_block)
     cl_event e1, e2, e0;
     ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, N, b, 0, b, 0, 1, &gate, &e1),
                      CLACT_OK);
-    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, N, b, 0, b, 0, 1, &e1, &e2), CLACT_OK);
-    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, 0, b, 0, b, 0, 1, &e2, &e0), CLACT_OK);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, N, b, 0, b, 0, 1, &e1, &e2),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_forward(tu_ctx(), &sig, CLACT_F32, 0, b, 0, b, 0, 1, &e2, &e0),
+                     CLACT_OK);
     ck_assert_ptr_nonnull(e0);
     cl_int s1, s0;
     clGetEventInfo(e1, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof s1, &s1, NULL);
@@ -184,8 +180,7 @@ START_TEST(ops_never_block)
 END_TEST
 
 /* In-place through two sub-buffers that alias the same memory is in-place, not an overlap. */
-START_TEST(sub_buffers)
-{
+START_TEST(sub_buffers) {
     enum { N = 64 };
     cl_mem parent = tu_buffer(2 * N, CL_MEM_READ_WRITE);
     float x[2 * N], y[2 * N];
@@ -213,9 +208,9 @@ START_TEST(sub_buffers)
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "overlap"));
     /* The parent against its own sub-buffer, shifted by one element: overlap too. */
     size_t first = origin_bytes / sizeof(float);
-    ck_assert_int_eq(clact_forward(tu_ctx(), &relu, CLACT_F32, 8, parent, first + 1, a, 0, 0, NULL,
-                                   NULL),
-                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        clact_forward(tu_ctx(), &relu, CLACT_F32, 8, parent, first + 1, a, 0, 0, NULL, NULL),
+        CLACT_INVALID_ARGUMENT);
     ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
     tu_read(parent, 0, 2 * N, y);
     for (int i = 0; i < 2 * N; ++i) {
@@ -230,8 +225,7 @@ START_TEST(sub_buffers)
 END_TEST
 
 Suite *context_suite(void);
-Suite *context_suite(void)
-{
+Suite *context_suite(void) {
     Suite *s = suite_create("context");
     TCase *tc = tcase_create("context");
     tcase_set_timeout(tc, 120);

@@ -16,8 +16,7 @@ enum { N = 32 };
 
 static cl_mem x_buf, y_buf;
 
-static void setup(void)
-{
+static void setup(void) {
     x_buf = tu_buffer(N, CL_MEM_READ_WRITE);
     y_buf = tu_buffer(N, CL_MEM_READ_WRITE);
     float x[N];
@@ -27,14 +26,12 @@ static void setup(void)
     tu_fill_bits(y_buf, 0, N, SENTINEL);
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
     clReleaseMemObject(x_buf);
     clReleaseMemObject(y_buf);
 }
 
-static void y_untouched(void)
-{
+static void y_untouched(void) {
     float y[N];
     ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
     tu_read(y_buf, 0, N, y);
@@ -43,18 +40,17 @@ static void y_untouched(void)
 }
 
 /* Call, expect the status and a detail containing `word`, and no write to y. */
-#define EXPECT(status, word, call)                                                          \
-    do {                                                                                     \
-        clact_status st_ = (call);                                                           \
-        ck_assert_msg(st_ == (status), "%s returned %s (%s)", #call, clact_status_name(st_), \
-                      clact_context_last_error(tu_ctx()));                                   \
-        ck_assert_msg(strstr(clact_context_last_error(tu_ctx()), (word)) != NULL,            \
-                      "detail '%s' lacks '%s'", clact_context_last_error(tu_ctx()), (word)); \
-        y_untouched();                                                                       \
+#define EXPECT(status, word, call)                                                                 \
+    do {                                                                                           \
+        clact_status st_ = (call);                                                                 \
+        ck_assert_msg(st_ == (status), "%s returned %s (%s)", #call, clact_status_name(st_),       \
+                      clact_context_last_error(tu_ctx()));                                         \
+        ck_assert_msg(strstr(clact_context_last_error(tu_ctx()), (word)) != NULL,                  \
+                      "detail '%s' lacks '%s'", clact_context_last_error(tu_ctx()), (word));       \
+        y_untouched();                                                                             \
     } while (0)
 
-START_TEST(bad_handles_and_ranges)
-{
+START_TEST(bad_handles_and_ranges) {
     clact_context *c = tu_ctx();
     clact_activation a = clact_activation_default(CLACT_GELU);
     cl_event ev = (cl_event)&ev;
@@ -62,61 +58,79 @@ START_TEST(bad_handles_and_ranges)
                      CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_null(ev); /* no event is handed out on failure */
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "ctx"));
-    EXPECT(CLACT_INVALID_ARGUMENT, "NULL", clact_forward(c, NULL, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "x (input", clact_forward(c, &a, CLACT_F32, N, NULL, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "y (output", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, NULL, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "NULL",
+           clact_forward(c, NULL, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "x (input",
+           clact_forward(c, &a, CLACT_F32, N, NULL, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "y (output",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, NULL, 0, 0, NULL, NULL));
     /* Counts and offsets past the end of a buffer (its CL_MEM_SIZE), overflow included. */
-    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit", clact_forward(c, &a, CLACT_F32, N + 1, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "y: ", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 1, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "x: ", clact_forward(c, &a, CLACT_F32, 1, x_buf, N, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit", clact_forward(c, &a, CLACT_F32, 2, x_buf, SIZE_MAX, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit", clact_forward(c, &a, CLACT_F32, SIZE_MAX, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
+           clact_forward(c, &a, CLACT_F32, N + 1, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT,
+           "y: ", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 1, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT,
+           "x: ", clact_forward(c, &a, CLACT_F32, 1, x_buf, N, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
+           clact_forward(c, &a, CLACT_F32, 2, x_buf, SIZE_MAX, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
+           clact_forward(c, &a, CLACT_F32, SIZE_MAX, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     /* dtypes: not implemented yet, or not a dtype at all. */
-    EXPECT(CLACT_UNSUPPORTED, "f64", clact_forward(c, &a, CLACT_F64, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_UNSUPPORTED, "f16", clact_forward(c, &a, CLACT_F16, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "dtype", clact_forward(c, &a, (clact_dtype)42, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_UNSUPPORTED, "f64",
+           clact_forward(c, &a, CLACT_F64, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_UNSUPPORTED, "f16",
+           clact_forward(c, &a, CLACT_F16, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "dtype",
+           clact_forward(c, &a, (clact_dtype)42, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     /* Partial overlap in one buffer; disjoint ranges of one buffer are fine. */
-    EXPECT(CLACT_INVALID_ARGUMENT, "overlap", clact_forward(c, &a, CLACT_F32, 8, y_buf, 0, y_buf, 4, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "overlap",
+           clact_forward(c, &a, CLACT_F32, 8, y_buf, 0, y_buf, 4, 0, NULL, NULL));
     /* Event lists that break OpenCL's rule. */
-    EXPECT(CLACT_INVALID_ARGUMENT, "wait_list", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 2, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT, "num_wait", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, &ev, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "wait_list",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 2, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "num_wait",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, &ev, NULL));
 }
 END_TEST
 
-START_TEST(bad_parameters)
-{
+START_TEST(bad_parameters) {
     clact_context *c = tu_ctx();
     clact_activation a = clact_activation_default(CLACT_ELU);
     a.param[0] = NAN;
-    EXPECT(CLACT_INVALID_ARGUMENT, "alpha", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "alpha",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     a = clact_activation_default(CLACT_SOFTPLUS);
     a.param[0] = 0.0;
-    EXPECT(CLACT_INVALID_ARGUMENT, "beta", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "beta",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     a = clact_activation_default(CLACT_SOFTPLUS);
     a.param[1] = NAN;
-    EXPECT(CLACT_INVALID_ARGUMENT, "threshold", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "threshold",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     a.op = (clact_op)CLACT_OP_COUNT;
-    EXPECT(CLACT_INVALID_ARGUMENT, "unknown activation op", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "unknown activation op",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     a.op = (clact_op)-3;
-    EXPECT(CLACT_INVALID_ARGUMENT, "unknown activation op", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "unknown activation op",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
 }
 END_TEST
 
-START_TEST(bad_buffer_kinds)
-{
+START_TEST(bad_buffer_kinds) {
     clact_context *c = tu_ctx();
     clact_activation a = clact_activation_default(CLACT_RELU);
     cl_mem ro = tu_buffer(N, CL_MEM_READ_ONLY);
-    EXPECT(CLACT_INVALID_ARGUMENT, "READ_ONLY", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, ro, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "READ_ONLY",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, ro, 0, 0, NULL, NULL));
     cl_mem wo = tu_buffer(N, CL_MEM_WRITE_ONLY);
-    EXPECT(CLACT_INVALID_ARGUMENT, "WRITE_ONLY", clact_forward(c, &a, CLACT_F32, N, wo, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "WRITE_ONLY",
+           clact_forward(c, &a, CLACT_F32, N, wo, 0, y_buf, 0, 0, NULL, NULL));
     clReleaseMemObject(ro);
     clReleaseMemObject(wo);
 }
 END_TEST
 
-static void write_file(const char *path, const char *text)
-{
+static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -126,8 +140,7 @@ static void write_file(const char *path, const char *text)
 /* Kernel sources from CLACT_KERNEL_DIR: missing files are an I/O error naming the path; a
  * source that does not compile is BUILD_FAILED with the compiler's log. Each case uses a fresh
  * context, since programs are built once per context. */
-START_TEST(kernel_dir_failures)
-{
+START_TEST(kernel_dir_failures) {
     char dir[] = "/tmp/clact_kdir_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     clact_activation a = clact_activation_default(CLACT_RELU);
@@ -168,9 +181,9 @@ START_TEST(kernel_dir_failures)
     x = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
                        sizeof in, in, &err);
     ck_assert_int_eq(clact_forward(c, &a, CLACT_F32, 3, x, 0, x, 0, 0, NULL, NULL), CLACT_OK);
-    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(c), x, CL_TRUE, 0, sizeof out, out, 0,
-                                         NULL, NULL),
-                     CL_SUCCESS);
+    ck_assert_int_eq(
+        clEnqueueReadBuffer(clact_context_queue(c), x, CL_TRUE, 0, sizeof out, out, 0, NULL, NULL),
+        CL_SUCCESS);
     ck_assert(out[0] == 0 && out[1] == 0 && out[2] == 2);
     clReleaseMemObject(x);
     clact_context_destroy(c);
@@ -183,8 +196,7 @@ START_TEST(kernel_dir_failures)
 END_TEST
 
 Suite *errors_suite(void);
-Suite *errors_suite(void)
-{
+Suite *errors_suite(void) {
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("errors");
     tcase_set_timeout(tc, 120);

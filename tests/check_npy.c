@@ -12,21 +12,18 @@
 
 static char dir[256];
 
-static void make_dir(void)
-{
+static void make_dir(void) {
     snprintf(dir, sizeof dir, "/tmp/clact_npy_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-static void remove_dir(void)
-{
+static void remove_dir(void) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static void write_raw(const char *name, const void *data, size_t len)
-{
+static void write_raw(const char *name, const void *data, size_t len) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
@@ -36,8 +33,7 @@ static void write_raw(const char *name, const void *data, size_t len)
 }
 
 /* A .npy file of the given version with the given header dict and data bytes. */
-static void write_npy(const char *name, int major, const char *dict, const void *data, size_t len)
-{
+static void write_npy(const char *name, int major, const char *dict, const void *data, size_t len) {
     unsigned char buf[1024];
     size_t pre = major == 1 ? 10 : 12, dl = strlen(dict);
     size_t total = (pre + dl + 1 + 63) / 64 * 64, hl = total - pre;
@@ -55,17 +51,16 @@ static void write_npy(const char *name, int major, const char *dict, const void 
     write_raw(name, buf, total + len);
 }
 
-static clact_npy_status read_named(const char *name, clact_npy *a, char *err)
-{
+static clact_npy_status read_named(const char *name, clact_npy *a, char *err) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return clact_npy_read(path, a, err, 256);
 }
 
-START_TEST(npy_round_trip)
-{
+START_TEST(npy_round_trip) {
     float v[6] = {1, -2, 3.5f, 0, -0.0f, 7};
-    clact_npy a = {.descr = "<f4", .ndim = 2, .shape = {2, 3}, .count = 6, .item_size = 4, .data = v};
+    clact_npy a = {
+        .descr = "<f4", .ndim = 2, .shape = {2, 3}, .count = 6, .item_size = 4, .data = v};
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/rt.npy", dir);
     ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_OK);
@@ -95,8 +90,7 @@ START_TEST(npy_round_trip)
 }
 END_TEST
 
-START_TEST(npy_versions_and_forms)
-{
+START_TEST(npy_versions_and_forms) {
     float v[3] = {1, 2, 3};
     clact_npy a;
     char err[256];
@@ -106,7 +100,8 @@ START_TEST(npy_versions_and_forms)
     write_npy("v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 12);
     ck_assert_int_eq(read_named("v2.npy", &a, err), CLACT_NPY_OK);
     clact_npy_free(&a);
-    write_npy("v3.npy", 3, "{\"shape\": (3,), \"descr\": \"<f4\", \"fortran_order\": False}", v, 12);
+    write_npy("v3.npy", 3, "{\"shape\": (3,), \"descr\": \"<f4\", \"fortran_order\": False}", v,
+              12);
     ck_assert_int_eq(read_named("v3.npy", &a, err), CLACT_NPY_OK);
     ck_assert_int_eq((int)a.count, 3);
     clact_npy_free(&a);
@@ -122,8 +117,7 @@ START_TEST(npy_versions_and_forms)
 }
 END_TEST
 
-START_TEST(npy_malformed)
-{
+START_TEST(npy_malformed) {
     float v[4] = {1, 2, 3, 4};
     clact_npy a;
     char err[256];
@@ -161,8 +155,7 @@ START_TEST(npy_malformed)
 }
 END_TEST
 
-START_TEST(npy_write_failure_leaves_nothing)
-{
+START_TEST(npy_write_failure_leaves_nothing) {
     float v[1] = {1};
     clact_npy a = {.descr = "<f4", .ndim = 1, .shape = {1}, .count = 1, .item_size = 4, .data = v};
     char path[512], err[256];
@@ -180,8 +173,7 @@ START_TEST(npy_write_failure_leaves_nothing)
 END_TEST
 
 Suite *npy_suite(void);
-Suite *npy_suite(void)
-{
+Suite *npy_suite(void) {
     Suite *s = suite_create("npy");
     TCase *tc = tcase_create("files");
     tcase_add_checked_fixture(tc, make_dir, remove_dir);

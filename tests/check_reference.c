@@ -6,8 +6,7 @@
 
 #include "testutil.h"
 
-static double ref1(clact_op op, double p0, double p1, clact_dtype dt, double x)
-{
+static double ref1(clact_op op, double p0, double p1, clact_dtype dt, double x) {
     clact_activation a = clact_activation_default(op);
     if (!isnan(p0))
         a.param[0] = p0;
@@ -18,11 +17,10 @@ static double ref1(clact_op op, double p0, double p1, clact_dtype dt, double x)
     return y;
 }
 
-#define D NAN
+#define D          NAN
 #define near(a, b) (fabs((a) - (b)) <= 1e-15 * fabs(b) + 1e-300)
 
-START_TEST(reference_closed_forms)
-{
+START_TEST(reference_closed_forms) {
     /* sigmoid(ln 3) = 3/4; tanh(ln 2) = 3/5; softplus(ln 3) = ln 4; silu(ln 3) = 0.75 ln 3. */
     ck_assert(near(ref1(CLACT_SIGMOID, D, D, CLACT_F64, log(3.0)), 0.75));
     ck_assert(near(ref1(CLACT_TANH, D, D, CLACT_F64, log(2.0)), 0.6));
@@ -45,12 +43,12 @@ START_TEST(reference_closed_forms)
     ck_assert(ref1(CLACT_RELU, D, D, CLACT_F64, -3.0) == 0.0);
     ck_assert(ref1(CLACT_RELU, D, D, CLACT_F64, 3.0) == 3.0);
     /* silu(-90): PyTorch returns -0, the value is -90 e^-90 / (1 + e^-90). */
-    ck_assert(near(ref1(CLACT_SILU, D, D, CLACT_F32, -90.0), -90.0 * exp(-90.0) / (1 + exp(-90.0))));
+    ck_assert(
+        near(ref1(CLACT_SILU, D, D, CLACT_F32, -90.0), -90.0 * exp(-90.0) / (1 + exp(-90.0))));
 }
 END_TEST
 
-START_TEST(reference_softplus_threshold)
-{
+START_TEST(reference_softplus_threshold) {
     /* beta*x > threshold is strict and returns x itself. */
     ck_assert(ref1(CLACT_SOFTPLUS, 2.0, 10.0, CLACT_F32, 5.0) != 5.0);
     double above = (double)nextafterf(5.0f, 6.0f);
@@ -70,8 +68,7 @@ START_TEST(reference_softplus_threshold)
 }
 END_TEST
 
-START_TEST(reference_special_table)
-{
+START_TEST(reference_special_table) {
     static const double in[8] = {-INFINITY, -1e30, -100.0, -0.0, 0.0, 1e30, INFINITY, NAN};
     static const struct {
         clact_op op;
@@ -97,21 +94,21 @@ START_TEST(reference_special_table)
                 ok = isnan(want) ? isnan(y) : y == want;
             else
                 ok = isfinite(y) && fabs(y - want) <= 1e-5 + 1e-5 * fabs(want);
-            ck_assert_msg(ok, "reference %s(%g) = %g, PyTorch gives %g",
-                          clact_op_name(table[t].op), in[i], y, want);
+            ck_assert_msg(ok, "reference %s(%g) = %g, PyTorch gives %g", clact_op_name(table[t].op),
+                          in[i], y, want);
         }
     }
 }
 END_TEST
 
-START_TEST(reference_arguments)
-{
+START_TEST(reference_arguments) {
     clact_activation a = clact_activation_default(CLACT_RELU);
     double x = 1, y = 0;
     ck_assert_int_eq(clact_reference_forward(NULL, CLACT_F32, 1, &x, &y), CLACT_INVALID_ARGUMENT);
     ck_assert_int_eq(clact_reference_forward(&a, CLACT_F32, 1, NULL, &y), CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "NULL"));
-    ck_assert_int_eq(clact_reference_forward(&a, (clact_dtype)7, 1, &x, &y), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_reference_forward(&a, (clact_dtype)7, 1, &x, &y),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_int_eq(clact_reference_forward(&a, CLACT_F32, 0, NULL, NULL), CLACT_OK);
     /* In place on one array. */
     double v[2] = {-1, 2};
@@ -121,8 +118,7 @@ START_TEST(reference_arguments)
 END_TEST
 
 Suite *reference_suite(void);
-Suite *reference_suite(void)
-{
+Suite *reference_suite(void) {
     Suite *s = suite_create("reference");
     TCase *tc = tcase_create("cpu");
     tcase_add_test(tc, reference_closed_forms);

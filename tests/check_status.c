@@ -4,8 +4,7 @@
 
 #include "testutil.h"
 
-START_TEST(status_names_and_strings)
-{
+START_TEST(status_names_and_strings) {
     static const struct {
         clact_status st;
         const char *name;
@@ -34,10 +33,9 @@ START_TEST(status_names_and_strings)
 }
 END_TEST
 
-START_TEST(op_table)
-{
-    static const char *const names[] = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh",
-                                        "silu", "mish", "sigmoid", "tanh", "softplus"};
+START_TEST(op_table) {
+    static const char *const names[] = {"relu", "leaky_relu", "elu",     "gelu", "gelu_tanh",
+                                        "silu", "mish",       "sigmoid", "tanh", "softplus"};
     ck_assert_int_eq(CLACT_OP_COUNT, 10);
     for (int i = 0; i < CLACT_OP_COUNT; ++i) {
         clact_op op;
@@ -67,8 +65,7 @@ START_TEST(op_table)
 }
 END_TEST
 
-START_TEST(activation_check)
-{
+START_TEST(activation_check) {
     char msg[128];
     clact_activation a = clact_activation_default(CLACT_SOFTPLUS);
     ck_assert_int_eq(clact_activation_check(&a, msg, sizeof msg), CLACT_OK);
@@ -94,8 +91,7 @@ START_TEST(activation_check)
 }
 END_TEST
 
-START_TEST(dtype_table)
-{
+START_TEST(dtype_table) {
     ck_assert_str_eq(clact_dtype_name(CLACT_F32), "f32");
     ck_assert_str_eq(clact_dtype_name(CLACT_BF16), "bf16");
     ck_assert_int_eq((int)clact_dtype_size(CLACT_F16), 2);
@@ -107,8 +103,7 @@ START_TEST(dtype_table)
 END_TEST
 
 Suite *status_suite(void);
-Suite *status_suite(void)
-{
+Suite *status_suite(void) {
     Suite *s = suite_create("status");
     TCase *tc = tcase_create("tables");
     tcase_add_test(tc, status_names_and_strings);

@@ -13,8 +13,7 @@ Suite *npy_suite(void);
 Suite *reference_suite(void);
 Suite *status_suite(void);
 
-int main(void)
-{
+int main(void) {
     tu_seed_init();
     printf("clact tests: seed %llu (set CLACT_TEST_SEED=%llu to repeat this run)\n",
            (unsigned long long)tu_seed(), (unsigned long long)tu_seed());

@@ -15,30 +15,27 @@ clact_context *tu_ctx(void) { return the_ctx; }
 void tu_set_ctx(clact_context *ctx) { the_ctx = ctx; }
 uint64_t tu_seed(void) { return the_seed; }
 
-static uint64_t splitmix(uint64_t *x)
-{
+static uint64_t splitmix(uint64_t *x) {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
 
-void tu_seed_init(void)
-{
+void tu_seed_init(void) {
     const char *env = getenv("CLACT_TEST_SEED");
     if (env && env[0]) {
         the_seed = strtoull(env, NULL, 0);
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t x = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
-                     ((uint64_t)getpid() << 32);
+        uint64_t x =
+            (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
         the_seed = splitmix(&x);
     }
 }
 
-tu_rng tu_rng_for(const char *label, uint64_t extra)
-{
+tu_rng tu_rng_for(const char *label, uint64_t extra) {
     uint64_t h = 1469598103934665603ull;
     for (const char *p = label; *p; ++p)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
@@ -49,13 +46,11 @@ tu_rng tu_rng_for(const char *label, uint64_t extra)
 
 uint64_t tu_next(tu_rng *r) { return splitmix(&r->s); }
 
-double tu_uniform(tu_rng *r, double lo, double hi)
-{
+double tu_uniform(tu_rng *r, double lo, double hi) {
     return lo + (hi - lo) * ((double)(tu_next(r) >> 11) * 0x1.0p-53);
 }
 
-cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags)
-{
+cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags) {
     cl_int err;
     cl_mem m = clCreateBuffer(clact_context_cl_context(tu_ctx()), flags,
                               (n_floats ? n_floats : 1) * sizeof(float), NULL, &err);
@@ -63,17 +58,16 @@ cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags)
     return m;
 }
 
-void tu_write(cl_mem m, size_t offset, size_t n, const float *src)
-{
+void tu_write(cl_mem m, size_t offset, size_t n, const float *src) {
     if (!n)
         return;
-    cl_int err = clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE,
-                                      offset * sizeof(float), n * sizeof(float), src, 0, NULL, NULL);
+    cl_int err =
+        clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, offset * sizeof(float),
+                             n * sizeof(float), src, 0, NULL, NULL);
     ck_assert_int_eq(err, CL_SUCCESS);
 }
 
-void tu_read(cl_mem m, size_t offset, size_t n, float *dst)
-{
+void tu_read(cl_mem m, size_t offset, size_t n, float *dst) {
     if (!n)
         return;
     cl_int err = clEnqueueReadBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE,
@@ -81,8 +75,7 @@ void tu_read(cl_mem m, size_t offset, size_t n, float *dst)
     ck_assert_int_eq(err, CL_SUCCESS);
 }
 
-void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits)
-{
+void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits) {
     if (!n)
         return;
     cl_int err = clEnqueueFillBuffer(clact_context_queue(tu_ctx()), m, &bits, sizeof bits,
@@ -91,22 +84,19 @@ void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits)
     ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
 }
 
-uint32_t tu_bits(float f)
-{
+uint32_t tu_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
 }
 
-float tu_from_bits(uint32_t u)
-{
+float tu_from_bits(uint32_t u) {
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
 
-double tu_ulp_error(float got, double ref)
-{
+double tu_ulp_error(float got, double ref) {
     if (isnan(ref) || isnan(got))
         return (isnan(ref) && isnan(got)) ? 0.0 : INFINITY;
     float reff = (float)ref;
@@ -124,8 +114,7 @@ double tu_ulp_error(float got, double ref)
     return fabs((double)got - ref) / spacing;
 }
 
-int tu_close(float got, double ref, tu_tolerance tol)
-{
+int tu_close(float got, double ref, tu_tolerance tol) {
     if (isnan(ref))
         return isnan(got);
     if (isnan(got))

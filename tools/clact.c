@@ -19,8 +19,7 @@ static int die(int code, const char *fmt, ...)
 #endif
     ;
 
-static int die(int code, const char *fmt, ...)
-{
+static int die(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("clact: ", stderr);
@@ -31,8 +30,7 @@ static int die(int code, const char *fmt, ...)
 }
 
 /* The library's multi-line details (a build log) still make one line on stderr. */
-static const char *one_line(const char *s)
-{
+static const char *one_line(const char *s) {
     static char buf[2048];
     size_t i = 0;
     for (; s[i] && i + 1 < sizeof buf; ++i)
@@ -41,22 +39,23 @@ static const char *one_line(const char *s)
     return buf;
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: clact devices [--json]\n"
-          "       clact apply OP [NAME=VALUE ...] [--dtype f32] [--device SPEC] [--summary] IN.npy OUT.npy\n"
-          "       clact --version\n"
-          "\n"
-          "OP: relu, leaky_relu (negative_slope=0.01), elu (alpha=1.0), gelu (approximate=none|tanh),\n"
-          "    silu, mish, sigmoid, tanh, softplus (beta=1.0, threshold=20.0)\n"
-          "SPEC: gpu, cpu, accelerator, P:D, or part of a device name (default: $CLACT_DEVICE, then\n"
-          "      the first GPU, accelerator, CPU)\n"
-          "Exit status: 0 ok, 1 runtime failure, 2 usage or input error.\n",
-          out);
+static void usage(FILE *out) {
+    fputs(
+        "usage: clact devices [--json]\n"
+        "       clact apply OP [NAME=VALUE ...] [--dtype f32] [--device SPEC] [--summary] IN.npy "
+        "OUT.npy\n"
+        "       clact --version\n"
+        "\n"
+        "OP: relu, leaky_relu (negative_slope=0.01), elu (alpha=1.0), gelu "
+        "(approximate=none|tanh),\n"
+        "    silu, mish, sigmoid, tanh, softplus (beta=1.0, threshold=20.0)\n"
+        "SPEC: gpu, cpu, accelerator, P:D, or part of a device name (default: $CLACT_DEVICE, then\n"
+        "      the first GPU, accelerator, CPU)\n"
+        "Exit status: 0 ok, 1 runtime failure, 2 usage or input error.\n",
+        out);
 }
 
-static void json_string(const char *s)
-{
+static void json_string(const char *s) {
     putchar('"');
     for (; *s; ++s) {
         unsigned char c = (unsigned char)*s;
@@ -70,8 +69,7 @@ static void json_string(const char *s)
     putchar('"');
 }
 
-static int cmd_devices(int argc, char **argv)
-{
+static int cmd_devices(int argc, char **argv) {
     int json = 0;
     for (int i = 0; i < argc; ++i) {
         if (!strcmp(argv[i], "--json"))
@@ -147,8 +145,7 @@ typedef struct apply_args {
     clact_activation act;
 } apply_args;
 
-static int parse_number(const char *text, double *value)
-{
+static int parse_number(const char *text, double *value) {
     char *end;
     errno = 0;
     double v = strtod(text, &end);
@@ -158,8 +155,7 @@ static int parse_number(const char *text, double *value)
     return 1;
 }
 
-static int parse_apply(int argc, char **argv, apply_args *a)
-{
+static int parse_apply(int argc, char **argv, apply_args *a) {
     const char *pos[64];
     int npos = 0;
     memset(a, 0, sizeof *a);
@@ -237,8 +233,7 @@ static int parse_apply(int argc, char **argv, apply_args *a)
     return EXIT_OK;
 }
 
-static int check_input(const clact_npy *x, const char *path)
-{
+static int check_input(const clact_npy *x, const char *path) {
     const char *d = x->descr;
     if (x->fortran_order)
         return die(EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)",
@@ -246,16 +241,17 @@ static int check_input(const clact_npy *x, const char *path)
     if (!strcmp(d, "<f4"))
         return EXIT_OK;
     if (!strcmp(d, ">f4"))
-        return die(EXIT_USAGE, "%s: big-endian float32 ('>f4') is not supported (need '<f4')", path);
+        return die(EXIT_USAGE, "%s: big-endian float32 ('>f4') is not supported (need '<f4')",
+                   path);
     if (!strcmp(d, "<f2") || !strcmp(d, "<f8"))
-        return die(EXIT_USAGE, "%s: dtype '%s' is not supported yet (only '<f4', float32)", path, d);
+        return die(EXIT_USAGE, "%s: dtype '%s' is not supported yet (only '<f4', float32)", path,
+                   d);
     return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', float32)", path, d);
 }
 
 /* Run the activation in place on the device; fills kernel_ms from the event. */
 static int run_device(clact_context *ctx, const clact_activation *act, float *data, size_t n,
-                      double *kernel_ms)
-{
+                      double *kernel_ms) {
     cl_int err;
     cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, n * sizeof(float),
                                 NULL, &err);
@@ -295,8 +291,7 @@ static int run_device(clact_context *ctx, const clact_activation *act, float *da
 }
 
 static void print_summary(const apply_args *a, const clact_npy *y, clact_context *ctx,
-                          double kernel_ms)
-{
+                          double kernel_ms) {
     const float *v = y->data;
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     size_t nan = 0, finite = 0;
@@ -317,8 +312,7 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_context
     printf("%s", clact_op_name(a->act.op));
     for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
         printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
-    printf("%s on %zu f32 elements, shape (", clact_op_param_count(a->act.op) ? ")" : "",
-           y->count);
+    printf("%s on %zu f32 elements, shape (", clact_op_param_count(a->act.op) ? ")" : "", y->count);
     for (int i = 0; i < y->ndim; ++i)
         printf("%s%zu", i ? ", " : "", y->shape[i]);
     printf("), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n", name,
@@ -326,8 +320,7 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_context
            finite ? sum / (double)finite : NAN, nan, a->out);
 }
 
-static int cmd_apply(int argc, char **argv)
-{
+static int cmd_apply(int argc, char **argv) {
     apply_args a;
     int code = parse_apply(argc, argv, &a);
     if (code != EXIT_OK)
@@ -366,8 +359,7 @@ static int cmd_apply(int argc, char **argv)
     return code;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

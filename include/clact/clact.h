@@ -65,9 +65,9 @@ extern "C" {
 #endif
 
 /** Library version. CMake reads these three lines; there is no other copy. */
-#define CLACT_VERSION_MAJOR 0
-#define CLACT_VERSION_MINOR 1
-#define CLACT_VERSION_PATCH 0
+#define CLACT_VERSION_MAJOR  0
+#define CLACT_VERSION_MINOR  1
+#define CLACT_VERSION_PATCH  0
 #define CLACT_VERSION_STRING "0.1.0"
 
 /** @return the version string of the library actually loaded ("0.1.0"). */
@@ -80,15 +80,15 @@ CLACT_API const char *clact_version(void);
  * The one list of status codes: X(NAME, value, message). It generates ::clact_status,
  * ::clact_status_name and ::clact_status_string, so the three cannot drift apart.
  */
-#define CLACT_STATUS_MAP(X)                                                                    \
-    X(OK, 0, "success")                                                                        \
-    X(INVALID_ARGUMENT, -1, "invalid argument")                                                \
-    X(UNSUPPORTED, -2, "not supported on this device or not implemented for this dtype")       \
-    X(NO_DEVICE, -3, "no OpenCL platform or device matches")                                   \
-    X(BUILD_FAILED, -4, "OpenCL program build failed")                                         \
-    X(OPENCL_ERROR, -5, "an OpenCL call failed")                                               \
-    X(OUT_OF_MEMORY, -6, "out of memory")                                                      \
-    X(IO_ERROR, -7, "file input/output failed")                                                \
+#define CLACT_STATUS_MAP(X)                                                                        \
+    X(OK, 0, "success")                                                                            \
+    X(INVALID_ARGUMENT, -1, "invalid argument")                                                    \
+    X(UNSUPPORTED, -2, "not supported on this device or not implemented for this dtype")           \
+    X(NO_DEVICE, -3, "no OpenCL platform or device matches")                                       \
+    X(BUILD_FAILED, -4, "OpenCL program build failed")                                             \
+    X(OPENCL_ERROR, -5, "an OpenCL call failed")                                                   \
+    X(OUT_OF_MEMORY, -6, "out of memory")                                                          \
+    X(IO_ERROR, -7, "file input/output failed")                                                    \
     X(FORMAT_ERROR, -8, "malformed or unsupported file format")
 
 /** Status returned by every clact function. */
@@ -130,16 +130,16 @@ CLACT_API size_t clact_dtype_size(clact_dtype dtype);
  * param1_name, param1_default). Values are append-only. Parameter names are PyTorch's keyword
  * names; unused slots are NULL with default 0.
  */
-#define CLACT_ACTIVATION_MAP(X)                                                        \
-    X(RELU, "relu", 0, NULL, 0.0, NULL, 0.0)                                           \
-    X(LEAKY_RELU, "leaky_relu", 1, "negative_slope", 0.01, NULL, 0.0)                  \
-    X(ELU, "elu", 1, "alpha", 1.0, NULL, 0.0)                                          \
-    X(GELU, "gelu", 0, NULL, 0.0, NULL, 0.0)                                           \
-    X(GELU_TANH, "gelu_tanh", 0, NULL, 0.0, NULL, 0.0)                                 \
-    X(SILU, "silu", 0, NULL, 0.0, NULL, 0.0)                                           \
-    X(MISH, "mish", 0, NULL, 0.0, NULL, 0.0)                                           \
-    X(SIGMOID, "sigmoid", 0, NULL, 0.0, NULL, 0.0)                                     \
-    X(TANH, "tanh", 0, NULL, 0.0, NULL, 0.0)                                           \
+#define CLACT_ACTIVATION_MAP(X)                                                                    \
+    X(RELU, "relu", 0, NULL, 0.0, NULL, 0.0)                                                       \
+    X(LEAKY_RELU, "leaky_relu", 1, "negative_slope", 0.01, NULL, 0.0)                              \
+    X(ELU, "elu", 1, "alpha", 1.0, NULL, 0.0)                                                      \
+    X(GELU, "gelu", 0, NULL, 0.0, NULL, 0.0)                                                       \
+    X(GELU_TANH, "gelu_tanh", 0, NULL, 0.0, NULL, 0.0)                                             \
+    X(SILU, "silu", 0, NULL, 0.0, NULL, 0.0)                                                       \
+    X(MISH, "mish", 0, NULL, 0.0, NULL, 0.0)                                                       \
+    X(SIGMOID, "sigmoid", 0, NULL, 0.0, NULL, 0.0)                                                 \
+    X(TANH, "tanh", 0, NULL, 0.0, NULL, 0.0)                                                       \
     X(SOFTPLUS, "softplus", 2, "beta", 1.0, "threshold", 20.0)
 
 /**
@@ -150,7 +150,7 @@ typedef enum clact_op {
 #define CLACT__OP_ENUM(name, torch_name, n, p0, d0, p1, d1) CLACT_##name,
     CLACT_ACTIVATION_MAP(CLACT__OP_ENUM)
 #undef CLACT__OP_ENUM
-    CLACT_OP_COUNT /**< number of ops; not an op */
+        CLACT_OP_COUNT /**< number of ops; not an op */
 } clact_op;
 
 /**
@@ -201,7 +201,7 @@ typedef struct clact_device_info {
     char name[128];
     char vendor[128];
     char driver_version[128];
-    char type[16];           /**< "gpu", "cpu", "accelerator", "custom" or "other" */
+    char type[16]; /**< "gpu", "cpu", "accelerator", "custom" or "other" */
     unsigned compute_units;
     unsigned long long global_mem_bytes;
     unsigned long long max_alloc_bytes;
@@ -216,8 +216,7 @@ typedef struct clact_device_info {
  * @return ::CLACT_OK (also when no platform exists: @p count is then 0),
  *         ::CLACT_INVALID_ARGUMENT, ::CLACT_OPENCL_ERROR.
  */
-CLACT_API clact_status clact_device_list(clact_device_info *list, size_t capacity,
-                                         size_t *count);
+CLACT_API clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t *count);
 
 /**
  * Resolve a device spec to the index in ::clact_device_list's order that
@@ -253,8 +252,7 @@ CLACT_API clact_status clact_context_create(clact_context **ctx, const char *spe
  * @return ::CLACT_OK, ::CLACT_INVALID_ARGUMENT (NULL or invalid queue), ::CLACT_OPENCL_ERROR,
  *         ::CLACT_OUT_OF_MEMORY. On failure, `clact_context_last_error(NULL)` has the detail.
  */
-CLACT_API clact_status clact_context_create_from_queue(clact_context **ctx,
-                                                       cl_command_queue queue);
+CLACT_API clact_status clact_context_create_from_queue(clact_context **ctx, cl_command_queue queue);
 
 /** Release everything the context holds. Accepts NULL. Does not wait for enqueued work. */
 CLACT_API void clact_context_destroy(clact_context *ctx);
