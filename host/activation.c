@@ -174,12 +174,29 @@ clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_
     return CLACT_OK;
 }
 
-/* Enqueue nothing but keep the event contract: the event completes after the wait list. */
-static clact_status enqueue_marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
-                                   cl_event *event) {
+clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event)
+{
     cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);
     if (err != CL_SUCCESS)
         return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
+    return CLACT_OK;
+}
+
+clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_wg, size_t items,
+                           size_t local, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event)
+{
+    if (local > kernel_wg)
+        local = kernel_wg;
+    size_t rounded_items = (items + 31) / 32 * 32;
+    if (local > rounded_items)
+        local = rounded_items;
+    size_t global = (items + local - 1) / local * local;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, num_wait,
+                                        wait_list, event);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
     return CLACT_OK;
 }
 
@@ -205,7 +222,7 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
         (status = clact__check_io(ctx, n, elem, x, x_offset, y, y_offset)) != CLACT_OK)
         return status;
     if (n == 0)
-        return enqueue_marker(ctx, num_wait, wait_list, event);
+        return clact__marker(ctx, num_wait, wait_list, event);
 
     cl_kernel kernel;
     size_t kernel_wg;
@@ -228,14 +245,5 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
         return clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg failed for %s",
                            ops[act->op].kernel);
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
-    size_t local = kernel_wg < 256 ? kernel_wg : 256;
-    size_t rounded_items = (items + 31) / 32 * 32;
-    if (local > rounded_items)
-        local = rounded_items;
-    size_t global = (items + local - 1) / local * local;
-    err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, num_wait, wait_list,
-                                 event);
-    if (err != CL_SUCCESS)
-        return clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
-    return CLACT_OK;
+    return clact__launch(ctx, kernel, kernel_wg, items, 256, num_wait, wait_list, event);
 }

@@ -19,6 +19,9 @@ clact_status clact__device_setup(clact_context *ctx) {
                           &ctx->max_work_group, NULL);
     if (err != CL_SUCCESS)
         return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)");
+    cl_uint cu = 1;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    ctx->compute_units = cu ? cu : 1;
     /* Floats per work-item. CPU devices (PoCL) run explicit 16-wide vectors much faster than
      * what their auto-vectoriser makes of narrower ones (see shared/BENCH.md); on GPUs a
      * work-item is one SIMD lane, and 4 floats give 128-bit loads without starving occupancy.
@@ -119,6 +122,10 @@ void clact_context_destroy(clact_context *ctx) {
     if (!ctx)
         return;
     clact__programs_release(ctx);
+    if (ctx->scratch_event)
+        clReleaseEvent(ctx->scratch_event);
+    if (ctx->scratch)
+        clReleaseMemObject(ctx->scratch);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->context)
@@ -129,3 +136,21 @@ void clact_context_destroy(clact_context *ctx) {
 cl_command_queue clact_context_queue(const clact_context *ctx) { return ctx ? ctx->queue : NULL; }
 cl_context clact_context_cl_context(const clact_context *ctx) { return ctx ? ctx->context : NULL; }
 cl_device_id clact_context_device(const clact_context *ctx) { return ctx ? ctx->device : NULL; }
+
+clact_status clact__scratch(clact_context *ctx, size_t bytes)
+{
+    if (ctx->scratch && ctx->scratch_bytes >= bytes)
+        return CLACT_OK;
+    if (ctx->scratch) {
+        /* Commands already enqueued keep the old buffer alive until they finish. */
+        clReleaseMemObject(ctx->scratch);
+        ctx->scratch = NULL;
+        ctx->scratch_bytes = 0;
+    }
+    cl_int err;
+    ctx->scratch = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (!ctx->scratch)
+        return clact__fail_cl(ctx, err, "clCreateBuffer (scratch)");
+    ctx->scratch_bytes = bytes;
+    return CLACT_OK;
+}

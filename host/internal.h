@@ -9,6 +9,7 @@
  * dtype, on first use. */
 typedef enum clact__program_id {
     CLACT__PROGRAM_ACTIVATION,
+    CLACT__PROGRAM_SOFTMAX,
     CLACT__PROGRAM_COUNT
 } clact__program_id;
 
@@ -31,6 +32,13 @@ struct clact_context {
     cl_device_type device_type;
     unsigned vector_width; /* floats per work-item, a compile-time constant of the kernels */
     size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
+    /* Scratch memory for kernels that pass partial results between launches (long softmax
+     * rows): allocated on first need, grown when too small, and reused. scratch_event is the
+     * last command that used it, which the next user waits for (out-of-order queues). */
+    cl_mem scratch;
+    size_t scratch_bytes;
+    cl_event scratch_event;
     clact__program programs[CLACT__PROGRAM_COUNT][CLACT__DTYPE_COUNT];
     char error[CLACT__ERROR_SIZE];
 };
@@ -61,6 +69,20 @@ clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x
                              cl_mem y, size_t y_offset);
 /* OpenCL's rule for (num_wait, wait_list): both zero/NULL or both given. */
 clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list);
+
+/* Enqueue a 1-D kernel over `items` work-items: the local size is at most `local` (and the
+ * kernel's limit), the global size is rounded up to a multiple of it (kernels bound-check). */
+clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_wg, size_t items,
+                           size_t local, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event);
+/* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
+clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event);
+/* Split a shape at dim into (outer, C, inner) and the element count (0 if any dimension is). */
+clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
+                                size_t *outer, size_t *C, size_t *inner, size_t *total);
+/* Make ctx->scratch hold at least `bytes`. */
+clact_status clact__scratch(clact_context *ctx, size_t bytes);
 
 /* Query the device properties the launchers need; called once at context creation. */
 clact_status clact__device_setup(clact_context *ctx);

@@ -12,6 +12,7 @@
 /* The files of each program, concatenated in this order. */
 static const char *const program_files[CLACT__PROGRAM_COUNT][3] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", NULL},
+    [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "softmax.cl", NULL},
 };
 
 static const char *const dtype_define[CLACT__DTYPE_COUNT] = {[CLACT_F32] = "-DCLACT_F32",

@@ -300,6 +300,68 @@ CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation 
                                      const cl_event *wait_list, cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Softmax, LogSoftmax, Softmin */
+
+/** Which member of the softmax family (`torch.nn.Softmax`, `LogSoftmax`, `Softmin`). */
+typedef enum clact_softmax_kind {
+    CLACT_SOFTMAX = 0,     /**< exp(x - m) / sum exp(x - m), m the row maximum */
+    CLACT_LOG_SOFTMAX = 1, /**< x - m - log sum exp(x - m) */
+    CLACT_SOFTMIN = 2      /**< softmax(-x) */
+} clact_softmax_kind;
+
+/**
+ * Flag for ::clact_softmax: a row whose every element is -inf (+inf for softmin) gives 0
+ * (softmax, softmin) or -inf (log_softmax) instead of PyTorch's NaN. Rows holding NaN, or +inf
+ * (-inf for softmin), are NaN either way.
+ */
+#define CLACT_SOFTMAX_SAFE 1u
+
+/** The most dimensions a tensor may have in the shape-taking functions. */
+#define CLACT_MAX_DIMS 16
+
+/** @return "softmax", "log_softmax", "softmin", or NULL for a value outside the enum. */
+CLACT_API const char *clact_softmax_kind_name(clact_softmax_kind kind);
+
+/**
+ * Enqueue the softmax family over dimension @p dim of a contiguous (C-order) tensor.
+ *
+ * Semantics are PyTorch's: the row maximum is subtracted, sums are accumulated in float (with
+ * compensation, so long rows keep full accuracy); a row that is all -inf, or that holds +inf or
+ * NaN, gives a row of NaN (see ::CLACT_SOFTMAX_SAFE). Rows may be of any length: long rows are
+ * split over work-groups with no host round trip, using a small scratch buffer the context
+ * allocates once and reuses; a strided dimension (not the last) is handled in place, with no
+ * transposing copy.
+ *
+ * @param ndim, shape the tensor's shape, 1 <= ndim <= ::CLACT_MAX_DIMS; a dimension may be 0
+ *        (nothing to do: only a marker is enqueued).
+ * @param dim the dimension to normalise over; negative counts from the end (-1 = last).
+ * @param x, x_offset, y, y_offset buffers and element offsets; in-place (same buffer, same
+ *        offset) is allowed, partial overlap is not.
+ * @param flags 0 or ::CLACT_SOFTMAX_SAFE.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL handles or shape, ndim or dim out of range,
+ *         a shape whose element count overflows, unknown kind or flags, buffers too small,
+ *         partial overlap); ::CLACT_UNSUPPORTED (dtype); ::CLACT_OUT_OF_MEMORY (the scratch
+ *         buffer); ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR. Never blocks.
+ */
+CLACT_API clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
+                                     clact_dtype dtype, int ndim, const size_t *shape, int dim,
+                                     cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                                     cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+
+/**
+ * Enqueue the backward pass of ::clact_softmax from its output @p y and the incoming gradient
+ * @p dy: softmax `dx = y * (dy - sum(dy * y))`, log_softmax `dx = dy - exp(y) * sum(dy)`,
+ * softmin `dx = -y * (dy - sum(dy * y))`, the sums over @p dim. @p dx may be the same buffer
+ * and offset as @p dy or @p y. Arguments and statuses as in ::clact_softmax.
+ */
+CLACT_API clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind,
+                                              clact_dtype dtype, int ndim, const size_t *shape,
+                                              int dim, cl_mem y, size_t y_offset, cl_mem dy,
+                                              size_t dy_offset, cl_mem dx, size_t dx_offset,
+                                              cl_uint num_wait, const cl_event *wait_list,
+                                              cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name CPU reference */
 
 /**
@@ -314,6 +376,21 @@ CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation 
  */
 CLACT_API clact_status clact_reference_forward(const clact_activation *act, clact_dtype dtype,
                                                size_t n, const double *x, double *y);
+
+/**
+ * CPU reference of ::clact_softmax, in double precision, on a host array of the given shape.
+ * @p x and @p y may be the same array. Same NaN rules and flags as the device function.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_softmax).
+ */
+CLACT_API clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, int ndim,
+                                               const size_t *shape, int dim, const double *x,
+                                               double *y);
+
+/** CPU reference of ::clact_softmax_backward. @p dx may be the same array as @p y or @p dy. */
+CLACT_API clact_status clact_reference_softmax_backward(clact_softmax_kind kind, int ndim,
+                                                        const size_t *shape, int dim,
+                                                        const double *y, const double *dy,
+                                                        double *dx);
 
 #ifdef __cplusplus
 }

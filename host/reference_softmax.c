@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* CPU reference of the softmax family, in double precision: the two-pass textbook form (find the
+ * maximum, then sum), written independently of the kernels' one-pass online form. */
+#include <math.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+static int split(int ndim, const size_t *shape, int dim, size_t *outer, size_t *C, size_t *inner)
+{
+    if (!shape || ndim < 1 || ndim > CLACT_MAX_DIMS || dim < -ndim || dim >= ndim)
+        return 0;
+    if (dim < 0)
+        dim += ndim;
+    *outer = *inner = 1;
+    for (int i = 0; i < ndim; ++i) {
+        if (i < dim)
+            *outer *= shape[i];
+        else if (i > dim)
+            *inner *= shape[i];
+    }
+    *C = shape[dim];
+    return 1;
+}
+
+clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, int ndim,
+                                     const size_t *shape, int dim, const double *x, double *y)
+{
+    clact__clear_error(NULL);
+    size_t outer, C, inner;
+    if (!split(ndim, shape, dim, &outer, &C, &inner) || !clact_softmax_kind_name(kind) ||
+        (flags & ~CLACT_SOFTMAX_SAFE))
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "invalid shape, dim, kind or flags");
+    if (outer > 0 && C > 0 && inner > 0 && (!x || !y))
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "x or y is NULL");
+    double sign = kind == CLACT_SOFTMIN ? -1.0 : 1.0;
+    for (size_t o = 0; o < outer; ++o) {
+        for (size_t i = 0; i < inner; ++i) {
+            const double *xc = x + o * C * inner + i;
+            double *yc = y + o * C * inner + i;
+            double m = -INFINITY;
+            int nan = 0;
+            for (size_t c = 0; c < C; ++c) {
+                double v = sign * xc[c * inner];
+                nan |= isnan(v);
+                if (v > m)
+                    m = v;
+            }
+            /* PyTorch: NaN anywhere, or +inf anywhere (inf - inf), or all -inf (-inf - -inf),
+             * makes the whole row NaN. */
+            int masked = m == -INFINITY && !nan;
+            if (nan || m == INFINITY || (masked && !(flags & CLACT_SOFTMAX_SAFE))) {
+                for (size_t c = 0; c < C; ++c)
+                    yc[c * inner] = NAN;
+                continue;
+            }
+            if (masked) {
+                for (size_t c = 0; c < C; ++c)
+                    yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? -INFINITY : 0.0;
+                continue;
+            }
+            double s = 0;
+            for (size_t c = 0; c < C; ++c)
+                s += exp(sign * xc[c * inner] - m);
+            double ls = log(s);
+            for (size_t c = 0; c < C; ++c) {
+                double t = sign * xc[c * inner] - m;
+                yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? t - ls : exp(t) / s;
+            }
+        }
+    }
+    return CLACT_OK;
+}
+
+clact_status clact_reference_softmax_backward(clact_softmax_kind kind, int ndim,
+                                              const size_t *shape, int dim, const double *y,
+                                              const double *dy, double *dx)
+{
+    clact__clear_error(NULL);
+    size_t outer, C, inner;
+    if (!split(ndim, shape, dim, &outer, &C, &inner) || !clact_softmax_kind_name(kind))
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "invalid shape, dim or kind");
+    if (outer > 0 && C > 0 && inner > 0 && (!y || !dy || !dx))
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "y, dy or dx is NULL");
+    for (size_t o = 0; o < outer; ++o) {
+        for (size_t i = 0; i < inner; ++i) {
+            size_t base = o * C * inner + i;
+            double s = 0;
+            for (size_t c = 0; c < C; ++c) {
+                size_t j = base + c * inner;
+                s += kind == CLACT_LOG_SOFTMAX ? dy[j] : dy[j] * y[j];
+            }
+            for (size_t c = 0; c < C; ++c) {
+                size_t j = base + c * inner;
+                double r = kind == CLACT_LOG_SOFTMAX ? dy[j] - exp(y[j]) * s : y[j] * (dy[j] - s);
+                dx[j] = kind == CLACT_SOFTMIN ? -r : r;
+            }
+        }
+    }
+    return CLACT_OK;
+}

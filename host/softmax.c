@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* Softmax, LogSoftmax, Softmin over one dimension of a C-order tensor, forward and backward:
+ * shape checks, the choice of kernel shape per device, and the launches. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *clact_softmax_kind_name(clact_softmax_kind kind)
+{
+    switch (kind) {
+    case CLACT_SOFTMAX: return "softmax";
+    case CLACT_LOG_SOFTMAX: return "log_softmax";
+    case CLACT_SOFTMIN: return "softmin";
+    }
+    return NULL;
+}
+
+clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
+                                size_t *outer, size_t *C, size_t *inner, size_t *total)
+{
+    if (!shape)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "shape is NULL");
+    if (ndim < 1 || ndim > CLACT_MAX_DIMS)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "ndim %d is outside 1..%d", ndim,
+                           CLACT_MAX_DIMS);
+    if (dim < -ndim || dim >= ndim)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
+                           "dim %d is out of range for a %d-dimensional tensor (expected %d..%d)",
+                           dim, ndim, -ndim, ndim - 1);
+    if (dim < 0)
+        dim += ndim;
+    size_t o = 1, in = 1, t = 1;
+    int zero = 0;
+    for (int i = 0; i < ndim; ++i) {
+        zero |= shape[i] == 0;
+        if (shape[i] && t > SIZE_MAX / shape[i])
+            return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "the shape's element count overflows");
+        t *= shape[i] ? shape[i] : 1;
+        if (i < dim)
+            o *= shape[i];
+        else if (i > dim)
+            in *= shape[i];
+    }
+    *outer = o;
+    *C = shape[dim];
+    *inner = in;
+    *total = zero ? 0 : t;
+    return CLACT_OK;
+}
+
+static clact_status check_common(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
+                                 cl_uint num_wait, const cl_event *wait_list)
+{
+    if (!clact_softmax_kind_name(kind))
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown softmax kind %d", (int)kind);
+    if (!clact_dtype_size(dtype))
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
+    if (dtype != CLACT_F32)
+        return clact__fail(ctx, CLACT_UNSUPPORTED, "%s: dtype %s is not implemented yet (only f32)",
+                           clact_softmax_kind_name(kind), clact_dtype_name(dtype));
+    return clact__check_events(ctx, num_wait, wait_list);
+}
+
+typedef enum path { PATH_ROWS, PATH_GROUP, PATH_SPLIT } path;
+
+/* One work-item per row runs 20x faster than one work-group per row on CPU devices (PoCL) and
+ * the opposite on GPUs (shared/BENCH.md). Few long rows would leave compute units idle either
+ * way: they are split into chunks. CLACT_SOFTMAX_PATH=rows|group|split overrides the choice
+ * (tuning and tests). */
+static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t *chunk)
+{
+    size_t units = ctx->compute_units;
+    int cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
+    /* Enough chunks for every compute unit (several per unit on GPUs), each at least 4096. */
+    size_t want = cpu ? 2 * units : 16 * units;
+    size_t per_row = (want + rows - 1) / rows;
+    size_t c = (C + per_row - 1) / per_row;
+    if (c < 4096)
+        c = 4096;
+    c = (c + 15) / 16 * 16; /* whole vectors in every chunk but the last */
+    *chunk = c;
+    const char *force = getenv("CLACT_SOFTMAX_PATH");
+    if (force && !strcmp(force, "rows"))
+        return PATH_ROWS;
+    if (force && !strcmp(force, "group"))
+        return PATH_GROUP;
+    if (force && !strcmp(force, "split"))
+        return PATH_SPLIT;
+    if (rows < want && C >= 2 * 4096)
+        return PATH_SPLIT;
+    return cpu ? PATH_ROWS : PATH_GROUP;
+}
+
+#define SET(k, i, v)                                                                               \
+    do {                                                                                           \
+        cl_int e_ = clSetKernelArg(k, i, sizeof(v), &(v));                                         \
+        if (e_ != CL_SUCCESS)                                                                      \
+            return clact__fail_cl(ctx, e_, "clSetKernelArg");                                      \
+    } while (0)
+
+static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size_t rows,
+                              size_t C, size_t chunk, cl_mem x, size_t x_offset, cl_mem y,
+                              size_t y_offset, cl_uint num_wait, const cl_event *wait_list,
+                              cl_event *event)
+{
+    cl_ulong r = rows, c = C, ch = chunk, nch = (C + chunk - 1) / chunk, xo = x_offset,
+             yo = y_offset;
+    clact_status st = clact__scratch(ctx, (size_t)(r * nch * 2 * sizeof(float)));
+    if (st != CLACT_OK)
+        return st;
+    cl_kernel kp, kf;
+    size_t wp, wf;
+    if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_partial", &kp,
+                            &wp)) != CLACT_OK ||
+        (st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_finish", &kf,
+                            &wf)) != CLACT_OK)
+        return st;
+    /* The partial kernel also waits for the scratch buffer's previous user. */
+    cl_event stack[16], *waits = stack;
+    cl_uint nw = num_wait + (ctx->scratch_event ? 1 : 0);
+    if (nw > 16 && !(waits = malloc(nw * sizeof *waits)))
+        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
+    if (num_wait)
+        memcpy(waits, wait_list, num_wait * sizeof *waits);
+    if (ctx->scratch_event)
+        waits[num_wait] = ctx->scratch_event;
+    cl_mem part = ctx->scratch;
+    SET(kp, 0, r);
+    SET(kp, 1, c);
+    SET(kp, 2, ch);
+    SET(kp, 3, nch);
+    SET(kp, 4, x);
+    SET(kp, 5, xo);
+    SET(kp, 6, part);
+    SET(kp, 7, kind);
+    cl_event partial = NULL;
+    st = clact__launch(ctx, kp, wp, (size_t)(r * nch), 64, nw, nw ? waits : NULL, &partial);
+    if (waits != stack)
+        free(waits);
+    if (st != CLACT_OK)
+        return st;
+    SET(kf, 0, r);
+    SET(kf, 1, c);
+    SET(kf, 2, ch);
+    SET(kf, 3, nch);
+    SET(kf, 4, x);
+    SET(kf, 5, xo);
+    SET(kf, 6, y);
+    SET(kf, 7, yo);
+    SET(kf, 8, part);
+    SET(kf, 9, kind);
+    SET(kf, 10, safe);
+    cl_event done = NULL;
+    st = clact__launch(ctx, kf, wf, (size_t)(r * nch), 64, 1, &partial, &done);
+    clReleaseEvent(partial);
+    if (st != CLACT_OK)
+        return st;
+    if (ctx->scratch_event)
+        clReleaseEvent(ctx->scratch_event);
+    ctx->scratch_event = done;
+    if (event) {
+        clRetainEvent(done);
+        *event = done;
+    }
+    return CLACT_OK;
+}
+
+clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
+                           clact_dtype dtype, int ndim, const size_t *shape, int dim, cl_mem x,
+                           size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
+                           const cl_event *wait_list, cl_event *event)
+{
+    if (event)
+        *event = NULL;
+    if (!ctx)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
+    clact_status st;
+    size_t outer, C, inner, total;
+    if ((st = check_common(ctx, kind, dtype, num_wait, wait_list)) != CLACT_OK ||
+        (st = clact__shape_split(ctx, ndim, shape, dim, &outer, &C, &inner, &total)) != CLACT_OK)
+        return st;
+    if (flags & ~CLACT_SOFTMAX_SAFE)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", flags);
+    if ((st = clact__check_io(ctx, total, sizeof(float), x, x_offset, y, y_offset)) != CLACT_OK)
+        return st;
+    if (total == 0)
+        return clact__marker(ctx, num_wait, wait_list, event);
+
+    cl_int k = (cl_int)kind, safe = (flags & CLACT_SOFTMAX_SAFE) ? 1 : 0;
+    cl_ulong xo = x_offset, yo = y_offset, c = C;
+    cl_kernel kernel;
+    size_t wg;
+    if (inner > 1) {
+        if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, "clact_softmax_strided",
+                                &kernel, &wg)) != CLACT_OK)
+            return st;
+        cl_ulong o = outer, in = inner;
+        SET(kernel, 0, o);
+        SET(kernel, 1, c);
+        SET(kernel, 2, in);
+        SET(kernel, 3, x);
+        SET(kernel, 4, xo);
+        SET(kernel, 5, y);
+        SET(kernel, 6, yo);
+        SET(kernel, 7, k);
+        SET(kernel, 8, safe);
+        return clact__launch(ctx, kernel, wg, outer * inner, 64, num_wait, wait_list, event);
+    }
+    size_t chunk;
+    path p = choose_path(ctx, outer, C, &chunk);
+    if (p == PATH_SPLIT)
+        return run_split(ctx, k, safe, outer, C, chunk, x, x_offset, y, y_offset, num_wait,
+                         wait_list, event);
+    const char *name = p == PATH_ROWS ? "clact_softmax_rows" : "clact_softmax_group";
+    if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, name, &kernel, &wg)) != CLACT_OK)
+        return st;
+    cl_ulong rows = outer;
+    SET(kernel, 0, rows);
+    SET(kernel, 1, c);
+    SET(kernel, 2, x);
+    SET(kernel, 3, xo);
+    SET(kernel, 4, y);
+    SET(kernel, 5, yo);
+    SET(kernel, 6, k);
+    SET(kernel, 7, safe);
+    if (p == PATH_ROWS)
+        return clact__launch(ctx, kernel, wg, outer, 16, num_wait, wait_list, event);
+    /* One work-group per row; the kernel's reduction wants a power of two up to 256. */
+    size_t local = 1;
+    while (local * 2 <= 256 && local * 2 <= wg)
+        local *= 2;
+    size_t global = outer * local;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, num_wait,
+                                        wait_list, event);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
+    return CLACT_OK;
+}
+
+clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
+                                    int ndim, const size_t *shape, int dim, cl_mem y,
+                                    size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem dx,
+                                    size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
+                                    cl_event *event)
+{
+    if (event)
+        *event = NULL;
+    if (!ctx)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
+    clact_status st;
+    size_t outer, C, inner, total;
+    if ((st = check_common(ctx, kind, dtype, num_wait, wait_list)) != CLACT_OK ||
+        (st = clact__shape_split(ctx, ndim, shape, dim, &outer, &C, &inner, &total)) != CLACT_OK)
+        return st;
+    /* dx is the output: y -> dx and dy -> dx must each be in-place or disjoint. */
+    if ((st = clact__check_io(ctx, total, sizeof(float), y, y_offset, dx, dx_offset)) != CLACT_OK ||
+        (st = clact__check_io(ctx, total, sizeof(float), dy, dy_offset, dx, dx_offset)) !=
+            CLACT_OK)
+        return st;
+    if (total == 0)
+        return clact__marker(ctx, num_wait, wait_list, event);
+    cl_kernel kernel;
+    size_t wg;
+    if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, "clact_softmax_backward", &kernel,
+                            &wg)) != CLACT_OK)
+        return st;
+    cl_ulong o = outer, c = C, in = inner, yo = y_offset, go = dy_offset, dxo = dx_offset;
+    cl_int k = (cl_int)kind;
+    SET(kernel, 0, o);
+    SET(kernel, 1, c);
+    SET(kernel, 2, in);
+    SET(kernel, 3, y);
+    SET(kernel, 4, yo);
+    SET(kernel, 5, dy);
+    SET(kernel, 6, go);
+    SET(kernel, 7, dx);
+    SET(kernel, 8, dxo);
+    SET(kernel, 9, k);
+    return clact__launch(ctx, kernel, wg, outer * inner, 64, num_wait, wait_list, event);
+}

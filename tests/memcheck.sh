@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The test suite under valgrind (memcheck, leaks) and under ASan + UBSan (their own build).
+# Usage: tests/memcheck.sh [BUILD_DIR]  (BUILD_DIR: an existing build with the tests, default
+# build). Exits non-zero on any error or leak. Takes about 5 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+
+echo "memcheck: valgrind on $build/tests/clact_tests"
+valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30 \
+    --suppressions=tests/valgrind.supp "$build/tests/clact_tests" >/dev/null
+echo "memcheck: valgrind clean"
+
+echo "memcheck: ASan + UBSan build in build-asan"
+cmake -S . -B build-asan -DCLACT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j2 >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure --no-tests=error
+echo "memcheck: ASan + UBSan clean"
