@@ -11,36 +11,46 @@
 //                           sum), the second combines a row's partials and writes its chunk;
 //                           no host round trip in between.
 //
-// Every reduction keeps a running maximum m and a sum s of exp(x - m), rescaled when m grows
-// (the "online" softmax), in one pass over the data. Sums are compensated (Kahan), so a row of
-// a million elements keeps full float accuracy. NaN anywhere in a row makes the row NaN, as does
-// +inf (exp(inf - inf)); a row of only -inf has m = -inf and gives NaN through -inf - -inf, or
-// 0 / -inf with the safe flag, as PyTorch's _safe_softmax.
+// Every reduction keeps a running maximum m and the sum of exp(x - m) over the values seen, in
+// one pass over the data (the "online" softmax), rescaling when m grows. The sum is kept as
+// s = sum - 1: the maximum's own term is exactly 1, and log_softmax of the largest element,
+// -log(sum), is tiny when the others are small; log1p(s) keeps its relative accuracy where
+// log(1 + s) in float would lose it (3e-4 relative at sum = 1.0003). Sums are compensated
+// (Kahan, k), so a row of a million elements keeps full float accuracy. NaN or +inf anywhere
+// in a row makes the row NaN (PyTorch: exp(inf - inf)); a row of only -inf has m = -inf,
+// s = -1, and gives NaN through -inf - -inf, or 0 / -inf with the safe flag (PyTorch's
+// _safe_softmax).
 
-// Fold one value v (vector or scalar, type T) into the running (m, s, k, nan).
-#define CLACT_SM_ADD(T, v, m, s, k, nan)                                                     \
+// Fold one value v (vector or scalar, type T) into the running (m, s, k, bad).
+#define CLACT_SM_ADD(T, v, m, s, k, bad)                                                     \
     do {                                                                                     \
         T v_ = (v);                                                                          \
-        nan |= isnan(v_);                                                                    \
+        bad |= isnan(v_) | (v_ == INFINITY);                                                 \
         T mn_ = fmax(m, v_);                                                                 \
         T scale_ = select(exp(m - mn_), (T)(0.0f), m == -INFINITY);                          \
         T term_ = select(exp(v_ - mn_), (T)(0.0f), v_ == -INFINITY);                         \
-        s *= scale_;                                                                         \
-        k *= scale_;                                                                         \
+        /* A new maximum: sum becomes (1 + s) scale + 1, so s becomes (1 + s) scale. */      \
+        T grown_ = (1.0f + s) * scale_;                                                      \
+        /* Otherwise s += term, compensated. */                                              \
         T y_ = term_ - k;                                                                    \
         T t_ = s + y_;                                                                       \
-        k = (t_ - s) - y_;                                                                   \
-        s = t_;                                                                              \
+        T kk_ = (t_ - s) - y_;                                                               \
+        s = select(t_, grown_, v_ > m);                                                      \
+        k = select(kk_, k * scale_, v_ > m);                                                 \
         m = mn_;                                                                             \
     } while (0)
 
-// Merge another running (m2, s2) into scalar (m, s).
+// Merge another (m2, s2), in the same s = sum - 1 form, into scalar (m, s).
 #define CLACT_SM_MERGE(m, s, m2, s2)                                                         \
     do {                                                                                     \
-        float mn_ = fmax(m, m2);                                                             \
-        float a_ = (m == -INFINITY) ? 0.0f : s * exp(m - mn_);                               \
-        float b_ = (m2 == -INFINITY) ? 0.0f : s2 * exp(m2 - mn_);                            \
-        s = a_ + b_;                                                                         \
+        float m2_ = (m2), s2_ = (s2);                                                        \
+        float mn_ = fmax(m, m2_);                                                            \
+        if (m == mn_ && m2_ == mn_)                                                          \
+            s = s + s2_ + 1.0f;                                                              \
+        else if (m == mn_)                                                                   \
+            s = s + (1.0f + s2_) * exp(m2_ - mn_);                                           \
+        else                                                                                 \
+            s = s2_ + (1.0f + s) * exp(m - mn_);                                             \
         m = mn_;                                                                             \
     } while (0)
 
@@ -67,7 +77,7 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
     __global const float *xr = x + x_offset + r * C;
     __global float *yr = y + y_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
-    vfloat m = (vfloat)(-INFINITY), s = (vfloat)(0.0f), k = (vfloat)(0.0f);
+    vfloat m = (vfloat)(-INFINITY), s = (vfloat)(-1.0f), k = (vfloat)(0.0f);
     vint nan = (vint)(0);
     ulong c = 0;
     for (; c + CLACT_VW <= C; c += CLACT_VW)
@@ -87,13 +97,13 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
 #else
     any_nan = any(nan);
 #endif
-    float M = -INFINITY, S = 0.0f;
+    float M = -INFINITY, S = -1.0f;
     for (uint j = 0; j < CLACT_VW; ++j)
         CLACT_SM_MERGE(M, S, lm[j], ls[j] - lk[j]);
     if (any_nan)
         S = NAN;
     const int masked = M == -INFINITY && !any_nan;
-    const float inv = 1.0f / S, logs = log(S);
+    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     if (masked && safe) {
         for (ulong i = 0; i < C; ++i)
             yr[i] = kind == 1 ? -INFINITY : 0.0f;
@@ -118,7 +128,7 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
     __global const float *xr = x + x_offset + r * C;
     __global float *yr = y + y_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
-    float m = -INFINITY, s = 0.0f, k = 0.0f;
+    float m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = l; c < C; c += L)
         CLACT_SM_ADD(float, sign * xr[c], m, s, k, nan);
@@ -126,13 +136,13 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
     ls[l] = s - k;
     ln[l] = nan;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint half = L / 2; half > 0; half /= 2) {
-        if (l < half) {
+    for (uint w = L / 2; w > 0; w /= 2) {
+        if (l < w) {
             float mm = lm[l], ss = ls[l];
-            CLACT_SM_MERGE(mm, ss, lm[l + half], ls[l + half]);
+            CLACT_SM_MERGE(mm, ss, lm[l + w], ls[l + w]);
             lm[l] = mm;
             ls[l] = ss;
-            ln[l] |= ln[l + half];
+            ln[l] |= ln[l + w];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -140,7 +150,7 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
     const int any_nan = ln[0];
     const float S = any_nan ? NAN : ls[0];
     const int masked = M == -INFINITY && !any_nan;
-    const float inv = 1.0f / S, logs = log(S);
+    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = l; c < C; c += L)
         yr[c] = clact_sm_out(sign * xr[c], M, inv, logs, kind, masked, safe);
 }
@@ -157,13 +167,13 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
     __global const float *xc = x + x_offset + o * C * inner + i;
     __global float *yc = y + y_offset + o * C * inner + i;
     const float sign = kind == 2 ? -1.0f : 1.0f;
-    float m = -INFINITY, s = 0.0f, k = 0.0f;
+    float m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = 0; c < C; ++c)
         CLACT_SM_ADD(float, sign * xc[c * inner], m, s, k, nan);
     const float S = nan ? NAN : s - k;
     const int masked = m == -INFINITY && !nan;
-    const float inv = 1.0f / S, logs = log(S);
+    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = 0; c < C; ++c)
         yc[c * inner] = clact_sm_out(sign * xc[c * inner], m, inv, logs, kind, masked, safe);
 }
@@ -181,7 +191,7 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const ulong begin = j * chunk, end = min(C, begin + chunk);
     __global const float *xr = x + x_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
-    vfloat m = (vfloat)(-INFINITY), s = (vfloat)(0.0f), k = (vfloat)(0.0f);
+    vfloat m = (vfloat)(-INFINITY), s = (vfloat)(-1.0f), k = (vfloat)(0.0f);
     vint nan = (vint)(0);
     ulong c = begin;
     for (; c + CLACT_VW <= end; c += CLACT_VW)
@@ -199,7 +209,7 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
 #else
     int any_nan = any(nan);
 #endif
-    float M = -INFINITY, S = 0.0f;
+    float M = -INFINITY, S = -1.0f;
     for (uint t = 0; t < CLACT_VW; ++t)
         CLACT_SM_MERGE(M, S, lm[t], ls[t] - lk[t]);
     part[2 * g] = M;
@@ -216,7 +226,7 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
         return;
     const ulong r = g / nchunks, j = g - r * nchunks;
     // Every work-item of a row combines the same partials in the same order: identical results.
-    float M = -INFINITY, S = 0.0f;
+    float M = -INFINITY, S = -1.0f;
     int any_nan = 0;
     for (ulong q = 0; q < nchunks; ++q) {
         float pm = part[2 * (r * nchunks + q)], ps = part[2 * (r * nchunks + q) + 1];
@@ -227,7 +237,7 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
     if (any_nan)
         S = NAN;
     const int masked = M == -INFINITY && !any_nan;
-    const float inv = 1.0f / S, logs = log(S);
+    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     const ulong begin = j * chunk, end = min(C, begin + chunk);
     __global const float *xr = x + x_offset + r * C;
     __global float *yr = y + y_offset + r * C;

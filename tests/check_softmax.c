@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* Softmax, LogSoftmax, Softmin on the device against the double-precision reference: any axis
+ * of 1-D to 8-D shapes, rows of 1 to 1e6, the three kernel shapes for rows (forced through
+ * CLACT_SOFTMAX_PATH), benchdnn's logits near exp overflow (±88..90, rows of alternating sign),
+ * ±1e4, masked rows with and without the safe flag, +inf and NaN rows, offsets, in-place,
+ * canaries, poisoned outputs; then the backward pass; then bad arguments. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define CANARY 0xC49A522Bu
+#define POISON 0xFFBADBADu
+#define GUARD 9
+
+/* Tolerances, benchdnn's form (relative where |ref| > 1e-5, absolute below) with our numbers:
+ * softmax: exp(x - m) carries the rounding of x - m, |x - m| * 2^-24, and |x - m| < 23 wherever
+ * the output exceeds 1e-5 (rows up to 1e6), plus exp, the reciprocal and the compensated sum:
+ * 4e-6 relative; below 1e-5 the same relative bound with |x - m| < 104 is < 1e-10 absolute.
+ * log_softmax: (x - m) - log(sum) adds two terms of one sign, so no cancellation: 2e-6
+ * relative, and 1e-6 absolute for outputs near 0 (-log(sum) with sum ~ 1). */
+static int close_sm(clact_softmax_kind kind, float got, double ref)
+{
+    if (isnan(ref))
+        return isnan(got);
+    if (isnan(got))
+        return 0;
+    if (isinf(ref) || isinf(got))
+        return got == ref;
+    double err = fabs(got - ref);
+    if (kind == CLACT_LOG_SOFTMAX)
+        return fabs(ref) > 1e-5 ? err <= 2e-6 * fabs(ref) : err <= 1e-6;
+    return fabs(ref) > 1e-5 ? err <= 4e-6 * fabs(ref) : err <= 1e-10;
+}
+
+typedef enum fill { FILL_UNIFORM, FILL_BENCHDNN, FILL_HUGE, FILL_SPECIAL } fill;
+
+static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_t inner)
+{
+    for (size_t o = 0; o < outer; ++o) {
+        for (size_t i = 0; i < inner; ++i) {
+            float sign = ((o + i) & 1) ? -1.0f : 1.0f;
+            size_t kind = (f == FILL_SPECIAL) ? (o * inner + i) % 8 : 99;
+            for (size_t c = 0; c < C; ++c) {
+                float *v = &x[(o * C + c) * inner + i];
+                double u = tu_uniform(r, 0, 1);
+                switch (f) {
+                case FILL_UNIFORM: *v = (float)tu_uniform(r, -10, 10); break;
+                case FILL_BENCHDNN:
+                    /* Top-1/2/3 logits at 90/89/88 with probabilities 3/C, 7/C, 4/C*7: the
+                     * naive exp overflows; rows alternate sign to catch |x| used for the max. */
+                    *v = sign * (float)(u < 3.0 / C ? 90 : u < 10.0 / C ? 89 : u < 38.0 / C
+                                                                                 ? 88
+                                                                                 : tu_uniform(r, -88, 88));
+                    break;
+                case FILL_HUGE: *v = (float)tu_uniform(r, 88, 1000) * sign + (u < 0.5 ? 1e4f : -1e4f); break;
+                case FILL_SPECIAL:
+                    switch (kind) {
+                    case 0: *v = -INFINITY; break;                            /* masked */
+                    case 1: *v = c == C / 2 ? INFINITY : (float)u; break;     /* +inf: NaN row */
+                    case 2: *v = c == 0 ? NAN : (float)u; break;              /* NaN row */
+                    case 3: *v = c % 2 ? -INFINITY : (float)u * 5; break;     /* partly masked */
+                    case 4: *v = (float)tu_uniform(r, -1e4, 1e4); break;
+                    case 5: *v = c == C - 1 ? 0.0f : -INFINITY; break;        /* one survivor */
+                    case 6: *v = (float)(u * 1e-30); break;                   /* near-constant */
+                    default: *v = (float)tu_uniform(r, -100, 100); break;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static double worst_rel[3];
+
+static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const size_t *shape,
+                    int dim, fill f, size_t xoff, size_t yoff, int inplace)
+{
+    char label[256];
+    int n = snprintf(label, sizeof label, "%s%s fill %d dim %d shape (",
+                     clact_softmax_kind_name(kind), flags ? " safe" : "", (int)f, dim);
+    size_t total = 1;
+    for (int i = 0; i < ndim; ++i) {
+        n += snprintf(label + n, sizeof label - (size_t)n, "%zu%s", shape[i], i + 1 < ndim ? "," : ")");
+        total *= shape[i];
+    }
+    snprintf(label + n, sizeof label - (size_t)n, " off %zu/%zu%s", xoff, yoff, inplace ? " in-place" : "");
+    int d = dim < 0 ? dim + ndim : dim;
+    size_t outer = 1, inner = 1, C = shape[d];
+    for (int i = 0; i < ndim; ++i)
+        if (i < d)
+            outer *= shape[i];
+        else if (i > d)
+            inner *= shape[i];
+
+    tu_rng r = tu_rng_for(label, 0);
+    float *x = malloc((total + 1) * sizeof *x);
+    double *xd = malloc((total + 1) * sizeof *xd), *ref = malloc((total + 1) * sizeof *ref);
+    ck_assert(x && xd && ref);
+    fill_rows(&r, f, x, outer, C, inner);
+    for (size_t i = 0; i < total; ++i)
+        xd[i] = x[i];
+    ck_assert_int_eq(clact_reference_softmax(kind, flags, ndim, shape, dim, xd, ref), CLACT_OK);
+
+    size_t xlen = xoff + total + GUARD, ylen = yoff + total + GUARD;
+    cl_mem xb = tu_buffer(xlen, CL_MEM_READ_WRITE);
+    cl_mem yb = inplace ? xb : tu_buffer(ylen, CL_MEM_READ_WRITE);
+    tu_fill_bits(xb, 0, xlen, CANARY);
+    if (!inplace) {
+        tu_fill_bits(yb, 0, ylen, CANARY);
+        tu_fill_bits(yb, yoff, total, POISON);
+    }
+    tu_write(xb, xoff, total, x);
+    cl_event ev = NULL;
+    clact_status st = clact_softmax(tu_ctx(), kind, flags, CLACT_F32, ndim, shape, dim, xb, xoff,
+                                    yb, yoff, 0, NULL, &ev);
+    ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
+                  clact_context_last_error(tu_ctx()));
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
+    clReleaseEvent(ev);
+    float *y = malloc(ylen * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    tu_read(yb, 0, ylen, y);
+    for (size_t i = 0; i < ylen; ++i)
+        if ((i < yoff || i >= yoff + total) && tu_bits(y[i]) != CANARY)
+            ck_abort_msg("%s: element %zu outside the output was written", label, i);
+    for (size_t i = 0; i < total; ++i) {
+        float g = y[yoff + i];
+        if (tu_bits(g) == POISON)
+            ck_abort_msg("%s: element %zu not written", label, i);
+        if (!close_sm(kind, g, ref[i]))
+            ck_abort_msg("%s: element %zu (x = %.9g): got %.9g, reference %.17g", label, i,
+                         (double)x[i], (double)g, ref[i]);
+        if (isfinite(ref[i]) && fabs(ref[i]) > 1e-5) {
+            double rel = fabs(g - ref[i]) / fabs(ref[i]);
+            if (rel > worst_rel[kind])
+                worst_rel[kind] = rel;
+        }
+    }
+    /* Softmax rows sum to 1 (where the row is a number). */
+    if (kind != CLACT_LOG_SOFTMAX) {
+        for (size_t o = 0; o < outer; ++o)
+            for (size_t i = 0; i < inner; ++i) {
+                double sum = 0;
+                int finite = 1;
+                for (size_t c = 0; c < C; ++c) {
+                    double v = y[yoff + (o * C + c) * inner + i];
+                    finite &= isfinite(v);
+                    sum += v;
+                }
+                double rsum = 0;
+                for (size_t c = 0; c < C; ++c)
+                    rsum += ref[(o * C + c) * inner + i];
+                if (finite && C > 0 && fabs(sum - rsum) > 1e-5)
+                    ck_abort_msg("%s: row (%zu, %zu) sums to %.9g, not %.9g", label, o, i, sum, rsum);
+            }
+    }
+    if (!inplace)
+        clReleaseMemObject(yb);
+    clReleaseMemObject(xb);
+    free(y);
+    free(x);
+    free(xd);
+    free(ref);
+}
+
+static const clact_softmax_kind kinds[3] = {CLACT_SOFTMAX, CLACT_LOG_SOFTMAX, CLACT_SOFTMIN};
+
+START_TEST(softmax_rows_all_paths)
+{
+    static const char *const paths[] = {"rows", "group", "split", NULL};
+    static const size_t lens[] = {1, 3, 16, 17, 1000, 4096, 5000, 32768};
+    for (int p = 0; paths[p] || p == 3; ++p) {
+        if (paths[p])
+            setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
+        else
+            unsetenv("CLACT_SOFTMAX_PATH");
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
+            size_t shape[2] = {lens[l] > 5000 ? 3 : 9, lens[l]};
+            for (int f = 0; f < 4; ++f)
+                run_fwd(kinds[_i], 0, 2, shape, 1, (fill)f, 0, 0, 0);
+            run_fwd(kinds[_i], CLACT_SOFTMAX_SAFE, 2, shape, -1, FILL_SPECIAL, 5, 3, 0);
+            run_fwd(kinds[_i], 0, 2, shape, 1, FILL_BENCHDNN, 7, 7, 1);
+        }
+        if (!paths[p])
+            break;
+    }
+    unsetenv("CLACT_SOFTMAX_PATH");
+}
+END_TEST
+
+START_TEST(softmax_any_axis)
+{
+    static const size_t s3[3] = {4, 5, 6}, s4[4] = {2, 3, 4, 5}, s8[8] = {2, 1, 3, 2, 1, 2, 3, 2};
+    for (int d = -3; d < 3; ++d)
+        for (int f = 0; f < 4; ++f)
+            run_fwd(kinds[_i], f == FILL_SPECIAL ? CLACT_SOFTMAX_SAFE : 0, 3, s3, d, (fill)f, 0, 0, 0);
+    for (int d = 0; d < 4; ++d) {
+        run_fwd(kinds[_i], 0, 4, s4, d, FILL_BENCHDNN, 3, 11, 0);
+        run_fwd(kinds[_i], 0, 4, s4, d, FILL_SPECIAL, 2, 2, 1);
+    }
+    for (int d = -8; d < 8; d += 3)
+        run_fwd(kinds[_i], 0, 8, s8, d, FILL_UNIFORM, 1, 0, 0);
+    static const size_t s1[1] = {7}, empty[2] = {0, 10}, one[2] = {6, 1}, wide[3] = {2, 3000, 3};
+    run_fwd(kinds[_i], 0, 1, s1, 0, FILL_UNIFORM, 0, 0, 0);
+    run_fwd(kinds[_i], 0, 2, empty, 1, FILL_UNIFORM, 0, 0, 0);
+    run_fwd(kinds[_i], 0, 2, empty, 0, FILL_UNIFORM, 4, 4, 0);
+    run_fwd(kinds[_i], 0, 2, one, 1, FILL_SPECIAL, 0, 0, 0);
+    run_fwd(kinds[_i], 0, 3, wide, 1, FILL_HUGE, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(softmax_long_row)
+{
+    static const size_t shape[2] = {1, 1000000};
+    unsetenv("CLACT_SOFTMAX_PATH");
+    run_fwd(kinds[_i], 0, 2, shape, 1, FILL_UNIFORM, 0, 0, 0);
+    run_fwd(kinds[_i], 0, 2, shape, -1, FILL_BENCHDNN, 1, 1, 1);
+    static const size_t two[2] = {2, 600000};
+    run_fwd(kinds[_i], 0, 2, two, 1, FILL_HUGE, 0, 3, 0);
+    /* Two long-row calls back to back share the scratch buffer: both must be right. */
+    cl_mem a = tu_buffer(1000000, CL_MEM_READ_WRITE), b = tu_buffer(1000000, CL_MEM_READ_WRITE);
+    float *x = malloc(1000000 * sizeof *x), *y = malloc(1000000 * sizeof *y);
+    double *xd = malloc(1000000 * sizeof *xd), *ref = malloc(1000000 * sizeof *ref);
+    ck_assert(x && y && xd && ref);
+    tu_rng r = tu_rng_for("two calls", 0);
+    for (int i = 0; i < 1000000; ++i)
+        xd[i] = x[i] = (float)tu_uniform(&r, -5, 5);
+    tu_write(a, 0, 1000000, x);
+    for (int i = 0; i < 1000000; ++i)
+        x[i] = -x[i];
+    tu_write(b, 0, 1000000, x);
+    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, a, 0, 0,
+                                   NULL, NULL),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, b, 0, b, 0, 0,
+                                   NULL, NULL),
+                     CLACT_OK);
+    tu_read(a, 0, 1000000, y);
+    clact_reference_softmax(CLACT_SOFTMAX, 0, 2, shape, 1, xd, ref);
+    for (int i = 0; i < 1000000; ++i)
+        if (!close_sm(CLACT_SOFTMAX, y[i], ref[i]))
+            ck_abort_msg("first of two calls, element %d: %g vs %g", i, (double)y[i], ref[i]);
+    tu_read(b, 0, 1000000, y);
+    clact_reference_softmax(CLACT_SOFTMIN, 0, 2, shape, 1, xd, ref);
+    for (int i = 0; i < 1000000; ++i)
+        if (!close_sm(CLACT_SOFTMAX, y[i], ref[i]))
+            ck_abort_msg("second of two calls, element %d: %g vs %g", i, (double)y[i], ref[i]);
+    clReleaseMemObject(a);
+    clReleaseMemObject(b);
+    free(x);
+    free(y);
+    free(xd);
+    free(ref);
+}
+END_TEST
+
+/* Backward: y is a real softmax output, dy has the opposite sign to y (benchdnn's fill, so the
+ * sum does not cancel). Error bound: 4e-6 of the terms' magnitude, |y| (|dy| + |S|) for softmax,
+ * |dy| + exp(y) |S| for log_softmax. */
+static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int dim, int inplace)
+{
+    size_t total = 1;
+    for (int i = 0; i < ndim; ++i)
+        total *= shape[i];
+    tu_rng r = tu_rng_for("backward", (uint64_t)total * 7 + (uint64_t)(dim + 8) * 3 + (uint64_t)kind);
+    double *xd = malloc(total * sizeof *xd), *yd = malloc(total * sizeof *yd),
+           *gd = malloc(total * sizeof *gd), *ref = malloc(total * sizeof *ref);
+    float *yf = malloc(total * sizeof *yf), *gf = malloc(total * sizeof *gf),
+          *out = malloc(total * sizeof *out);
+    ck_assert(xd && yd && gd && ref && yf && gf && out);
+    for (size_t i = 0; i < total; ++i)
+        xd[i] = tu_uniform(&r, -5, 5);
+    clact_reference_softmax(kind, 0, ndim, shape, dim, xd, yd);
+    for (size_t i = 0; i < total; ++i) {
+        yf[i] = (float)yd[i];
+        yd[i] = yf[i];
+        double mag = tu_uniform(&r, 0.1, 2);
+        gf[i] = (float)(kind == CLACT_LOG_SOFTMAX ? mag : (yd[i] > 0 ? -mag : mag));
+        gd[i] = gf[i];
+    }
+    ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, yd, gd, ref), CLACT_OK);
+    cl_mem yb = tu_buffer(total, CL_MEM_READ_WRITE), gb = tu_buffer(total, CL_MEM_READ_WRITE);
+    cl_mem db = inplace ? gb : tu_buffer(total, CL_MEM_READ_WRITE);
+    tu_write(yb, 0, total, yf);
+    tu_write(gb, 0, total, gf);
+    if (!inplace)
+        tu_fill_bits(db, 0, total, POISON);
+    ck_assert_int_eq(clact_softmax_backward(tu_ctx(), kind, CLACT_F32, ndim, shape, dim, yb, 0, gb,
+                                            0, db, 0, 0, NULL, NULL),
+                     CLACT_OK);
+    tu_read(db, 0, total, out);
+    int d = dim < 0 ? dim + ndim : dim;
+    size_t inner = 1, C = shape[d];
+    for (int i = d + 1; i < ndim; ++i)
+        inner *= shape[i];
+    for (size_t j = 0; j < total; ++j) {
+        /* S of j's row, recomputed for the bound. */
+        size_t o = j / (C * inner), i = j % inner, base = o * C * inner + i;
+        double S = 0;
+        for (size_t c = 0; c < C; ++c)
+            S += kind == CLACT_LOG_SOFTMAX ? gd[base + c * inner] : gd[base + c * inner] * yd[base + c * inner];
+        double mag = kind == CLACT_LOG_SOFTMAX ? fabs(gd[j]) + exp(yd[j]) * fabs(S)
+                                               : fabs(yd[j]) * (fabs(gd[j]) + fabs(S));
+        if (!(fabs(out[j] - ref[j]) <= 4e-6 * mag + 1e-30))
+            ck_abort_msg("%s backward dim %d element %zu: got %.9g, reference %.17g",
+                         clact_softmax_kind_name(kind), dim, j, (double)out[j], ref[j]);
+    }
+    clReleaseMemObject(yb);
+    clReleaseMemObject(gb);
+    if (!inplace)
+        clReleaseMemObject(db);
+    free(xd);
+    free(yd);
+    free(gd);
+    free(ref);
+    free(yf);
+    free(gf);
+    free(out);
+}
+
+START_TEST(softmax_backward)
+{
+    static const size_t s2[2] = {7, 1000}, s3[3] = {3, 50, 4};
+    run_bwd(kinds[_i], 2, s2, 1, 0);
+    run_bwd(kinds[_i], 2, s2, 0, 1);
+    for (int d = -3; d < 3; ++d)
+        run_bwd(kinds[_i], 3, s3, d, d & 1);
+}
+END_TEST
+
+START_TEST(softmax_errors)
+{
+    clact_context *c = tu_ctx();
+    cl_mem b = tu_buffer(64, CL_MEM_READ_WRITE);
+    tu_fill_bits(b, 0, 64, CANARY);
+    size_t shape[3] = {4, 4, 4}, big[2] = {5, 13};
+    struct {
+        clact_status st;
+        const char *word;
+        clact_status got;
+    } cases[] = {
+        {CLACT_INVALID_ARGUMENT, "dim 3", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "dim -4", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, -4, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "ndim 0", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 0, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "ndim 17", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 17, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "shape is NULL", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, NULL, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "flags", clact_softmax(c, CLACT_SOFTMAX, 6, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "kind", clact_softmax(c, (clact_softmax_kind)9, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "do not fit", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, big, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "do not fit", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 1, b, 1, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "overlap", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 1, big + 1, 0, b, 0, b, 5, 0, NULL, NULL)},
+        {CLACT_UNSUPPORTED, "bf16", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_BF16, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "dim 5", clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 3, shape, 5, b, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "overlap", clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 1, big + 1, 0, b, 0, b, 0, b, 3, 0, NULL, NULL)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
+        ck_assert_msg(cases[i].got == cases[i].st, "case %zu: %s", i, clact_status_name(cases[i].got));
+    /* The detail of the last call, and a few more checked one at a time for their words. */
+    ck_assert_int_eq(clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(c), "dim 3 is out of range"));
+    size_t huge[3] = {SIZE_MAX / 2, 4, 1};
+    ck_assert_int_eq(clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, huge, 0, b, 0, b, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(c), "overflows"));
+    ck_assert_int_eq(clact_softmax(NULL, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    float y[64];
+    tu_read(b, 0, 64, y);
+    for (int i = 0; i < 64; ++i)
+        ck_assert_msg(tu_bits(y[i]) == CANARY, "element %d written by a failed call", i);
+    clReleaseMemObject(b);
+    double x = 1, out;
+    ck_assert_int_eq(clact_reference_softmax(CLACT_SOFTMAX, 0, 1, shape, 1, &x, &out), CLACT_INVALID_ARGUMENT);
+}
+END_TEST
+
+static void report(void)
+{
+    printf("softmax worst relative error (outputs > 1e-5): softmax %.2e, log_softmax %.2e, "
+           "softmin %.2e\n",
+           worst_rel[0], worst_rel[1], worst_rel[2]);
+}
+
+Suite *softmax_suite(void);
+Suite *softmax_suite(void)
+{
+    Suite *s = suite_create("softmax");
+    TCase *tc = tcase_create("softmax");
+    tcase_set_timeout(tc, 900);
+    tcase_add_unchecked_fixture(tc, NULL, report);
+    tcase_add_loop_test(tc, softmax_rows_all_paths, 0, 3);
+    tcase_add_loop_test(tc, softmax_any_axis, 0, 3);
+    tcase_add_loop_test(tc, softmax_long_row, 0, 3);
+    tcase_add_loop_test(tc, softmax_backward, 0, 3);
+    tcase_add_test(tc, softmax_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
