@@ -70,6 +70,20 @@ with tempfile.TemporaryDirectory() as d:
     r = run("apply", "tanh", p("e.npy"), p("e_out.npy"))
     check("empty", r.returncode == 0 and np.load(p("e_out.npy")).shape == (0, 7), r.stderr)
 
+    out = p("out.npy")
+    # The softmax family: dim is required and range-checked against the array.
+    r = run("apply", "softmax", "dim=1", p("x.npy"), p("sm.npy"))
+    sm = np.load(p("sm.npy")) if r.returncode == 0 else None
+    check("softmax dim=1", sm is not None and sm.shape == x.shape
+          and np.allclose(sm.sum(axis=1), 1, atol=1e-5), r.stderr)
+    r = run("apply", "log_softmax", "dim=-1", p("s.npy"), p("ls.npy"))
+    check("log_softmax 0-d", r.returncode == 0 and np.load(p("ls.npy")) == 0, r.stderr)
+    expect_error("softmax no dim", ["apply", "softmax", p("x.npy"), out], "dim=", out=out)
+    expect_error("softmax dim range", ["apply", "softmin", "dim=3", p("x.npy"), out], "out of range", out=out)
+    expect_error("softmax dim -4", ["apply", "softmin", "dim=-4", p("x.npy"), out], "out of range", out=out)
+    expect_error("softmax dim text", ["apply", "softmax", "dim=one", p("x.npy"), out], "integer", out=out)
+    expect_error("softmax other param", ["apply", "softmax", "dim=0", "axis=1", p("x.npy"), out], "axis", out=out)
+
     # devices, in both forms.
     r = run("devices")
     check("devices", r.returncode == 0 and "*" in r.stdout, r.stdout + r.stderr)

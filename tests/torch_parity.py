@@ -119,5 +119,51 @@ with tempfile.TemporaryDirectory() as d:
             note = f", {int(deviation.sum())} documented softplus deviations" if deviation.any() else ""
             print(f"ok   {label:32s} worst difference from torch {worst:.2e} (bar {tol:g}){note}")
 
+    # The softmax family on 3-D and 4-D tensors, every dim, benchdnn's logits near exp overflow
+    # (±88..90), ±1e4, masked rows (-inf), rows with +inf and with NaN. NaN rows must match
+    # exactly; finite outputs within 4e-6 relative (|torch| > 1e-5) or 1e-6 absolute. For
+    # log_softmax the 1e-6 absolute floor applies everywhere: PyTorch takes log() of a float sum
+    # near 1, which leaves ~1e-7 absolute error in outputs near 0 (-3.4689e-5 where the value is
+    # -3.4673e-5); clact uses log1p of the sum - 1 (checked against the reference in the Check
+    # suite).
+    xs = [rng.uniform(-10, 10, (4, 5, 6)), rng.uniform(-1e4, 1e4, (3, 7, 2, 5)),
+          rng.choice([88, 89, 90, -50, 3], (6, 33, 4)) * rng.choice([-1, 1], (6, 1, 1))]
+    special = rng.uniform(-5, 5, (8, 9)).astype(np.float32)
+    special[0, :] = -np.inf
+    special[1, 3] = np.inf
+    special[2, 5] = np.nan
+    special[3, ::2] = -np.inf
+    xs.append(special)
+    for xi in xs:
+        xi = xi.astype(np.float32)
+        np.save(xin, xi)
+        for kind, fn in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax),
+                         ("softmin", lambda t, d: torch.nn.functional.softmin(t, d))]:
+            for dim in range(-xi.ndim, xi.ndim):
+                label = f"{kind} dim={dim} shape {xi.shape}"
+                yout = os.path.join(d, "y.npy")
+                r = subprocess.run([CLACT, "apply", kind, f"dim={dim}", xin, yout],
+                                   capture_output=True, text=True)
+                checked += 1
+                if r.returncode != 0:
+                    print(f"FAIL {label}: clact exit {r.returncode}: {r.stderr.strip()}")
+                    failures += 1
+                    continue
+                y = np.load(yout).astype(np.float64)
+                t = fn(torch.from_numpy(xi), dim).numpy().astype(np.float64)
+                bad = np.isnan(y) != np.isnan(t)
+                bad |= np.isinf(t) & (y != t)
+                fin = np.isfinite(t)
+                err = np.abs(y - t)
+                ok = np.where(np.abs(t) > 1e-5, err <= 4e-6 * np.abs(t), err <= 1e-6)
+                if kind == "log_softmax":
+                    ok |= err <= 1e-6
+                bad |= fin & ~ok
+                if bad.any():
+                    failures += 1
+                    i = np.flatnonzero(bad)[:4]
+                    print(f"FAIL {label}: {bad.sum()} elements; clact={y.flat[i]} torch={t.flat[i]}")
+        print(f"ok   softmax family, shape {xi.shape}, every dim")
+
 print(f"torch_parity: {checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

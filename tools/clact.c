@@ -143,6 +143,9 @@ typedef struct apply_args {
     const char *device;
     int summary;
     clact_activation act;
+    int is_softmax; /* softmax, log_softmax or softmin: then kind and dim, not act */
+    clact_softmax_kind kind;
+    long dim;
 } apply_args;
 
 static int parse_number(const char *text, double *value) {
@@ -153,6 +156,32 @@ static int parse_number(const char *text, double *value) {
         return 0;
     *value = v;
     return 1;
+}
+
+/* softmax, log_softmax, softmin: exactly one parameter, dim, an integer; its range is checked
+ * against the array once it is read. PyTorch's implicit dim is deprecated, so it is required. */
+static int parse_softmax(apply_args *a, const char **params, int n) {
+    int have_dim = 0;
+    for (int i = 0; i < n; ++i) {
+        if (strncmp(params[i], "dim=", 4)) {
+            const char *eq = strchr(params[i], '=');
+            if (!eq)
+                return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
+            return die(EXIT_USAGE, "apply: %s takes no parameter '%.*s' (only dim)", a->op_name,
+                       (int)(eq - params[i]), params[i]);
+        }
+        if (have_dim++)
+            return die(EXIT_USAGE, "apply: parameter 'dim' given twice");
+        char *end;
+        errno = 0;
+        a->dim = strtol(params[i] + 4, &end, 10);
+        if (end == params[i] + 4 || *end || errno == ERANGE)
+            return die(EXIT_USAGE, "apply: parameter 'dim': '%s' is not an integer", params[i] + 4);
+    }
+    if (!have_dim)
+        return die(EXIT_USAGE, "apply: %s needs dim=D (the dimension to normalise over)",
+                   a->op_name);
+    return EXIT_OK;
 }
 
 static int parse_apply(int argc, char **argv, apply_args *a) {
@@ -189,6 +218,13 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
     a->op_name = pos[0];
     a->in = pos[npos - 2];
     a->out = pos[npos - 1];
+    for (int k = CLACT_SOFTMAX; k <= CLACT_SOFTMIN; ++k)
+        if (!strcmp(a->op_name, clact_softmax_kind_name((clact_softmax_kind)k))) {
+            a->is_softmax = 1;
+            a->kind = (clact_softmax_kind)k;
+        }
+    if (a->is_softmax)
+        return parse_softmax(a, pos + 1, npos - 3);
     clact_op op;
     if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
         return die(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
@@ -250,8 +286,10 @@ static int check_input(const clact_npy *x, const char *path) {
 }
 
 /* Run the activation in place on the device; fills kernel_ms from the event. */
-static int run_device(clact_context *ctx, const clact_activation *act, float *data, size_t n,
+static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *x,
                       double *kernel_ms) {
+    float *data = x->data;
+    size_t n = x->count;
     cl_int err;
     cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, n * sizeof(float),
                                 NULL, &err);
@@ -264,7 +302,16 @@ static int run_device(clact_context *ctx, const clact_activation *act, float *da
     if (err != CL_SUCCESS) {
         code = die(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
     } else {
-        clact_status st = clact_forward(ctx, act, CLACT_F32, n, buf, 0, buf, 0, 1, &written, &done);
+        clact_status st;
+        if (a->is_softmax) {
+            /* A 0-d array is one row of one element, as in PyTorch. */
+            size_t one = 1;
+            int ndim = x->ndim ? x->ndim : 1;
+            st = clact_softmax(ctx, a->kind, 0, CLACT_F32, ndim, x->ndim ? x->shape : &one,
+                               (int)a->dim, buf, 0, buf, 0, 1, &written, &done);
+        } else {
+            st = clact_forward(ctx, &a->act, CLACT_F32, n, buf, 0, buf, 0, 1, &written, &done);
+        }
         if (st != CLACT_OK)
             code = die(st == CLACT_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME, "%s: %s",
                        clact_status_name(st), one_line(clact_context_last_error(ctx)));
@@ -309,15 +356,20 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_context
     }
     char name[256] = "";
     clGetDeviceInfo(clact_context_device(ctx), CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-    printf("%s", clact_op_name(a->act.op));
-    for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
-        printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
-    printf("%s on %zu f32 elements, shape (", clact_op_param_count(a->act.op) ? ")" : "", y->count);
+    if (a->is_softmax) {
+        printf("%s(dim=%ld)", a->op_name, a->dim);
+    } else {
+        printf("%s", clact_op_name(a->act.op));
+        for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
+            printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
+        printf("%s", clact_op_param_count(a->act.op) ? ")" : "");
+    }
+    printf(" on %zu f32 elements, shape (", y->count);
     for (int i = 0; i < y->ndim; ++i)
         printf("%s%zu", i ? ", " : "", y->shape[i]);
-    printf("), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n", name,
-           kernel_ms, y->count - nan ? lo : NAN, y->count - nan ? hi : NAN,
-           finite ? sum / (double)finite : NAN, nan, a->out);
+    printf("%s), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n",
+           y->ndim == 1 ? "," : "", name, kernel_ms, y->count - nan ? lo : NAN,
+           y->count - nan ? hi : NAN, finite ? sum / (double)finite : NAN, nan, a->out);
 }
 
 static int cmd_apply(int argc, char **argv) {
@@ -334,6 +386,13 @@ static int cmd_apply(int argc, char **argv) {
         clact_npy_free(&x);
         return code;
     }
+    long nd = x.ndim ? x.ndim : 1;
+    if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
+        code = die(EXIT_USAGE, "apply: dim %ld is out of range for a %d-dimensional array (%ld..%ld)",
+                   a.dim, x.ndim, -nd, nd - 1);
+        clact_npy_free(&x);
+        return code;
+    }
     clact_context *ctx = NULL;
     clact_status st = clact_context_create(&ctx, a.device);
     if (st != CLACT_OK) {
@@ -346,7 +405,7 @@ static int cmd_apply(int argc, char **argv) {
     }
     double kernel_ms = 0;
     if (x.count)
-        code = run_device(ctx, &a.act, x.data, x.count, &kernel_ms);
+        code = run_device(ctx, &a, &x, &kernel_ms);
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
         if (ns != CLACT_NPY_OK)
