@@ -62,6 +62,17 @@ clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype
 /* Release every program of the context. */
 void clact__programs_release(clact_context *ctx);
 
+/* One buffer argument of an op: count elements of elem bytes at offset (elements). An output
+ * may share exactly the same bytes with the buffer whose index is alias (in-place); any other
+ * overlap involving an output is rejected. */
+typedef struct clact__buf {
+    const char *name;
+    cl_mem mem;
+    size_t offset, count, elem;
+    int output;
+    int alias; /* index in the same array, or -1 */
+} clact__buf;
+clact_status clact__check_buffers(clact_context *ctx, const clact__buf *buffers, int n);
 /* Validate an input/output buffer pair for n elements of elem bytes: valid buffers of the
  * context, ranges inside them, readable input, writable output, and either the very same
  * elements (in-place) or disjoint ranges. */
