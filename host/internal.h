@@ -10,6 +10,7 @@
 typedef enum clact__program_id {
     CLACT__PROGRAM_ACTIVATION,
     CLACT__PROGRAM_SOFTMAX,
+    CLACT__PROGRAM_LOSS,
     CLACT__PROGRAM_COUNT
 } clact__program_id;
 
@@ -92,6 +93,10 @@ clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event 
 /* Split a shape at dim into (outer, C, inner) and the element count (0 if any dimension is). */
 clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
                                 size_t *outer, size_t *C, size_t *inner, size_t *total);
+/* Cross-entropy shapes: (C) or (N, C, d...) -> classes, inner size, positions, elements. */
+clact_status clact__ce_shape(clact_context *ctx, int ndim, const size_t *shape, size_t *C,
+                             size_t *inner, size_t *positions, size_t *total);
+clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_desc *desc);
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
 

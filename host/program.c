@@ -10,10 +10,19 @@
 #include "kernels.h"
 
 /* The files of each program, concatenated in this order. */
-static const char *const program_files[CLACT__PROGRAM_COUNT][3] = {
+static const char *const program_files[CLACT__PROGRAM_COUNT][4] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", NULL},
-    [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "softmax.cl", NULL},
+    [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
+    [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
 };
+
+/* The file that names a program in messages: its last, e.g. "softmax.cl". */
+static const char *family_file(clact__program_id id) {
+    const char *name = program_files[id][0];
+    for (const char *const *f = program_files[id]; *f; ++f)
+        name = *f;
+    return name;
+}
 
 static const char *const dtype_define[CLACT__DTYPE_COUNT] = {[CLACT_F32] = "-DCLACT_F32",
                                                              [CLACT_F16] = "-DCLACT_F16",
@@ -168,7 +177,7 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
     if (status == CLACT_OK) {
         err = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
         if (err != CL_SUCCESS)
-            status = build_log(ctx, p->program, program_files[id][1], options, err);
+            status = build_log(ctx, p->program, family_file(id), options, err);
     }
     if (status == CLACT_OK)
         status = create_kernels(ctx, p);
@@ -193,7 +202,7 @@ clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype
         }
     }
     return clact__fail(ctx, CLACT_BUILD_FAILED, "kernel %s is missing from program %s", name,
-                       program_files[id][1]);
+                       family_file(id));
 }
 
 void clact__programs_release(clact_context *ctx) {

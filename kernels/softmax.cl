@@ -11,49 +11,6 @@
 //                           sum), the second combines a row's partials and writes its chunk;
 //                           no host round trip in between.
 //
-// Every reduction keeps a running maximum m and the sum of exp(x - m) over the values seen, in
-// one pass over the data (the "online" softmax), rescaling when m grows. The sum is kept as
-// s = sum - 1: the maximum's own term is exactly 1, and log_softmax of the largest element,
-// -log(sum), is tiny when the others are small; log1p(s) keeps its relative accuracy where
-// log(1 + s) in float would lose it (3e-4 relative at sum = 1.0003). Sums are compensated
-// (Kahan, k), so a row of a million elements keeps full float accuracy. NaN or +inf anywhere
-// in a row makes the row NaN (PyTorch: exp(inf - inf)); a row of only -inf has m = -inf,
-// s = -1, and gives NaN through -inf - -inf, or 0 / -inf with the safe flag (PyTorch's
-// _safe_softmax).
-
-// Fold one value v (vector or scalar, type T) into the running (m, s, k, bad).
-#define CLACT_SM_ADD(T, v, m, s, k, bad)                                                     \
-    do {                                                                                     \
-        T v_ = (v);                                                                          \
-        bad |= isnan(v_) | (v_ == INFINITY);                                                 \
-        T mn_ = fmax(m, v_);                                                                 \
-        T scale_ = select(exp(m - mn_), (T)(0.0f), m == -INFINITY);                          \
-        T term_ = select(exp(v_ - mn_), (T)(0.0f), v_ == -INFINITY);                         \
-        /* A new maximum: sum becomes (1 + s) scale + 1, so s becomes (1 + s) scale. */      \
-        T grown_ = (1.0f + s) * scale_;                                                      \
-        /* Otherwise s += term, compensated. */                                              \
-        T y_ = term_ - k;                                                                    \
-        T t_ = s + y_;                                                                       \
-        T kk_ = (t_ - s) - y_;                                                               \
-        s = select(t_, grown_, v_ > m);                                                      \
-        k = select(kk_, k * scale_, v_ > m);                                                 \
-        m = mn_;                                                                             \
-    } while (0)
-
-// Merge another (m2, s2), in the same s = sum - 1 form, into scalar (m, s).
-#define CLACT_SM_MERGE(m, s, m2, s2)                                                         \
-    do {                                                                                     \
-        float m2_ = (m2), s2_ = (s2);                                                        \
-        float mn_ = fmax(m, m2_);                                                            \
-        if (m == mn_ && m2_ == mn_)                                                          \
-            s = s + s2_ + 1.0f;                                                              \
-        else if (m == mn_)                                                                   \
-            s = s + (1.0f + s2_) * exp(m2_ - mn_);                                           \
-        else                                                                                 \
-            s = s2_ + (1.0f + s) * exp(m - mn_);                                             \
-        m = mn_;                                                                             \
-    } while (0)
-
 // One output value from the row's max m and 1/sum (inv) or log(sum) (logs).
 float clact_sm_out(float t, float m, float inv, float logs, int kind, int masked, int safe)
 {

@@ -362,6 +362,73 @@ CLACT_API clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_
                                               cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Cross-entropy */
+
+/** How per-position losses are combined (PyTorch's `reduction`). */
+typedef enum clact_reduction {
+    CLACT_REDUCTION_NONE = 0, /**< one loss per position */
+    CLACT_REDUCTION_MEAN = 1, /**< sum / (sum of the weights of non-ignored targets) */
+    CLACT_REDUCTION_SUM = 2
+} clact_reduction;
+
+/** The element type of the target buffer. */
+typedef enum clact_target_type {
+    CLACT_TARGET_INT64 = 0, /**< class indices, int64 (PyTorch's default) */
+    CLACT_TARGET_INT32 = 1, /**< class indices, int32 */
+    CLACT_TARGET_PROBS = 2  /**< class probabilities, float, with the logits' shape */
+} clact_target_type;
+
+/**
+ * Flag for ::clact_cross_entropy: do not wait to validate class indices. By default the call
+ * waits for its first kernel (a few microseconds of work per row) so that a class index outside
+ * [0, C) that is not ignore_index is returned as ::CLACT_INVALID_ARGUMENT before anything is
+ * written, as PyTorch raises. With this flag the call never blocks, and such positions give NaN
+ * in the loss and the gradient instead.
+ */
+#define CLACT_CE_ASYNC 1u
+
+/** `torch.nn.CrossEntropyLoss` options. */
+typedef struct clact_cross_entropy_desc {
+    clact_reduction reduction;     /**< default ::CLACT_REDUCTION_MEAN */
+    long long ignore_index;        /**< default -100; index targets equal to it count for nothing */
+    double label_smoothing;        /**< default 0, in [0, 1] */
+    clact_target_type target_type; /**< default ::CLACT_TARGET_INT64 */
+    unsigned flags;                /**< 0 or ::CLACT_CE_ASYNC */
+} clact_cross_entropy_desc;
+
+/** @return PyTorch's defaults: mean, ignore_index -100, no smoothing, int64 targets. */
+CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
+
+/**
+ * Fused cross-entropy: `nll_loss(log_softmax(logits, class_dim), target)` with PyTorch's
+ * semantics, and optionally its gradient with respect to the logits, in one call.
+ *
+ * Shapes: logits `(C)` (one sample, class dimension 0) or `(N, C, d1, ..., dk)` (class
+ * dimension 1). Index targets have shape `()` or `(N, d1, ..., dk)`; probability targets the
+ * logits' shape (their ignore_index must be negative, as in PyTorch). Semantics:
+ *  - loss per position `-w[t] * logp[t]`; with label smoothing e,
+ *    `(1 - e) * that + (e / C) * -sum_c w[c] * logp[c]` (0 for ignored positions);
+ *  - mean divides by the sum of `w[t]` over non-ignored positions (all ignored: NaN);
+ *    probability targets: `-sum_c logp[c] * (t[c] (1 - e) + e / C) * w[c]`, mean over positions.
+ *
+ * @param weight NULL, or C per-class weights (float).
+ * @param loss one float (mean, sum) or one per position (none).
+ * @param grad NULL, or the logits' shape: d(loss)/d(logits); for reduction none, of the sum of
+ *        the per-position losses. May be the logits buffer itself (same offset).
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (bad shapes, options or buffers; a class index
+ *         out of range, named in the detail, unless ::CLACT_CE_ASYNC); ::CLACT_UNSUPPORTED;
+ *         ::CLACT_OUT_OF_MEMORY; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_cross_entropy(clact_context *ctx,
+                                           const clact_cross_entropy_desc *desc,
+                                           clact_dtype dtype, int ndim, const size_t *shape,
+                                           cl_mem logits, size_t logits_offset, cl_mem target,
+                                           size_t target_offset, cl_mem weight,
+                                           size_t weight_offset, cl_mem loss, size_t loss_offset,
+                                           cl_mem grad, size_t grad_offset, cl_uint num_wait,
+                                           const cl_event *wait_list, cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name CPU reference */
 
 /**
@@ -391,6 +458,17 @@ CLACT_API clact_status clact_reference_softmax_backward(clact_softmax_kind kind,
                                                         const size_t *shape, int dim,
                                                         const double *y, const double *dy,
                                                         double *dx);
+
+/**
+ * CPU reference of ::clact_cross_entropy on host arrays, in double precision. @p target holds
+ * int64 or int32 indices or (as double) probabilities, per `desc->target_type`; @p weight may be
+ * NULL; @p grad may be NULL. An index out of range gives ::CLACT_INVALID_ARGUMENT.
+ */
+CLACT_API clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *desc,
+                                                     int ndim, const size_t *shape,
+                                                     const double *logits, const void *target,
+                                                     const double *weight, double *loss,
+                                                     double *grad);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// Fused cross-entropy (PyTorch's CrossEntropyLoss: log_softmax over the class dimension, then
+// nll_loss), forward loss and gradient with respect to the logits, in three launches:
+//   clact_ce_pos_{i64,i32,prob}  one work-item per position p = (n, i) of logits (N, C, inner):
+//                                the row's max m and log-sum ls, the position's loss and the
+//                                weight of its target, into scratch (nothing the caller sees);
+//   clact_ce_reduce              one work-group: the loss (sum, mean, or a copy per position for
+//                                reduction 'none') and, for the gradient, the weight total W and
+//                                the sum of the class weights;
+//   clact_ce_grad_{idx,prob}     one work-item per logit: d loss / d logit.
+// Scratch layout (floats): 4 per position {m, ls, w (index targets: weight of the target, 0 if
+// ignored; probability targets: sum_k q_k w_k), loss}, then W, sum of class weights, and the
+// first invalid position (a uint, for atomic_min; 0xffffffff when none).
+// reduction: 0 none, 1 mean, 2 sum. A class index outside [0, C) that is not ignore_index makes
+// NaN (and is reported to the host, which checks before anything is written to the caller's
+// buffers); no buffer is ever read out of bounds.
+
+#define CLACT_CE_POS(name, T)                                                                \
+    __kernel void name(const ulong P, const ulong C, const ulong inner,                      \
+                       __global const float *x, const ulong xo, __global const T *tgt,       \
+                       const ulong to, __global const float *w, const ulong wo,              \
+                       const int has_w, const long ignore_index, const float eps,            \
+                       __global float *scr)                                                  \
+    {                                                                                        \
+        const ulong g = get_global_id(0);                                                    \
+        if (g >= P)                                                                          \
+            return;                                                                          \
+        const ulong o = g / inner, i = g - o * inner;                                        \
+        __global const float *xc = x + xo + o * C * inner + i;                               \
+        float m = -INFINITY, s = -1.0f, k = 0.0f;                                            \
+        int bad = 0;                                                                         \
+        for (ulong c = 0; c < C; ++c)                                                        \
+            CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);                                \
+        const float ls = bad ? NAN : log1p(s - k);                                           \
+        const long t = (long)tgt[to + g];                                                    \
+        float wt, li;                                                                        \
+        if (t == ignore_index) {                                                             \
+            wt = 0.0f;                                                                       \
+            li = 0.0f;                                                                       \
+        } else if (t < 0 || (ulong)t >= C) {                                                 \
+            atomic_min((__global uint *)(scr + 4 * P + 2), (uint)min(g, (ulong)0xfffffffe)); \
+            wt = NAN;                                                                        \
+            li = NAN;                                                                        \
+        } else {                                                                             \
+            wt = has_w ? w[wo + t] : 1.0f;                                                   \
+            li = -wt * ((xc[t * inner] - m) - ls);                                           \
+            if (eps > 0.0f) {                                                                \
+                /* smooth = -sum_c w_c lp_c, compensated */                                  \
+                float ss = 0.0f, sk = 0.0f;                                                  \
+                for (ulong c = 0; c < C; ++c) {                                              \
+                    float term = (has_w ? w[wo + c] : 1.0f) * ((xc[c * inner] - m) - ls);    \
+                    float yk = term - sk, tt = ss + yk;                                      \
+                    sk = (tt - ss) - yk;                                                     \
+                    ss = tt;                                                                 \
+                }                                                                            \
+                li = (1.0f - eps) * li - (eps / (float)C) * (ss - sk);                       \
+            }                                                                                \
+        }                                                                                    \
+        scr[4 * g] = m;                                                                      \
+        scr[4 * g + 1] = ls;                                                                 \
+        scr[4 * g + 2] = wt;                                                                 \
+        scr[4 * g + 3] = li;                                                                 \
+    }
+
+CLACT_CE_POS(clact_ce_pos_i64, long)
+CLACT_CE_POS(clact_ce_pos_i32, int)
+
+// Probability targets (the target has the logits' shape): q_c = t_c (1 - eps) + eps / C,
+// loss = -sum_c lp_c q_c w_c; scr w slot = sum_c q_c w_c (for the gradient).
+__kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
+                                __global const float *x, const ulong xo,
+                                __global const float *tgt, const ulong to,
+                                __global const float *w, const ulong wo, const int has_w,
+                                const long ignore_index, const float eps, __global float *scr)
+{
+    const ulong g = get_global_id(0);
+    if (g >= P)
+        return;
+    const ulong o = g / inner, i = g - o * inner;
+    __global const float *xc = x + xo + o * C * inner + i;
+    __global const float *tc = tgt + to + o * C * inner + i;
+    float m = -INFINITY, s = -1.0f, k = 0.0f;
+    int bad = 0;
+    for (ulong c = 0; c < C; ++c)
+        CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);
+    const float ls = bad ? NAN : log1p(s - k);
+    float ls_sum = 0.0f, lk = 0.0f, qw = 0.0f, qk = 0.0f;
+    for (ulong c = 0; c < C; ++c) {
+        float wc = has_w ? w[wo + c] : 1.0f;
+        float q = tc[c * inner] * (1.0f - eps) + eps / (float)C;
+        float term = ((xc[c * inner] - m) - ls) * q * wc;
+        float yk = term - lk, tt = ls_sum + yk;
+        lk = (tt - ls_sum) - yk;
+        ls_sum = tt;
+        float y2 = q * wc - qk, t2 = qw + y2;
+        qk = (t2 - qw) - y2;
+        qw = t2;
+    }
+    scr[4 * g] = m;
+    scr[4 * g + 1] = ls;
+    scr[4 * g + 2] = qw - qk;
+    scr[4 * g + 3] = -(ls_sum - lk);
+}
+
+// One work-group of L (a power of two <= 256) work-items; fixed summation order, so the result
+// is the same on every run.
+__kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float *w,
+                              const ulong wo, const int has_w, const int reduction,
+                              const int probs, __global float *scr, __global float *loss,
+                              const ulong lo)
+{
+    __local float ll[256], lw[256], lc[256];
+    const uint l = get_local_id(0), L = get_local_size(0);
+    float sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;
+    for (ulong g = l; g < P; g += L) {
+        if (reduction == 0) {
+            loss[lo + g] = scr[4 * g + 3];
+            continue;
+        }
+        float y1 = scr[4 * g + 3] - kl, t1 = sl + y1;
+        kl = (t1 - sl) - y1;
+        sl = t1;
+        float y2 = scr[4 * g + 2] - kw, t2 = sw + y2;
+        kw = (t2 - sw) - y2;
+        sw = t2;
+    }
+    for (ulong c = l; c < C; c += L) {
+        float y3 = (has_w ? w[wo + c] : 1.0f) - kc, t3 = sc + y3;
+        kc = (t3 - sc) - y3;
+        sc = t3;
+    }
+    ll[l] = sl - kl;
+    lw[l] = sw - kw;
+    lc[l] = sc - kc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint h = L / 2; h > 0; h /= 2) {
+        if (l < h) {
+            ll[l] += ll[l + h];
+            lw[l] += lw[l + h];
+            lc[l] += lc[l + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) {
+        // Index targets: W = sum of the targets' weights (NaN if a target was invalid);
+        // probability targets: the mean is over positions.
+        const float W = probs ? (float)P : lw[0];
+        scr[4 * P] = W;
+        scr[4 * P + 1] = lc[0];
+        if (reduction == 1)
+            loss[lo] = ll[0] / W;
+        else if (reduction == 2)
+            loss[lo] = ll[0];
+    }
+}
+
+// d loss / d x_c for index targets, with A = (1 - eps) w_t + (eps / C) sum_k w_k:
+//   c != t: A p_c - (eps / C) w_c;   c == t: A expm1(lp_t) + (eps / C) (sum_k w_k - w_t),
+// the second written with expm1 so that p_t ~ 1 does not cancel. Ignored positions: 0.
+#define CLACT_CE_GRAD(name, T)                                                               \
+    __kernel void name(const ulong total, const ulong C, const ulong inner, const ulong P,   \
+                       __global const float *x, const ulong xo, __global const T *tgt,       \
+                       const ulong to, __global const float *w, const ulong wo,              \
+                       const int has_w, const long ignore_index, const float eps,            \
+                       const int reduction, __global const float *scr, __global float *gr,   \
+                       const ulong go)                                                       \
+    {                                                                                        \
+        const ulong e = get_global_id(0);                                                    \
+        if (e >= total)                                                                      \
+            return;                                                                          \
+        const ulong o = e / (C * inner), rem = e - o * C * inner;                            \
+        const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;                 \
+        const long t = (long)tgt[to + p];                                                    \
+        float g;                                                                             \
+        if (t == ignore_index) {                                                             \
+            g = 0.0f;                                                                        \
+        } else if (t < 0 || (ulong)t >= C) {                                                 \
+            g = NAN;                                                                         \
+        } else {                                                                             \
+            const float lp = (x[xo + e] - scr[4 * p]) - scr[4 * p + 1];                      \
+            const float wt = has_w ? w[wo + t] : 1.0f, wc = has_w ? w[wo + c] : 1.0f;        \
+            const float sw = scr[4 * P + 1], ec = eps / (float)C;                            \
+            const float A = (1.0f - eps) * wt + ec * sw;                                     \
+            g = (ulong)t == c ? A * expm1(lp) + ec * (sw - wc) : A * exp(lp) - ec * wc;      \
+        }                                                                                    \
+        gr[go + e] = reduction == 1 ? g / scr[4 * P] : g;                                    \
+    }
+
+CLACT_CE_GRAD(clact_ce_grad_i64, long)
+CLACT_CE_GRAD(clact_ce_grad_i32, int)
+
+// Probability targets: d loss / d x_c = p_c sum_k q_k w_k - q_c w_c; the mean divides by P.
+__kernel void clact_ce_grad_prob(const ulong total, const ulong C, const ulong inner,
+                                 const ulong P, __global const float *x, const ulong xo,
+                                 __global const float *tgt, const ulong to,
+                                 __global const float *w, const ulong wo, const int has_w,
+                                 const long ignore_index, const float eps, const int reduction,
+                                 __global const float *scr, __global float *gr, const ulong go)
+{
+    const ulong e = get_global_id(0);
+    if (e >= total)
+        return;
+    const ulong o = e / (C * inner), rem = e - o * C * inner;
+    const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;
+    const float lp = (x[xo + e] - scr[4 * p]) - scr[4 * p + 1];
+    const float q = tgt[to + e] * (1.0f - eps) + eps / (float)C;
+    const float wc = has_w ? w[wo + c] : 1.0f;
+    const float g = exp(lp) * scr[4 * p + 2] - q * wc;
+    gr[go + e] = reduction == 1 ? g / (float)P : g;
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* Fused cross-entropy against the CPU reference: every option (int64/int32/probability targets,
+ * ignore_index, per-class weights, none/mean/sum, label smoothing), shapes (C), (N, C),
+ * (N, C, d1, d2), N = 0, C = 1, logits of ±1e4 and 88..1000, all-ignored batches, the gradient
+ * separately and in place; then invalid class indices (an error before anything is written, or
+ * NaN with CLACT_CE_ASYNC) and bad options. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define POISON 0xFFBADBADu
+
+typedef struct ce_case {
+    int ndim;
+    size_t shape[4];
+    clact_target_type tt;
+    clact_reduction red;
+    long long ignore;
+    double eps;
+    int weighted;
+    int big;      /* logits of ±1e4 and 88..1000 */
+    int grad;     /* 0 none, 1 separate, 2 in place over the logits */
+    int ignore_all;
+} ce_case;
+
+/* Loss: the per-position losses are sums of C float terms of size |x - m| + log(sum); 2e-5
+ * relative plus 1e-5 absolute covers their rounding (the reference is exact). Gradient:
+ * softmax-sized entries, 2e-5 relative plus 1e-6 times the reduction's scale. */
+static void run_case(const ce_case *k, int index) {
+    char label[200];
+    snprintf(label, sizeof label, "case %d: ndim %d tt %d red %d ignore %lld eps %g w %d big %d grad %d",
+             index, k->ndim, (int)k->tt, (int)k->red, k->ignore, k->eps, k->weighted, k->big, k->grad);
+    size_t C = k->ndim == 1 ? k->shape[0] : k->shape[1], inner = 1;
+    size_t N = k->ndim == 1 ? 1 : k->shape[0];
+    for (int i = 2; i < k->ndim; ++i)
+        inner *= k->shape[i];
+    size_t P = N * inner, total = P * C;
+    tu_rng r = tu_rng_for(label, 0);
+    float *x = malloc((total + 1) * sizeof *x), *tp = malloc((total + 1) * sizeof *tp);
+    double *xd = malloc((total + 1) * sizeof *xd), *tpd = malloc((total + 1) * sizeof *tpd);
+    int64_t *t64 = malloc((P + 1) * sizeof *t64);
+    int32_t *t32 = malloc((P + 1) * sizeof *t32);
+    float *w = malloc(C * sizeof *w);
+    double *wd = malloc(C * sizeof *wd);
+    ck_assert(x && tp && xd && tpd && t64 && t32 && w && wd);
+    for (size_t i = 0; i < total; ++i) {
+        x[i] = k->big ? (float)((tu_next(&r) & 1 ? 1e4 : -1e4) + tu_uniform(&r, 88, 1000))
+                      : (float)tu_uniform(&r, -6, 6);
+        xd[i] = x[i];
+    }
+    for (size_t c = 0; c < C; ++c)
+        wd[c] = w[c] = k->weighted ? (float)tu_uniform(&r, 0.1, 3) : 1.0f;
+    for (size_t p = 0; p < P; ++p) {
+        long long t = (long long)(tu_next(&r) % C);
+        if (k->ignore_all || tu_next(&r) % 5 == 0)
+            t = k->ignore;
+        t64[p] = t;
+        t32[p] = (int32_t)t;
+        /* Probability targets: a random distribution over the classes of each position. */
+        size_t o = p / inner, i = p % inner;
+        double sum = 0;
+        for (size_t c = 0; c < C; ++c)
+            sum += tpd[o * C * inner + c * inner + i] = tu_uniform(&r, 0, 1);
+        for (size_t c = 0; c < C; ++c) {
+            size_t j = o * C * inner + c * inner + i;
+            tp[j] = (float)(tpd[j] / sum);
+            tpd[j] = tp[j];
+        }
+    }
+    clact_cross_entropy_desc d = clact_cross_entropy_default();
+    d.reduction = k->red;
+    d.ignore_index = k->tt == CLACT_TARGET_PROBS ? -100 : k->ignore;
+    d.label_smoothing = k->eps;
+    d.target_type = k->tt;
+    size_t nloss = k->red == CLACT_REDUCTION_NONE ? P : 1;
+    double *ref_loss = malloc((nloss + 1) * sizeof *ref_loss),
+           *ref_grad = malloc((total + 1) * sizeof *ref_grad);
+    const void *tref = k->tt == CLACT_TARGET_INT64 ? (const void *)t64
+                       : k->tt == CLACT_TARGET_INT32 ? (const void *)t32
+                                                     : (const void *)tpd;
+    ck_assert_int_eq(clact_reference_cross_entropy(&d, k->ndim, k->shape, xd, tref,
+                                                   k->weighted ? wd : NULL, ref_loss, ref_grad),
+                     CLACT_OK);
+
+    cl_mem xb = tu_buffer(total + 2, CL_MEM_READ_WRITE);
+    size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4, tcount = k->tt == CLACT_TARGET_PROBS ? total : P;
+    cl_int err;
+    cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY,
+                               (tcount + 1) * tbytes, NULL, &err);
+    ck_assert_ptr_nonnull(tb);
+    const void *tsrc = k->tt == CLACT_TARGET_INT64 ? (const void *)t64
+                       : k->tt == CLACT_TARGET_INT32 ? (const void *)t32
+                                                     : (const void *)tp;
+    if (tcount)
+        ck_assert_int_eq(clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), tb, CL_TRUE, 0,
+                                              tcount * tbytes, tsrc, 0, NULL, NULL),
+                         CL_SUCCESS);
+    cl_mem wb = tu_buffer(C, CL_MEM_READ_ONLY);
+    tu_write(wb, 0, C, w);
+    cl_mem lb = tu_buffer(nloss + 1, CL_MEM_READ_WRITE);
+    tu_fill_bits(lb, 0, nloss + 1, POISON);
+    cl_mem gb = k->grad == 1 ? tu_buffer(total + 1, CL_MEM_READ_WRITE) : NULL;
+    if (gb)
+        tu_fill_bits(gb, 0, total + 1, POISON);
+    tu_write(xb, 1, total, x);
+    cl_event ev;
+    clact_status st = clact_cross_entropy(tu_ctx(), &d, CLACT_F32, k->ndim, k->shape, xb, 1, tb, 0,
+                                          k->weighted ? wb : NULL, 0, lb, 0,
+                                          k->grad == 2 ? xb : gb, 1, 0, NULL, &ev);
+    ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
+                  clact_context_last_error(tu_ctx()));
+    ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
+    clReleaseEvent(ev);
+    float *l = malloc((nloss + 1) * sizeof *l), *g = malloc((total + 2) * sizeof *g);
+    tu_read(lb, 0, nloss + 1, l);
+    ck_assert_msg(tu_bits(l[nloss]) == POISON, "%s: wrote past the loss", label);
+    for (size_t i = 0; i < nloss; ++i) {
+        int ok = isnan(ref_loss[i]) ? isnan(l[i])
+                                    : fabs(l[i] - ref_loss[i]) <= 2e-5 * fabs(ref_loss[i]) + 1e-5;
+        if (!ok)
+            ck_abort_msg("%s: loss[%zu] = %.9g, reference %.12g", label, i, (double)l[i], ref_loss[i]);
+    }
+    if (k->grad) {
+        tu_read(k->grad == 2 ? xb : gb, 1, total, g);
+        double W = 0;
+        for (size_t p = 0; p < P; ++p)
+            W += k->tt == CLACT_TARGET_PROBS ? 1.0 : (t64[p] == k->ignore ? 0.0 : wd[t64[p]]);
+        double scale = k->red == CLACT_REDUCTION_MEAN ? 1.0 / W : 1.0;
+        for (size_t i = 0; i < total; ++i) {
+            int ok = isnan(ref_grad[i]) ? isnan(g[i])
+                                        : fabs(g[i] - ref_grad[i]) <= 2e-5 * fabs(ref_grad[i]) + 1e-6 * scale * 3;
+            if (!ok)
+                ck_abort_msg("%s: grad[%zu] = %.9g, reference %.12g", label, i, (double)g[i], ref_grad[i]);
+        }
+    }
+    clReleaseMemObject(xb);
+    clReleaseMemObject(tb);
+    clReleaseMemObject(wb);
+    clReleaseMemObject(lb);
+    if (gb)
+        clReleaseMemObject(gb);
+    free(x), free(tp), free(xd), free(tpd), free(t64), free(t32), free(ref_loss), free(ref_grad);
+    free(l), free(g), free(w), free(wd);
+}
+
+START_TEST(cross_entropy_options) {
+    static const struct {
+        int ndim;
+        size_t shape[4];
+    } shapes[] = {{2, {37, 10}}, {1, {5}}, {4, {4, 7, 3, 5}}, {2, {3, 1}}, {2, {0, 6}}};
+    const clact_target_type tts[3] = {CLACT_TARGET_INT64, CLACT_TARGET_INT32, CLACT_TARGET_PROBS};
+    int index = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int tt = 0; tt < 3; ++tt)
+            for (int red = 0; red < 3; ++red)
+                for (int variant = 0; variant < 4; ++variant) {
+                    ce_case k = {shapes[s].ndim, {0}, tts[tt], (clact_reduction)red,
+                                 variant == 3 ? 2 : -100, variant == 1 ? 0.1 : variant == 2 ? 1.0 : 0.0,
+                                 variant >= 2, variant == 3, variant % 3, 0};
+                    memcpy(k.shape, shapes[s].shape, sizeof k.shape);
+                    if (k.ignore == 2 && (k.ndim == 1 ? k.shape[0] : k.shape[1]) <= 2)
+                        k.ignore = -1;
+                    run_case(&k, index++);
+                }
+    /* Every target ignored: the mean is 0/0 = NaN, as in PyTorch; the sum is 0. */
+    ce_case all = {2, {6, 4}, CLACT_TARGET_INT64, CLACT_REDUCTION_MEAN, -100, 0.0, 1, 0, 1, 1};
+    run_case(&all, index++);
+    all.red = CLACT_REDUCTION_SUM;
+    run_case(&all, index++);
+    /* A wide row. */
+    ce_case wide = {2, {3, 5000}, CLACT_TARGET_INT32, CLACT_REDUCTION_MEAN, -100, 0.05, 1, 0, 1, 0};
+    run_case(&wide, index++);
+}
+END_TEST
+
+START_TEST(cross_entropy_invalid_targets) {
+    size_t shape[2] = {4, 3};
+    float x[12] = {0};
+    int64_t t[4] = {0, 2, 3, -100}; /* 3 is out of range for C = 3 */
+    cl_int err;
+    cl_mem xb = tu_buffer(12, CL_MEM_READ_WRITE);
+    tu_write(xb, 0, 12, x);
+    cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                               sizeof t, t, &err);
+    cl_mem lb = tu_buffer(4, CL_MEM_READ_WRITE), gb = tu_buffer(12, CL_MEM_READ_WRITE);
+    tu_fill_bits(lb, 0, 4, POISON);
+    tu_fill_bits(gb, 0, 12, POISON);
+    clact_cross_entropy_desc d = clact_cross_entropy_default();
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, gb, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    const char *msg = clact_context_last_error(tu_ctx());
+    ck_assert_msg(strstr(msg, "target 3 at position 2") && strstr(msg, "[0, 3)"), "%s", msg);
+    ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
+    float l[4], g[12];
+    tu_read(lb, 0, 4, l);
+    tu_read(gb, 0, 12, g);
+    for (int i = 0; i < 4; ++i)
+        ck_assert_msg(tu_bits(l[i]) == POISON, "loss written by a failed call");
+    for (int i = 0; i < 12; ++i)
+        ck_assert_msg(tu_bits(g[i]) == POISON, "grad written by a failed call");
+    /* Asynchronous: no status, NaN where the target is invalid, right elsewhere. */
+    d.flags = CLACT_CE_ASYNC;
+    d.reduction = CLACT_REDUCTION_NONE;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, gb, 0, 0, NULL, NULL),
+                     CLACT_OK);
+    tu_read(lb, 0, 4, l);
+    tu_read(gb, 0, 12, g);
+    ck_assert(fabsf(l[0] - logf(3.0f)) < 1e-6f && fabsf(l[1] - logf(3.0f)) < 1e-6f);
+    ck_assert(isnan(l[2]) && l[3] == 0.0f);
+    ck_assert(isnan(g[6]) && isnan(g[8]) && g[9] == 0.0f && fabsf(g[0] - (1.0f / 3 - 1)) < 1e-6f);
+    /* Negative indices other than ignore_index are out of range too; int32 as well. */
+    int32_t t32[4] = {0, -1, 1, 1};
+    cl_mem tb32 = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                                 sizeof t32, t32, &err);
+    d = clact_cross_entropy_default();
+    d.target_type = CLACT_TARGET_INT32;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb32, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "target -1 at position 1"));
+
+    /* Bad options and buffers. */
+    d = clact_cross_entropy_default();
+    clact_cross_entropy_desc bad = d;
+    bad.label_smoothing = 1.5;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "label_smoothing"));
+    bad = d;
+    bad.reduction = (clact_reduction)7;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    bad = d;
+    bad.target_type = CLACT_TARGET_PROBS;
+    bad.ignore_index = 0;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, gb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "ignore_index"));
+    size_t noclass[2] = {4, 0};
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, noclass, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, NULL, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "target is NULL"));
+    size_t bigger[2] = {5, 3};
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, bigger, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "do not fit"));
+    d.reduction = CLACT_REDUCTION_NONE;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 1, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, xb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "overlap"));
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), NULL, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F16, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_UNSUPPORTED);
+    clReleaseMemObject(xb);
+    clReleaseMemObject(tb);
+    clReleaseMemObject(tb32);
+    clReleaseMemObject(lb);
+    clReleaseMemObject(gb);
+}
+END_TEST
+
+Suite *loss_suite(void);
+Suite *loss_suite(void) {
+    Suite *s = suite_create("loss");
+    TCase *tc = tcase_create("cross_entropy");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, cross_entropy_options);
+    tcase_add_test(tc, cross_entropy_invalid_targets);
+    suite_add_tcase(s, tc);
+    return s;
+}
