@@ -104,8 +104,11 @@ clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *d, in
                 }
                 asum += a[c];
             }
+            /* An ignored position has all a_k = 0: its gradient is 0, even when the mean's
+             * W is 0 (PyTorch's nll_loss backward writes 0 there). */
             for (size_t c = 0; c < C; ++c)
-                grad[base + c * inner] = (asum * exp(lp[base + c * inner]) - a[c]) * scale;
+                grad[base + c * inner] =
+                    asum == 0 ? 0.0 : (asum * exp(lp[base + c * inner]) - a[c]) * scale;
             free(a);
         }
     }

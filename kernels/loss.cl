@@ -156,7 +156,8 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
 
 // d loss / d x_c for index targets, with A = (1 - eps) w_t + (eps / C) sum_k w_k:
 //   c != t: A p_c - (eps / C) w_c;   c == t: A expm1(lp_t) + (eps / C) (sum_k w_k - w_t),
-// the second written with expm1 so that p_t ~ 1 does not cancel. Ignored positions: 0.
+// the second written with expm1 so that p_t ~ 1 does not cancel. Ignored positions: 0, also
+// when all are ignored and the mean's denominator is 0 (PyTorch's nll_loss backward).
 #define CLACT_CE_GRAD(name, T)                                                               \
     __kernel void name(const ulong total, const ulong C, const ulong inner, const ulong P,   \
                        __global const float *x, const ulong xo, __global const T *tgt,       \
@@ -173,7 +174,9 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
         const long t = (long)tgt[to + p];                                                    \
         float g;                                                                             \
         if (t == ignore_index) {                                                             \
-            g = 0.0f;                                                                        \
+            /* 0 even when every target is ignored and the mean's W is 0 (PyTorch). */        \
+            gr[go + e] = 0.0f;                                                               \
+            return;                                                                          \
         } else if (t < 0 || (ulong)t >= C) {                                                 \
             g = NAN;                                                                         \
         } else {                                                                             \
