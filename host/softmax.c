@@ -107,7 +107,7 @@ static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size
 {
     cl_ulong r = rows, c = C, ch = chunk, nch = (C + chunk - 1) / chunk, xo = x_offset,
              yo = y_offset;
-    clact_status st = clact__scratch(ctx, (size_t)(r * nch * 2 * sizeof(float)));
+    clact_status st = clact__scratch(ctx, (size_t)(r * nch * 3 * sizeof(float)));
     if (st != CLACT_OK)
         return st;
     cl_kernel kp, kf;
@@ -133,8 +133,10 @@ static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size
     SET(kp, 3, nch);
     SET(kp, 4, x);
     SET(kp, 5, xo);
-    SET(kp, 6, part);
-    SET(kp, 7, kind);
+    SET(kp, 6, y);
+    SET(kp, 7, yo);
+    SET(kp, 8, part);
+    SET(kp, 9, kind);
     cl_event partial = NULL;
     st = clact__launch(ctx, kp, wp, (size_t)(r * nch), 64, nw, nw ? waits : NULL, &partial);
     if (waits != stack)

@@ -31,7 +31,7 @@
         int bad = 0;                                                                         \
         for (ulong c = 0; c < C; ++c)                                                        \
             CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);                                \
-        const float ls = bad ? NAN : log1p(s - k);                                           \
+        const float ls = bad ? NAN : log1p(s + k);                                           \
         const long t = (long)tgt[to + g];                                                    \
         float wt, li;                                                                        \
         if (t == ignore_index) {                                                             \
@@ -49,11 +49,9 @@
                 float ss = 0.0f, sk = 0.0f;                                                  \
                 for (ulong c = 0; c < C; ++c) {                                              \
                     float term = (has_w ? w[wo + c] : 1.0f) * ((xc[c * inner] - m) - ls);    \
-                    float yk = term - sk, tt = ss + yk;                                      \
-                    sk = (tt - ss) - yk;                                                     \
-                    ss = tt;                                                                 \
+                    CLACT_ACC(float, ss, sk, term);                                          \
                 }                                                                            \
-                li = (1.0f - eps) * li - (eps / (float)C) * (ss - sk);                       \
+                li = (1.0f - eps) * li - (eps / (float)C) * (ss + sk);                       \
             }                                                                                \
         }                                                                                    \
         scr[4 * g] = m;                                                                      \
@@ -83,23 +81,19 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
     int bad = 0;
     for (ulong c = 0; c < C; ++c)
         CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);
-    const float ls = bad ? NAN : log1p(s - k);
+    const float ls = bad ? NAN : log1p(s + k);
     float ls_sum = 0.0f, lk = 0.0f, qw = 0.0f, qk = 0.0f;
     for (ulong c = 0; c < C; ++c) {
         float wc = has_w ? w[wo + c] : 1.0f;
         float q = tc[c * inner] * (1.0f - eps) + eps / (float)C;
         float term = ((xc[c * inner] - m) - ls) * q * wc;
-        float yk = term - lk, tt = ls_sum + yk;
-        lk = (tt - ls_sum) - yk;
-        ls_sum = tt;
-        float y2 = q * wc - qk, t2 = qw + y2;
-        qk = (t2 - qw) - y2;
-        qw = t2;
+        CLACT_ACC(float, ls_sum, lk, term);
+        CLACT_ACC(float, qw, qk, q * wc);
     }
     scr[4 * g] = m;
     scr[4 * g + 1] = ls;
-    scr[4 * g + 2] = qw - qk;
-    scr[4 * g + 3] = -(ls_sum - lk);
+    scr[4 * g + 2] = qw + qk;
+    scr[4 * g + 3] = -(ls_sum + lk);
 }
 
 // One work-group of L (a power of two <= 256) work-items; fixed summation order, so the result
@@ -117,21 +111,15 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
             loss[lo + g] = scr[4 * g + 3];
             continue;
         }
-        float y1 = scr[4 * g + 3] - kl, t1 = sl + y1;
-        kl = (t1 - sl) - y1;
-        sl = t1;
-        float y2 = scr[4 * g + 2] - kw, t2 = sw + y2;
-        kw = (t2 - sw) - y2;
-        sw = t2;
+        CLACT_ACC(float, sl, kl, scr[4 * g + 3]);
+        CLACT_ACC(float, sw, kw, scr[4 * g + 2]);
     }
     for (ulong c = l; c < C; c += L) {
-        float y3 = (has_w ? w[wo + c] : 1.0f) - kc, t3 = sc + y3;
-        kc = (t3 - sc) - y3;
-        sc = t3;
+        CLACT_ACC(float, sc, kc, has_w ? w[wo + c] : 1.0f);
     }
-    ll[l] = sl - kl;
-    lw[l] = sw - kw;
-    lc[l] = sc - kc;
+    ll[l] = sl + kl;
+    lw[l] = sw + kw;
+    lc[l] = sc + kc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint h = L / 2; h > 0; h /= 2) {
         if (l < h) {

@@ -29,3 +29,15 @@ typedef CLACT_CAT(int, CLACT_VW) vint;
 #else
 #error "CLACT_VW must be 1, 2, 4, 8 or 16"
 #endif
+
+// Compensated accumulation: add y to the sum s + c (c holds what rounding lost), with Knuth's
+// TwoSum, whose error term is exact whatever the relative sizes of s and y (Kahan's shortcut
+// is not when a term outweighs the running sum, as the first 1 = exp(0) of a softmax row does).
+#define CLACT_ACC(T, s, c, y)                                                                \
+    do {                                                                                     \
+        T y__ = (y);                                                                         \
+        T t__ = s + y__;                                                                     \
+        T b__ = t__ - s;                                                                     \
+        c += (s - (t__ - b__)) + (y__ - b__);                                                \
+        s = t__;                                                                             \
+    } while (0)

@@ -7,7 +7,7 @@
 // s = sum - 1: the maximum's own term is exactly 1, and log_softmax of the largest element,
 // -log(sum), is tiny when the others are small; log1p(s) keeps its relative accuracy where
 // log(1 + s) in float would lose it (3e-4 relative at sum = 1.0003). Sums are compensated
-// (Kahan, k), so a row of a million elements keeps full float accuracy. NaN or +inf anywhere
+// (TwoSum, k), so a row of a million elements keeps full float accuracy. NaN or +inf anywhere
 // in a row makes the row NaN (PyTorch: exp(inf - inf)); a row of only -inf has m = -inf,
 // s = -1, and gives NaN through -inf - -inf, or 0 / -inf with the safe flag (PyTorch's
 // _safe_softmax).
@@ -22,12 +22,11 @@
         T term_ = select(exp(v_ - mn_), (T)(0.0f), v_ == -INFINITY);                         \
         /* A new maximum: sum becomes (1 + s) scale + 1, so s becomes (1 + s) scale. */      \
         T grown_ = (1.0f + s) * scale_;                                                      \
-        /* Otherwise s += term, compensated. */                                              \
-        T y_ = term_ - k;                                                                    \
-        T t_ = s + y_;                                                                       \
-        T kk_ = (t_ - s) - y_;                                                               \
-        s = select(t_, grown_, v_ > m);                                                      \
-        k = select(kk_, k * scale_, v_ > m);                                                 \
+        /* Otherwise s += term, compensated (the true sum - 1 is s + k). */                \
+        T ns_ = s, nk_ = k;                                                                  \
+        CLACT_ACC(T, ns_, nk_, term_);                                                       \
+        s = select(ns_, grown_, v_ > m);                                                     \
+        k = select(nk_, k * scale_, v_ > m);                                                 \
         m = mn_;                                                                             \
     } while (0)
 

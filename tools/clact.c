@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "clact/clact.h"
 #include "npy.h"
 
@@ -436,5 +437,7 @@ int main(int argc, char **argv) {
         return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "apply"))
         return cmd_apply(argc - 2, argv + 2);
+    if (!strcmp(cmd, "bench"))
+        return clact_bench_main(argc - 2, argv + 2);
     return die(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
 }

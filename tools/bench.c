@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* clact bench: throughput of every op against the device's copy bandwidth, measured in the same
+ * run (shared/BENCH.md). Per op and size: a warm-up launch (drivers compile lazily), repetitions
+ * calibrated to a target time, kernel time from profiling events (median and min), inputs
+ * rotated over more memory than the last-level cache, GB/s counting bytes read plus written,
+ * Gelem/s, and the fraction of the best copy yardstick (clEnqueueCopyBuffer, a copy kernel with
+ * clact's access pattern, and on CPU devices a host memcpy on every core). */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clact/clact.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double event_ms(cl_event e) {
+    cl_ulong t0 = 0, t1 = 0;
+    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    return (double)(t1 - t0) * 1e-6;
+}
+
+/* One thing to time: enqueue(i) launches on buffer set i and returns an event. */
+typedef cl_event (*enqueue_fn)(void *state, int set);
+
+typedef struct timing {
+    double median_ms, min_ms;
+    int reps;
+} timing;
+
+static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int max_reps) {
+    timing t = {0, 0, 0};
+    cl_event e = fn(state, 0); /* warm-up: compiles, faults pages in */
+    if (!e)
+        return t;
+    clWaitForEvents(1, &e);
+    clReleaseEvent(e);
+    double t0 = now_s();
+    e = fn(state, 1 % sets);
+    clWaitForEvents(1, &e);
+    clReleaseEvent(e);
+    double one = now_s() - t0;
+    int reps = one > 0 ? (int)(target_s / one) : max_reps;
+    reps = reps < 3 ? 3 : reps > max_reps ? max_reps : reps;
+    double *ms = malloc((size_t)reps * sizeof *ms);
+    for (int r = 0; r < reps; ++r) {
+        e = fn(state, r % sets);
+        clWaitForEvents(1, &e);
+        ms[r] = event_ms(e);
+        clReleaseEvent(e);
+    }
+    qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
+    t.median_ms = ms[reps / 2];
+    t.min_ms = ms[0];
+    t.reps = reps;
+    free(ms);
+    return t;
+}
+
+typedef struct op_state {
+    clact_context *ctx;
+    cl_mem *in, *out;
+    size_t n, rowlen;
+    int kind; /* 0 activation, 1 softmax family, 2 copy buffer, 3 copy kernel */
+    clact_activation act;
+    clact_softmax_kind sm;
+    cl_kernel copy;
+} op_state;
+
+static cl_event enqueue_op(void *p, int set) {
+    op_state *s = p;
+    cl_event e = NULL;
+    cl_command_queue q = clact_context_queue(s->ctx);
+    switch (s->kind) {
+    case 0:
+        if (clact_forward(s->ctx, &s->act, CLACT_F32, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
+                          &e) != CLACT_OK)
+            return NULL;
+        break;
+    case 1: {
+        size_t shape[2] = {s->n / s->rowlen, s->rowlen};
+        if (clact_softmax(s->ctx, s->sm, 0, CLACT_F32, 2, shape, 1, s->in[set], 0, s->out[set], 0,
+                          0, NULL, &e) != CLACT_OK)
+            return NULL;
+        break;
+    }
+    case 2:
+        if (clEnqueueCopyBuffer(q, s->in[set], s->out[set], 0, 0, s->n * 4, 0, NULL, &e) != CL_SUCCESS)
+            return NULL;
+        break;
+    default: {
+        cl_ulong n = s->n;
+        clSetKernelArg(s->copy, 0, sizeof n, &n);
+        clSetKernelArg(s->copy, 1, sizeof(cl_mem), &s->in[set]);
+        clSetKernelArg(s->copy, 2, sizeof(cl_mem), &s->out[set]);
+        size_t items = (s->n + 15) / 16, local = 256, global = (items + local - 1) / local * local;
+        if (clEnqueueNDRangeKernel(q, s->copy, 1, NULL, &global, &local, 0, NULL, &e) != CL_SUCCESS)
+            return NULL;
+    }
+    }
+    return e;
+}
+
+/* The copy kernel: 16 floats per work-item, the widest access clact's kernels use. */
+static const char *copy_src =
+    "__kernel void copy(const ulong n, __global const float *x, __global float *y) {\n"
+    "  ulong i = (ulong)get_global_id(0) * 16;\n"
+    "  if (i + 16 <= n) vstore16(vload16(0, x + i), 0, y + i);\n"
+    "  else for (; i < n; ++i) y[i] = x[i];\n"
+    "}\n";
+
+typedef struct memcpy_job {
+    char *dst;
+    const char *src;
+    size_t bytes;
+} memcpy_job;
+
+static void *memcpy_thread(void *p) {
+    memcpy_job *j = p;
+    memcpy(j->dst, j->src, j->bytes);
+    return NULL;
+}
+
+/* Host memcpy with one thread per compute unit, GB/s (read + write), best of a few runs. */
+static double host_copy_gbs(size_t bytes, unsigned threads) {
+    char *a = malloc(bytes), *b = malloc(bytes);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return 0;
+    }
+    memset(a, 1, bytes);
+    memset(b, 2, bytes);
+    double best = 1e30;
+    pthread_t th[64];
+    memcpy_job jobs[64];
+    threads = threads > 64 ? 64 : threads ? threads : 1;
+    for (int r = 0; r < 5; ++r) {
+        double t0 = now_s();
+        size_t chunk = bytes / threads;
+        for (unsigned i = 0; i < threads; ++i) {
+            jobs[i] = (memcpy_job){b + i * chunk, a + i * chunk,
+                                   i + 1 == threads ? bytes - i * chunk : chunk};
+            pthread_create(&th[i], NULL, memcpy_thread, &jobs[i]);
+        }
+        for (unsigned i = 0; i < threads; ++i)
+            pthread_join(th[i], NULL);
+        double t = now_s() - t0;
+        best = t < best ? t : best;
+    }
+    free(a);
+    free(b);
+    return 2.0 * (double)bytes / best * 1e-9;
+}
+
+static int parse_list(const char *s, char items[][32], int max) {
+    int n = 0;
+    while (*s && n < max) {
+        const char *c = strchr(s, ',');
+        size_t len = c ? (size_t)(c - s) : strlen(s);
+        if (len >= 32)
+            len = 31;
+        memcpy(items[n], s, len);
+        items[n][len] = '\0';
+        ++n;
+        if (!c)
+            break;
+        s = c + 1;
+    }
+    return n;
+}
+
+int clact_bench_main(int argc, char **argv) {
+    const char *ops_arg = NULL, *sizes_arg = NULL, *device = NULL, *format = "table";
+    int quick = 0;
+    for (int i = 0; i < argc; ++i) {
+        const char *a = argv[i];
+        const char **slot = !strcmp(a, "--ops")      ? &ops_arg
+                            : !strcmp(a, "--sizes")  ? &sizes_arg
+                            : !strcmp(a, "--device") ? &device
+                            : !strcmp(a, "--format") ? &format
+                            : !strcmp(a, "--dtype")  ? (const char **)&argv[i] /* checked below */
+                                                     : NULL;
+        if (!strcmp(a, "--quick")) {
+            quick = 1;
+        } else if (slot && i + 1 < argc) {
+            if (!strcmp(a, "--dtype") && strcmp(argv[i + 1], "f32")) {
+                fprintf(stderr, "clact: bench: --dtype %s is not supported yet (only f32)\n", argv[i + 1]);
+                return 2;
+            }
+            if (strcmp(a, "--dtype"))
+                *slot = argv[i + 1];
+            ++i;
+        } else {
+            fprintf(stderr, "clact: bench: unknown or incomplete argument '%s'\n", a);
+            return 2;
+        }
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
+        fprintf(stderr, "clact: bench: --format must be table, csv or json, not '%s'\n", format);
+        return 2;
+    }
+    char ops[64][32], sizes_s[16][32];
+    int nops = parse_list(ops_arg ? ops_arg
+                                  : "relu,leaky_relu,elu,gelu,gelu_tanh,silu,mish,sigmoid,tanh,"
+                                    "softplus,softmax_1000,softmax_4096,softmax_32768",
+                          ops, 64);
+    int nsizes = parse_list(sizes_arg ? sizes_arg : quick ? "4194304" : "16777216,67108864",
+                            sizes_s, 16);
+    size_t sizes[16];
+    for (int i = 0; i < nsizes; ++i) {
+        char *end;
+        double v = strtod(sizes_s[i], &end);
+        if (*end == 'M')
+            v *= 1048576, ++end;
+        else if (*end == 'K')
+            v *= 1024, ++end;
+        if (*end || v < 1 || v > 1e10) {
+            fprintf(stderr, "clact: bench: bad size '%s'\n", sizes_s[i]);
+            return 2;
+        }
+        sizes[i] = (size_t)v;
+    }
+    /* Validate every op name before touching the device. */
+    for (int i = 0; i < nops; ++i) {
+        clact_op op;
+        if (!strncmp(ops[i], "softmax_", 8) || !strncmp(ops[i], "log_softmax_", 12))
+            continue;
+        if (clact_op_from_name(ops[i], &op) != CLACT_OK) {
+            fprintf(stderr, "clact: bench: unknown op '%s'\n", ops[i]);
+            return 2;
+        }
+    }
+    clact_context *ctx;
+    if (clact_context_create(&ctx, device) != CLACT_OK) {
+        fprintf(stderr, "clact: %s\n", clact_context_last_error(NULL));
+        return device ? 2 : 1;
+    }
+    cl_context cl = clact_context_cl_context(ctx);
+    cl_device_id dev = clact_context_device(ctx);
+    char name[256] = "";
+    cl_uint units = 1;
+    cl_ulong cache = 0;
+    cl_device_type type = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(cl, 1, &copy_src, NULL, &err);
+    clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2", NULL, NULL);
+    cl_kernel copyk = clCreateKernel(prog, "copy", &err);
+    double target = quick ? 0.15 : 0.5;
+    int json_first = 1;
+    if (!strcmp(format, "csv"))
+        printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy\n");
+    else if (!strcmp(format, "json"))
+        printf("{\"device\": \"%s\", \"results\": [", name);
+    else
+        printf("device: %s (%u compute units)\n", name, units);
+    for (int si = 0; si < nsizes; ++si) {
+        size_t n = sizes[si], bytes = n * 4;
+        /* Enough buffer pairs that the working set exceeds twice the last-level cache. */
+        int sets = 1;
+        while ((size_t)sets * 2 * bytes < 2 * (size_t)(cache ? cache : 32u << 20) && sets < 16)
+            ++sets;
+        cl_mem in[16], out[16];
+        float *init = malloc(bytes);
+        for (size_t i = 0; i < n; ++i)
+            init[i] = (float)((double)(i * 2654435761u % 20000) / 1000.0 - 10.0);
+        int ok = init != NULL;
+        for (int k = 0; k < sets; ++k) {
+            in[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, init, &err);
+            out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+            ok &= in[k] && out[k];
+        }
+        free(init);
+        if (!ok) {
+            fprintf(stderr, "clact: bench: cannot allocate %d x 2 buffers of %zu bytes\n", sets, bytes);
+            return 1;
+        }
+        op_state st = {ctx, in, out, n, 1, 2, {CLACT_RELU, {0, 0}}, CLACT_SOFTMAX, copyk};
+        timing tc = time_it(enqueue_op, &st, sets, target, 1000);
+        st.kind = 3;
+        timing tk = time_it(enqueue_op, &st, sets, target, 1000);
+        double copy_buf = 2.0 * (double)bytes / (tc.median_ms * 1e-3) * 1e-9;
+        double copy_ker = 2.0 * (double)bytes / (tk.median_ms * 1e-3) * 1e-9;
+        double host = (type & CL_DEVICE_TYPE_CPU) ? host_copy_gbs(bytes, units) : 0;
+        double yard = copy_buf > copy_ker ? copy_buf : copy_ker;
+        yard = host > yard ? host : yard;
+        if (!strcmp(format, "table"))
+            printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
+                   "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
+                   "%-16s %10s %10s %6s %9s %9s %8s\n",
+                   n, bytes >> 20, sets, yard, copy_buf, copy_ker, host, "op", "median ms",
+                   "min ms", "reps", "GB/s", "Gelem/s", "of copy");
+        for (int oi = 0; oi < nops; ++oi) {
+            st.kind = 0;
+            if (!strncmp(ops[oi], "softmax_", 8) || !strncmp(ops[oi], "log_softmax_", 12)) {
+                st.kind = 1;
+                st.sm = ops[oi][0] == 'l' ? CLACT_LOG_SOFTMAX : CLACT_SOFTMAX;
+                st.rowlen = (size_t)atol(strchr(ops[oi], '_') + (ops[oi][0] == 'l' ? 9 : 1));
+                if (!st.rowlen || n % st.rowlen) {
+                    st.rowlen = st.rowlen ? st.rowlen : 1;
+                }
+            } else {
+                clact_op op;
+                clact_op_from_name(ops[oi], &op);
+                st.act = clact_activation_default(op);
+            }
+            size_t n_used = st.kind == 1 ? n / st.rowlen * st.rowlen : n;
+            size_t saved = st.n;
+            st.n = n_used;
+            timing t = time_it(enqueue_op, &st, sets, target, 1000);
+            st.n = saved;
+            if (!t.reps) {
+                fprintf(stderr, "clact: bench: %s failed: %s\n", ops[oi], clact_context_last_error(ctx));
+                continue;
+            }
+            double gbs = 8.0 * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
+            double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
+            if (!strcmp(format, "table"))
+                printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%%\n", ops[oi], t.median_ms,
+                       t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard);
+            else if (!strcmp(format, "csv"))
+                printf("%s,f32,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f\n", ops[oi], n_used, t.median_ms,
+                       t.min_ms, t.reps, gbs, ges, gbs / yard);
+            else
+                printf("%s\n  {\"op\": \"%s\", \"dtype\": \"f32\", \"elements\": %zu, \"median_ms\": "
+                       "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
+                       "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
+                       json_first ? "" : ",", ops[oi], n_used, t.median_ms, t.min_ms, t.reps, gbs,
+                       ges, yard, gbs / yard);
+            json_first = 0;
+            fflush(stdout);
+        }
+        for (int k = 0; k < sets; ++k) {
+            clReleaseMemObject(in[k]);
+            clReleaseMemObject(out[k]);
+        }
+    }
+    if (!strcmp(format, "json"))
+        printf("\n]}\n");
+    clReleaseKernel(copyk);
+    clReleaseProgram(prog);
+    clact_context_destroy(ctx);
+    return 0;
+}
