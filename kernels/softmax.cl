@@ -29,65 +29,106 @@ vfloat clact_sm_out_v(vfloat t, float m, float inv, float logs, int kind)
     return kind == 1 ? (t - m) - logs : exp(t - m) * inv;
 }
 
-// Max of sign * x over [b, e) of a row; *bad is set where a NaN or +inf occurs.
+// Max of sign * x over [b, e) of a row (fmax skips NaN). *bad is set for +inf (the row is
+// NaN, as exp(inf - inf)); a NaN needs no test here: exp(NaN - M) makes the sum, and with it
+// every output of the row, NaN.
 float clact_range_max(__global const float *xr, ulong b, ulong e, float sign, int *bad)
 {
-    vfloat m = (vfloat)(-INFINITY);
-    vint bd = (vint)(0);
+    vfloat m0 = (vfloat)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     ulong c = b;
-    for (; c + CLACT_VW <= e; c += CLACT_VW) {
-        vfloat v = sign * CLACT_LOAD(xr + c);
-        m = fmax(m, v);
-        bd |= isnan(v) | (v == INFINITY);
+    for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
+        m0 = fmax(m0, sign * CLACT_LOAD(xr + c));
+        m1 = fmax(m1, sign * CLACT_LOAD(xr + c + CLACT_VW));
+        m2 = fmax(m2, sign * CLACT_LOAD(xr + c + 2 * CLACT_VW));
+        m3 = fmax(m3, sign * CLACT_LOAD(xr + c + 3 * CLACT_VW));
     }
+    for (; c + CLACT_VW <= e; c += CLACT_VW)
+        m0 = fmax(m0, sign * CLACT_LOAD(xr + c));
     float lm[CLACT_VW];
-    CLACT_STORE(m, lm);
-#if CLACT_VW == 1
-    int B = bd != 0;
-#else
-    int B = any(bd);
-#endif
+    CLACT_STORE(fmax(fmax(m0, m1), fmax(m2, m3)), lm);
     float M = -INFINITY;
     for (uint j = 0; j < CLACT_VW; ++j)
         M = fmax(M, lm[j]);
-    for (; c < e; ++c) {
-        float v = sign * xr[c];
-        M = fmax(M, v);
-        B |= isnan(v) || v == INFINITY;
-    }
-    *bad = B;
+    for (; c < e; ++c)
+        M = fmax(M, sign * xr[c]);
+    *bad = M == INFINITY;
     return M;
 }
 
-// sum(exp(sign * x - M)) - 1 over [b, e), compensated; the terms are stored to yr when store is
-// set. M is the range's maximum and finite, so the sum is at least 1 and "- 1" is exact:
-// (s - 1) + k keeps the small part that log1p needs.
+// sum(exp(sign * x - M)) - 1 over [b, e); the terms are stored to yr when store is set. M is
+// the range's maximum and finite. Elements equal to M contribute exactly 1 each: they are
+// counted instead of added, so the sum of the other terms (all positive, no cancellation) keeps
+// its relative accuracy down to the small values log1p needs for log_softmax near 0 (adding the
+// 1s in float would cost up to half an ulp of 1 absolute, 3e-4 relative at sum - 1 = 2e-4).
+// Blocks of four vectors are summed plainly, and the block sums with TwoSum.
 float clact_range_sum(__global const float *xr, __global float *yr, ulong b, ulong e, float sign,
                       float M, int store)
 {
     vfloat s = (vfloat)(0.0f), k = (vfloat)(0.0f);
+    vint ties = (vint)(0);
     ulong c = b;
+    for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
+        vfloat v0 = sign * CLACT_LOAD(xr + c), v1 = sign * CLACT_LOAD(xr + c + CLACT_VW);
+        vfloat v2 = sign * CLACT_LOAD(xr + c + 2 * CLACT_VW);
+        vfloat v3 = sign * CLACT_LOAD(xr + c + 3 * CLACT_VW);
+        vfloat t0 = exp(v0 - M), t1 = exp(v1 - M), t2 = exp(v2 - M), t3 = exp(v3 - M);
+        if (store) {
+            CLACT_STORE(t0, yr + c);
+            CLACT_STORE(t1, yr + c + CLACT_VW);
+            CLACT_STORE(t2, yr + c + 2 * CLACT_VW);
+            CLACT_STORE(t3, yr + c + 3 * CLACT_VW);
+        }
+        ties += (v0 == M) + (v1 == M) + (v2 == M) + (v3 == M);
+        vfloat z = (vfloat)(0.0f);
+        vfloat blk = (select(t0, z, v0 == M) + select(t1, z, v1 == M)) +
+                     (select(t2, z, v2 == M) + select(t3, z, v3 == M));
+        CLACT_ACC(vfloat, s, k, blk);
+    }
     for (; c + CLACT_VW <= e; c += CLACT_VW) {
-        vfloat t = exp(sign * CLACT_LOAD(xr + c) - M);
+        vfloat v = sign * CLACT_LOAD(xr + c);
+        vfloat t = exp(v - M);
         if (store)
             CLACT_STORE(t, yr + c);
-        CLACT_ACC(vfloat, s, k, t);
+        ties += v == M;
+        CLACT_ACC(vfloat, s, k, select(t, (vfloat)(0.0f), v == M));
     }
     float ls[CLACT_VW], lk[CLACT_VW];
+    int lt[CLACT_VW];
     CLACT_STORE(s, ls);
     CLACT_STORE(k, lk);
-    float ts = 0.0f, tk = 0.0f, kk = 0.0f;
+#if CLACT_VW == 1
+    lt[0] = ties;
+#else
+    CLACT_CAT(vstore, CLACT_VW)(ties, 0, lt);
+#endif
+    float ts = 0.0f, tk = 0.0f;
+    long n_max = 0;
     for (uint j = 0; j < CLACT_VW; ++j) {
         CLACT_ACC(float, ts, tk, ls[j]);
-        kk += lk[j];
+        tk += lk[j];
+        // Vector comparisons give -1 for true, scalar ones 1.
+        n_max += CLACT_VW == 1 ? lt[j] : -lt[j];
     }
     for (; c < e; ++c) {
-        float t = exp(sign * xr[c] - M);
+        float v = sign * xr[c];
+        float t = exp(v - M);
         if (store)
             yr[c] = t;
-        CLACT_ACC(float, ts, tk, t);
+        if (v == M)
+            ++n_max;
+        else
+            CLACT_ACC(float, ts, tk, t);
     }
-    return (ts - 1.0f) + (tk + kk);
+    return (ts + tk) + (float)(n_max - 1);
+}
+
+// Whether [b, e) holds a NaN: only asked of ranges whose max is -inf (fmax skipped any NaN).
+int clact_range_has_nan(__global const float *xr, ulong b, ulong e)
+{
+    for (ulong c = b; c < e; ++c)
+        if (isnan(xr[c]))
+            return 1;
+    return 0;
 }
 
 // Write a whole range: NaN rows, masked rows under the safe flag.
@@ -109,6 +150,8 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
     const float sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
     const float M = clact_range_max(xr, 0, C, sign, &bad);
+    if (M == -INFINITY)
+        bad = clact_range_has_nan(xr, 0, C);
     if (bad || M == -INFINITY) {
         // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
         clact_range_fill(yr, 0, C, !bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
@@ -211,6 +254,8 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const float sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
     const float m = clact_range_max(xr, begin, end, sign, &bad);
+    if (m == -INFINITY)
+        bad = clact_range_has_nan(xr, begin, end);
     float s = -1.0f;
     if (bad) {
         s = NAN;

@@ -43,7 +43,7 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
     for (size_t o = 0; o < outer; ++o) {
         for (size_t i = 0; i < inner; ++i) {
             float sign = ((o + i) & 1) ? -1.0f : 1.0f;
-            size_t kind = (f == FILL_SPECIAL) ? (o * inner + i) % 8 : 99;
+            size_t kind = (f == FILL_SPECIAL) ? (o * inner + i) % 9 : 99;
             for (size_t c = 0; c < C; ++c) {
                 float *v = &x[(o * C + c) * inner + i];
                 double u = tu_uniform(r, 0, 1);
@@ -66,6 +66,7 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
                     case 4: *v = (float)tu_uniform(r, -1e4, 1e4); break;
                     case 5: *v = c == C - 1 ? 0.0f : -INFINITY; break;        /* one survivor */
                     case 6: *v = (float)(u * 1e-30); break;                   /* near-constant */
+                    case 7: *v = c == C / 2 ? NAN : -INFINITY; break;          /* NaN among -inf */
                     default: *v = (float)tu_uniform(r, -100, 100); break;
                     }
                     break;
