@@ -84,6 +84,24 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("softmax dim text", ["apply", "softmax", "dim=one", p("x.npy"), out], "integer", out=out)
     expect_error("softmax other param", ["apply", "softmax", "dim=0", "axis=1", p("x.npy"), out], "axis", out=out)
 
+    # bench: a tiny run in every format (the figures themselves are not tested, only that the
+    # benchmark runs and reports every op it was asked for).
+    r = run("bench", "--ops", "relu,softmax_64", "--sizes", "4096", "--format", "json")
+    try:
+        res = json.loads(r.stdout)["results"]
+        check("bench json", r.returncode == 0 and [x["op"] for x in res] == ["relu", "softmax_64"]
+              and all(x["GB_s"] > 0 and x["median_ms"] > 0 for x in res), r.stdout + r.stderr)
+    except (ValueError, KeyError) as e:
+        check("bench json", False, f"{e}: {r.stdout!r} {r.stderr!r}")
+    r = run("bench", "--ops", "gelu", "--sizes", "4K", "--format", "csv")
+    check("bench csv", r.returncode == 0 and r.stdout.splitlines()[0].startswith("op,dtype")
+          and r.stdout.splitlines()[1].startswith("gelu,f32,4096,"), r.stdout + r.stderr)
+    expect_error("bench bad op", ["bench", "--ops", "swish"], "swish")
+    expect_error("bench bad size", ["bench", "--sizes", "12x"], "12x")
+    expect_error("bench bad row", ["bench", "--ops", "softmax_x"], "softmax_x")
+    expect_error("bench bad format", ["bench", "--format", "xml"], "xml")
+    expect_error("bench dtype", ["bench", "--dtype", "bf16"], "bf16")
+
     # devices, in both forms.
     r = run("devices")
     check("devices", r.returncode == 0 and "*" in r.stdout, r.stdout + r.stderr)

@@ -239,8 +239,17 @@ int clact_bench_main(int argc, char **argv) {
     /* Validate every op name before touching the device. */
     for (int i = 0; i < nops; ++i) {
         clact_op op;
-        if (!strncmp(ops[i], "softmax_", 8) || !strncmp(ops[i], "log_softmax_", 12))
+        if (!strncmp(ops[i], "softmax_", 8) || !strncmp(ops[i], "log_softmax_", 12)) {
+            const char *len = strchr(ops[i], '_') + (ops[i][0] == 'l' ? 9 : 1);
+            char *end;
+            long v = strtol(len, &end, 10);
+            if (end == len || *end || v < 1) {
+                fprintf(stderr, "clact: bench: '%s': the row length after '_' must be a positive "
+                                "integer\n", ops[i]);
+                return 2;
+            }
             continue;
+        }
         if (clact_op_from_name(ops[i], &op) != CLACT_OK) {
             fprintf(stderr, "clact: bench: unknown op '%s'\n", ops[i]);
             return 2;
@@ -263,7 +272,7 @@ int clact_bench_main(int argc, char **argv) {
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     cl_int err;
     cl_program prog = clCreateProgramWithSource(cl, 1, &copy_src, NULL, &err);
-    clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2", NULL, NULL);
+    clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL);
     cl_kernel copyk = clCreateKernel(prog, "copy", &err);
     double target = quick ? 0.15 : 0.5;
     int json_first = 1;
@@ -315,8 +324,10 @@ int clact_bench_main(int argc, char **argv) {
                 st.kind = 1;
                 st.sm = ops[oi][0] == 'l' ? CLACT_LOG_SOFTMAX : CLACT_SOFTMAX;
                 st.rowlen = (size_t)atol(strchr(ops[oi], '_') + (ops[oi][0] == 'l' ? 9 : 1));
-                if (!st.rowlen || n % st.rowlen) {
-                    st.rowlen = st.rowlen ? st.rowlen : 1;
+                if (st.rowlen > n) {
+                    fprintf(stderr, "clact: bench: %s skipped at %zu elements (fewer than a row)\n",
+                            ops[oi], n);
+                    continue;
                 }
             } else {
                 clact_op op;
