@@ -94,8 +94,7 @@ clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_
 }
 
 clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
-                           cl_event *event)
-{
+                           cl_event *event) {
     cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);
     if (err != CL_SUCCESS)
         return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
@@ -104,8 +103,7 @@ clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event 
 
 clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_wg, size_t items,
                            size_t local, cl_uint num_wait, const cl_event *wait_list,
-                           cl_event *event)
-{
+                           cl_event *event) {
     if (local > kernel_wg)
         local = kernel_wg;
     size_t rounded_items = (items + 31) / 32 * 32;

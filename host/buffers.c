@@ -77,13 +77,12 @@ clact_status clact__check_buffers(clact_context *ctx, const clact__buf *b, int n
                 continue;
             int same = bi == bj && li == lj && (b[i].alias == j || b[j].alias == i);
             if (!same)
-                return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
-                                   "%s and %s overlap (bytes %zu and %zu of one buffer, %zu and "
-                                   "%zu bytes)%s",
-                                   b[i].name, b[j].name, bi, bj, li, lj,
-                                   (b[i].alias == j || b[j].alias == i)
-                                       ? "; in-place needs the same offset"
-                                       : "");
+                return clact__fail(
+                    ctx, CLACT_INVALID_ARGUMENT,
+                    "%s and %s overlap (bytes %zu and %zu of one buffer, %zu and "
+                    "%zu bytes)%s",
+                    b[i].name, b[j].name, bi, bj, li, lj,
+                    (b[i].alias == j || b[j].alias == i) ? "; in-place needs the same offset" : "");
         }
     }
     return CLACT_OK;

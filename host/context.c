@@ -137,8 +137,7 @@ cl_command_queue clact_context_queue(const clact_context *ctx) { return ctx ? ct
 cl_context clact_context_cl_context(const clact_context *ctx) { return ctx ? ctx->context : NULL; }
 cl_device_id clact_context_device(const clact_context *ctx) { return ctx ? ctx->device : NULL; }
 
-clact_status clact__scratch(clact_context *ctx, size_t bytes)
-{
+clact_status clact__scratch(clact_context *ctx, size_t bytes) {
     if (ctx->scratch && ctx->scratch_bytes >= bytes)
         return CLACT_OK;
     if (ctx->scratch) {
@@ -153,4 +152,30 @@ clact_status clact__scratch(clact_context *ctx, size_t bytes)
         return clact__fail_cl(ctx, err, "clCreateBuffer (scratch)");
     ctx->scratch_bytes = bytes;
     return CLACT_OK;
+}
+
+clact_status clact__scratch_begin(clact_context *ctx, size_t bytes, cl_uint num_wait,
+                                  const cl_event *wait_list, cl_event stack[16], cl_event **waits,
+                                  cl_uint *nw) {
+    clact_status st = clact__scratch(ctx, bytes);
+    if (st != CLACT_OK)
+        return st;
+    *waits = stack;
+    *nw = num_wait + (ctx->scratch_event ? 1 : 0);
+    if (*nw > 16 && !(*waits = malloc(*nw * sizeof **waits)))
+        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
+    if (num_wait)
+        memcpy(*waits, wait_list, num_wait * sizeof **waits);
+    if (ctx->scratch_event)
+        (*waits)[num_wait] = ctx->scratch_event;
+    return CLACT_OK;
+}
+
+void clact__scratch_end(clact_context *ctx, cl_event last) {
+    if (!last)
+        return;
+    clRetainEvent(last);
+    if (ctx->scratch_event)
+        clReleaseEvent(ctx->scratch_event);
+    ctx->scratch_event = last;
 }

@@ -31,8 +31,8 @@ struct clact_context {
     cl_context context;
     cl_command_queue queue;
     cl_device_type device_type;
-    unsigned vector_width; /* floats per work-item, a compile-time constant of the kernels */
-    size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    unsigned vector_width;  /* floats per work-item, a compile-time constant of the kernels */
+    size_t max_work_group;  /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     /* Scratch memory for kernels that pass partial results between launches (long softmax
      * rows): allocated on first need, grown when too small, and reused. scratch_event is the
@@ -99,6 +99,15 @@ clact_status clact__ce_shape(clact_context *ctx, int ndim, const size_t *shape, 
 clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_desc *desc);
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
+
+/* Use ctx->scratch for one op: make it hold at least `bytes`, and build the op's first wait list,
+ * the caller's events plus the scratch buffer's previous user (out-of-order queues would
+ * otherwise let two ops share it at once). *waits is `stack` or, past 16 events, malloc'd: free
+ * it when it is not `stack`. clact__scratch_end records the op's last command as the new user. */
+clact_status clact__scratch_begin(clact_context *ctx, size_t bytes, cl_uint num_wait,
+                                  const cl_event *wait_list, cl_event stack[16], cl_event **waits,
+                                  cl_uint *nw);
+void clact__scratch_end(clact_context *ctx, cl_event last);
 
 /* Query the device properties the launchers need; called once at context creation. */
 clact_status clact__device_setup(clact_context *ctx);

@@ -46,7 +46,8 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
                            (int)d->target_type);
     if (!(d->label_smoothing >= 0.0 && d->label_smoothing <= 1.0))
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
-                           "label_smoothing must be between 0.0 and 1.0, not %g", d->label_smoothing);
+                           "label_smoothing must be between 0.0 and 1.0, not %g",
+                           d->label_smoothing);
     if (d->flags & ~CLACT_CE_ASYNC)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", d->flags);
     if (d->target_type == CLACT_TARGET_PROBS && d->ignore_index >= 0)
@@ -110,9 +111,6 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
     }
     if ((st = clact__check_buffers(ctx, given, n)) != CLACT_OK)
         return st;
-    if ((st = clact__scratch(ctx, (4 * P + 3) * sizeof(float))) != CLACT_OK)
-        return st;
-
     const char *tname = probs ? "prob" : desc->target_type == CLACT_TARGET_INT64 ? "i64" : "i32";
     char kpos[32], kgrad[32];
     strcpy(kpos, "clact_ce_pos_");
@@ -124,17 +122,15 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
     if ((st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, kpos, &kp, &wp)) != CLACT_OK ||
         (st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, "clact_ce_reduce", &kr, &wr)) !=
             CLACT_OK ||
-        (grad && (st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, kgrad, &kg, &wg)) != CLACT_OK))
+        (grad &&
+         (st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, kgrad, &kg, &wg)) != CLACT_OK))
         return st;
 
-    cl_event stack[16], *waits = stack;
-    cl_uint nw = num_wait + (ctx->scratch_event ? 1 : 0);
-    if (nw > 16 && !(waits = malloc(nw * sizeof *waits)))
-        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
-    if (num_wait)
-        memcpy(waits, wait_list, num_wait * sizeof *waits);
-    if (ctx->scratch_event)
-        waits[num_wait] = ctx->scratch_event;
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * sizeof(float), num_wait, wait_list, stack,
+                                   &waits, &nw)) != CLACT_OK)
+        return st;
 
     cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
     cl_mem scr = ctx->scratch;
@@ -144,8 +140,9 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
     cl_long ign = desc->ignore_index;
     cl_float eps = (cl_float)desc->label_smoothing;
     cl_uint none = 0xffffffffu;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * sizeof(float),
-                                     sizeof none, nw, nw ? waits : NULL, &e_fill);
+    cl_int err =
+        clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * sizeof(float),
+                            sizeof none, nw, nw ? waits : NULL, &e_fill);
     if (waits != stack)
         free(waits);
     if (err != CL_SUCCESS)
@@ -183,13 +180,13 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
             long long value = 0;
             if (desc->target_type == CLACT_TARGET_INT64) {
                 cl_long v = 0;
-                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 8,
-                                          8, &v, 0, NULL, NULL);
+                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 8, 8,
+                                          &v, 0, NULL, NULL);
                 value = v;
             } else {
                 cl_int v = 0;
-                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 4,
-                                          4, &v, 0, NULL, NULL);
+                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 4, 4,
+                                          &v, 0, NULL, NULL);
                 value = v;
             }
             st = clact__fail(ctx, CLACT_INVALID_ARGUMENT,
@@ -213,7 +210,8 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
         size_t local = 1;
         while (local * 2 <= 256 && local * 2 <= wr)
             local *= 2;
-        err = clEnqueueNDRangeKernel(ctx->queue, kr, 1, NULL, &local, &local, 1, &after_pos, &e_red);
+        err =
+            clEnqueueNDRangeKernel(ctx->queue, kr, 1, NULL, &local, &local, 1, &after_pos, &e_red);
         if (err != CL_SUCCESS) {
             st = clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
             goto done;
@@ -245,15 +243,10 @@ done:;
     /* The last command enqueued is what the next user of the scratch buffer, and the caller,
      * wait for. */
     cl_event last = e_grad ? e_grad : e_red ? e_red : e_pos ? e_pos : e_fill;
-    if (last) {
-        if (ctx->scratch_event)
-            clReleaseEvent(ctx->scratch_event);
+    clact__scratch_end(ctx, last);
+    if (event && st == CLACT_OK) {
         clRetainEvent(last);
-        ctx->scratch_event = last;
-        if (event && st == CLACT_OK) {
-            clRetainEvent(last);
-            *event = last;
-        }
+        *event = last;
     }
     if (e_fill)
         clReleaseEvent(e_fill);

@@ -9,9 +9,8 @@
 #include "internal.h"
 
 clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *d, int ndim,
-                                           const size_t *shape, const double *x,
-                                           const void *target, const double *weight,
-                                           double *loss, double *grad) {
+                                           const size_t *shape, const double *x, const void *target,
+                                           const double *weight, double *loss, double *grad) {
     clact__clear_error(NULL);
     size_t C, inner, P, total;
     clact_status st;
@@ -48,7 +47,7 @@ clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *d, in
             continue;
         }
         long long t = d->target_type == CLACT_TARGET_INT64 ? ((const int64_t *)target)[p]
-                                                            : ((const int32_t *)target)[p];
+                                                           : ((const int32_t *)target)[p];
         if (t == d->ignore_index) {
             per[p] = 0;
             wt[p] = 0;
@@ -91,7 +90,9 @@ clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *d, in
             for (size_t c = 0; c < C; ++c) {
                 double wc = weight ? weight[c] : 1.0;
                 if (probs) {
-                    a[c] = (((const double *)target)[base + c * inner] * (1 - eps) + eps / (double)C) * wc;
+                    a[c] =
+                        (((const double *)target)[base + c * inner] * (1 - eps) + eps / (double)C) *
+                        wc;
                 } else {
                     long long t = d->target_type == CLACT_TARGET_INT64
                                       ? ((const int64_t *)target)[p]

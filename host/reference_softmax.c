@@ -6,8 +6,7 @@
 
 #include "internal.h"
 
-static int split(int ndim, const size_t *shape, int dim, size_t *outer, size_t *C, size_t *inner)
-{
+static int split(int ndim, const size_t *shape, int dim, size_t *outer, size_t *C, size_t *inner) {
     if (!shape || ndim < 1 || ndim > CLACT_MAX_DIMS || dim < -ndim || dim >= ndim)
         return 0;
     if (dim < 0)
@@ -24,8 +23,7 @@ static int split(int ndim, const size_t *shape, int dim, size_t *outer, size_t *
 }
 
 clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, int ndim,
-                                     const size_t *shape, int dim, const double *x, double *y)
-{
+                                     const size_t *shape, int dim, const double *x, double *y) {
     clact__clear_error(NULL);
     size_t outer, C, inner;
     if (!split(ndim, shape, dim, &outer, &C, &inner) || !clact_softmax_kind_name(kind) ||
@@ -74,8 +72,7 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
 
 clact_status clact_reference_softmax_backward(clact_softmax_kind kind, int ndim,
                                               const size_t *shape, int dim, const double *y,
-                                              const double *dy, double *dx)
-{
+                                              const double *dy, double *dx) {
     clact__clear_error(NULL);
     size_t outer, C, inner;
     if (!split(ndim, shape, dim, &outer, &C, &inner) || !clact_softmax_kind_name(kind))

@@ -7,8 +7,7 @@
 
 #include "internal.h"
 
-const char *clact_softmax_kind_name(clact_softmax_kind kind)
-{
+const char *clact_softmax_kind_name(clact_softmax_kind kind) {
     switch (kind) {
     case CLACT_SOFTMAX: return "softmax";
     case CLACT_LOG_SOFTMAX: return "log_softmax";
@@ -18,8 +17,7 @@ const char *clact_softmax_kind_name(clact_softmax_kind kind)
 }
 
 clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
-                                size_t *outer, size_t *C, size_t *inner, size_t *total)
-{
+                                size_t *outer, size_t *C, size_t *inner, size_t *total) {
     if (!shape)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "shape is NULL");
     if (ndim < 1 || ndim > CLACT_MAX_DIMS)
@@ -50,9 +48,17 @@ clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shap
     return CLACT_OK;
 }
 
-static clact_status check_common(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
-                                 cl_uint num_wait, const cl_event *wait_list)
-{
+/* What the forward and backward calls check first: the event out-parameter, the context, the
+ * kind and dtype, the wait list, and the shape, split at dim. */
+static clact_status prologue(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
+                             int ndim, const size_t *shape, int dim, cl_uint num_wait,
+                             const cl_event *wait_list, cl_event *event, size_t *outer, size_t *C,
+                             size_t *inner, size_t *total) {
+    if (event)
+        *event = NULL;
+    if (!ctx)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
     if (!clact_softmax_kind_name(kind))
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown softmax kind %d", (int)kind);
     if (!clact_dtype_size(dtype))
@@ -60,7 +66,10 @@ static clact_status check_common(clact_context *ctx, clact_softmax_kind kind, cl
     if (dtype != CLACT_F32)
         return clact__fail(ctx, CLACT_UNSUPPORTED, "%s: dtype %s is not implemented yet (only f32)",
                            clact_softmax_kind_name(kind), clact_dtype_name(dtype));
-    return clact__check_events(ctx, num_wait, wait_list);
+    clact_status st = clact__check_events(ctx, num_wait, wait_list);
+    if (st != CLACT_OK)
+        return st;
+    return clact__shape_split(ctx, ndim, shape, dim, outer, C, inner, total);
 }
 
 typedef enum path { PATH_ROWS, PATH_GROUP, PATH_SPLIT } path;
@@ -69,8 +78,7 @@ typedef enum path { PATH_ROWS, PATH_GROUP, PATH_SPLIT } path;
  * the opposite on GPUs (shared/BENCH.md). Few long rows would leave compute units idle either
  * way: they are split into chunks. CLACT_SOFTMAX_PATH=rows|group|split overrides the choice
  * (tuning and tests). */
-static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t *chunk)
-{
+static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t *chunk) {
     size_t units = ctx->compute_units;
     int cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
     /* Enough chunks for every compute unit (several per unit on GPUs), each at least 4096. */
@@ -100,16 +108,12 @@ static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t 
             return clact__fail_cl(ctx, e_, "clSetKernelArg");                                      \
     } while (0)
 
-static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size_t rows,
-                              size_t C, size_t chunk, cl_mem x, size_t x_offset, cl_mem y,
-                              size_t y_offset, cl_uint num_wait, const cl_event *wait_list,
-                              cl_event *event)
-{
+static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size_t rows, size_t C,
+                              size_t chunk, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                              cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     cl_ulong r = rows, c = C, ch = chunk, nch = (C + chunk - 1) / chunk, xo = x_offset,
              yo = y_offset;
-    clact_status st = clact__scratch(ctx, (size_t)(r * nch * 3 * sizeof(float)));
-    if (st != CLACT_OK)
-        return st;
+    clact_status st;
     cl_kernel kp, kf;
     size_t wp, wf;
     if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_partial", &kp,
@@ -117,72 +121,64 @@ static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size
         (st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_finish", &kf,
                             &wf)) != CLACT_OK)
         return st;
-    /* The partial kernel also waits for the scratch buffer's previous user. */
-    cl_event stack[16], *waits = stack;
-    cl_uint nw = num_wait + (ctx->scratch_event ? 1 : 0);
-    if (nw > 16 && !(waits = malloc(nw * sizeof *waits)))
-        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
-    if (num_wait)
-        memcpy(waits, wait_list, num_wait * sizeof *waits);
-    if (ctx->scratch_event)
-        waits[num_wait] = ctx->scratch_event;
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    if ((st = clact__scratch_begin(ctx, (size_t)(r * nch * 3 * sizeof(float)), num_wait, wait_list,
+                                   stack, &waits, &nw)) != CLACT_OK)
+        return st;
     cl_mem part = ctx->scratch;
-    SET(kp, 0, r);
-    SET(kp, 1, c);
-    SET(kp, 2, ch);
-    SET(kp, 3, nch);
-    SET(kp, 4, x);
-    SET(kp, 5, xo);
-    SET(kp, 6, y);
-    SET(kp, 7, yo);
-    SET(kp, 8, part);
-    SET(kp, 9, kind);
+    /* Arguments are collected with |= so that a failure still frees the wait list below. */
+    cl_int err = clSetKernelArg(kp, 0, sizeof r, &r);
+    err |= clSetKernelArg(kp, 1, sizeof c, &c);
+    err |= clSetKernelArg(kp, 2, sizeof ch, &ch);
+    err |= clSetKernelArg(kp, 3, sizeof nch, &nch);
+    err |= clSetKernelArg(kp, 4, sizeof x, &x);
+    err |= clSetKernelArg(kp, 5, sizeof xo, &xo);
+    err |= clSetKernelArg(kp, 6, sizeof y, &y);
+    err |= clSetKernelArg(kp, 7, sizeof yo, &yo);
+    err |= clSetKernelArg(kp, 8, sizeof part, &part);
+    err |= clSetKernelArg(kp, 9, sizeof kind, &kind);
+    err |= clSetKernelArg(kf, 0, sizeof r, &r);
+    err |= clSetKernelArg(kf, 1, sizeof c, &c);
+    err |= clSetKernelArg(kf, 2, sizeof ch, &ch);
+    err |= clSetKernelArg(kf, 3, sizeof nch, &nch);
+    err |= clSetKernelArg(kf, 4, sizeof x, &x);
+    err |= clSetKernelArg(kf, 5, sizeof xo, &xo);
+    err |= clSetKernelArg(kf, 6, sizeof y, &y);
+    err |= clSetKernelArg(kf, 7, sizeof yo, &yo);
+    err |= clSetKernelArg(kf, 8, sizeof part, &part);
+    err |= clSetKernelArg(kf, 9, sizeof kind, &kind);
+    err |= clSetKernelArg(kf, 10, sizeof safe, &safe);
     cl_event partial = NULL;
-    st = clact__launch(ctx, kp, wp, (size_t)(r * nch), 64, nw, nw ? waits : NULL, &partial);
+    if (err != CL_SUCCESS)
+        st = clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg failed for the split softmax");
+    else
+        st = clact__launch(ctx, kp, wp, (size_t)(r * nch), 64, nw, nw ? waits : NULL, &partial);
     if (waits != stack)
         free(waits);
     if (st != CLACT_OK)
         return st;
-    SET(kf, 0, r);
-    SET(kf, 1, c);
-    SET(kf, 2, ch);
-    SET(kf, 3, nch);
-    SET(kf, 4, x);
-    SET(kf, 5, xo);
-    SET(kf, 6, y);
-    SET(kf, 7, yo);
-    SET(kf, 8, part);
-    SET(kf, 9, kind);
-    SET(kf, 10, safe);
     cl_event done = NULL;
     st = clact__launch(ctx, kf, wf, (size_t)(r * nch), 64, 1, &partial, &done);
     clReleaseEvent(partial);
     if (st != CLACT_OK)
         return st;
-    if (ctx->scratch_event)
-        clReleaseEvent(ctx->scratch_event);
-    ctx->scratch_event = done;
-    if (event) {
-        clRetainEvent(done);
+    clact__scratch_end(ctx, done);
+    if (event)
         *event = done;
-    }
+    else
+        clReleaseEvent(done);
     return CLACT_OK;
 }
 
 clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
                            clact_dtype dtype, int ndim, const size_t *shape, int dim, cl_mem x,
                            size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
-                           const cl_event *wait_list, cl_event *event)
-{
-    if (event)
-        *event = NULL;
-    if (!ctx)
-        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
-    clact__clear_error(ctx);
-    clact_status st;
+                           const cl_event *wait_list, cl_event *event) {
     size_t outer, C, inner, total;
-    if ((st = check_common(ctx, kind, dtype, num_wait, wait_list)) != CLACT_OK ||
-        (st = clact__shape_split(ctx, ndim, shape, dim, &outer, &C, &inner, &total)) != CLACT_OK)
+    clact_status st = prologue(ctx, kind, dtype, ndim, shape, dim, num_wait, wait_list, event,
+                               &outer, &C, &inner, &total);
+    if (st != CLACT_OK)
         return st;
     if (flags & ~CLACT_SOFTMAX_SAFE)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", flags);
@@ -246,22 +242,15 @@ clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind,
                                     int ndim, const size_t *shape, int dim, cl_mem y,
                                     size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem dx,
                                     size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
-                                    cl_event *event)
-{
-    if (event)
-        *event = NULL;
-    if (!ctx)
-        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
-    clact__clear_error(ctx);
-    clact_status st;
+                                    cl_event *event) {
     size_t outer, C, inner, total;
-    if ((st = check_common(ctx, kind, dtype, num_wait, wait_list)) != CLACT_OK ||
-        (st = clact__shape_split(ctx, ndim, shape, dim, &outer, &C, &inner, &total)) != CLACT_OK)
+    clact_status st = prologue(ctx, kind, dtype, ndim, shape, dim, num_wait, wait_list, event,
+                               &outer, &C, &inner, &total);
+    if (st != CLACT_OK)
         return st;
     /* dx is the output: y -> dx and dy -> dx must each be in-place or disjoint. */
     if ((st = clact__check_io(ctx, total, sizeof(float), y, y_offset, dx, dx_offset)) != CLACT_OK ||
-        (st = clact__check_io(ctx, total, sizeof(float), dy, dy_offset, dx, dx_offset)) !=
-            CLACT_OK)
+        (st = clact__check_io(ctx, total, sizeof(float), dy, dy_offset, dx, dx_offset)) != CLACT_OK)
         return st;
     if (total == 0)
         return clact__marker(ctx, num_wait, wait_list, event);

@@ -28,11 +28,12 @@ int main(int argc, char **argv) {
         return fail("usage", "LOGITS TARGET WEIGHT|- REDUCTION IGNORE SMOOTHING LOSS GRAD");
     char err[512];
     clact_npy x, t, w = {0};
-    if (clact_npy_read(argv[1], &x, err, sizeof err) || clact_npy_read(argv[2], &t, err, sizeof err) ||
+    if (clact_npy_read(argv[1], &x, err, sizeof err) ||
+        clact_npy_read(argv[2], &t, err, sizeof err) ||
         (strcmp(argv[3], "-") && clact_npy_read(argv[3], &w, err, sizeof err)))
         return fail("read", err);
     clact_cross_entropy_desc d = clact_cross_entropy_default();
-    d.reduction = !strcmp(argv[4], "none") ? CLACT_REDUCTION_NONE
+    d.reduction = !strcmp(argv[4], "none")  ? CLACT_REDUCTION_NONE
                   : !strcmp(argv[4], "sum") ? CLACT_REDUCTION_SUM
                                             : CLACT_REDUCTION_MEAN;
     d.ignore_index = atoll(argv[5]);
@@ -68,7 +69,8 @@ int main(int argc, char **argv) {
         clEnqueueReadBuffer(q, lb, CL_TRUE, 0, nloss * 4, loss.data, 0, NULL, NULL);
     if (x.count)
         clEnqueueReadBuffer(q, gb, CL_TRUE, 0, x.count * 4, grad.data, 0, NULL, NULL);
-    if (clact_npy_write(argv[7], &loss, err, sizeof err) || clact_npy_write(argv[8], &grad, err, sizeof err))
+    if (clact_npy_write(argv[7], &loss, err, sizeof err) ||
+        clact_npy_write(argv[8], &grad, err, sizeof err))
         return fail("write", err);
     free(loss.data);
     free(grad.data);

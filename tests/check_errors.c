@@ -67,10 +67,10 @@ START_TEST(bad_handles_and_ranges) {
     /* Counts and offsets past the end of a buffer (its CL_MEM_SIZE), overflow included. */
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
            clact_forward(c, &a, CLACT_F32, N + 1, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT,
-           "y (output buffer): 32 elements at offset 1", clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 1, 0, NULL, NULL));
-    EXPECT(CLACT_INVALID_ARGUMENT,
-           "x (input buffer): 1 elements at offset 32", clact_forward(c, &a, CLACT_F32, 1, x_buf, N, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "y (output buffer): 32 elements at offset 1",
+           clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 1, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "x (input buffer): 1 elements at offset 32",
+           clact_forward(c, &a, CLACT_F32, 1, x_buf, N, y_buf, 0, 0, NULL, NULL));
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
            clact_forward(c, &a, CLACT_F32, 2, x_buf, SIZE_MAX, y_buf, 0, 0, NULL, NULL));
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",

@@ -22,8 +22,8 @@ typedef struct ce_case {
     long long ignore;
     double eps;
     int weighted;
-    int big;      /* logits of ±1e4 and 88..1000 */
-    int grad;     /* 0 none, 1 separate, 2 in place over the logits */
+    int big;  /* logits of ±1e4 and 88..1000 */
+    int grad; /* 0 none, 1 separate, 2 in place over the logits */
     int ignore_all;
 } ce_case;
 
@@ -32,8 +32,9 @@ typedef struct ce_case {
  * softmax-sized entries, 2e-5 relative plus 1e-6 times the reduction's scale. */
 static void run_case(const ce_case *k, int index) {
     char label[200];
-    snprintf(label, sizeof label, "case %d: ndim %d tt %d red %d ignore %lld eps %g w %d big %d grad %d",
-             index, k->ndim, (int)k->tt, (int)k->red, k->ignore, k->eps, k->weighted, k->big, k->grad);
+    snprintf(label, sizeof label,
+             "case %d: ndim %d tt %d red %d ignore %lld eps %g w %d big %d grad %d", index, k->ndim,
+             (int)k->tt, (int)k->red, k->ignore, k->eps, k->weighted, k->big, k->grad);
     size_t C = k->ndim == 1 ? k->shape[0] : k->shape[1], inner = 1;
     size_t N = k->ndim == 1 ? 1 : k->shape[0];
     for (int i = 2; i < k->ndim; ++i)
@@ -79,7 +80,7 @@ static void run_case(const ce_case *k, int index) {
     size_t nloss = k->red == CLACT_REDUCTION_NONE ? P : 1;
     double *ref_loss = malloc((nloss + 1) * sizeof *ref_loss),
            *ref_grad = malloc((total + 1) * sizeof *ref_grad);
-    const void *tref = k->tt == CLACT_TARGET_INT64 ? (const void *)t64
+    const void *tref = k->tt == CLACT_TARGET_INT64   ? (const void *)t64
                        : k->tt == CLACT_TARGET_INT32 ? (const void *)t32
                                                      : (const void *)tpd;
     ck_assert_int_eq(clact_reference_cross_entropy(&d, k->ndim, k->shape, xd, tref,
@@ -87,12 +88,13 @@ static void run_case(const ce_case *k, int index) {
                      CLACT_OK);
 
     cl_mem xb = tu_buffer(total + 2, CL_MEM_READ_WRITE);
-    size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4, tcount = k->tt == CLACT_TARGET_PROBS ? total : P;
+    size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4,
+           tcount = k->tt == CLACT_TARGET_PROBS ? total : P;
     cl_int err;
     cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY,
                                (tcount + 1) * tbytes, NULL, &err);
     ck_assert_ptr_nonnull(tb);
-    const void *tsrc = k->tt == CLACT_TARGET_INT64 ? (const void *)t64
+    const void *tsrc = k->tt == CLACT_TARGET_INT64   ? (const void *)t64
                        : k->tt == CLACT_TARGET_INT32 ? (const void *)t32
                                                      : (const void *)tp;
     if (tcount)
@@ -109,8 +111,8 @@ static void run_case(const ce_case *k, int index) {
     tu_write(xb, 1, total, x);
     cl_event ev;
     clact_status st = clact_cross_entropy(tu_ctx(), &d, CLACT_F32, k->ndim, k->shape, xb, 1, tb, 0,
-                                          k->weighted ? wb : NULL, 0, lb, 0,
-                                          k->grad == 2 ? xb : gb, 1, 0, NULL, &ev);
+                                          k->weighted ? wb : NULL, 0, lb, 0, k->grad == 2 ? xb : gb,
+                                          1, 0, NULL, &ev);
     ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
                   clact_context_last_error(tu_ctx()));
     ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
@@ -122,7 +124,8 @@ static void run_case(const ce_case *k, int index) {
         int ok = isnan(ref_loss[i]) ? isnan(l[i])
                                     : fabs(l[i] - ref_loss[i]) <= 2e-5 * fabs(ref_loss[i]) + 1e-5;
         if (!ok)
-            ck_abort_msg("%s: loss[%zu] = %.9g, reference %.12g", label, i, (double)l[i], ref_loss[i]);
+            ck_abort_msg("%s: loss[%zu] = %.9g, reference %.12g", label, i, (double)l[i],
+                         ref_loss[i]);
     }
     if (k->grad) {
         tu_read(k->grad == 2 ? xb : gb, 1, total, g);
@@ -131,10 +134,12 @@ static void run_case(const ce_case *k, int index) {
             W += k->tt == CLACT_TARGET_PROBS ? 1.0 : (t64[p] == k->ignore ? 0.0 : wd[t64[p]]);
         double scale = k->red == CLACT_REDUCTION_MEAN ? 1.0 / W : 1.0;
         for (size_t i = 0; i < total; ++i) {
-            int ok = isnan(ref_grad[i]) ? isnan(g[i])
-                                        : fabs(g[i] - ref_grad[i]) <= 2e-5 * fabs(ref_grad[i]) + 1e-6 * scale * 3;
+            int ok = isnan(ref_grad[i])
+                         ? isnan(g[i])
+                         : fabs(g[i] - ref_grad[i]) <= 2e-5 * fabs(ref_grad[i]) + 1e-6 * scale * 3;
             if (!ok)
-                ck_abort_msg("%s: grad[%zu] = %.9g, reference %.12g", label, i, (double)g[i], ref_grad[i]);
+                ck_abort_msg("%s: grad[%zu] = %.9g, reference %.12g", label, i, (double)g[i],
+                             ref_grad[i]);
         }
     }
     clReleaseMemObject(xb);
@@ -158,9 +163,18 @@ START_TEST(cross_entropy_options) {
         for (int tt = 0; tt < 3; ++tt)
             for (int red = 0; red < 3; ++red)
                 for (int variant = 0; variant < 4; ++variant) {
-                    ce_case k = {shapes[s].ndim, {0}, tts[tt], (clact_reduction)red,
-                                 variant == 3 ? 2 : -100, variant == 1 ? 0.1 : variant == 2 ? 1.0 : 0.0,
-                                 variant >= 2, variant == 3, variant % 3, 0};
+                    ce_case k = {shapes[s].ndim,
+                                 {0},
+                                 tts[tt],
+                                 (clact_reduction)red,
+                                 variant == 3 ? 2 : -100,
+                                 variant == 1   ? 0.1
+                                 : variant == 2 ? 1.0
+                                                : 0.0,
+                                 variant >= 2,
+                                 variant == 3,
+                                 variant % 3,
+                                 0};
                     memcpy(k.shape, shapes[s].shape, sizeof k.shape);
                     if (k.ignore == 2 && (k.ndim == 1 ? k.shape[0] : k.shape[1]) <= 2)
                         k.ignore = -1;
@@ -184,8 +198,8 @@ START_TEST(cross_entropy_invalid_targets) {
     cl_int err;
     cl_mem xb = tu_buffer(12, CL_MEM_READ_WRITE);
     tu_write(xb, 0, 12, x);
-    cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                               sizeof t, t, &err);
+    cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()),
+                               CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof t, t, &err);
     cl_mem lb = tu_buffer(4, CL_MEM_READ_WRITE), gb = tu_buffer(12, CL_MEM_READ_WRITE);
     tu_fill_bits(lb, 0, 4, POISON);
     tu_fill_bits(gb, 0, 12, POISON);
@@ -216,8 +230,8 @@ START_TEST(cross_entropy_invalid_targets) {
     ck_assert(isnan(g[6]) && isnan(g[8]) && g[9] == 0.0f && fabsf(g[0] - (1.0f / 3 - 1)) < 1e-6f);
     /* Negative indices other than ignore_index are out of range too; int32 as well. */
     int32_t t32[4] = {0, -1, 1, 1};
-    cl_mem tb32 = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                                 sizeof t32, t32, &err);
+    cl_mem tb32 = clCreateBuffer(clact_context_cl_context(tu_ctx()),
+                                 CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof t32, t32, &err);
     d = clact_cross_entropy_default();
     d.target_type = CLACT_TARGET_INT32;
     ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb32, 0, NULL, 0,
@@ -229,29 +243,49 @@ START_TEST(cross_entropy_invalid_targets) {
     d = clact_cross_entropy_default();
     clact_cross_entropy_desc bad = d;
     bad.label_smoothing = 1.5;
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "label_smoothing"));
     bad = d;
     bad.reduction = (clact_reduction)7;
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     bad = d;
     bad.target_type = CLACT_TARGET_PROBS;
     bad.ignore_index = 0;
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, gb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &bad, CLACT_F32, 2, shape, xb, 0, gb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "ignore_index"));
     size_t noclass[2] = {4, 0};
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, noclass, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, NULL, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, noclass, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, NULL, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "target is NULL"));
     size_t bigger[2] = {5, 3};
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, bigger, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, bigger, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "do not fit"));
     d.reduction = CLACT_REDUCTION_NONE;
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 1, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, xb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 1, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         xb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "overlap"));
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), NULL, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_INVALID_ARGUMENT);
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F16, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0, NULL, 0, 0, NULL, NULL), CLACT_UNSUPPORTED);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), NULL, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F16, 2, shape, xb, 0, tb, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_UNSUPPORTED);
     clReleaseMemObject(xb);
     clReleaseMemObject(tb);
     clReleaseMemObject(tb32);

@@ -14,7 +14,7 @@
 
 #define CANARY 0xC49A522Bu
 #define POISON 0xFFBADBADu
-#define GUARD 9
+#define GUARD  9
 
 /* Tolerances, benchdnn's form (relative where |ref| > 1e-5, absolute below) with our numbers:
  * softmax: exp(x - m) carries the rounding of x - m, |x - m| * 2^-24, and |x - m| < 23 wherever
@@ -22,8 +22,7 @@
  * 4e-6 relative; below 1e-5 the same relative bound with |x - m| < 104 is < 1e-10 absolute.
  * log_softmax: (x - m) - log(sum) adds two terms of one sign, so no cancellation: 2e-6
  * relative, and 1e-6 absolute for outputs near 0 (-log(sum) with sum ~ 1). */
-static int close_sm(clact_softmax_kind kind, float got, double ref)
-{
+static int close_sm(clact_softmax_kind kind, float got, double ref) {
     if (isnan(ref))
         return isnan(got);
     if (isnan(got))
@@ -38,8 +37,7 @@ static int close_sm(clact_softmax_kind kind, float got, double ref)
 
 typedef enum fill { FILL_UNIFORM, FILL_BENCHDNN, FILL_HUGE, FILL_SPECIAL } fill;
 
-static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_t inner)
-{
+static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_t inner) {
     for (size_t o = 0; o < outer; ++o) {
         for (size_t i = 0; i < inner; ++i) {
             float sign = ((o + i) & 1) ? -1.0f : 1.0f;
@@ -52,21 +50,24 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
                 case FILL_BENCHDNN:
                     /* Top-1/2/3 logits at 90/89/88 with probabilities 3/C, 7/C, 4/C*7: the
                      * naive exp overflows; rows alternate sign to catch |x| used for the max. */
-                    *v = sign * (float)(u < 3.0 / C ? 90 : u < 10.0 / C ? 89 : u < 38.0 / C
-                                                                                 ? 88
-                                                                                 : tu_uniform(r, -88, 88));
+                    *v = sign * (float)(u < 3.0 / C    ? 90
+                                        : u < 10.0 / C ? 89
+                                        : u < 38.0 / C ? 88
+                                                       : tu_uniform(r, -88, 88));
                     break;
-                case FILL_HUGE: *v = (float)tu_uniform(r, 88, 1000) * sign + (u < 0.5 ? 1e4f : -1e4f); break;
+                case FILL_HUGE:
+                    *v = (float)tu_uniform(r, 88, 1000) * sign + (u < 0.5 ? 1e4f : -1e4f);
+                    break;
                 case FILL_SPECIAL:
                     switch (kind) {
-                    case 0: *v = -INFINITY; break;                            /* masked */
-                    case 1: *v = c == C / 2 ? INFINITY : (float)u; break;     /* +inf: NaN row */
-                    case 2: *v = c == 0 ? NAN : (float)u; break;              /* NaN row */
-                    case 3: *v = c % 2 ? -INFINITY : (float)u * 5; break;     /* partly masked */
+                    case 0: *v = -INFINITY; break;                        /* masked */
+                    case 1: *v = c == C / 2 ? INFINITY : (float)u; break; /* +inf: NaN row */
+                    case 2: *v = c == 0 ? NAN : (float)u; break;          /* NaN row */
+                    case 3: *v = c % 2 ? -INFINITY : (float)u * 5; break; /* partly masked */
                     case 4: *v = (float)tu_uniform(r, -1e4, 1e4); break;
-                    case 5: *v = c == C - 1 ? 0.0f : -INFINITY; break;        /* one survivor */
-                    case 6: *v = (float)(u * 1e-30); break;                   /* near-constant */
-                    case 7: *v = c == C / 2 ? NAN : -INFINITY; break;          /* NaN among -inf */
+                    case 5: *v = c == C - 1 ? 0.0f : -INFINITY; break; /* one survivor */
+                    case 6: *v = (float)(u * 1e-30); break;            /* near-constant */
+                    case 7: *v = c == C / 2 ? NAN : -INFINITY; break;  /* NaN among -inf */
                     default: *v = (float)tu_uniform(r, -100, 100); break;
                     }
                     break;
@@ -78,18 +79,19 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
 
 static double worst_rel[3];
 
-static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const size_t *shape,
-                    int dim, fill f, size_t xoff, size_t yoff, int inplace)
-{
+static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const size_t *shape, int dim,
+                    fill f, size_t xoff, size_t yoff, int inplace) {
     char label[256];
     int n = snprintf(label, sizeof label, "%s%s fill %d dim %d shape (",
                      clact_softmax_kind_name(kind), flags ? " safe" : "", (int)f, dim);
     size_t total = 1;
     for (int i = 0; i < ndim; ++i) {
-        n += snprintf(label + n, sizeof label - (size_t)n, "%zu%s", shape[i], i + 1 < ndim ? "," : ")");
+        n += snprintf(label + n, sizeof label - (size_t)n, "%zu%s", shape[i],
+                      i + 1 < ndim ? "," : ")");
         total *= shape[i];
     }
-    snprintf(label + n, sizeof label - (size_t)n, " off %zu/%zu%s", xoff, yoff, inplace ? " in-place" : "");
+    snprintf(label + n, sizeof label - (size_t)n, " off %zu/%zu%s", xoff, yoff,
+             inplace ? " in-place" : "");
     int d = dim < 0 ? dim + ndim : dim;
     size_t outer = 1, inner = 1, C = shape[d];
     for (int i = 0; i < ndim; ++i)
@@ -158,7 +160,8 @@ static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const siz
                 for (size_t c = 0; c < C; ++c)
                     rsum += ref[(o * C + c) * inner + i];
                 if (finite && C > 0 && fabs(sum - rsum) > 1e-5)
-                    ck_abort_msg("%s: row (%zu, %zu) sums to %.9g, not %.9g", label, o, i, sum, rsum);
+                    ck_abort_msg("%s: row (%zu, %zu) sums to %.9g, not %.9g", label, o, i, sum,
+                                 rsum);
             }
     }
     if (!inplace)
@@ -172,8 +175,7 @@ static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const siz
 
 static const clact_softmax_kind kinds[3] = {CLACT_SOFTMAX, CLACT_LOG_SOFTMAX, CLACT_SOFTMIN};
 
-START_TEST(softmax_rows_all_paths)
-{
+START_TEST(softmax_rows_all_paths) {
     static const char *const paths[] = {"rows", "group", "split", NULL};
     static const size_t lens[] = {1, 3, 16, 17, 1000, 4096, 5000, 32768};
     for (int p = 0; paths[p] || p == 3; ++p) {
@@ -195,12 +197,12 @@ START_TEST(softmax_rows_all_paths)
 }
 END_TEST
 
-START_TEST(softmax_any_axis)
-{
+START_TEST(softmax_any_axis) {
     static const size_t s3[3] = {4, 5, 6}, s4[4] = {2, 3, 4, 5}, s8[8] = {2, 1, 3, 2, 1, 2, 3, 2};
     for (int d = -3; d < 3; ++d)
         for (int f = 0; f < 4; ++f)
-            run_fwd(kinds[_i], f == FILL_SPECIAL ? CLACT_SOFTMAX_SAFE : 0, 3, s3, d, (fill)f, 0, 0, 0);
+            run_fwd(kinds[_i], f == FILL_SPECIAL ? CLACT_SOFTMAX_SAFE : 0, 3, s3, d, (fill)f, 0, 0,
+                    0);
     for (int d = 0; d < 4; ++d) {
         run_fwd(kinds[_i], 0, 4, s4, d, FILL_BENCHDNN, 3, 11, 0);
         run_fwd(kinds[_i], 0, 4, s4, d, FILL_SPECIAL, 2, 2, 1);
@@ -216,8 +218,7 @@ START_TEST(softmax_any_axis)
 }
 END_TEST
 
-START_TEST(softmax_long_row)
-{
+START_TEST(softmax_long_row) {
     static const size_t shape[2] = {1, 1000000};
     unsetenv("CLACT_SOFTMAX_PATH");
     run_fwd(kinds[_i], 0, 2, shape, 1, FILL_UNIFORM, 0, 0, 0);
@@ -236,11 +237,11 @@ START_TEST(softmax_long_row)
     for (int i = 0; i < 1000000; ++i)
         x[i] = -x[i];
     tu_write(b, 0, 1000000, x);
-    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, a, 0, 0,
-                                   NULL, NULL),
+    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, a, 0,
+                                   0, NULL, NULL),
                      CLACT_OK);
-    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, b, 0, b, 0, 0,
-                                   NULL, NULL),
+    ck_assert_int_eq(clact_softmax(tu_ctx(), CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, b, 0, b, 0,
+                                   0, NULL, NULL),
                      CLACT_OK);
     tu_read(a, 0, 1000000, y);
     clact_reference_softmax(CLACT_SOFTMAX, 0, 2, shape, 1, xd, ref);
@@ -264,12 +265,12 @@ END_TEST
 /* Backward: y is a real softmax output, dy has the opposite sign to y (benchdnn's fill, so the
  * sum does not cancel). Error bound: 4e-6 of the terms' magnitude, |y| (|dy| + |S|) for softmax,
  * |dy| + exp(y) |S| for log_softmax. */
-static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int dim, int inplace)
-{
+static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int dim, int inplace) {
     size_t total = 1;
     for (int i = 0; i < ndim; ++i)
         total *= shape[i];
-    tu_rng r = tu_rng_for("backward", (uint64_t)total * 7 + (uint64_t)(dim + 8) * 3 + (uint64_t)kind);
+    tu_rng r =
+        tu_rng_for("backward", (uint64_t)total * 7 + (uint64_t)(dim + 8) * 3 + (uint64_t)kind);
     double *xd = malloc(total * sizeof *xd), *yd = malloc(total * sizeof *yd),
            *gd = malloc(total * sizeof *gd), *ref = malloc(total * sizeof *ref);
     float *yf = malloc(total * sizeof *yf), *gf = malloc(total * sizeof *gf),
@@ -285,7 +286,8 @@ static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int 
         gf[i] = (float)(kind == CLACT_LOG_SOFTMAX ? mag : (yd[i] > 0 ? -mag : mag));
         gd[i] = gf[i];
     }
-    ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, yd, gd, ref), CLACT_OK);
+    ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, yd, gd, ref),
+                     CLACT_OK);
     cl_mem yb = tu_buffer(total, CL_MEM_READ_WRITE), gb = tu_buffer(total, CL_MEM_READ_WRITE);
     cl_mem db = inplace ? gb : tu_buffer(total, CL_MEM_READ_WRITE);
     tu_write(yb, 0, total, yf);
@@ -305,7 +307,8 @@ static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int 
         size_t o = j / (C * inner), i = j % inner, base = o * C * inner + i;
         double S = 0;
         for (size_t c = 0; c < C; ++c)
-            S += kind == CLACT_LOG_SOFTMAX ? gd[base + c * inner] : gd[base + c * inner] * yd[base + c * inner];
+            S += kind == CLACT_LOG_SOFTMAX ? gd[base + c * inner]
+                                           : gd[base + c * inner] * yd[base + c * inner];
         double mag = kind == CLACT_LOG_SOFTMAX ? fabs(gd[j]) + exp(yd[j]) * fabs(S)
                                                : fabs(yd[j]) * (fabs(gd[j]) + fabs(S));
         if (!(fabs(out[j] - ref[j]) <= 4e-6 * mag + 1e-30))
@@ -325,8 +328,7 @@ static void run_bwd(clact_softmax_kind kind, int ndim, const size_t *shape, int 
     free(out);
 }
 
-START_TEST(softmax_backward)
-{
+START_TEST(softmax_backward) {
     static const size_t s2[2] = {7, 1000}, s3[3] = {3, 50, 4};
     run_bwd(kinds[_i], 2, s2, 1, 0);
     run_bwd(kinds[_i], 2, s2, 0, 1);
@@ -335,8 +337,7 @@ START_TEST(softmax_backward)
 }
 END_TEST
 
-START_TEST(softmax_errors)
-{
+START_TEST(softmax_errors) {
     clact_context *c = tu_ctx();
     cl_mem b = tu_buffer(64, CL_MEM_READ_WRITE);
     tu_fill_bits(b, 0, 64, CANARY);
@@ -346,52 +347,71 @@ START_TEST(softmax_errors)
         const char *word;
         clact_status got;
     } cases[] = {
-        {CLACT_INVALID_ARGUMENT, "dim 3", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "dim -4", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, -4, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "ndim 0", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 0, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "ndim 17", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 17, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "shape is NULL", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, NULL, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "flags", clact_softmax(c, CLACT_SOFTMAX, 6, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "kind", clact_softmax(c, (clact_softmax_kind)9, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "do not fit", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, big, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "do not fit", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 1, b, 1, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "overlap", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 1, big + 1, 0, b, 0, b, 5, 0, NULL, NULL)},
-        {CLACT_UNSUPPORTED, "bf16", clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_BF16, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "dim 5", clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 3, shape, 5, b, 0, b, 0, b, 0, 0, NULL, NULL)},
-        {CLACT_INVALID_ARGUMENT, "overlap", clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 1, big + 1, 0, b, 0, b, 0, b, 3, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "dim 3",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "dim -4",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, -4, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "ndim 0",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 0, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "ndim 17",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 17, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "shape is NULL",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, NULL, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "flags",
+         clact_softmax(c, CLACT_SOFTMAX, 6, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "kind",
+         clact_softmax(c, (clact_softmax_kind)9, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL,
+                       NULL)},
+        {CLACT_INVALID_ARGUMENT, "do not fit",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, big, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "do not fit",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 1, b, 1, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "overlap",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 1, big + 1, 0, b, 0, b, 5, 0, NULL, NULL)},
+        {CLACT_UNSUPPORTED, "bf16",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_BF16, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_INVALID_ARGUMENT, "dim 5",
+         clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 3, shape, 5, b, 0, b, 0, b, 0, 0, NULL,
+                                NULL)},
+        {CLACT_INVALID_ARGUMENT, "overlap",
+         clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 1, big + 1, 0, b, 0, b, 0, b, 3, 0,
+                                NULL, NULL)},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
-        ck_assert_msg(cases[i].got == cases[i].st, "case %zu: %s", i, clact_status_name(cases[i].got));
+        ck_assert_msg(cases[i].got == cases[i].st, "case %zu: %s", i,
+                      clact_status_name(cases[i].got));
     /* The detail of the last call, and a few more checked one at a time for their words. */
-    ck_assert_int_eq(clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL),
-                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 3, b, 0, b, 0, 0, NULL, NULL),
+        CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(c), "dim 3 is out of range"));
     size_t huge[3] = {SIZE_MAX / 2, 4, 1};
-    ck_assert_int_eq(clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, huge, 0, b, 0, b, 0, 0, NULL, NULL),
-                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, huge, 0, b, 0, b, 0, 0, NULL, NULL),
+        CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(c), "overflows"));
-    ck_assert_int_eq(clact_softmax(NULL, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL),
-                     CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        clact_softmax(NULL, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL),
+        CLACT_INVALID_ARGUMENT);
     float y[64];
     tu_read(b, 0, 64, y);
     for (int i = 0; i < 64; ++i)
         ck_assert_msg(tu_bits(y[i]) == CANARY, "element %d written by a failed call", i);
     clReleaseMemObject(b);
     double x = 1, out;
-    ck_assert_int_eq(clact_reference_softmax(CLACT_SOFTMAX, 0, 1, shape, 1, &x, &out), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_reference_softmax(CLACT_SOFTMAX, 0, 1, shape, 1, &x, &out),
+                     CLACT_INVALID_ARGUMENT);
 }
 END_TEST
 
-static void report(void)
-{
+static void report(void) {
     printf("softmax worst relative error (outputs > 1e-5): softmax %.2e, log_softmax %.2e, "
            "softmin %.2e\n",
            worst_rel[0], worst_rel[1], worst_rel[2]);
 }
 
 Suite *softmax_suite(void);
-Suite *softmax_suite(void)
-{
+Suite *softmax_suite(void) {
     Suite *s = suite_create("softmax");
     TCase *tc = tcase_create("softmax");
     tcase_set_timeout(tc, 900);

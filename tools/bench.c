@@ -100,7 +100,8 @@ static cl_event enqueue_op(void *p, int set) {
         break;
     }
     case 2:
-        if (clEnqueueCopyBuffer(q, s->in[set], s->out[set], 0, 0, s->n * 4, 0, NULL, &e) != CL_SUCCESS)
+        if (clEnqueueCopyBuffer(q, s->in[set], s->out[set], 0, 0, s->n * 4, 0, NULL, &e) !=
+            CL_SUCCESS)
             return NULL;
         break;
     default: {
@@ -200,7 +201,8 @@ int clact_bench_main(int argc, char **argv) {
             quick = 1;
         } else if (slot && i + 1 < argc) {
             if (!strcmp(a, "--dtype") && strcmp(argv[i + 1], "f32")) {
-                fprintf(stderr, "clact: bench: --dtype %s is not supported yet (only f32)\n", argv[i + 1]);
+                fprintf(stderr, "clact: bench: --dtype %s is not supported yet (only f32)\n",
+                        argv[i + 1]);
                 return 2;
             }
             if (strcmp(a, "--dtype"))
@@ -220,7 +222,9 @@ int clact_bench_main(int argc, char **argv) {
                                   : "relu,leaky_relu,elu,gelu,gelu_tanh,silu,mish,sigmoid,tanh,"
                                     "softplus,softmax_1000,softmax_4096,softmax_32768",
                           ops, 64);
-    int nsizes = parse_list(sizes_arg ? sizes_arg : quick ? "4194304" : "16777216,67108864",
+    int nsizes = parse_list(sizes_arg ? sizes_arg
+                            : quick   ? "4194304"
+                                      : "16777216,67108864",
                             sizes_s, 16);
     size_t sizes[16];
     for (int i = 0; i < nsizes; ++i) {
@@ -244,8 +248,10 @@ int clact_bench_main(int argc, char **argv) {
             char *end;
             long v = strtol(len, &end, 10);
             if (end == len || *end || v < 1) {
-                fprintf(stderr, "clact: bench: '%s': the row length after '_' must be a positive "
-                                "integer\n", ops[i]);
+                fprintf(stderr,
+                        "clact: bench: '%s': the row length after '_' must be a positive "
+                        "integer\n",
+                        ops[i]);
                 return 2;
             }
             continue;
@@ -300,7 +306,8 @@ int clact_bench_main(int argc, char **argv) {
         }
         free(init);
         if (!ok) {
-            fprintf(stderr, "clact: bench: cannot allocate %d x 2 buffers of %zu bytes\n", sets, bytes);
+            fprintf(stderr, "clact: bench: cannot allocate %d x 2 buffers of %zu bytes\n", sets,
+                    bytes);
             return 1;
         }
         op_state st = {ctx, in, out, n, 1, 2, {CLACT_RELU, {0, 0}}, CLACT_SOFTMAX, copyk};
@@ -340,7 +347,8 @@ int clact_bench_main(int argc, char **argv) {
             timing t = time_it(enqueue_op, &st, sets, target, 1000);
             st.n = saved;
             if (!t.reps) {
-                fprintf(stderr, "clact: bench: %s failed: %s\n", ops[oi], clact_context_last_error(ctx));
+                fprintf(stderr, "clact: bench: %s failed: %s\n", ops[oi],
+                        clact_context_last_error(ctx));
                 continue;
             }
             double gbs = 8.0 * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
@@ -352,11 +360,12 @@ int clact_bench_main(int argc, char **argv) {
                 printf("%s,f32,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f\n", ops[oi], n_used, t.median_ms,
                        t.min_ms, t.reps, gbs, ges, gbs / yard);
             else
-                printf("%s\n  {\"op\": \"%s\", \"dtype\": \"f32\", \"elements\": %zu, \"median_ms\": "
-                       "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
-                       "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
-                       json_first ? "" : ",", ops[oi], n_used, t.median_ms, t.min_ms, t.reps, gbs,
-                       ges, yard, gbs / yard);
+                printf(
+                    "%s\n  {\"op\": \"%s\", \"dtype\": \"f32\", \"elements\": %zu, \"median_ms\": "
+                    "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
+                    "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
+                    json_first ? "" : ",", ops[oi], n_used, t.median_ms, t.min_ms, t.reps, gbs, ges,
+                    yard, gbs / yard);
             json_first = 0;
             fflush(stdout);
         }

@@ -389,8 +389,9 @@ static int cmd_apply(int argc, char **argv) {
     }
     long nd = x.ndim ? x.ndim : 1;
     if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
-        code = die(EXIT_USAGE, "apply: dim %ld is out of range for a %d-dimensional array (%ld..%ld)",
-                   a.dim, x.ndim, -nd, nd - 1);
+        code =
+            die(EXIT_USAGE, "apply: dim %ld is out of range for a %d-dimensional array (%ld..%ld)",
+                a.dim, x.ndim, -nd, nd - 1);
         clact_npy_free(&x);
         return code;
     }

@@ -419,8 +419,7 @@ CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
  *         out of range, named in the detail, unless ::CLACT_CE_ASYNC); ::CLACT_UNSUPPORTED;
  *         ::CLACT_OUT_OF_MEMORY; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
  */
-CLACT_API clact_status clact_cross_entropy(clact_context *ctx,
-                                           const clact_cross_entropy_desc *desc,
+CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_desc *desc,
                                            clact_dtype dtype, int ndim, const size_t *shape,
                                            cl_mem logits, size_t logits_offset, cl_mem target,
                                            size_t target_offset, cl_mem weight,
@@ -464,11 +463,10 @@ CLACT_API clact_status clact_reference_softmax_backward(clact_softmax_kind kind,
  * int64 or int32 indices or (as double) probabilities, per `desc->target_type`; @p weight may be
  * NULL; @p grad may be NULL. An index out of range gives ::CLACT_INVALID_ARGUMENT.
  */
-CLACT_API clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *desc,
-                                                     int ndim, const size_t *shape,
-                                                     const double *logits, const void *target,
-                                                     const double *weight, double *loss,
-                                                     double *grad);
+CLACT_API clact_status clact_reference_cross_entropy(const clact_cross_entropy_desc *desc, int ndim,
+                                                     const size_t *shape, const double *logits,
+                                                     const void *target, const double *weight,
+                                                     double *loss, double *grad);
 
 #ifdef __cplusplus
 }
