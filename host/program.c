@@ -165,7 +165,8 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
      * Only the dtype and the vector width are compile-time; every per-call value (sizes,
      * offsets, parameters) is a kernel argument, so nothing is ever rebuilt per call. */
     snprintf(options, sizeof options, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
-             ctx->vector_width, extra ? " " : "", extra ? extra : "");
+             id == CLACT__PROGRAM_ACTIVATION ? ctx->vector_width : ctx->reduce_width,
+             extra ? " " : "", extra ? extra : "");
     cl_int err = CL_SUCCESS;
     if (status == CLACT_OK) {
         p->program = clCreateProgramWithSource(ctx->context, count, texts, NULL, &err);
