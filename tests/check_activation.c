@@ -46,7 +46,7 @@ static void make_cases(void) {
     if (n_cases)
         return;
     const double D = NAN; /* keep PyTorch's default */
-    /* Worst ulp measured on PoCL 3.1 over 6 seeds is in the comment of each line. */
+    /* Worst ulp measured on PoCL 3.1 over 4 to 6 seeds is in the comment of each line. */
     add_case("relu", CLACT_RELU, D, D, 0, 0);                         /* exact */
     add_case("leaky_relu", CLACT_LEAKY_RELU, D, D, 4e-6, 1);          /* 0.5 */
     add_case("leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1);   /* 0.5 */
