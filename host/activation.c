@@ -131,9 +131,10 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
     size_t elem = clact_dtype_size(dtype);
     if (!elem)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
-    if (dtype != CLACT_F32)
-        return clact__fail(ctx, CLACT_UNSUPPORTED, "%s: dtype %s is not implemented yet (only f32)",
-                           ops[act->op].name, clact_dtype_name(dtype));
+    if (dtype == CLACT_F64)
+        return clact__fail(ctx, CLACT_UNSUPPORTED,
+                           "%s: dtype f64 is not implemented yet (f32, f16 and bf16 are)",
+                           ops[act->op].name);
     clact_status status;
     if ((status = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK ||
         (status = clact__check_io(ctx, n, elem, x, x_offset, y, y_offset)) != CLACT_OK)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Elementwise activations, forward. One kernel per op, all with the same arguments:
-//   (ulong n, global const float *x, ulong x_offset, global float *y, ulong y_offset,
-//    float p0, float p1)
+//   (ulong n, global const T *x, ulong x_offset, global T *y, ulong y_offset, float p0, float p1)
+// with T the storage type (float, half or bf16 as ushort; see prelude.cl); arithmetic is float.
 // Work-item g handles elements [g*CLACT_VW, g*CLACT_VW + CLACT_VW) of the range; the last one
 // handles the tail through a private buffer, so any n and any offset work. x and y may be the
 // same buffer at the same offset (in-place): each work-item reads its elements before writing.
@@ -218,26 +218,26 @@ vfloat act_softplus(vfloat x, float beta, float threshold)
 }
 
 #define CLACT_ELEMENTWISE(op)                                                                \
-    __kernel void clact_##op(const ulong n, __global const float *x, const ulong x_offset,  \
-                             __global float *y, const ulong y_offset, const float p0,        \
-                             const float p1)                                                 \
+    __kernel void clact_##op(const ulong n, __global const CLACT_STYPE *x,                   \
+                             const ulong x_offset, __global CLACT_STYPE *y,                  \
+                             const ulong y_offset, const float p0, const float p1)           \
     {                                                                                        \
         const ulong i = (ulong)get_global_id(0) * CLACT_VW;                                  \
         if (i >= n)                                                                          \
             return;                                                                          \
-        __global const float *xs = x + x_offset + i;                                         \
-        __global float *ys = y + y_offset + i;                                               \
+        __global const CLACT_STYPE *xs = x + x_offset + i;                                   \
+        __global CLACT_STYPE *ys = y + y_offset + i;                                         \
         if (n - i >= CLACT_VW) {                                                             \
-            CLACT_STORE(act_##op(CLACT_LOAD(xs), p0, p1), ys);                               \
+            CLACT_SSTORE(act_##op(CLACT_SLOAD(xs), p0, p1), ys);                             \
         } else {                                                                             \
             const uint m = (uint)(n - i);                                                    \
             float buf[CLACT_VW];                                                             \
             for (uint k = 0; k < CLACT_VW; ++k)                                              \
-                buf[k] = k < m ? xs[k] : 0.0f;                                               \
+                buf[k] = k < m ? CLACT_SLOAD1(xs + k) : 0.0f;                                \
             vfloat v = act_##op(CLACT_LOAD(buf), p0, p1);                                    \
             CLACT_STORE(v, buf);                                                             \
             for (uint k = 0; k < m; ++k)                                                     \
-                ys[k] = buf[k];                                                              \
+                CLACT_SSTORE1(buf[k], ys + k);                                               \
         }                                                                                    \
     }
 

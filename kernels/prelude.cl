@@ -2,7 +2,7 @@
 // Shared definitions for every clact program. Pure OpenCL C 1.2; the host concatenates this
 // file in front of a family's file and builds with:
 //   -DCLACT_VW=<1|2|4|8|16>   elements per work-item (vector width)
-//   -DCLACT_F32               the storage dtype (only f32 in this version)
+//   -DCLACT_F32, -DCLACT_F16 or -DCLACT_BF16   the storage dtype (kernels compute in float)
 // Per-call values (sizes, offsets, parameters) are kernel arguments, never -D options.
 
 // Contraction of a*b+c into fma would make results depend on the compiler's whim; where a
@@ -28,6 +28,122 @@ typedef CLACT_CAT(int, CLACT_VW) vint;
 #define CLACT_STORE(v, p) CLACT_CAT(vstore, CLACT_VW)(v, 0, p)
 #else
 #error "CLACT_VW must be 1, 2, 4, 8 or 16"
+#endif
+
+// Storage: CLACT_STYPE is the element type in global memory; CLACT_SLOAD / CLACT_SSTORE move
+// CLACT_VW elements between it and a vfloat, CLACT_SLOAD1 / CLACT_SSTORE1 one element. f16 and
+// bf16 are storage formats only (SEMANTICS.md line 4): loaded exactly into float, stored rounded
+// to nearest even. Both are kept as ushort and converted with integer operations here:
+// vload_half / vstore_half_rte would do for f16, but some toolchains guard them behind
+// cl_khr_fp16 (LLVM D46501), and PoCL 3.1's vstore_half8_rte crashes on addresses that are not
+// 16-byte aligned, which element offsets produce.
+#if defined(CLACT_F16) || defined(CLACT_BF16)
+#define CLACT_STYPE ushort
+#if CLACT_VW == 1
+typedef uint vuint;
+typedef ushort vushort;
+#define CLACT_VSUF(name) name
+#define CLACT_VLOAD_U16(p) (*(p))
+#define CLACT_VSTORE_U16(v, p) (*(p) = (v))
+#else
+typedef CLACT_CAT(uint, CLACT_VW) vuint;
+typedef CLACT_CAT(ushort, CLACT_VW) vushort;
+#define CLACT_VSUF(name) CLACT_CAT(name, CLACT_VW)
+#define CLACT_VLOAD_U16(p) CLACT_CAT(vload, CLACT_VW)(0, p)
+#define CLACT_VSTORE_U16(v, p) CLACT_CAT(vstore, CLACT_VW)(v, 0, p)
+#endif
+#define CLACT_U16_TO_UINT(v) CLACT_VSUF(convert_uint)(v)
+#define CLACT_UINT_TO_U16(v) CLACT_VSUF(convert_ushort)(v)
+#define CLACT_AS_FLOAT(v) CLACT_VSUF(as_float)(v)
+#define CLACT_AS_UINT(v) CLACT_VSUF(as_uint)(v)
+#endif
+
+#if defined(CLACT_F16)
+// Exact: normal halves rebias their exponent, subnormals are m * 2^-24, inf and NaN keep m.
+#define CLACT_DEFINE_HALF_TO_FLOAT(name, F, U, U16)                                          \
+    F name(U16 h)                                                                            \
+    {                                                                                        \
+        U u = CLACT_CVT_U(h);                                                                \
+        U sign = (u & 0x8000) << 16, e = (u >> 10) & 0x1f, m = u & 0x3ff;                    \
+        U normal = sign | ((e + 112) << 23) | (m << 13);                                     \
+        U special = sign | 0x7f800000 | (m << 13);                                           \
+        F sub = copysign(CLACT_CVT_F(m) * 5.9604644775390625e-08f, CLACT_ASF(sign | 0x3f800000)); \
+        F r = CLACT_ASF(select(normal, special, e == 31));                                   \
+        return select(r, sub, e == 0);                                                       \
+    }
+// Round to nearest even: normal range by integer rounding of the mantissa, the subnormal range
+// by the FPU (adding 0.5 puts 2^-24 at the last place), overflow at 65520, NaN quieted.
+#define CLACT_DEFINE_FLOAT_TO_HALF(name, F, U, U16)                                          \
+    U16 name(F f)                                                                            \
+    {                                                                                        \
+        U x = CLACT_ASU(f);                                                                  \
+        U sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;                                    \
+        U normal = (ax - 0x38000000 + 0xfff + ((ax >> 13) & 1)) >> 13;                       \
+        U sub = CLACT_ASU(CLACT_ASF(ax) + 0.5f) - 0x3f000000;                                \
+        U r = select(normal, sub, ax < 0x38800000);                                          \
+        r = select(r, (U)(0x7c00), ax >= 0x477ff000);                                        \
+        r = select(r, (U)(0x7e00), ax > 0x7f800000);                                         \
+        return CLACT_CVT_U16(r | sign);                                                      \
+    }
+#define CLACT_CVT_U(v) convert_uint(v)
+#define CLACT_CVT_F(v) convert_float(v)
+#define CLACT_ASF(v) as_float(v)
+#define CLACT_ASU(v) as_uint(v)
+#define CLACT_CVT_U16(v) convert_ushort(v)
+CLACT_DEFINE_HALF_TO_FLOAT(clact_half_to_float, float, uint, ushort)
+CLACT_DEFINE_FLOAT_TO_HALF(clact_float_to_half, float, uint, ushort)
+#if CLACT_VW > 1
+#undef CLACT_CVT_U
+#undef CLACT_CVT_F
+#undef CLACT_ASF
+#undef CLACT_ASU
+#undef CLACT_CVT_U16
+#define CLACT_CVT_U(v) CLACT_VSUF(convert_uint)(v)
+#define CLACT_CVT_F(v) CLACT_VSUF(convert_float)(v)
+#define CLACT_ASF(v) CLACT_VSUF(as_float)(v)
+#define CLACT_ASU(v) CLACT_VSUF(as_uint)(v)
+#define CLACT_CVT_U16(v) CLACT_VSUF(convert_ushort)(v)
+CLACT_DEFINE_HALF_TO_FLOAT(clact_half_to_vfloat, vfloat, vuint, vushort)
+CLACT_DEFINE_FLOAT_TO_HALF(clact_vfloat_to_half, vfloat, vuint, vushort)
+#else
+#define clact_half_to_vfloat clact_half_to_float
+#define clact_vfloat_to_half clact_float_to_half
+#endif
+#define CLACT_SLOAD1(p) clact_half_to_float(*(p))
+#define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_half(v))
+#define CLACT_SLOAD(p) clact_half_to_vfloat(CLACT_VLOAD_U16(p))
+#define CLACT_SSTORE(v, p) CLACT_VSTORE_U16(clact_vfloat_to_half(v), p)
+#elif defined(CLACT_BF16)
+float clact_bf16_to_float(ushort u) { return as_float((uint)u << 16); }
+// Round to nearest even on the upper 16 bits; NaN stays NaN (quieted), inf stays inf.
+ushort clact_float_to_bf16(float f)
+{
+    uint u = as_uint(f);
+    if (isnan(f))
+        return (ushort)((u >> 16) | 0x40);
+    return (ushort)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+vfloat clact_bf16_load(__global const ushort *p)
+{
+    return CLACT_AS_FLOAT(CLACT_U16_TO_UINT(CLACT_VLOAD_U16(p)) << 16);
+}
+void clact_bf16_store(vfloat v, __global ushort *p)
+{
+    vuint u = CLACT_AS_UINT(v);
+    vuint r = (u + 0x7fff + ((u >> 16) & 1)) >> 16;
+    r = select(r, (u >> 16) | 0x40, CLACT_AS_UINT(isnan(v)));
+    CLACT_VSTORE_U16(CLACT_UINT_TO_U16(r), p);
+}
+#define CLACT_SLOAD1(p) clact_bf16_to_float(*(p))
+#define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_bf16(v))
+#define CLACT_SLOAD(p) clact_bf16_load(p)
+#define CLACT_SSTORE(v, p) clact_bf16_store(v, p)
+#else
+#define CLACT_STYPE float
+#define CLACT_SLOAD1(p) (*(p))
+#define CLACT_SSTORE1(v, p) (*(p) = (v))
+#define CLACT_SLOAD(p) CLACT_LOAD(p)
+#define CLACT_SSTORE(v, p) CLACT_STORE(v, p)
 #endif
 
 // Compensated accumulation: add y to the sum s + c (c holds what rounding lost), with Knuth's

@@ -70,6 +70,23 @@ with tempfile.TemporaryDirectory() as d:
     r = run("apply", "tanh", p("e.npy"), p("e_out.npy"))
     check("empty", r.returncode == 0 and np.load(p("e_out.npy")).shape == (0, 7), r.stderr)
 
+    # f16 files stay f16; --dtype bf16 on an f32 file computes with bf16 storage and writes the
+    # bf16 values as f32 (round to nearest even: 1.00390625 is a tie, to even 1.0; the values
+    # are what torch.tensor(v).bfloat16().float() gives).
+    np.save(p("h.npy"), np.array([-2, -0.5, 0, 1.5, 65504, np.inf, np.nan], np.float16))
+    r = run("apply", "relu", p("h.npy"), p("ho.npy"))
+    ho = np.load(p("ho.npy")) if r.returncode == 0 else None
+    check("f16 relu", ho is not None and ho.dtype == np.float16 and np.array_equal(
+        ho[:6], np.array([0, 0, 0, 1.5, 65504, np.inf], np.float16)) and np.isnan(ho[6]), r.stderr)
+    np.save(p("b.npy"), np.array([1.00390625, 1.01171875, -3.0, 3e38], np.float32))
+    r = run("apply", "relu", "--dtype", "bf16", p("b.npy"), p("bo.npy"))
+    bo = np.load(p("bo.npy")) if r.returncode == 0 else None
+    check("bf16 storage", bo is not None and bo.dtype == np.float32 and
+          bo.tolist() == [1.0, 1.015625, 0.0, 3.00405527047391e+38], f"{bo} {r.stderr}")
+    r = run("apply", "sigmoid", "--dtype=f16", p("b.npy"), p("bo.npy"))
+    check("f16 storage of f32 file", r.returncode == 0 and np.load(p("bo.npy")).dtype == np.float32
+          and np.load(p("bo.npy"))[3] == 1.0, r.stderr)
+
     out = p("out.npy")
     # The softmax family: dim is required and range-checked against the array.
     r = run("apply", "softmax", "dim=1", p("x.npy"), p("sm.npy"))
@@ -130,7 +147,8 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("approximate", ["apply", "gelu", "approximate=erf", p("x.npy"), out], "erf", out=out)
     expect_error("not name=value", ["apply", "elu", "alpha", p("x.npy"), out], "alpha", out=out)
     expect_error("unknown option", ["apply", "relu", "--fast", p("x.npy"), out], "--fast", out=out)
-    expect_error("dtype f16", ["apply", "relu", "--dtype", "f16", p("x.npy"), out], "f16", out=out)
+    expect_error("dtype f64", ["apply", "relu", "--dtype", "f64", p("x.npy"), out], "f64", out=out)
+    expect_error("dtype unknown", ["apply", "relu", "--dtype", "int8", p("x.npy"), out], "int8", out=out)
     expect_error("device none", ["apply", "relu", "--device", "nothing-like-this", p("x.npy"), out],
                  "nothing-like-this", out=out)
     expect_error("device env", ["apply", "relu", p("x.npy"), out], "CLACT_DEVICE", out=out,
@@ -148,7 +166,7 @@ with tempfile.TemporaryDirectory() as d:
     np.save(p("f8.npy"), x.astype(np.float64))
     expect_error("f8", ["apply", "relu", p("f8.npy"), out], "<f8", out=out)
     np.save(p("f2.npy"), x.astype(np.float16))
-    expect_error("f2", ["apply", "relu", p("f2.npy"), out], "<f2", out=out)
+    expect_error("f2 softmax", ["apply", "softmax", "dim=0", p("f2.npy"), out], "f16", out=out)
     np.save(p("i4.npy"), np.arange(5, dtype=np.int32))
     expect_error("int", ["apply", "relu", p("i4.npy"), out], "<i4", out=out)
     np.save(p("be.npy"), x.astype(">f4"))

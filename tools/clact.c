@@ -2,6 +2,7 @@
 /* The clact command: a thin layer over the library. It parses, calls, and prints; errors are one
  * line on stderr starting "clact: ". Exit status: 0 ok, 1 runtime failure, 2 usage or input. */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,6 +145,8 @@ typedef struct apply_args {
     const char *device;
     int summary;
     clact_activation act;
+    int dtype_given; /* --dtype: the storage type on the device (default: the file's) */
+    clact_dtype dtype;
     int is_softmax; /* softmax, log_softmax or softmin: then kind and dim, not act */
     clact_softmax_kind kind;
     long dim;
@@ -191,17 +194,25 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
     memset(a, 0, sizeof *a);
     for (int i = 0; i < argc; ++i) {
         const char *s = argv[i];
-        if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
-            if (i + 1 >= argc)
-                return die(EXIT_USAGE, "apply: %s needs a value", s);
-            const char *v = argv[++i];
-            if (!strcmp(s, "--device"))
+        if (!strcmp(s, "--dtype") || !strcmp(s, "--device") || !strncmp(s, "--dtype=", 8)) {
+            const char *v;
+            if (!strncmp(s, "--dtype=", 8)) {
+                v = s + 8;
+            } else {
+                if (i + 1 >= argc)
+                    return die(EXIT_USAGE, "apply: %s needs a value", s);
+                v = argv[++i];
+            }
+            if (!strcmp(s, "--device")) {
                 a->device = v;
-            else if (strcmp(v, "f32"))
-                return die(EXIT_USAGE, "apply: --dtype %s is not supported yet (only f32)", v);
-        } else if (!strncmp(s, "--dtype=", 8)) {
-            if (strcmp(s + 8, "f32"))
-                return die(EXIT_USAGE, "apply: --dtype %s is not supported yet (only f32)", s + 8);
+            } else if (!strcmp(v, "f32") || !strcmp(v, "f16") || !strcmp(v, "bf16")) {
+                a->dtype_given = 1;
+                a->dtype = !strcmp(v, "f32") ? CLACT_F32 : !strcmp(v, "f16") ? CLACT_F16 : CLACT_BF16;
+            } else if (!strcmp(v, "f64")) {
+                return die(EXIT_USAGE, "apply: --dtype f64 is not supported yet (f32, f16, bf16 are)");
+            } else {
+                return die(EXIT_USAGE, "apply: --dtype must be f32, f16, bf16 or f64, not '%s'", v);
+            }
         } else if (!strncmp(s, "--device=", 9)) {
             a->device = s + 9;
         } else if (!strcmp(s, "--summary")) {
@@ -270,36 +281,104 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
     return EXIT_OK;
 }
 
-static int check_input(const clact_npy *x, const char *path) {
+/* The file's element type: '<f4' or '<f2'; anything else is an input error. */
+static int check_input(const clact_npy *x, const char *path, clact_dtype *dtype) {
     const char *d = x->descr;
     if (x->fortran_order)
         return die(EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)",
                    path);
-    if (!strcmp(d, "<f4"))
+    if (!strcmp(d, "<f4") || !strcmp(d, "<f2")) {
+        *dtype = d[2] == '4' ? CLACT_F32 : CLACT_F16;
         return EXIT_OK;
-    if (!strcmp(d, ">f4"))
-        return die(EXIT_USAGE, "%s: big-endian float32 ('>f4') is not supported (need '<f4')",
+    }
+    if (d[0] == '>' && d[1] == 'f')
+        return die(EXIT_USAGE, "%s: big-endian '%s' is not supported (need little-endian '<%s')",
+                   path, d, d + 1);
+    if (!strcmp(d, "<f8"))
+        return die(EXIT_USAGE, "%s: dtype '<f8' (float64) is not supported yet ('<f4', '<f2' are)",
                    path);
-    if (!strcmp(d, "<f2") || !strcmp(d, "<f8"))
-        return die(EXIT_USAGE, "%s: dtype '%s' is not supported yet (only '<f4', float32)", path,
-                   d);
-    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', float32)", path, d);
+    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4' or '<f2')", path, d);
 }
 
-/* Run the activation in place on the device; fills kernel_ms from the event. */
-static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *x,
-                      double *kernel_ms) {
-    float *data = x->data;
-    size_t n = x->count;
+/* Host conversions between the file's type and the device's storage type, rounding to nearest
+ * even, as the kernels do on store. */
+static float half_to_float(uint16_t h) {
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0 ? ldexpf((float)m, -24)
+              : e == 31 ? (m ? NAN : INFINITY)
+                        : ldexpf((float)(1024 + m), e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
+    if (ax > 0x7f800000)
+        return (uint16_t)(sign | 0x7e00);
+    if (ax >= 0x477ff000) /* 65520 and above round to inf */
+        return (uint16_t)(sign | 0x7c00);
+    if (ax < 0x38800000) { /* subnormal: let the FPU round at 2^-24 */
+        float t;
+        memcpy(&t, &ax, 4);
+        t += 0.5f;
+        uint32_t u;
+        memcpy(&u, &t, 4);
+        return (uint16_t)(sign | (u - 0x3f000000));
+    }
+    return (uint16_t)(sign | ((ax - 0x38000000 + 0xfff + ((ax >> 13) & 1)) >> 13));
+}
+
+static float bf16_to_float(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint16_t float_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if (isnan(f))
+        return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+static float load_as_float(clact_dtype dt, const void *p, size_t i) {
+    if (dt == CLACT_F32)
+        return ((const float *)p)[i];
+    uint16_t v = ((const uint16_t *)p)[i];
+    return dt == CLACT_F16 ? half_to_float(v) : bf16_to_float(v);
+}
+
+static void store_from_float(clact_dtype dt, void *p, size_t i, float f) {
+    if (dt == CLACT_F32)
+        ((float *)p)[i] = f;
+    else
+        ((uint16_t *)p)[i] = dt == CLACT_F16 ? float_to_half(f) : float_to_bf16(f);
+}
+
+/* n elements of type from -> a new array of type to (each step exact or one rounding). */
+static void *convert(const void *src, clact_dtype from, clact_dtype to, size_t n) {
+    void *dst = malloc((n ? n : 1) * clact_dtype_size(to));
+    if (dst)
+        for (size_t i = 0; i < n; ++i)
+            store_from_float(to, dst, i, load_as_float(from, src, i));
+    return dst;
+}
+
+/* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */
+static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *x, void *data,
+                      clact_dtype dtype, double *kernel_ms) {
+    size_t n = x->count, bytes = n * clact_dtype_size(dtype);
     cl_int err;
-    cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, n * sizeof(float),
-                                NULL, &err);
+    cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (!buf)
-        return die(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", n * sizeof(float), err);
+        return die(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
     cl_command_queue q = clact_context_queue(ctx);
     cl_event written = NULL, done = NULL;
     int code = EXIT_OK;
-    err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, n * sizeof(float), data, 0, NULL, &written);
+    err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, bytes, data, 0, NULL, &written);
     if (err != CL_SUCCESS) {
         code = die(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
     } else {
@@ -308,17 +387,18 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
             /* A 0-d array is one row of one element, as in PyTorch. */
             size_t one = 1;
             int ndim = x->ndim ? x->ndim : 1;
-            st = clact_softmax(ctx, a->kind, 0, CLACT_F32, ndim, x->ndim ? x->shape : &one,
+            st = clact_softmax(ctx, a->kind, 0, dtype, ndim, x->ndim ? x->shape : &one,
                                (int)a->dim, buf, 0, buf, 0, 1, &written, &done);
         } else {
-            st = clact_forward(ctx, &a->act, CLACT_F32, n, buf, 0, buf, 0, 1, &written, &done);
+            st = clact_forward(ctx, &a->act, dtype, n, buf, 0, buf, 0, 1, &written, &done);
         }
         if (st != CLACT_OK)
-            code = die(st == CLACT_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME, "%s: %s",
-                       clact_status_name(st), one_line(clact_context_last_error(ctx)));
+            code = die(st == CLACT_INVALID_ARGUMENT || st == CLACT_UNSUPPORTED ? EXIT_USAGE
+                                                                                : EXIT_RUNTIME,
+                       "%s: %s", clact_status_name(st), one_line(clact_context_last_error(ctx)));
     }
     if (code == EXIT_OK) {
-        err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, n * sizeof(float), data, 1, &done, NULL);
+        err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, bytes, data, 1, &done, NULL);
         if (err != CL_SUCCESS)
             code = die(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
     }
@@ -338,20 +418,20 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
     return code;
 }
 
-static void print_summary(const apply_args *a, const clact_npy *y, clact_context *ctx,
-                          double kernel_ms) {
-    const float *v = y->data;
+static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype file_dtype,
+                          clact_dtype dtype, clact_context *ctx, double kernel_ms) {
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     size_t nan = 0, finite = 0;
     for (size_t i = 0; i < y->count; ++i) {
-        if (isnan(v[i])) {
+        float v = load_as_float(file_dtype, y->data, i);
+        if (isnan(v)) {
             ++nan;
             continue;
         }
-        lo = v[i] < lo ? v[i] : lo;
-        hi = v[i] > hi ? v[i] : hi;
-        if (isfinite(v[i])) {
-            sum += v[i];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        if (isfinite(v)) {
+            sum += v;
             ++finite;
         }
     }
@@ -365,7 +445,7 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_context
             printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
         printf("%s", clact_op_param_count(a->act.op) ? ")" : "");
     }
-    printf(" on %zu f32 elements, shape (", y->count);
+    printf(" on %zu %s elements, shape (", y->count, clact_dtype_name(dtype));
     for (int i = 0; i < y->ndim; ++i)
         printf("%s%zu", i ? ", " : "", y->shape[i]);
     printf("%s), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n",
@@ -383,10 +463,12 @@ static int cmd_apply(int argc, char **argv) {
     clact_npy_status ns = clact_npy_read(a.in, &x, err, sizeof err);
     if (ns != CLACT_NPY_OK)
         return die(EXIT_USAGE, "%s", err);
-    if ((code = check_input(&x, a.in)) != EXIT_OK) {
+    clact_dtype file_dtype = CLACT_F32;
+    if ((code = check_input(&x, a.in, &file_dtype)) != EXIT_OK) {
         clact_npy_free(&x);
         return code;
     }
+    clact_dtype dtype = a.dtype_given ? a.dtype : file_dtype;
     long nd = x.ndim ? x.ndim : 1;
     if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
         code =
@@ -406,15 +488,32 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     double kernel_ms = 0;
-    if (x.count)
-        code = run_device(ctx, &a, &x, &kernel_ms);
+    if (x.count) {
+        /* The device works in dtype; the output file keeps the input file's type. */
+        void *dev = dtype == file_dtype ? x.data : convert(x.data, file_dtype, dtype, x.count);
+        if (!dev) {
+            code = die(EXIT_RUNTIME, "out of memory");
+        } else {
+            code = run_device(ctx, &a, &x, dev, dtype, &kernel_ms);
+            if (dev != x.data) {
+                void *back = convert(dev, dtype, file_dtype, x.count);
+                free(dev);
+                if (back) {
+                    free(x.data);
+                    x.data = back;
+                } else if (code == EXIT_OK) {
+                    code = die(EXIT_RUNTIME, "out of memory");
+                }
+            }
+        }
+    }
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
         if (ns != CLACT_NPY_OK)
             code = die(EXIT_USAGE, "%s", err);
     }
     if (code == EXIT_OK && a.summary)
-        print_summary(&a, &x, ctx, kernel_ms);
+        print_summary(&a, &x, file_dtype, dtype, ctx, kernel_ms);
     clact_context_destroy(ctx);
     clact_npy_free(&x);
     return code;

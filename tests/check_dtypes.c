@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* f16 and bf16 storage, exhaustively: every one of the 65536 bit patterns of each type through
+ * every activation (default and non-default parameters), against the double-precision reference
+ * rounded to the type (round to nearest even). The kernels compute in float and round once on
+ * store, so the result must be the correctly rounded value or, where the float result sat within
+ * a few float ulp of a rounding boundary, its neighbour: at most 1 ulp of the storage type
+ * (benchdnn's rule for these types). NaN only where the reference is NaN; ±inf exactly. Also a
+ * count that is not a multiple of the vector width, offsets, in place, and canaries. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static double half_to_double(uint16_t h) {
+    int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
+    return s ? -v : v;
+}
+
+static double bf16_to_double(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* The value of a 16-bit pattern, and the pattern's position in value order (for ulp distance). */
+static double decode(clact_dtype dt, uint16_t v) {
+    return dt == CLACT_F16 ? half_to_double(v) : bf16_to_double(v);
+}
+
+static long order(uint16_t v) { return (v & 0x8000) ? -(long)(v & 0x7fff) : (long)v; }
+
+/* Round a double to the type, to nearest even, by search: the nearest of the two neighbours
+ * found by bisection over the ordered finite patterns. Independent of any hardware conversion. */
+static uint16_t round_to(clact_dtype dt, double x) {
+    if (isnan(x))
+        return 0x7e00;
+    uint16_t maxp = dt == CLACT_F16 ? 0x7bff : 0x7f7f, inf = dt == CLACT_F16 ? 0x7c00 : 0x7f80;
+    uint16_t sign = signbit(x) ? 0x8000 : 0;
+    double a = fabs(x);
+    if (isinf(a))
+        return sign | inf;
+    uint16_t lo = 0, hi = maxp;
+    if (a >= decode(dt, maxp)) {
+        /* Beyond the largest finite: overflow once past the half-way point to the next binade's
+         * first value (what inf would be with one more exponent). */
+        double next = 2 * decode(dt, maxp) - decode(dt, (uint16_t)(maxp - 1));
+        return sign | (a >= (decode(dt, maxp) + next) / 2 ? inf : maxp);
+    }
+    while (hi - lo > 1) {
+        uint16_t mid = (uint16_t)((lo + hi) / 2);
+        if (decode(dt, mid) <= a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double dl = a - decode(dt, lo), dh = decode(dt, hi) - a;
+    uint16_t r = dl < dh ? lo : dh < dl ? hi : ((lo & 1) ? hi : lo);
+    return sign | r;
+}
+
+static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
+    enum { N = 65536, OFF = 3, G = 5 };
+    uint16_t *x = malloc(N * 2), *y = malloc((N + OFF + G) * 2);
+    double *xd = malloc(N * sizeof *xd), *ref = malloc(N * sizeof *ref);
+    ck_assert(x && y && xd && ref);
+    for (int i = 0; i < N; ++i) {
+        x[i] = (uint16_t)i;
+        xd[i] = decode(dt, x[i]);
+    }
+    ck_assert_int_eq(clact_reference_forward(&act, dt, N, xd, ref), CLACT_OK);
+    cl_int err;
+    cl_context cl = clact_context_cl_context(tu_ctx());
+    cl_command_queue q = clact_context_queue(tu_ctx());
+    for (int layout = 0; layout < 2; ++layout) {
+        /* layout 0: out of place, input at 0, output at OFF, n = N; layout 1: in place at OFF,
+         * n = N - 3 (a tail that is not a whole vector). */
+        size_t n = layout ? N - 3 : N;
+        uint16_t canary = 0x5a5a;
+        for (int i = 0; i < N + OFF + G; ++i)
+            y[i] = canary;
+        cl_mem xb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, N * 2, x, &err);
+        if (layout)
+            memcpy(y + OFF, x, n * 2);
+        cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, (N + OFF + G) * 2,
+                                   y, &err);
+        ck_assert(xb && yb);
+        clact_status st = layout ? clact_forward(tu_ctx(), &act, dt, n, yb, OFF, yb, OFF, 0, NULL, NULL)
+                                 : clact_forward(tu_ctx(), &act, dt, n, xb, 0, yb, OFF, 0, NULL, NULL);
+        ck_assert_msg(st == CLACT_OK, "%s %s: %s", label, clact_dtype_name(dt),
+                      clact_context_last_error(tu_ctx()));
+        ck_assert_int_eq(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, (N + OFF + G) * 2, y, 0, NULL, NULL),
+                         CL_SUCCESS);
+        for (int i = 0; i < N + OFF + G; ++i)
+            if ((i < OFF || i >= (int)(OFF + n)) && y[i] != canary)
+                ck_abort_msg("%s %s: element %d outside the range written", label,
+                             clact_dtype_name(dt), i);
+        for (size_t i = 0; i < n; ++i) {
+            uint16_t got = y[OFF + i], want = round_to(dt, ref[i]);
+            double g = decode(dt, got), w = decode(dt, want);
+            int ok;
+            if (isnan(ref[i]))
+                ok = isnan(g);
+            else if (isnan(g) || isinf(w) || isinf(g))
+                ok = g == w;
+            else if (g == 0 && w == 0)
+                ok = 1;
+            else
+                ok = labs(order(got) - order(want)) <= 1;
+            if (!ok)
+                ck_abort_msg("%s %s: x = %a: got %a (0x%04x), want %a (0x%04x), exact %.17g", label,
+                             clact_dtype_name(dt), decode(dt, x[i]), g, got, w, want, ref[i]);
+        }
+        clReleaseMemObject(xb);
+        clReleaseMemObject(yb);
+    }
+    free(x);
+    free(y);
+    free(xd);
+    free(ref);
+}
+
+START_TEST(dtypes_exhaustive) {
+    const clact_dtype dt = _i < CLACT_OP_COUNT + 2 ? CLACT_F16 : CLACT_BF16;
+    int k = _i % (CLACT_OP_COUNT + 2);
+    clact_activation a;
+    char label[64];
+    if (k < CLACT_OP_COUNT) {
+        a = clact_activation_default((clact_op)k);
+        snprintf(label, sizeof label, "%s", clact_op_name((clact_op)k));
+    } else if (k == CLACT_OP_COUNT) {
+        a = clact_activation_default(CLACT_SOFTPLUS);
+        a.param[0] = 2.0;
+        a.param[1] = 10.0;
+        snprintf(label, sizeof label, "softplus(2,10)");
+    } else {
+        a = clact_activation_default(CLACT_ELU);
+        a.param[0] = 0.3;
+        snprintf(label, sizeof label, "elu(0.3)");
+    }
+    run_dtype(dt, a, label);
+}
+END_TEST
+
+START_TEST(dtype_rounding_helpers) {
+    /* The test's own conversions, on values worked out by hand. */
+    ck_assert_uint_eq(round_to(CLACT_F16, 1.0), 0x3c00);
+    ck_assert_uint_eq(round_to(CLACT_F16, 65504.0), 0x7bff);
+    ck_assert_uint_eq(round_to(CLACT_F16, 65520.0), 0x7c00); /* half-way to 65536: overflows */
+    ck_assert_uint_eq(round_to(CLACT_F16, 65519.0), 0x7bff);
+    ck_assert_uint_eq(round_to(CLACT_F16, 1.0 + 1.0 / 2048), 0x3c00); /* tie: to even */
+    ck_assert_uint_eq(round_to(CLACT_F16, 1.0 + 3.0 / 2048), 0x3c02);
+    ck_assert_uint_eq(round_to(CLACT_F16, ldexp(1, -25)), 0x0000); /* tie with 0: even */
+    ck_assert_uint_eq(round_to(CLACT_F16, -ldexp(3, -26)), 0x8001);
+    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0), 0x3f80);
+    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0 + 1.0 / 256), 0x3f80); /* tie: to even */
+    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0 + 3.0 / 256), 0x3f82);
+    ck_assert_uint_eq(round_to(CLACT_BF16, -2.0), 0xc000);
+    ck_assert(half_to_double(0x0001) == ldexp(1, -24));
+    ck_assert(isnan(half_to_double(0x7e00)) && isinf(bf16_to_double(0xff80)));
+}
+END_TEST
+
+Suite *dtypes_suite(void);
+Suite *dtypes_suite(void) {
+    Suite *s = suite_create("dtypes");
+    TCase *tc = tcase_create("f16_bf16");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, dtype_rounding_helpers);
+    tcase_add_loop_test(tc, dtypes_exhaustive, 0, 2 * (CLACT_OP_COUNT + 2));
+    suite_add_tcase(s, tc);
+    return s;
+}
