@@ -89,12 +89,14 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
         cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, (N + OFF + G) * 2,
                                    y, &err);
         ck_assert(xb && yb);
-        clact_status st = layout ? clact_forward(tu_ctx(), &act, dt, n, yb, OFF, yb, OFF, 0, NULL, NULL)
-                                 : clact_forward(tu_ctx(), &act, dt, n, xb, 0, yb, OFF, 0, NULL, NULL);
+        clact_status st =
+            layout ? clact_forward(tu_ctx(), &act, dt, n, yb, OFF, yb, OFF, 0, NULL, NULL)
+                   : clact_forward(tu_ctx(), &act, dt, n, xb, 0, yb, OFF, 0, NULL, NULL);
         ck_assert_msg(st == CLACT_OK, "%s %s: %s", label, clact_dtype_name(dt),
                       clact_context_last_error(tu_ctx()));
-        ck_assert_int_eq(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, (N + OFF + G) * 2, y, 0, NULL, NULL),
-                         CL_SUCCESS);
+        ck_assert_int_eq(
+            clEnqueueReadBuffer(q, yb, CL_TRUE, 0, (N + OFF + G) * 2, y, 0, NULL, NULL),
+            CL_SUCCESS);
         for (int i = 0; i < N + OFF + G; ++i)
             if ((i < OFF || i >= (int)(OFF + n)) && y[i] != canary)
                 ck_abort_msg("%s %s: element %d outside the range written", label,

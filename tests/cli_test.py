@@ -117,7 +117,10 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("bench bad size", ["bench", "--sizes", "12x"], "12x")
     expect_error("bench bad row", ["bench", "--ops", "softmax_x"], "softmax_x")
     expect_error("bench bad format", ["bench", "--format", "xml"], "xml")
-    expect_error("bench dtype", ["bench", "--dtype", "bf16"], "bf16")
+    expect_error("bench dtype", ["bench", "--dtype", "f64"], "f64")
+    r = run("bench", "--ops", "relu", "--sizes", "4096", "--dtype", "f16,bf16", "--format", "csv")
+    check("bench dtypes", r.returncode == 0 and [l.split(",")[1] for l in r.stdout.splitlines()[1:]]
+          == ["f16", "bf16"], r.stdout + r.stderr)
 
     # devices, in both forms.
     r = run("devices")

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clact/clact.h"
+#include "convert.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -77,6 +78,7 @@ typedef struct op_state {
     cl_mem *in, *out;
     size_t n, rowlen;
     int kind; /* 0 activation, 1 softmax family, 2 copy buffer, 3 copy kernel */
+    clact_dtype dtype;
     clact_activation act;
     clact_softmax_kind sm;
     cl_kernel copy;
@@ -88,14 +90,14 @@ static cl_event enqueue_op(void *p, int set) {
     cl_command_queue q = clact_context_queue(s->ctx);
     switch (s->kind) {
     case 0:
-        if (clact_forward(s->ctx, &s->act, CLACT_F32, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
+        if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
                           &e) != CLACT_OK)
             return NULL;
         break;
     case 1: {
         size_t shape[2] = {s->n / s->rowlen, s->rowlen};
-        if (clact_softmax(s->ctx, s->sm, 0, CLACT_F32, 2, shape, 1, s->in[set], 0, s->out[set], 0,
-                          0, NULL, &e) != CLACT_OK)
+        if (clact_softmax(s->ctx, s->sm, 0, s->dtype, 2, shape, 1, s->in[set], 0, s->out[set], 0, 0,
+                          NULL, &e) != CLACT_OK)
             return NULL;
         break;
     }
@@ -187,7 +189,8 @@ static int parse_list(const char *s, char items[][32], int max) {
 }
 
 int clact_bench_main(int argc, char **argv) {
-    const char *ops_arg = NULL, *sizes_arg = NULL, *device = NULL, *format = "table";
+    const char *ops_arg = NULL, *sizes_arg = NULL, *device = NULL, *format = "table",
+               *dtypes_arg = "f32";
     int quick = 0;
     for (int i = 0; i < argc; ++i) {
         const char *a = argv[i];
@@ -195,19 +198,12 @@ int clact_bench_main(int argc, char **argv) {
                             : !strcmp(a, "--sizes")  ? &sizes_arg
                             : !strcmp(a, "--device") ? &device
                             : !strcmp(a, "--format") ? &format
-                            : !strcmp(a, "--dtype")  ? (const char **)&argv[i] /* checked below */
+                            : !strcmp(a, "--dtype")  ? &dtypes_arg
                                                      : NULL;
         if (!strcmp(a, "--quick")) {
             quick = 1;
         } else if (slot && i + 1 < argc) {
-            if (!strcmp(a, "--dtype") && strcmp(argv[i + 1], "f32")) {
-                fprintf(stderr, "clact: bench: --dtype %s is not supported yet (only f32)\n",
-                        argv[i + 1]);
-                return 2;
-            }
-            if (strcmp(a, "--dtype"))
-                *slot = argv[i + 1];
-            ++i;
+            *slot = argv[++i];
         } else {
             fprintf(stderr, "clact: bench: unknown or incomplete argument '%s'\n", a);
             return 2;
@@ -217,7 +213,21 @@ int clact_bench_main(int argc, char **argv) {
         fprintf(stderr, "clact: bench: --format must be table, csv or json, not '%s'\n", format);
         return 2;
     }
-    char ops[64][32], sizes_s[16][32];
+    char ops[64][32], sizes_s[16][32], dtype_s[4][32];
+    clact_dtype dtypes[4];
+    int ndtypes = parse_list(dtypes_arg, dtype_s, 4);
+    for (int i = 0; i < ndtypes; ++i) {
+        if (!strcmp(dtype_s[i], "f32") || !strcmp(dtype_s[i], "f16") ||
+            !strcmp(dtype_s[i], "bf16")) {
+            dtypes[i] = dtype_s[i][0] == 'b'   ? CLACT_BF16
+                        : dtype_s[i][1] == '3' ? CLACT_F32
+                                               : CLACT_F16;
+        } else {
+            fprintf(stderr, "clact: bench: --dtype %s is not supported%s (f32, f16, bf16 are)\n",
+                    dtype_s[i], strcmp(dtype_s[i], "f64") ? "" : " yet");
+            return 2;
+        }
+    }
     int nops = parse_list(ops_arg ? ops_arg
                                   : "relu,leaky_relu,elu,gelu,gelu_tanh,silu,mish,sigmoid,tanh,"
                                     "softplus,softmax_1000,softmax_4096,softmax_32768",
@@ -304,13 +314,14 @@ int clact_bench_main(int argc, char **argv) {
             out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
             ok &= in[k] && out[k];
         }
-        free(init);
         if (!ok) {
+            free(init);
             fprintf(stderr, "clact: bench: cannot allocate %d x 2 buffers of %zu bytes\n", sets,
                     bytes);
             return 1;
         }
-        op_state st = {ctx, in, out, n, 1, 2, {CLACT_RELU, {0, 0}}, CLACT_SOFTMAX, copyk};
+        op_state st = {ctx,           in,   out, n, 1, 2, CLACT_F32, {CLACT_RELU, {0, 0}},
+                       CLACT_SOFTMAX, copyk};
         timing tc = time_it(enqueue_op, &st, sets, target, 1000);
         st.kind = 3;
         timing tk = time_it(enqueue_op, &st, sets, target, 1000);
@@ -325,50 +336,70 @@ int clact_bench_main(int argc, char **argv) {
                    "%-16s %10s %10s %6s %9s %9s %8s\n",
                    n, bytes >> 20, sets, yard, copy_buf, copy_ker, host, "op", "median ms",
                    "min ms", "reps", "GB/s", "Gelem/s", "of copy");
-        for (int oi = 0; oi < nops; ++oi) {
-            st.kind = 0;
-            if (!strncmp(ops[oi], "softmax_", 8) || !strncmp(ops[oi], "log_softmax_", 12)) {
-                st.kind = 1;
-                st.sm = ops[oi][0] == 'l' ? CLACT_LOG_SOFTMAX : CLACT_SOFTMAX;
-                st.rowlen = (size_t)atol(strchr(ops[oi], '_') + (ops[oi][0] == 'l' ? 9 : 1));
-                if (st.rowlen > n) {
-                    fprintf(stderr, "clact: bench: %s skipped at %zu elements (fewer than a row)\n",
-                            ops[oi], n);
+        for (int di = 0; di < ndtypes; ++di) {
+            st.dtype = dtypes[di];
+            size_t esize = clact_dtype_size(st.dtype);
+            if (st.dtype != CLACT_F32) {
+                /* The same values, stored in the dtype, at the start of every input buffer. */
+                void *conv = clact_cli_convert(init, CLACT_F32, st.dtype, n);
+                for (int k = 0; conv && k < sets; ++k)
+                    clEnqueueWriteBuffer(clact_context_queue(ctx), in[k], CL_TRUE, 0, n * esize,
+                                         conv, 0, NULL, NULL);
+                free(conv);
+            }
+            for (int oi = 0; oi < nops; ++oi) {
+                st.kind = 0;
+                if (!strncmp(ops[oi], "softmax_", 8) || !strncmp(ops[oi], "log_softmax_", 12)) {
+                    st.kind = 1;
+                    st.sm = ops[oi][0] == 'l' ? CLACT_LOG_SOFTMAX : CLACT_SOFTMAX;
+                    st.rowlen = (size_t)atol(strchr(ops[oi], '_') + (ops[oi][0] == 'l' ? 9 : 1));
+                    if (st.rowlen > n) {
+                        fprintf(stderr,
+                                "clact: bench: %s skipped at %zu elements (fewer than a row)\n",
+                                ops[oi], n);
+                        continue;
+                    }
+                } else {
+                    clact_op op;
+                    clact_op_from_name(ops[oi], &op);
+                    st.act = clact_activation_default(op);
+                }
+                size_t n_used = st.kind == 1 ? n / st.rowlen * st.rowlen : n;
+                size_t saved = st.n;
+                st.n = n_used;
+                timing t = time_it(enqueue_op, &st, sets, target, 1000);
+                st.n = saved;
+                if (!t.reps) {
+                    fprintf(stderr, "clact: bench: %s %s skipped: %s\n", ops[oi],
+                            clact_dtype_name(st.dtype), clact_context_last_error(ctx));
                     continue;
                 }
-            } else {
-                clact_op op;
-                clact_op_from_name(ops[oi], &op);
-                st.act = clact_activation_default(op);
+                double gbs = 2.0 * (double)esize * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
+                double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
+                char label[64];
+                snprintf(label, sizeof label, "%.31s%s%s", ops[oi],
+                         st.dtype == CLACT_F32 ? "" : " ",
+                         st.dtype == CLACT_F32 ? "" : clact_dtype_name(st.dtype));
+                if (!strcmp(format, "table"))
+                    printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%%\n", label, t.median_ms,
+                           t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard);
+                else if (!strcmp(format, "csv"))
+                    printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f\n", ops[oi],
+                           clact_dtype_name(st.dtype), n_used, t.median_ms, t.min_ms, t.reps, gbs,
+                           ges, gbs / yard);
+                else
+                    printf(
+                        "%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, "
+                        "\"median_ms\": "
+                        "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
+                        "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
+                        json_first ? "" : ",", ops[oi], clact_dtype_name(st.dtype), n_used,
+                        t.median_ms, t.min_ms, t.reps, gbs, ges, yard, gbs / yard);
+                json_first = 0;
+                fflush(stdout);
             }
-            size_t n_used = st.kind == 1 ? n / st.rowlen * st.rowlen : n;
-            size_t saved = st.n;
-            st.n = n_used;
-            timing t = time_it(enqueue_op, &st, sets, target, 1000);
-            st.n = saved;
-            if (!t.reps) {
-                fprintf(stderr, "clact: bench: %s failed: %s\n", ops[oi],
-                        clact_context_last_error(ctx));
-                continue;
-            }
-            double gbs = 8.0 * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
-            double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
-            if (!strcmp(format, "table"))
-                printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%%\n", ops[oi], t.median_ms,
-                       t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard);
-            else if (!strcmp(format, "csv"))
-                printf("%s,f32,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f\n", ops[oi], n_used, t.median_ms,
-                       t.min_ms, t.reps, gbs, ges, gbs / yard);
-            else
-                printf(
-                    "%s\n  {\"op\": \"%s\", \"dtype\": \"f32\", \"elements\": %zu, \"median_ms\": "
-                    "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
-                    "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
-                    json_first ? "" : ",", ops[oi], n_used, t.median_ms, t.min_ms, t.reps, gbs, ges,
-                    yard, gbs / yard);
-            json_first = 0;
-            fflush(stdout);
         }
+        free(init);
         for (int k = 0; k < sets; ++k) {
             clReleaseMemObject(in[k]);
             clReleaseMemObject(out[k]);

@@ -2,15 +2,16 @@
 /* The clact command: a thin layer over the library. It parses, calls, and prints; errors are one
  * line on stderr starting "clact: ". Exit status: 0 ok, 1 runtime failure, 2 usage or input. */
 #include <errno.h>
-#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "clact/clact.h"
+#include "convert.h"
 #include "npy.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -207,9 +208,12 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
                 a->device = v;
             } else if (!strcmp(v, "f32") || !strcmp(v, "f16") || !strcmp(v, "bf16")) {
                 a->dtype_given = 1;
-                a->dtype = !strcmp(v, "f32") ? CLACT_F32 : !strcmp(v, "f16") ? CLACT_F16 : CLACT_BF16;
+                a->dtype = !strcmp(v, "f32")   ? CLACT_F32
+                           : !strcmp(v, "f16") ? CLACT_F16
+                                               : CLACT_BF16;
             } else if (!strcmp(v, "f64")) {
-                return die(EXIT_USAGE, "apply: --dtype f64 is not supported yet (f32, f16, bf16 are)");
+                return die(EXIT_USAGE,
+                           "apply: --dtype f64 is not supported yet (f32, f16, bf16 are)");
             } else {
                 return die(EXIT_USAGE, "apply: --dtype must be f32, f16, bf16 or f64, not '%s'", v);
             }
@@ -300,79 +304,13 @@ static int check_input(const clact_npy *x, const char *path, clact_dtype *dtype)
     return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4' or '<f2')", path, d);
 }
 
-/* Host conversions between the file's type and the device's storage type, rounding to nearest
- * even, as the kernels do on store. */
-static float half_to_float(uint16_t h) {
-    int e = (h >> 10) & 31, m = h & 1023;
-    float v = e == 0 ? ldexpf((float)m, -24)
-              : e == 31 ? (m ? NAN : INFINITY)
-                        : ldexpf((float)(1024 + m), e - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-static uint16_t float_to_half(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
-    if (ax > 0x7f800000)
-        return (uint16_t)(sign | 0x7e00);
-    if (ax >= 0x477ff000) /* 65520 and above round to inf */
-        return (uint16_t)(sign | 0x7c00);
-    if (ax < 0x38800000) { /* subnormal: let the FPU round at 2^-24 */
-        float t;
-        memcpy(&t, &ax, 4);
-        t += 0.5f;
-        uint32_t u;
-        memcpy(&u, &t, 4);
-        return (uint16_t)(sign | (u - 0x3f000000));
-    }
-    return (uint16_t)(sign | ((ax - 0x38000000 + 0xfff + ((ax >> 13) & 1)) >> 13));
-}
-
-static float bf16_to_float(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint16_t float_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if (isnan(f))
-        return (uint16_t)((u >> 16) | 0x40);
-    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
-static float load_as_float(clact_dtype dt, const void *p, size_t i) {
-    if (dt == CLACT_F32)
-        return ((const float *)p)[i];
-    uint16_t v = ((const uint16_t *)p)[i];
-    return dt == CLACT_F16 ? half_to_float(v) : bf16_to_float(v);
-}
-
-static void store_from_float(clact_dtype dt, void *p, size_t i, float f) {
-    if (dt == CLACT_F32)
-        ((float *)p)[i] = f;
-    else
-        ((uint16_t *)p)[i] = dt == CLACT_F16 ? float_to_half(f) : float_to_bf16(f);
-}
-
-/* n elements of type from -> a new array of type to (each step exact or one rounding). */
-static void *convert(const void *src, clact_dtype from, clact_dtype to, size_t n) {
-    void *dst = malloc((n ? n : 1) * clact_dtype_size(to));
-    if (dst)
-        for (size_t i = 0; i < n; ++i)
-            store_from_float(to, dst, i, load_as_float(from, src, i));
-    return dst;
-}
-
 /* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */
 static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *x, void *data,
                       clact_dtype dtype, double *kernel_ms) {
     size_t n = x->count, bytes = n * clact_dtype_size(dtype);
     cl_int err;
-    cl_mem buf = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
+    cl_mem buf =
+        clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (!buf)
         return die(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
     cl_command_queue q = clact_context_queue(ctx);
@@ -387,14 +325,14 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
             /* A 0-d array is one row of one element, as in PyTorch. */
             size_t one = 1;
             int ndim = x->ndim ? x->ndim : 1;
-            st = clact_softmax(ctx, a->kind, 0, dtype, ndim, x->ndim ? x->shape : &one,
-                               (int)a->dim, buf, 0, buf, 0, 1, &written, &done);
+            st = clact_softmax(ctx, a->kind, 0, dtype, ndim, x->ndim ? x->shape : &one, (int)a->dim,
+                               buf, 0, buf, 0, 1, &written, &done);
         } else {
             st = clact_forward(ctx, &a->act, dtype, n, buf, 0, buf, 0, 1, &written, &done);
         }
         if (st != CLACT_OK)
             code = die(st == CLACT_INVALID_ARGUMENT || st == CLACT_UNSUPPORTED ? EXIT_USAGE
-                                                                                : EXIT_RUNTIME,
+                                                                               : EXIT_RUNTIME,
                        "%s: %s", clact_status_name(st), one_line(clact_context_last_error(ctx)));
     }
     if (code == EXIT_OK) {
@@ -423,7 +361,7 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype f
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     size_t nan = 0, finite = 0;
     for (size_t i = 0; i < y->count; ++i) {
-        float v = load_as_float(file_dtype, y->data, i);
+        float v = clact_cli_load(file_dtype, y->data, i);
         if (isnan(v)) {
             ++nan;
             continue;
@@ -490,13 +428,14 @@ static int cmd_apply(int argc, char **argv) {
     double kernel_ms = 0;
     if (x.count) {
         /* The device works in dtype; the output file keeps the input file's type. */
-        void *dev = dtype == file_dtype ? x.data : convert(x.data, file_dtype, dtype, x.count);
+        void *dev =
+            dtype == file_dtype ? x.data : clact_cli_convert(x.data, file_dtype, dtype, x.count);
         if (!dev) {
             code = die(EXIT_RUNTIME, "out of memory");
         } else {
             code = run_device(ctx, &a, &x, dev, dtype, &kernel_ms);
             if (dev != x.data) {
-                void *back = convert(dev, dtype, file_dtype, x.count);
+                void *back = clact_cli_convert(dev, dtype, file_dtype, x.count);
                 free(dev);
                 if (back) {
                     free(x.data);
