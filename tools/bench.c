@@ -119,13 +119,67 @@ static cl_event enqueue_op(void *p, int set) {
     return e;
 }
 
+/* Start-up and per-op host cost: a fresh context's first op (program build and first launch),
+ * its second, and the wall time per enqueue of a 1K-element relu against a bare enqueue of an
+ * empty kernel, over many enqueues and one finish. */
+typedef struct overhead {
+    double first_ms, second_ms, op_us, empty_us;
+} overhead;
+
+static overhead measure_overhead(const char *device, cl_kernel empty) {
+    overhead o = {0, 0, 0, 0};
+    clact_context *c;
+    if (clact_context_create(&c, device) != CLACT_OK)
+        return o;
+    cl_int err;
+    cl_mem b = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE, 1024 * 4, NULL, &err);
+    cl_command_queue q = clact_context_queue(c);
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    float zero = 0.5f;
+    clEnqueueFillBuffer(q, b, &zero, 4, 0, 1024 * 4, 0, NULL, NULL);
+    clFinish(q);
+    double t0 = now_s();
+    clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
+    clFinish(q);
+    o.first_ms = (now_s() - t0) * 1e3;
+    t0 = now_s();
+    clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
+    clFinish(q);
+    o.second_ms = (now_s() - t0) * 1e3;
+    enum { REPS = 2000 };
+    t0 = now_s();
+    for (int i = 0; i < REPS; ++i)
+        clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
+    clFinish(q);
+    o.op_us = (now_s() - t0) * 1e6 / REPS;
+    /* The empty kernel belongs to the bench's own context: run it on a queue of that context. */
+    cl_context ec;
+    cl_device_id dev;
+    clGetKernelInfo(empty, CL_KERNEL_CONTEXT, sizeof ec, &ec, NULL);
+    clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL);
+    cl_command_queue eq = clCreateCommandQueue(ec, dev, 0, &err);
+    size_t g = 1024 / 16, l = 64;
+    clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
+    clFinish(eq);
+    t0 = now_s();
+    for (int i = 0; i < REPS; ++i)
+        clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
+    clFinish(eq);
+    o.empty_us = (now_s() - t0) * 1e6 / REPS;
+    clReleaseCommandQueue(eq);
+    clReleaseMemObject(b);
+    clact_context_destroy(c);
+    return o;
+}
+
 /* The copy kernel: 16 floats per work-item, the widest access clact's kernels use. */
 static const char *copy_src =
     "__kernel void copy(const ulong n, __global const float *x, __global float *y) {\n"
     "  ulong i = (ulong)get_global_id(0) * 16;\n"
     "  if (i + 16 <= n) vstore16(vload16(0, x + i), 0, y + i);\n"
     "  else for (; i < n; ++i) y[i] = x[i];\n"
-    "}\n";
+    "}\n"
+    "__kernel void empty(void) {}\n";
 
 typedef struct memcpy_job {
     char *dst;
@@ -290,14 +344,23 @@ int clact_bench_main(int argc, char **argv) {
     cl_program prog = clCreateProgramWithSource(cl, 1, &copy_src, NULL, &err);
     clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL);
     cl_kernel copyk = clCreateKernel(prog, "copy", &err);
+    cl_kernel emptyk = clCreateKernel(prog, "empty", &err);
+    overhead ov = measure_overhead(device, emptyk);
     double target = quick ? 0.15 : 0.5;
     int json_first = 1;
     if (!strcmp(format, "csv"))
         printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy\n");
     else if (!strcmp(format, "json"))
-        printf("{\"device\": \"%s\", \"results\": [", name);
+        printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
+               "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"results\": [",
+               name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us);
     else
-        printf("device: %s (%u compute units)\n", name, units);
+        printf("device: %s (%u compute units)\n"
+               "fresh context: first op %.1f ms (program build and first launch), second %.3f ms\n"
+               "host cost per op, 1K-element relu: %.2f us per enqueue, an empty kernel %.2f us "
+               "(overhead %.2f us)\n",
+               name, units, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us,
+               ov.op_us - ov.empty_us);
     for (int si = 0; si < nsizes; ++si) {
         size_t n = sizes[si], bytes = n * 4;
         /* Enough buffer pairs that the working set exceeds twice the last-level cache. */
@@ -408,6 +471,7 @@ int clact_bench_main(int argc, char **argv) {
     if (!strcmp(format, "json"))
         printf("\n]}\n");
     clReleaseKernel(copyk);
+    clReleaseKernel(emptyk);
     clReleaseProgram(prog);
     clact_context_destroy(ctx);
     return 0;
