@@ -63,9 +63,10 @@ static clact_status prologue(clact_context *ctx, clact_softmax_kind kind, clact_
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown softmax kind %d", (int)kind);
     if (!clact_dtype_size(dtype))
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
-    if (dtype != CLACT_F32)
-        return clact__fail(ctx, CLACT_UNSUPPORTED, "%s: dtype %s is not implemented yet (only f32)",
-                           clact_softmax_kind_name(kind), clact_dtype_name(dtype));
+    if (dtype == CLACT_F64)
+        return clact__fail(ctx, CLACT_UNSUPPORTED,
+                           "%s: dtype f64 is not implemented yet (f32, f16 and bf16 are)",
+                           clact_softmax_kind_name(kind));
     clact_status st = clact__check_events(ctx, num_wait, wait_list);
     if (st != CLACT_OK)
         return st;
@@ -108,7 +109,8 @@ static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t 
             return clact__fail_cl(ctx, e_, "clSetKernelArg");                                      \
     } while (0)
 
-static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size_t rows, size_t C,
+static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind, cl_int safe,
+                              size_t rows, size_t C,
                               size_t chunk, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
                               cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     cl_ulong r = rows, c = C, ch = chunk, nch = (C + chunk - 1) / chunk, xo = x_offset,
@@ -116,9 +118,9 @@ static clact_status run_split(clact_context *ctx, cl_int kind, cl_int safe, size
     clact_status st;
     cl_kernel kp, kf;
     size_t wp, wf;
-    if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_partial", &kp,
+    if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, "clact_softmax_partial", &kp,
                             &wp)) != CLACT_OK ||
-        (st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, CLACT_F32, "clact_softmax_finish", &kf,
+        (st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, "clact_softmax_finish", &kf,
                             &wf)) != CLACT_OK)
         return st;
     cl_event stack[16], *waits;
@@ -182,7 +184,7 @@ clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned
         return st;
     if (flags & ~CLACT_SOFTMAX_SAFE)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", flags);
-    if ((st = clact__check_io(ctx, total, sizeof(float), x, x_offset, y, y_offset)) != CLACT_OK)
+    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), x, x_offset, y, y_offset)) != CLACT_OK)
         return st;
     if (total == 0)
         return clact__marker(ctx, num_wait, wait_list, event);
@@ -210,7 +212,7 @@ clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned
     size_t chunk;
     path p = choose_path(ctx, outer, C, &chunk);
     if (p == PATH_SPLIT)
-        return run_split(ctx, k, safe, outer, C, chunk, x, x_offset, y, y_offset, num_wait,
+        return run_split(ctx, dtype, k, safe, outer, C, chunk, x, x_offset, y, y_offset, num_wait,
                          wait_list, event);
     const char *name = p == PATH_ROWS ? "clact_softmax_rows" : "clact_softmax_group";
     if ((st = clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, dtype, name, &kernel, &wg)) != CLACT_OK)
@@ -249,8 +251,8 @@ clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind,
     if (st != CLACT_OK)
         return st;
     /* dx is the output: y -> dx and dy -> dx must each be in-place or disjoint. */
-    if ((st = clact__check_io(ctx, total, sizeof(float), y, y_offset, dx, dx_offset)) != CLACT_OK ||
-        (st = clact__check_io(ctx, total, sizeof(float), dy, dy_offset, dx, dx_offset)) != CLACT_OK)
+    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), y, y_offset, dx, dx_offset)) != CLACT_OK ||
+        (st = clact__check_io(ctx, total, clact_dtype_size(dtype), dy, dy_offset, dx, dx_offset)) != CLACT_OK)
         return st;
     if (total == 0)
         return clact__marker(ctx, num_wait, wait_list, event);

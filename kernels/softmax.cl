@@ -16,6 +16,17 @@
 //                           combines a row's partials and scales its chunk; one exp per
 //                           element, no host round trip in between.
 //
+// f32 rows keep their exps in y between the sum and the scaling sweeps; f16 and bf16 rows would
+// round them to the storage type there (a second rounding, and exps below 6e-8 lost in f16), so
+// they take exp again in the scaling sweep.
+#ifdef CLACT_F32
+#define CLACT_SM_STORE_EXPS 1
+#define CLACT_SM_RESCALE(xv, yv, sign, M, f) ((yv) * (f))
+#else
+#define CLACT_SM_STORE_EXPS 0
+#define CLACT_SM_RESCALE(xv, yv, sign, M, f) (exp((sign) * (xv) - (M)) * (f))
+#endif
+
 // One output value from the row's max m and 1/sum (inv) or log(sum) (logs).
 float clact_sm_out(float t, float m, float inv, float logs, int kind, int masked, int safe)
 {
@@ -32,25 +43,25 @@ vfloat clact_sm_out_v(vfloat t, float m, float inv, float logs, int kind)
 // Max of sign * x over [b, e) of a row (fmax skips NaN). *bad is set for +inf (the row is
 // NaN, as exp(inf - inf)); a NaN needs no test here: exp(NaN - M) makes the sum, and with it
 // every output of the row, NaN.
-float clact_range_max(__global const float *xr, ulong b, ulong e, float sign, int *bad)
+float clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, float sign, int *bad)
 {
     vfloat m0 = (vfloat)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     ulong c = b;
     for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
-        m0 = fmax(m0, sign * CLACT_LOAD(xr + c));
-        m1 = fmax(m1, sign * CLACT_LOAD(xr + c + CLACT_VW));
-        m2 = fmax(m2, sign * CLACT_LOAD(xr + c + 2 * CLACT_VW));
-        m3 = fmax(m3, sign * CLACT_LOAD(xr + c + 3 * CLACT_VW));
+        m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
+        m1 = fmax(m1, sign * CLACT_SLOAD(xr + c + CLACT_VW));
+        m2 = fmax(m2, sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW));
+        m3 = fmax(m3, sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW));
     }
     for (; c + CLACT_VW <= e; c += CLACT_VW)
-        m0 = fmax(m0, sign * CLACT_LOAD(xr + c));
+        m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
     float lm[CLACT_VW];
     CLACT_STORE(fmax(fmax(m0, m1), fmax(m2, m3)), lm);
     float M = -INFINITY;
     for (uint j = 0; j < CLACT_VW; ++j)
         M = fmax(M, lm[j]);
     for (; c < e; ++c)
-        M = fmax(M, sign * xr[c]);
+        M = fmax(M, sign * CLACT_SLOAD1(xr + c));
     *bad = M == INFINITY;
     return M;
 }
@@ -61,22 +72,22 @@ float clact_range_max(__global const float *xr, ulong b, ulong e, float sign, in
 // its relative accuracy down to the small values log1p needs for log_softmax near 0 (adding the
 // 1s in float would cost up to half an ulp of 1 absolute, 3e-4 relative at sum - 1 = 2e-4).
 // Blocks of four vectors are summed plainly, and the block sums with TwoSum.
-float clact_range_sum(__global const float *xr, __global float *yr, ulong b, ulong e, float sign,
+float clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong b, ulong e, float sign,
                       float M, int store)
 {
     vfloat s = (vfloat)(0.0f), k = (vfloat)(0.0f);
     vint ties = (vint)(0);
     ulong c = b;
     for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
-        vfloat v0 = sign * CLACT_LOAD(xr + c), v1 = sign * CLACT_LOAD(xr + c + CLACT_VW);
-        vfloat v2 = sign * CLACT_LOAD(xr + c + 2 * CLACT_VW);
-        vfloat v3 = sign * CLACT_LOAD(xr + c + 3 * CLACT_VW);
+        vfloat v0 = sign * CLACT_SLOAD(xr + c), v1 = sign * CLACT_SLOAD(xr + c + CLACT_VW);
+        vfloat v2 = sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW);
+        vfloat v3 = sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW);
         vfloat t0 = exp(v0 - M), t1 = exp(v1 - M), t2 = exp(v2 - M), t3 = exp(v3 - M);
         if (store) {
-            CLACT_STORE(t0, yr + c);
-            CLACT_STORE(t1, yr + c + CLACT_VW);
-            CLACT_STORE(t2, yr + c + 2 * CLACT_VW);
-            CLACT_STORE(t3, yr + c + 3 * CLACT_VW);
+            CLACT_SSTORE(t0, yr + c);
+            CLACT_SSTORE(t1, yr + c + CLACT_VW);
+            CLACT_SSTORE(t2, yr + c + 2 * CLACT_VW);
+            CLACT_SSTORE(t3, yr + c + 3 * CLACT_VW);
         }
         ties += (v0 == M) + (v1 == M) + (v2 == M) + (v3 == M);
         vfloat z = (vfloat)(0.0f);
@@ -85,10 +96,10 @@ float clact_range_sum(__global const float *xr, __global float *yr, ulong b, ulo
         CLACT_ACC(vfloat, s, k, blk);
     }
     for (; c + CLACT_VW <= e; c += CLACT_VW) {
-        vfloat v = sign * CLACT_LOAD(xr + c);
+        vfloat v = sign * CLACT_SLOAD(xr + c);
         vfloat t = exp(v - M);
         if (store)
-            CLACT_STORE(t, yr + c);
+            CLACT_SSTORE(t, yr + c);
         ties += v == M;
         CLACT_ACC(vfloat, s, k, select(t, (vfloat)(0.0f), v == M));
     }
@@ -110,10 +121,10 @@ float clact_range_sum(__global const float *xr, __global float *yr, ulong b, ulo
         n_max += CLACT_VW == 1 ? lt[j] : -lt[j];
     }
     for (; c < e; ++c) {
-        float v = sign * xr[c];
+        float v = sign * CLACT_SLOAD1(xr + c);
         float t = exp(v - M);
         if (store)
-            yr[c] = t;
+            CLACT_SSTORE1(t, yr + c);
         if (v == M)
             ++n_max;
         else
@@ -123,30 +134,30 @@ float clact_range_sum(__global const float *xr, __global float *yr, ulong b, ulo
 }
 
 // Whether [b, e) holds a NaN: only asked of ranges whose max is -inf (fmax skipped any NaN).
-int clact_range_has_nan(__global const float *xr, ulong b, ulong e)
+int clact_range_has_nan(__global const CLACT_STYPE *xr, ulong b, ulong e)
 {
     for (ulong c = b; c < e; ++c)
-        if (isnan(xr[c]))
+        if (isnan(CLACT_SLOAD1(xr + c)))
             return 1;
     return 0;
 }
 
 // Write a whole range: NaN rows, masked rows under the safe flag.
-void clact_range_fill(__global float *yr, ulong b, ulong e, float v)
+void clact_range_fill(__global CLACT_STYPE *yr, ulong b, ulong e, float v)
 {
     for (ulong c = b; c < e; ++c)
-        yr[c] = v;
+        CLACT_SSTORE1(v, yr + c);
 }
 
-__kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const float *x,
-                                 const ulong x_offset, __global float *y, const ulong y_offset,
+__kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
+                                 const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                  const int kind, const int safe)
 {
     const ulong r = get_global_id(0);
     if (r >= rows)
         return;
-    __global const float *xr = x + x_offset + r * C;
-    __global float *yr = y + y_offset + r * C;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C;
+    __global CLACT_STYPE *yr = y + y_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
     const float M = clact_range_max(xr, 0, C, sign, &bad);
@@ -158,39 +169,42 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
         return;
     }
     const int store = kind != 1;
-    const float S = clact_range_sum(xr, yr, 0, C, sign, M, store);
+    const float S = clact_range_sum(xr, yr, 0, C, sign, M, store && CLACT_SM_STORE_EXPS);
     ulong c = 0;
     if (store) {
         const float inv = 1.0f / (1.0f + S);
         for (; c + CLACT_VW <= C; c += CLACT_VW)
-            CLACT_STORE(CLACT_LOAD(yr + c) * inv, yr + c);
+            CLACT_SSTORE(CLACT_SM_RESCALE(CLACT_SLOAD(xr + c), CLACT_SLOAD(yr + c), sign, M, inv),
+                         yr + c);
         for (; c < C; ++c)
-            yr[c] *= inv;
+            CLACT_SSTORE1(
+                CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, inv),
+                yr + c);
     } else {
         const float logs = log1p(S);
         for (; c + CLACT_VW <= C; c += CLACT_VW)
-            CLACT_STORE((sign * CLACT_LOAD(xr + c) - M) - logs, yr + c);
+            CLACT_SSTORE((sign * CLACT_SLOAD(xr + c) - M) - logs, yr + c);
         for (; c < C; ++c)
-            yr[c] = (sign * xr[c] - M) - logs;
+            CLACT_SSTORE1((sign * CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
     }
 }
 
 // One work-group per row; the local size is a power of two, at most 256.
-__kernel void clact_softmax_group(const ulong rows, const ulong C, __global const float *x,
-                                  const ulong x_offset, __global float *y, const ulong y_offset,
+__kernel void clact_softmax_group(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
+                                  const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                   const int kind, const int safe)
 {
     __local float lm[256], ls[256];
     __local int ln[256];
     const ulong r = get_group_id(0);
     const uint l = get_local_id(0), L = get_local_size(0);
-    __global const float *xr = x + x_offset + r * C;
-    __global float *yr = y + y_offset + r * C;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C;
+    __global CLACT_STYPE *yr = y + y_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
     float m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = l; c < C; c += L)
-        CLACT_SM_ADD(float, sign * xr[c], m, s, k, nan);
+        CLACT_SM_ADD(float, sign * CLACT_SLOAD1(xr + c), m, s, k, nan);
     lm[l] = m;
     ls[l] = s + k;
     ln[l] = nan;
@@ -211,37 +225,37 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
     const int masked = M == -INFINITY && !any_nan;
     const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = l; c < C; c += L)
-        yr[c] = clact_sm_out(sign * xr[c], M, inv, logs, kind, masked, safe);
+        CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xr + c), M, inv, logs, kind, masked, safe), yr + c);
 }
 
 __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulong inner,
-                                    __global const float *x, const ulong x_offset,
-                                    __global float *y, const ulong y_offset, const int kind,
+                                    __global const CLACT_STYPE *x, const ulong x_offset,
+                                    __global CLACT_STYPE *y, const ulong y_offset, const int kind,
                                     const int safe)
 {
     const ulong g = get_global_id(0);
     if (g >= outer * inner)
         return;
     const ulong o = g / inner, i = g - o * inner;
-    __global const float *xc = x + x_offset + o * C * inner + i;
-    __global float *yc = y + y_offset + o * C * inner + i;
+    __global const CLACT_STYPE *xc = x + x_offset + o * C * inner + i;
+    __global CLACT_STYPE *yc = y + y_offset + o * C * inner + i;
     const float sign = kind == 2 ? -1.0f : 1.0f;
     float m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = 0; c < C; ++c)
-        CLACT_SM_ADD(float, sign * xc[c * inner], m, s, k, nan);
+        CLACT_SM_ADD(float, sign * CLACT_SLOAD1(xc + c * inner), m, s, k, nan);
     const float S = nan ? NAN : s + k;
     const int masked = m == -INFINITY && !nan;
     const float inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = 0; c < C; ++c)
-        yc[c * inner] = clact_sm_out(sign * xc[c * inner], m, inv, logs, kind, masked, safe);
+        CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xc + c * inner), m, inv, logs, kind, masked, safe), yc + c * inner);
 }
 
 // Long rows: work-item (r, j) reduces chunk j of row r into part[3 (r nchunks + j)] =
 // (max, sum - 1, bad) and, for softmax and softmin, stores the chunk's exp(x - max) into y.
 __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong chunk,
-                                    const ulong nchunks, __global const float *x,
-                                    const ulong x_offset, __global float *y, const ulong y_offset,
+                                    const ulong nchunks, __global const CLACT_STYPE *x,
+                                    const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                     __global float *part, const int kind)
 {
     const ulong g = get_global_id(0);
@@ -249,8 +263,8 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
         return;
     const ulong r = g / nchunks, j = g - r * nchunks;
     const ulong begin = j * chunk, end = min(C, begin + chunk);
-    __global const float *xr = x + x_offset + r * C;
-    __global float *yr = y + y_offset + r * C;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C;
+    __global CLACT_STYPE *yr = y + y_offset + r * C;
     const float sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
     const float m = clact_range_max(xr, begin, end, sign, &bad);
@@ -263,7 +277,7 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
         if (kind != 1) // a fully masked chunk of a row that may not be: its outputs are 0
             clact_range_fill(yr, begin, end, 0.0f);
     } else {
-        s = clact_range_sum(xr, yr, begin, end, sign, m, kind != 1);
+        s = clact_range_sum(xr, yr, begin, end, sign, m, kind != 1 && CLACT_SM_STORE_EXPS);
     }
     part[3 * g] = m;
     part[3 * g + 1] = s;
@@ -271,8 +285,8 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
 }
 
 __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong chunk,
-                                   const ulong nchunks, __global const float *x,
-                                   const ulong x_offset, __global float *y, const ulong y_offset,
+                                   const ulong nchunks, __global const CLACT_STYPE *x,
+                                   const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                    __global const float *part, const int kind, const int safe)
 {
     const ulong g = get_global_id(0);
@@ -289,8 +303,8 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
             CLACT_SM_MERGE(M, S, pq[0], pq[1]);
     }
     const ulong begin = j * chunk, end = min(C, begin + chunk);
-    __global const float *xr = x + x_offset + r * C;
-    __global float *yr = y + y_offset + r * C;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C;
+    __global CLACT_STYPE *yr = y + y_offset + r * C;
     if (bad || M == -INFINITY) {
         clact_range_fill(yr, begin, end, !bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
         return;
@@ -298,45 +312,54 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
     ulong c = begin;
     if (kind != 1) {
         const float mj = part[3 * g];
-        // y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
-        const float scale = (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S);
+        const float sign = kind == 2 ? -1.0f : 1.0f;
+        // f32: y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
+        // f16, bf16: y holds nothing yet; the softmax is exp(x - M) / sum.
+        const float scale = CLACT_SM_STORE_EXPS
+                                ? (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S)
+                                : 1.0f / (1.0f + S);
         for (; c + CLACT_VW <= end; c += CLACT_VW)
-            CLACT_STORE(CLACT_LOAD(yr + c) * scale, yr + c);
+            CLACT_SSTORE(CLACT_SM_RESCALE(CLACT_SLOAD(xr + c), CLACT_SLOAD(yr + c), sign, M, scale),
+                         yr + c);
         for (; c < end; ++c)
-            yr[c] *= scale;
+            CLACT_SSTORE1(
+                CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, scale),
+                yr + c);
     } else {
         const float logs = log1p(S);
         for (; c + CLACT_VW <= end; c += CLACT_VW)
-            CLACT_STORE((CLACT_LOAD(xr + c) - M) - logs, yr + c);
+            CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
         for (; c < end; ++c)
-            yr[c] = (xr[c] - M) - logs;
+            CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
     }
 }
 
 // Backward. kind 0: dx = y (dy - S), S = sum dy y; kind 1: dx = dy - exp(y) S, S = sum dy;
 // kind 2: dx = -y (dy - S). One work-item per column of (outer, C, inner); inner == 1 for rows.
 __kernel void clact_softmax_backward(const ulong outer, const ulong C, const ulong inner,
-                                     __global const float *y, const ulong y_offset,
-                                     __global const float *dy, const ulong dy_offset,
-                                     __global float *dx, const ulong dx_offset, const int kind)
+                                     __global const CLACT_STYPE *y, const ulong y_offset,
+                                     __global const CLACT_STYPE *dy, const ulong dy_offset,
+                                     __global CLACT_STYPE *dx, const ulong dx_offset,
+                                     const int kind)
 {
     const ulong g = get_global_id(0);
     if (g >= outer * inner)
         return;
     const ulong o = g / inner, i = g - o * inner;
     const ulong base = o * C * inner + i;
-    __global const float *yc = y + y_offset + base;
-    __global const float *gc = dy + dy_offset + base;
-    __global float *dc = dx + dx_offset + base;
+    __global const CLACT_STYPE *yc = y + y_offset + base;
+    __global const CLACT_STYPE *gc = dy + dy_offset + base;
+    __global CLACT_STYPE *dc = dx + dx_offset + base;
     float s = 0.0f, k = 0.0f;
     for (ulong c = 0; c < C; ++c) {
-        float term = kind == 1 ? gc[c * inner] : gc[c * inner] * yc[c * inner];
+        float g = CLACT_SLOAD1(gc + c * inner);
+        float term = kind == 1 ? g : g * CLACT_SLOAD1(yc + c * inner);
         CLACT_ACC(float, s, k, term);
     }
     const float S = s + k;
     for (ulong c = 0; c < C; ++c) {
-        float yv = yc[c * inner], gv = gc[c * inner];
+        float yv = CLACT_SLOAD1(yc + c * inner), gv = CLACT_SLOAD1(gc + c * inner);
         float r = kind == 1 ? gv - exp(yv) * S : yv * (gv - S);
-        dc[c * inner] = kind == 2 ? -r : r;
+        CLACT_SSTORE1(kind == 2 ? -r : r, dc + c * inner);
     }
 }

@@ -14,55 +14,6 @@
 
 #include "testutil.h"
 
-static double half_to_double(uint16_t h) {
-    int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
-    return s ? -v : v;
-}
-
-static double bf16_to_double(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* The value of a 16-bit pattern, and the pattern's position in value order (for ulp distance). */
-static double decode(clact_dtype dt, uint16_t v) {
-    return dt == CLACT_F16 ? half_to_double(v) : bf16_to_double(v);
-}
-
-static long order(uint16_t v) { return (v & 0x8000) ? -(long)(v & 0x7fff) : (long)v; }
-
-/* Round a double to the type, to nearest even, by search: the nearest of the two neighbours
- * found by bisection over the ordered finite patterns. Independent of any hardware conversion. */
-static uint16_t round_to(clact_dtype dt, double x) {
-    if (isnan(x))
-        return 0x7e00;
-    uint16_t maxp = dt == CLACT_F16 ? 0x7bff : 0x7f7f, inf = dt == CLACT_F16 ? 0x7c00 : 0x7f80;
-    uint16_t sign = signbit(x) ? 0x8000 : 0;
-    double a = fabs(x);
-    if (isinf(a))
-        return sign | inf;
-    uint16_t lo = 0, hi = maxp;
-    if (a >= decode(dt, maxp)) {
-        /* Beyond the largest finite: overflow once past the half-way point to the next binade's
-         * first value (what inf would be with one more exponent). */
-        double next = 2 * decode(dt, maxp) - decode(dt, (uint16_t)(maxp - 1));
-        return sign | (a >= (decode(dt, maxp) + next) / 2 ? inf : maxp);
-    }
-    while (hi - lo > 1) {
-        uint16_t mid = (uint16_t)((lo + hi) / 2);
-        if (decode(dt, mid) <= a)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    double dl = a - decode(dt, lo), dh = decode(dt, hi) - a;
-    uint16_t r = dl < dh ? lo : dh < dl ? hi : ((lo & 1) ? hi : lo);
-    return sign | r;
-}
-
 static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
     enum { N = 65536, OFF = 3, G = 5 };
     uint16_t *x = malloc(N * 2), *y = malloc((N + OFF + G) * 2);
@@ -70,7 +21,7 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
     ck_assert(x && y && xd && ref);
     for (int i = 0; i < N; ++i) {
         x[i] = (uint16_t)i;
-        xd[i] = decode(dt, x[i]);
+        xd[i] = tu_decode16(dt, x[i]);
     }
     ck_assert_int_eq(clact_reference_forward(&act, dt, N, xd, ref), CLACT_OK);
     cl_int err;
@@ -102,8 +53,8 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
                 ck_abort_msg("%s %s: element %d outside the range written", label,
                              clact_dtype_name(dt), i);
         for (size_t i = 0; i < n; ++i) {
-            uint16_t got = y[OFF + i], want = round_to(dt, ref[i]);
-            double g = decode(dt, got), w = decode(dt, want);
+            uint16_t got = y[OFF + i], want = tu_round16(dt, ref[i]);
+            double g = tu_decode16(dt, got), w = tu_decode16(dt, want);
             int ok;
             if (isnan(ref[i]))
                 ok = isnan(g);
@@ -112,10 +63,10 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
             else if (g == 0 && w == 0)
                 ok = 1;
             else
-                ok = labs(order(got) - order(want)) <= 1;
+                ok = labs(tu_order16(got) - tu_order16(want)) <= 1;
             if (!ok)
                 ck_abort_msg("%s %s: x = %a: got %a (0x%04x), want %a (0x%04x), exact %.17g", label,
-                             clact_dtype_name(dt), decode(dt, x[i]), g, got, w, want, ref[i]);
+                             clact_dtype_name(dt), tu_decode16(dt, x[i]), g, got, w, want, ref[i]);
         }
         clReleaseMemObject(xb);
         clReleaseMemObject(yb);
@@ -150,20 +101,20 @@ END_TEST
 
 START_TEST(dtype_rounding_helpers) {
     /* The test's own conversions, on values worked out by hand. */
-    ck_assert_uint_eq(round_to(CLACT_F16, 1.0), 0x3c00);
-    ck_assert_uint_eq(round_to(CLACT_F16, 65504.0), 0x7bff);
-    ck_assert_uint_eq(round_to(CLACT_F16, 65520.0), 0x7c00); /* half-way to 65536: overflows */
-    ck_assert_uint_eq(round_to(CLACT_F16, 65519.0), 0x7bff);
-    ck_assert_uint_eq(round_to(CLACT_F16, 1.0 + 1.0 / 2048), 0x3c00); /* tie: to even */
-    ck_assert_uint_eq(round_to(CLACT_F16, 1.0 + 3.0 / 2048), 0x3c02);
-    ck_assert_uint_eq(round_to(CLACT_F16, ldexp(1, -25)), 0x0000); /* tie with 0: even */
-    ck_assert_uint_eq(round_to(CLACT_F16, -ldexp(3, -26)), 0x8001);
-    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0), 0x3f80);
-    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0 + 1.0 / 256), 0x3f80); /* tie: to even */
-    ck_assert_uint_eq(round_to(CLACT_BF16, 1.0 + 3.0 / 256), 0x3f82);
-    ck_assert_uint_eq(round_to(CLACT_BF16, -2.0), 0xc000);
-    ck_assert(half_to_double(0x0001) == ldexp(1, -24));
-    ck_assert(isnan(half_to_double(0x7e00)) && isinf(bf16_to_double(0xff80)));
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 1.0), 0x3c00);
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 65504.0), 0x7bff);
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 65520.0), 0x7c00); /* half-way to 65536: overflows */
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 65519.0), 0x7bff);
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 1.0 + 1.0 / 2048), 0x3c00); /* tie: to even */
+    ck_assert_uint_eq(tu_round16(CLACT_F16, 1.0 + 3.0 / 2048), 0x3c02);
+    ck_assert_uint_eq(tu_round16(CLACT_F16, ldexp(1, -25)), 0x0000); /* tie with 0: even */
+    ck_assert_uint_eq(tu_round16(CLACT_F16, -ldexp(3, -26)), 0x8001);
+    ck_assert_uint_eq(tu_round16(CLACT_BF16, 1.0), 0x3f80);
+    ck_assert_uint_eq(tu_round16(CLACT_BF16, 1.0 + 1.0 / 256), 0x3f80); /* tie: to even */
+    ck_assert_uint_eq(tu_round16(CLACT_BF16, 1.0 + 3.0 / 256), 0x3f82);
+    ck_assert_uint_eq(tu_round16(CLACT_BF16, -2.0), 0xc000);
+    ck_assert(tu_decode16(CLACT_F16, 0x0001) == ldexp(1, -24));
+    ck_assert(isnan(tu_decode16(CLACT_F16, 0x7e00)) && isinf(tu_decode16(CLACT_BF16, 0xff80)));
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 #include "testutil.h"
 
@@ -368,8 +369,8 @@ START_TEST(softmax_errors) {
          clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 3, shape, 0, b, 1, b, 1, 0, NULL, NULL)},
         {CLACT_INVALID_ARGUMENT, "overlap",
          clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 1, big + 1, 0, b, 0, b, 5, 0, NULL, NULL)},
-        {CLACT_UNSUPPORTED, "bf16",
-         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_BF16, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+        {CLACT_UNSUPPORTED, "f64",
+         clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F64, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
         {CLACT_INVALID_ARGUMENT, "dim 5",
          clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 3, shape, 5, b, 0, b, 0, b, 0, 0, NULL,
                                 NULL)},
@@ -404,6 +405,81 @@ START_TEST(softmax_errors) {
 }
 END_TEST
 
+/* f16 and bf16 storage: inputs drawn in the type, outputs within 1 ulp of the type of the
+ * correctly rounded reference (computed in float, rounded once: benchdnn's rule), on every kernel
+ * shape: rows through each path, a strided dimension, long rows split, backward. */
+static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const size_t *shape,
+                      int dim, const char *path, int backward)
+{
+    size_t total = 1;
+    for (int i = 0; i < ndim; ++i)
+        total *= shape[i];
+    tu_rng r = tu_rng_for("dtype softmax", total * 31 + (uint64_t)dt * 7 + (uint64_t)kind + (uint64_t)backward);
+    uint16_t *x = malloc(total * 2), *g = malloc(total * 2), *y = malloc(total * 2);
+    double *xd = malloc(total * sizeof *xd), *gd = malloc(total * sizeof *gd),
+           *ref = malloc(total * sizeof *ref);
+    ck_assert(x && g && y && xd && gd && ref);
+    for (size_t i = 0; i < total; ++i) {
+        x[i] = tu_round16(dt, tu_uniform(&r, backward ? -3 : -10, backward ? 3 : 10));
+        xd[i] = tu_decode16(dt, x[i]);
+    }
+    if (backward) {
+        /* y: a softmax output rounded to the type; dy of the opposite sign. */
+        clact_reference_softmax(kind, 0, ndim, shape, dim, xd, ref);
+        for (size_t i = 0; i < total; ++i) {
+            x[i] = tu_round16(dt, ref[i]);
+            xd[i] = tu_decode16(dt, x[i]);
+            g[i] = tu_round16(dt, (xd[i] > 0 ? -1 : 1) * tu_uniform(&r, 0.1, 2));
+            gd[i] = tu_decode16(dt, g[i]);
+        }
+        ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, xd, gd, ref), CLACT_OK);
+    } else {
+        ck_assert_int_eq(clact_reference_softmax(kind, 0, ndim, shape, dim, xd, ref), CLACT_OK);
+    }
+    cl_int err;
+    cl_context cl = clact_context_cl_context(tu_ctx());
+    cl_mem xb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 2, x, &err);
+    cl_mem gb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 2, g, &err);
+    cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE, total * 2, NULL, &err);
+    if (path)
+        setenv("CLACT_SOFTMAX_PATH", path, 1);
+    clact_status st = backward ? clact_softmax_backward(tu_ctx(), kind, dt, ndim, shape, dim, xb, 0,
+                                                        gb, 0, yb, 0, 0, NULL, NULL)
+                               : clact_softmax(tu_ctx(), kind, 0, dt, ndim, shape, dim, xb, 0, yb, 0,
+                                               0, NULL, NULL);
+    unsetenv("CLACT_SOFTMAX_PATH");
+    ck_assert_msg(st == CLACT_OK, "%s", clact_context_last_error(tu_ctx()));
+    tu_read_bytes(yb, total * 2, y);
+    for (size_t i = 0; i < total; ++i) {
+        uint16_t want = tu_round16(dt, ref[i]);
+        /* Backward sums cancel: allow the rounding of the float result's own error too. */
+        long tol = backward ? 2 : 1;
+        if (labs(tu_order16(y[i]) - tu_order16(want)) > tol &&
+            !(tu_decode16(dt, y[i]) == 0 && tu_decode16(dt, want) == 0))
+            ck_abort_msg("%s %s%s dim %d path %s: element %zu: got %a, want %a (exact %.9g)",
+                         clact_dtype_name(dt), clact_softmax_kind_name(kind),
+                         backward ? " backward" : "", dim, path ? path : "default", i,
+                         tu_decode16(dt, y[i]), tu_decode16(dt, want), ref[i]);
+    }
+    clReleaseMemObject(xb);
+    clReleaseMemObject(gb);
+    clReleaseMemObject(yb);
+    free(x), free(g), free(y), free(xd), free(gd), free(ref);
+}
+
+START_TEST(softmax_f16_bf16)
+{
+    const clact_dtype dt = _i < 3 ? CLACT_F16 : CLACT_BF16;
+    const clact_softmax_kind kind = kinds[_i % 3];
+    static const size_t rows[2] = {9, 1000}, few[2] = {2, 20000}, s3[3] = {4, 5, 6};
+    run_dtype(dt, kind, 2, rows, 1, NULL, 0);
+    run_dtype(dt, kind, 2, rows, 1, "group", 0);
+    run_dtype(dt, kind, 2, few, 1, "split", 0);
+    run_dtype(dt, kind, 3, s3, 1, NULL, 0);
+    run_dtype(dt, kind, 3, s3, 2, NULL, 1);
+}
+END_TEST
+
 static void report(void) {
     printf("softmax worst relative error (outputs > 1e-5): softmax %.2e, log_softmax %.2e, "
            "softmin %.2e\n",
@@ -420,6 +496,7 @@ Suite *softmax_suite(void) {
     tcase_add_loop_test(tc, softmax_any_axis, 0, 3);
     tcase_add_loop_test(tc, softmax_long_row, 0, 3);
     tcase_add_loop_test(tc, softmax_backward, 0, 3);
+    tcase_add_loop_test(tc, softmax_f16_bf16, 0, 6);
     tcase_add_test(tc, softmax_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -75,6 +75,14 @@ void tu_read(cl_mem m, size_t offset, size_t n, float *dst) {
     ck_assert_int_eq(err, CL_SUCCESS);
 }
 
+void tu_read_bytes(cl_mem m, size_t bytes, void *dst) {
+    if (!bytes)
+        return;
+    cl_int err = clEnqueueReadBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, 0, bytes, dst, 0,
+                                     NULL, NULL);
+    ck_assert_int_eq(err, CL_SUCCESS);
+}
+
 void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits) {
     if (!n)
         return;
@@ -128,3 +136,53 @@ int tu_close(float got, double ref, tu_tolerance tol) {
     int bar = fabs(ref) > 1e-5 ? err <= tol.rel * fabs(ref) : err <= tol.rel;
     return bar && tu_ulp_error(got, ref) <= tol.max_ulp;
 }
+
+static double half_to_double(uint16_t h) {
+    int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
+    return s ? -v : v;
+}
+
+static double bf16_to_double(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* The value of a 16-bit pattern, and the pattern's position in value order (for ulp distance). */
+double tu_decode16(clact_dtype dt, uint16_t v) {
+    return dt == CLACT_F16 ? half_to_double(v) : bf16_to_double(v);
+}
+
+long tu_order16(uint16_t v) { return (v & 0x8000) ? -(long)(v & 0x7fff) : (long)v; }
+
+/* Round a double to the type, to nearest even, by search: the nearest of the two neighbours
+ * found by bisection over the ordered finite patterns. Independent of any hardware conversion. */
+uint16_t tu_round16(clact_dtype dt, double x) {
+    if (isnan(x))
+        return 0x7e00;
+    uint16_t maxp = dt == CLACT_F16 ? 0x7bff : 0x7f7f, inf = dt == CLACT_F16 ? 0x7c00 : 0x7f80;
+    uint16_t sign = signbit(x) ? 0x8000 : 0;
+    double a = fabs(x);
+    if (isinf(a))
+        return sign | inf;
+    uint16_t lo = 0, hi = maxp;
+    if (a >= tu_decode16(dt, maxp)) {
+        /* Beyond the largest finite: overflow once past the half-way point to the next binade's
+         * first value (what inf would be with one more exponent). */
+        double next = 2 * tu_decode16(dt, maxp) - tu_decode16(dt, (uint16_t)(maxp - 1));
+        return sign | (a >= (tu_decode16(dt, maxp) + next) / 2 ? inf : maxp);
+    }
+    while (hi - lo > 1) {
+        uint16_t mid = (uint16_t)((lo + hi) / 2);
+        if (tu_decode16(dt, mid) <= a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double dl = a - tu_decode16(dt, lo), dh = tu_decode16(dt, hi) - a;
+    uint16_t r = dl < dh ? lo : dh < dl ? hi : ((lo & 1) ? hi : lo);
+    return sign | r;
+}
+

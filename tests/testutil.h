@@ -27,6 +27,7 @@ double tu_uniform(tu_rng *r, double lo, double hi);
 cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags);
 void tu_write(cl_mem m, size_t offset, size_t n, const float *src);
 void tu_read(cl_mem m, size_t offset, size_t n, float *dst);
+void tu_read_bytes(cl_mem m, size_t bytes, void *dst);
 void tu_fill_bits(cl_mem m, size_t offset, size_t n, uint32_t bits);
 
 uint32_t tu_bits(float f);
@@ -48,5 +49,12 @@ typedef struct tu_tolerance {
     double max_ulp;
 } tu_tolerance;
 int tu_close(float got, double ref, tu_tolerance tol);
+
+/* 16-bit storage types (f16, bf16): the value of a bit pattern, a double rounded to the type
+ * (to nearest even, by search, independent of any hardware conversion), and a pattern's place
+ * in value order (for distances in ulp). */
+double tu_decode16(clact_dtype dt, uint16_t v);
+uint16_t tu_round16(clact_dtype dt, double x);
+long tu_order16(uint16_t v);
 
 #endif
