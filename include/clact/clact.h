@@ -16,7 +16,8 @@
  *
  * ## Semantics
  * Each op is the `torch.nn` module of the same name, with PyTorch's parameters, defaults and
- * outputs for ±inf and NaN. Arithmetic is float for f32 data; no fast-math is ever used.
+ * outputs for ±inf and NaN. Arithmetic is float for f32, f16 and bf16 data (the last two are
+ * storage formats: loaded exactly, rounded to nearest even on store); no fast-math is ever used.
  * Finite results aim at the exact mathematical value of PyTorch's function rather than at
  * PyTorch's float rounding, so in a few tails clact is closer to the truth than PyTorch
  * (e.g. `silu(-90)`: PyTorch returns -0, clact -7.4e-38). Documented deviations:
@@ -107,8 +108,10 @@ CLACT_API const char *clact_status_string(clact_status status);
 /** @name Data types */
 
 /**
- * Element types. f16 and bf16 are storage formats (computed in float). In this version only
- * ::CLACT_F32 is implemented on devices; the others return ::CLACT_UNSUPPORTED.
+ * Element types. f16 and bf16 are storage formats: kernels load them exactly into float, compute
+ * and accumulate in float, and round to nearest even on store; no cl_khr_fp16 is needed. In this
+ * version activations and the softmax family take f32, f16 and bf16, cross-entropy f32; f64
+ * returns ::CLACT_UNSUPPORTED.
  */
 typedef enum clact_dtype {
     CLACT_F32 = 0,
@@ -159,7 +162,7 @@ typedef enum clact_op {
  *  - elu: `param[0]` = alpha (1.0)
  *  - softplus: `param[0]` = beta (1.0), `param[1]` = threshold (20.0)
  *  - all others: none (ignored).
- * Parameters are converted to the compute type (float for f32 data) before use, as PyTorch
+ * Parameters are converted to the compute type (float for f32, f16, bf16) before use, as PyTorch
  * converts its Python scalars to the tensor's opmath type.
  */
 typedef struct clact_activation {
@@ -279,7 +282,8 @@ CLACT_API const char *clact_context_last_error(const clact_context *ctx);
  *
  * @param ctx context; its queue receives the kernel.
  * @param act activation and parameters (see ::clact_activation_default).
- * @param dtype element type of both buffers (only ::CLACT_F32 in this version).
+ * @param dtype element type of both buffers: ::CLACT_F32, ::CLACT_F16 or ::CLACT_BF16; offsets
+ *        and counts are in elements of it.
  * @param n element count; 0 enqueues only a marker (so @p event still completes after
  *        @p wait_list).
  * @param x, x_offset input buffer and offset in elements.
