@@ -15,10 +15,6 @@ clact_status clact__device_setup(clact_context *ctx) {
                           NULL);
     if (err != CL_SUCCESS)
         return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_PLATFORM)");
-    err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group,
-                          &ctx->max_work_group, NULL);
-    if (err != CL_SUCCESS)
-        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_GROUP_SIZE)");
     cl_uint cu = 1;
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     ctx->compute_units = cu ? cu : 1;

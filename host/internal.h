@@ -33,7 +33,6 @@ struct clact_context {
     cl_device_type device_type;
     unsigned vector_width;  /* floats per work-item, a compile-time constant of the kernels */
     unsigned reduce_width;  /* the same for the softmax and loss programs */
-    size_t max_work_group;  /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     /* Scratch memory for kernels that pass partial results between launches (long softmax
      * rows): allocated on first need, grown when too small, and reused. scratch_event is the

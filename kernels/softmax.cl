@@ -35,11 +35,6 @@ float clact_sm_out(float t, float m, float inv, float logs, int kind, int masked
     return kind == 1 ? (t - m) - logs : exp(t - m) * inv;
 }
 
-vfloat clact_sm_out_v(vfloat t, float m, float inv, float logs, int kind)
-{
-    return kind == 1 ? (t - m) - logs : exp(t - m) * inv;
-}
-
 // Max of sign * x over [b, e) of a row (fmax skips NaN). *bad is set for +inf (the row is
 // NaN, as exp(inf - inf)); a NaN needs no test here: exp(NaN - M) makes the sum, and with it
 // every output of the row, NaN.
