@@ -128,14 +128,10 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
     char why[256];
     if (clact_activation_check(act, why, sizeof why) != CLACT_OK)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s", why);
-    size_t elem = clact_dtype_size(dtype);
-    if (!elem)
-        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
-    if (dtype == CLACT_F64)
-        return clact__fail(ctx, CLACT_UNSUPPORTED,
-                           "%s: dtype f64 is not implemented yet (f32, f16 and bf16 are)",
-                           ops[act->op].name);
     clact_status status;
+    if ((status = clact__check_dtype(ctx, dtype, ops[act->op].name)) != CLACT_OK)
+        return status;
+    size_t elem = clact_dtype_size(dtype);
     if ((status = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK ||
         (status = clact__check_io(ctx, n, elem, x, x_offset, y, y_offset)) != CLACT_OK)
         return status;
@@ -147,18 +143,20 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
     if ((status = clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, dtype, ops[act->op].kernel, &kernel,
                                 &kernel_wg)) != CLACT_OK)
         return status;
-    /* Parameters go to the compute type as PyTorch converts them; checked finite or not, an
-     * out-of-range double becomes ±inf exactly as (float) does in PyTorch. */
+    /* Parameters go to the compute type as PyTorch converts them (double for f64, float
+     * otherwise); an out-of-range double becomes ±inf exactly as (float) does in PyTorch. */
     cl_ulong un = n, xo = x_offset, yo = y_offset;
-    cl_float p0 = (cl_float)act->param[0], p1 = (cl_float)act->param[1];
+    cl_float f0 = (cl_float)act->param[0], f1 = (cl_float)act->param[1];
+    cl_double d0 = act->param[0], d1 = act->param[1];
+    int dbl = dtype == CLACT_F64;
     cl_int err = CL_SUCCESS;
     err |= clSetKernelArg(kernel, 0, sizeof un, &un);
     err |= clSetKernelArg(kernel, 1, sizeof x, &x);
     err |= clSetKernelArg(kernel, 2, sizeof xo, &xo);
     err |= clSetKernelArg(kernel, 3, sizeof y, &y);
     err |= clSetKernelArg(kernel, 4, sizeof yo, &yo);
-    err |= clSetKernelArg(kernel, 5, sizeof p0, &p0);
-    err |= clSetKernelArg(kernel, 6, sizeof p1, &p1);
+    err |= dbl ? clSetKernelArg(kernel, 5, sizeof d0, &d0) : clSetKernelArg(kernel, 5, sizeof f0, &f0);
+    err |= dbl ? clSetKernelArg(kernel, 6, sizeof d1, &d1) : clSetKernelArg(kernel, 6, sizeof f1, &f1);
     if (err != CL_SUCCESS)
         return clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg failed for %s",
                            ops[act->op].kernel);

@@ -18,6 +18,12 @@ clact_status clact__device_setup(clact_context *ctx) {
     cl_uint cu = 1;
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     ctx->compute_units = cu ? cu : 1;
+    /* CLACT_NO_FP64 (set and not "0") makes clact treat the device as one without cl_khr_fp64:
+     * for testing that path on devices that have it, or to keep f64 off a device that only
+     * emulates it. */
+    const char *no_fp64 = getenv("CLACT_NO_FP64");
+    ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") &&
+                    !(no_fp64 && no_fp64[0] && strcmp(no_fp64, "0"));
     /* Floats per work-item. On CPU devices a work-item is a core's SIMD unit: explicit vectors of
      * the device's preferred width (8 on AVX2, 16 on AVX-512) run far faster than what PoCL's
      * auto-vectoriser makes of scalar code (shared/BENCH.md), and wider ones spill registers in
@@ -36,6 +42,21 @@ clact_status clact__device_setup(clact_context *ctx) {
     ctx->reduce_width = (ctx->device_type & CL_DEVICE_TYPE_CPU) && ctx->vector_width < 16
                             ? 2 * ctx->vector_width
                             : ctx->vector_width;
+    return CLACT_OK;
+}
+
+clact_status clact__check_dtype(clact_context *ctx, clact_dtype dtype, const char *op) {
+    if (!clact_dtype_size(dtype))
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s: unknown dtype %d", op, (int)dtype);
+    if (dtype == CLACT_F64 && !ctx->has_fp64) {
+        char name[256] = "?";
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+        name[sizeof name - 1] = '\0';
+        return clact__fail(ctx, CLACT_UNSUPPORTED,
+                           "%s: dtype f64 needs the cl_khr_fp64 extension, which device '%s' does "
+                           "not report%s",
+                           op, name, getenv("CLACT_NO_FP64") ? " (or CLACT_NO_FP64 is set)" : "");
+    }
     return CLACT_OK;
 }
 

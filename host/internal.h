@@ -34,6 +34,7 @@ struct clact_context {
     unsigned vector_width;  /* floats per work-item, a compile-time constant of the kernels */
     unsigned reduce_width;  /* the same for the softmax and loss programs */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
+    int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
     /* Scratch memory for kernels that pass partial results between launches (long softmax
      * rows): allocated on first need, grown when too small, and reused. scratch_event is the
      * last command that used it, which the next user waits for (out-of-order queues). */
@@ -56,6 +57,10 @@ clact_status clact__fail_cl(clact_context *ctx, cl_int err, const char *call);
 void clact__clear_error(clact_context *ctx);
 /* The name of an OpenCL error code ("CL_INVALID_VALUE"), or "unknown OpenCL error". */
 const char *clact__cl_error_name(cl_int err);
+
+/* Whether dtype is a known dtype (CLACT_INVALID_ARGUMENT if not) that this context's device
+ * runs (CLACT_UNSUPPORTED for f64 without cl_khr_fp64); op names the operation in messages. */
+clact_status clact__check_dtype(clact_context *ctx, clact_dtype dtype, const char *op);
 
 /* Find a kernel by name in the program for (id, dtype), building the program on first use. */
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,

@@ -83,20 +83,20 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
         (st = clact__ce_shape(ctx, ndim, shape, &C, &inner, &P, &total)) != CLACT_OK ||
         (st = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK)
         return st;
-    if (!clact_dtype_size(dtype))
-        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
-    if (dtype != CLACT_F32)
-        return clact__fail(ctx, CLACT_UNSUPPORTED,
-                           "cross_entropy: dtype %s is not implemented yet (only f32)",
-                           clact_dtype_name(dtype));
+    if ((st = clact__check_dtype(ctx, dtype, "cross_entropy")) != CLACT_OK)
+        return st;
+    /* Logits, weights, probability targets, loss and gradient are all of the dtype; the
+     * scratch holds the compute type (double for f64, float otherwise). */
+    size_t es = clact_dtype_size(dtype);
+    size_t rs = dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float);
     int probs = desc->target_type == CLACT_TARGET_PROBS;
-    size_t tsize = probs ? 4 : desc->target_type == CLACT_TARGET_INT64 ? 8 : 4;
+    size_t tsize = probs ? es : desc->target_type == CLACT_TARGET_INT64 ? 8 : 4;
     clact__buf b[5] = {
-        {"logits", logits, logits_offset, total, 4, 0, -1},
+        {"logits", logits, logits_offset, total, es, 0, -1},
         {"target", target, target_offset, probs ? total : P, tsize, 0, -1},
-        {"loss", loss, loss_offset, desc->reduction == CLACT_REDUCTION_NONE ? P : 1, 4, 1, -1},
-        {"grad", grad, grad_offset, total, 4, 1, 0},
-        {"weight", weight, weight_offset, C, 4, 0, -1},
+        {"loss", loss, loss_offset, desc->reduction == CLACT_REDUCTION_NONE ? P : 1, es, 1, -1},
+        {"grad", grad, grad_offset, total, es, 1, 0},
+        {"weight", weight, weight_offset, C, es, 0, -1},
     };
     /* weight and grad are optional: check only those given (grad is index 3, weight 4). */
     clact__buf given[5];
@@ -128,7 +128,7 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
 
     cl_event stack[16], *waits;
     cl_uint nw;
-    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * sizeof(float), num_wait, wait_list, stack,
+    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * rs, num_wait, wait_list, stack,
                                    &waits, &nw)) != CLACT_OK)
         return st;
 
@@ -139,9 +139,10 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
     cl_int has_w = weight != NULL, red = (cl_int)desc->reduction, iprobs = probs;
     cl_long ign = desc->ignore_index;
     cl_float eps = (cl_float)desc->label_smoothing;
+    cl_double eps64 = desc->label_smoothing;
     cl_uint none = 0xffffffffu;
     cl_int err =
-        clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * sizeof(float),
+        clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * rs,
                             sizeof none, nw, nw ? waits : NULL, &e_fill);
     if (waits != stack)
         free(waits);
@@ -161,7 +162,10 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
         SET(kp, 8, wo);
         SET(kp, 9, has_w);
         SET(kp, 10, ign);
-        SET(kp, 11, eps);
+        if (rs == sizeof eps64)
+            SET(kp, 11, eps64);
+        else
+            SET(kp, 11, eps);
         SET(kp, 12, scr);
         if ((st = clact__launch(ctx, kp, wp, P, 64, 1, &e_fill, &e_pos)) != CLACT_OK)
             goto done;
@@ -170,7 +174,7 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
     if (!probs && !(desc->flags & CLACT_CE_ASYNC) && P > 0) {
         /* PyTorch raises for a class index out of range: find it before writing anything. */
         cl_uint bad = 0;
-        err = clEnqueueReadBuffer(ctx->queue, scr, CL_TRUE, (4 * P + 2) * sizeof(float), sizeof bad,
+        err = clEnqueueReadBuffer(ctx->queue, scr, CL_TRUE, (4 * P + 2) * rs, sizeof bad,
                                   &bad, 1, &e_pos, NULL);
         if (err != CL_SUCCESS) {
             st = clact__fail_cl(ctx, err, "clEnqueueReadBuffer (target check)");
@@ -230,7 +234,10 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
         SET(kg, 9, wo);
         SET(kg, 10, has_w);
         SET(kg, 11, ign);
-        SET(kg, 12, eps);
+        if (rs == sizeof eps64)
+            SET(kg, 12, eps64);
+        else
+            SET(kg, 12, eps);
         SET(kg, 13, red);
         SET(kg, 14, scr);
         SET(kg, 15, grad);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* CPU reference of the softmax family, in double precision: the two-pass textbook form (find the
- * maximum, then sum), written independently of the kernels' one-pass online form. */
+/* CPU reference of the softmax family: the two-pass textbook form (find the maximum, then sum),
+ * written independently of the kernels' one-pass online form. Sums, exp and log are taken in
+ * long double (64-bit significand on x86; at least double everywhere), so that the reference
+ * of an f64 softmax over a long row is still well below the kernels' own error. */
 #include <math.h>
 #include <stdint.h>
 
@@ -57,13 +59,13 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
                     yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? -INFINITY : 0.0;
                 continue;
             }
-            double s = 0;
+            long double s = 0;
             for (size_t c = 0; c < C; ++c)
-                s += exp(sign * xc[c * inner] - m);
-            double ls = log(s);
+                s += expl((long double)(sign * xc[c * inner] - m));
+            long double ls = logl(s);
             for (size_t c = 0; c < C; ++c) {
-                double t = sign * xc[c * inner] - m;
-                yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? t - ls : exp(t) / s;
+                long double t = (long double)sign * xc[c * inner] - m;
+                yc[c * inner] = (double)(kind == CLACT_LOG_SOFTMAX ? t - ls : expl(t) / s);
             }
         }
     }
@@ -82,15 +84,16 @@ clact_status clact_reference_softmax_backward(clact_softmax_kind kind, int ndim,
     for (size_t o = 0; o < outer; ++o) {
         for (size_t i = 0; i < inner; ++i) {
             size_t base = o * C * inner + i;
-            double s = 0;
+            long double s = 0;
             for (size_t c = 0; c < C; ++c) {
                 size_t j = base + c * inner;
-                s += kind == CLACT_LOG_SOFTMAX ? dy[j] : dy[j] * y[j];
+                s += kind == CLACT_LOG_SOFTMAX ? (long double)dy[j] : (long double)dy[j] * y[j];
             }
             for (size_t c = 0; c < C; ++c) {
                 size_t j = base + c * inner;
-                double r = kind == CLACT_LOG_SOFTMAX ? dy[j] - exp(y[j]) * s : y[j] * (dy[j] - s);
-                dx[j] = kind == CLACT_SOFTMIN ? -r : r;
+                long double r = kind == CLACT_LOG_SOFTMAX ? dy[j] - expl((long double)y[j]) * s
+                                                          : y[j] * (dy[j] - s);
+                dx[j] = (double)(kind == CLACT_SOFTMIN ? -r : r);
             }
         }
     }

@@ -61,14 +61,9 @@ static clact_status prologue(clact_context *ctx, clact_softmax_kind kind, clact_
     clact__clear_error(ctx);
     if (!clact_softmax_kind_name(kind))
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown softmax kind %d", (int)kind);
-    if (!clact_dtype_size(dtype))
-        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown dtype %d", (int)dtype);
-    if (dtype == CLACT_F64)
-        return clact__fail(ctx, CLACT_UNSUPPORTED,
-                           "%s: dtype f64 is not implemented yet (f32, f16 and bf16 are)",
-                           clact_softmax_kind_name(kind));
-    clact_status st = clact__check_events(ctx, num_wait, wait_list);
-    if (st != CLACT_OK)
+    clact_status st;
+    if ((st = clact__check_dtype(ctx, dtype, clact_softmax_kind_name(kind))) != CLACT_OK ||
+        (st = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK)
         return st;
     return clact__shape_split(ctx, ndim, shape, dim, outer, C, inner, total);
 }
@@ -125,7 +120,7 @@ static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind
         return st;
     cl_event stack[16], *waits;
     cl_uint nw;
-    if ((st = clact__scratch_begin(ctx, (size_t)(r * nch * 3 * sizeof(float)), num_wait, wait_list,
+    if ((st = clact__scratch_begin(ctx, (size_t)(r * nch * 3 * (dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float))), num_wait, wait_list,
                                    stack, &waits, &nw)) != CLACT_OK)
         return st;
     cl_mem part = ctx->scratch;

@@ -8,7 +8,9 @@
 //                                reduction 'none') and, for the gradient, the weight total W and
 //                                the sum of the class weights;
 //   clact_ce_grad_{idx,prob}     one work-item per logit: d loss / d logit.
-// Scratch layout (floats): 4 per position {m, ls, w (index targets: weight of the target, 0 if
+// Logits, weights, probability targets, loss and gradient are in the storage type; the scratch
+// buffer holds reals (float, or double for f64).
+// Scratch layout (reals): 4 per position {m, ls, w (index targets: weight of the target, 0 if
 // ignored; probability targets: sum_k q_k w_k), loss}, then W, sum of class weights, and the
 // first invalid position (a uint, for atomic_min; 0xffffffff when none).
 // reduction: 0 none, 1 mean, 2 sum. A class index outside [0, C) that is not ignore_index makes
@@ -17,23 +19,23 @@
 
 #define CLACT_CE_POS(name, T)                                                                \
     __kernel void name(const ulong P, const ulong C, const ulong inner,                      \
-                       __global const float *x, const ulong xo, __global const T *tgt,       \
-                       const ulong to, __global const float *w, const ulong wo,              \
-                       const int has_w, const long ignore_index, const float eps,            \
-                       __global float *scr)                                                  \
+                       __global const CLACT_STYPE *x, const ulong xo, __global const T *tgt,       \
+                       const ulong to, __global const CLACT_STYPE *w, const ulong wo,              \
+                       const int has_w, const long ignore_index, const real eps,            \
+                       __global real *scr)                                                  \
     {                                                                                        \
         const ulong g = get_global_id(0);                                                    \
         if (g >= P)                                                                          \
             return;                                                                          \
         const ulong o = g / inner, i = g - o * inner;                                        \
-        __global const float *xc = x + xo + o * C * inner + i;                               \
-        float m = -INFINITY, s = -1.0f, k = 0.0f;                                            \
+        __global const CLACT_STYPE *xc = x + xo + o * C * inner + i;                               \
+        real m = -INFINITY, s = -1.0f, k = 0.0f;                                            \
         int bad = 0;                                                                         \
         for (ulong c = 0; c < C; ++c)                                                        \
-            CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);                                \
-        const float ls = bad ? NAN : log1p(s + k);                                           \
+            CLACT_SM_ADD(real, CLACT_SLOAD1(xc + c * inner), m, s, k, bad);                                \
+        const real ls = bad ? NAN : log1p(s + k);                                           \
         const long t = (long)tgt[to + g];                                                    \
-        float wt, li;                                                                        \
+        real wt, li;                                                                        \
         if (t == ignore_index) {                                                             \
             wt = 0.0f;                                                                       \
             li = 0.0f;                                                                       \
@@ -42,16 +44,16 @@
             wt = NAN;                                                                        \
             li = NAN;                                                                        \
         } else {                                                                             \
-            wt = has_w ? w[wo + t] : 1.0f;                                                   \
-            li = -wt * ((xc[t * inner] - m) - ls);                                           \
+            wt = has_w ? CLACT_SLOAD1(w + wo + t) : 1.0f;                                                   \
+            li = -wt * ((CLACT_SLOAD1(xc + t * inner) - m) - ls);                                           \
             if (eps > 0.0f) {                                                                \
                 /* smooth = -sum_c w_c lp_c, compensated */                                  \
-                float ss = 0.0f, sk = 0.0f;                                                  \
+                real ss = 0.0f, sk = 0.0f;                                                  \
                 for (ulong c = 0; c < C; ++c) {                                              \
-                    float term = (has_w ? w[wo + c] : 1.0f) * ((xc[c * inner] - m) - ls);    \
-                    CLACT_ACC(float, ss, sk, term);                                          \
+                    real term = (has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f) * ((CLACT_SLOAD1(xc + c * inner) - m) - ls);    \
+                    CLACT_ACC(real, ss, sk, term);                                          \
                 }                                                                            \
-                li = (1.0f - eps) * li - (eps / (float)C) * (ss + sk);                       \
+                li = (1.0f - eps) * li - (eps / (real)C) * (ss + sk);                       \
             }                                                                                \
         }                                                                                    \
         scr[4 * g] = m;                                                                      \
@@ -66,29 +68,29 @@ CLACT_CE_POS(clact_ce_pos_i32, int)
 // Probability targets (the target has the logits' shape): q_c = t_c (1 - eps) + eps / C,
 // loss = -sum_c lp_c q_c w_c; scr w slot = sum_c q_c w_c (for the gradient).
 __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
-                                __global const float *x, const ulong xo,
-                                __global const float *tgt, const ulong to,
-                                __global const float *w, const ulong wo, const int has_w,
-                                const long ignore_index, const float eps, __global float *scr)
+                                __global const CLACT_STYPE *x, const ulong xo,
+                                __global const CLACT_STYPE *tgt, const ulong to,
+                                __global const CLACT_STYPE *w, const ulong wo, const int has_w,
+                                const long ignore_index, const real eps, __global real *scr)
 {
     const ulong g = get_global_id(0);
     if (g >= P)
         return;
     const ulong o = g / inner, i = g - o * inner;
-    __global const float *xc = x + xo + o * C * inner + i;
-    __global const float *tc = tgt + to + o * C * inner + i;
-    float m = -INFINITY, s = -1.0f, k = 0.0f;
+    __global const CLACT_STYPE *xc = x + xo + o * C * inner + i;
+    __global const CLACT_STYPE *tc = tgt + to + o * C * inner + i;
+    real m = -INFINITY, s = -1.0f, k = 0.0f;
     int bad = 0;
     for (ulong c = 0; c < C; ++c)
-        CLACT_SM_ADD(float, xc[c * inner], m, s, k, bad);
-    const float ls = bad ? NAN : log1p(s + k);
-    float ls_sum = 0.0f, lk = 0.0f, qw = 0.0f, qk = 0.0f;
+        CLACT_SM_ADD(real, CLACT_SLOAD1(xc + c * inner), m, s, k, bad);
+    const real ls = bad ? NAN : log1p(s + k);
+    real ls_sum = 0.0f, lk = 0.0f, qw = 0.0f, qk = 0.0f;
     for (ulong c = 0; c < C; ++c) {
-        float wc = has_w ? w[wo + c] : 1.0f;
-        float q = tc[c * inner] * (1.0f - eps) + eps / (float)C;
-        float term = ((xc[c * inner] - m) - ls) * q * wc;
-        CLACT_ACC(float, ls_sum, lk, term);
-        CLACT_ACC(float, qw, qk, q * wc);
+        real wc = has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f;
+        real q = CLACT_SLOAD1(tc + c * inner) * (1.0f - eps) + eps / (real)C;
+        real term = ((CLACT_SLOAD1(xc + c * inner) - m) - ls) * q * wc;
+        CLACT_ACC(real, ls_sum, lk, term);
+        CLACT_ACC(real, qw, qk, q * wc);
     }
     scr[4 * g] = m;
     scr[4 * g + 1] = ls;
@@ -98,24 +100,24 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
 
 // One work-group of L (a power of two <= 256) work-items; fixed summation order, so the result
 // is the same on every run.
-__kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float *w,
+__kernel void clact_ce_reduce(const ulong P, const ulong C, __global const CLACT_STYPE *w,
                               const ulong wo, const int has_w, const int reduction,
-                              const int probs, __global float *scr, __global float *loss,
+                              const int probs, __global real *scr, __global CLACT_STYPE *loss,
                               const ulong lo)
 {
-    __local float ll[256], lw[256], lc[256];
+    __local real ll[256], lw[256], lc[256];
     const uint l = get_local_id(0), L = get_local_size(0);
-    float sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;
+    real sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;
     for (ulong g = l; g < P; g += L) {
         if (reduction == 0) {
-            loss[lo + g] = scr[4 * g + 3];
+            CLACT_SSTORE1(scr[4 * g + 3], loss + lo + g);
             continue;
         }
-        CLACT_ACC(float, sl, kl, scr[4 * g + 3]);
-        CLACT_ACC(float, sw, kw, scr[4 * g + 2]);
+        CLACT_ACC(real, sl, kl, scr[4 * g + 3]);
+        CLACT_ACC(real, sw, kw, scr[4 * g + 2]);
     }
     for (ulong c = l; c < C; c += L) {
-        CLACT_ACC(float, sc, kc, has_w ? w[wo + c] : 1.0f);
+        CLACT_ACC(real, sc, kc, has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f);
     }
     ll[l] = sl + kl;
     lw[l] = sw + kw;
@@ -132,13 +134,13 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
     if (l == 0) {
         // Index targets: W = sum of the targets' weights (NaN if a target was invalid);
         // probability targets: the mean is over positions.
-        const float W = probs ? (float)P : lw[0];
+        const real W = probs ? (real)P : lw[0];
         scr[4 * P] = W;
         scr[4 * P + 1] = lc[0];
         if (reduction == 1)
-            loss[lo] = ll[0] / W;
+            CLACT_SSTORE1(ll[0] / W, loss + lo);
         else if (reduction == 2)
-            loss[lo] = ll[0];
+            CLACT_SSTORE1(ll[0], loss + lo);
     }
 }
 
@@ -148,10 +150,10 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
 // when all are ignored and the mean's denominator is 0 (PyTorch's nll_loss backward).
 #define CLACT_CE_GRAD(name, T)                                                               \
     __kernel void name(const ulong total, const ulong C, const ulong inner, const ulong P,   \
-                       __global const float *x, const ulong xo, __global const T *tgt,       \
-                       const ulong to, __global const float *w, const ulong wo,              \
-                       const int has_w, const long ignore_index, const float eps,            \
-                       const int reduction, __global const float *scr, __global float *gr,   \
+                       __global const CLACT_STYPE *x, const ulong xo, __global const T *tgt,       \
+                       const ulong to, __global const CLACT_STYPE *w, const ulong wo,              \
+                       const int has_w, const long ignore_index, const real eps,            \
+                       const int reduction, __global const real *scr, __global CLACT_STYPE *gr,   \
                        const ulong go)                                                       \
     {                                                                                        \
         const ulong e = get_global_id(0);                                                    \
@@ -160,21 +162,21 @@ __kernel void clact_ce_reduce(const ulong P, const ulong C, __global const float
         const ulong o = e / (C * inner), rem = e - o * C * inner;                            \
         const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;                 \
         const long t = (long)tgt[to + p];                                                    \
-        float g;                                                                             \
+        real g;                                                                             \
         if (t == ignore_index) {                                                             \
             /* 0 even when every target is ignored and the mean's W is 0 (PyTorch). */        \
-            gr[go + e] = 0.0f;                                                               \
+            CLACT_SSTORE1((real)0.0f, gr + go + e);                                          \
             return;                                                                          \
         } else if (t < 0 || (ulong)t >= C) {                                                 \
             g = NAN;                                                                         \
         } else {                                                                             \
-            const float lp = (x[xo + e] - scr[4 * p]) - scr[4 * p + 1];                      \
-            const float wt = has_w ? w[wo + t] : 1.0f, wc = has_w ? w[wo + c] : 1.0f;        \
-            const float sw = scr[4 * P + 1], ec = eps / (float)C;                            \
-            const float A = (1.0f - eps) * wt + ec * sw;                                     \
+            const real lp = (CLACT_SLOAD1(x + xo + e) - scr[4 * p]) - scr[4 * p + 1];                      \
+            const real wt = has_w ? CLACT_SLOAD1(w + wo + t) : 1.0f, wc = has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f;        \
+            const real sw = scr[4 * P + 1], ec = eps / (real)C;                            \
+            const real A = (1.0f - eps) * wt + ec * sw;                                     \
             g = (ulong)t == c ? A * expm1(lp) + ec * (sw - wc) : A * exp(lp) - ec * wc;      \
         }                                                                                    \
-        gr[go + e] = reduction == 1 ? g / scr[4 * P] : g;                                    \
+        CLACT_SSTORE1(reduction == 1 ? g / scr[4 * P] : g, gr + go + e);                     \
     }
 
 CLACT_CE_GRAD(clact_ce_grad_i64, long)
@@ -182,20 +184,20 @@ CLACT_CE_GRAD(clact_ce_grad_i32, int)
 
 // Probability targets: d loss / d x_c = p_c sum_k q_k w_k - q_c w_c; the mean divides by P.
 __kernel void clact_ce_grad_prob(const ulong total, const ulong C, const ulong inner,
-                                 const ulong P, __global const float *x, const ulong xo,
-                                 __global const float *tgt, const ulong to,
-                                 __global const float *w, const ulong wo, const int has_w,
-                                 const long ignore_index, const float eps, const int reduction,
-                                 __global const float *scr, __global float *gr, const ulong go)
+                                 const ulong P, __global const CLACT_STYPE *x, const ulong xo,
+                                 __global const CLACT_STYPE *tgt, const ulong to,
+                                 __global const CLACT_STYPE *w, const ulong wo, const int has_w,
+                                 const long ignore_index, const real eps, const int reduction,
+                                 __global const real *scr, __global CLACT_STYPE *gr, const ulong go)
 {
     const ulong e = get_global_id(0);
     if (e >= total)
         return;
     const ulong o = e / (C * inner), rem = e - o * C * inner;
     const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;
-    const float lp = (x[xo + e] - scr[4 * p]) - scr[4 * p + 1];
-    const float q = tgt[to + e] * (1.0f - eps) + eps / (float)C;
-    const float wc = has_w ? w[wo + c] : 1.0f;
-    const float g = exp(lp) * scr[4 * p + 2] - q * wc;
-    gr[go + e] = reduction == 1 ? g / (float)P : g;
+    const real lp = (CLACT_SLOAD1(x + xo + e) - scr[4 * p]) - scr[4 * p + 1];
+    const real q = CLACT_SLOAD1(tgt + to + e) * (1.0f - eps) + eps / (real)C;
+    const real wc = has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f;
+    const real g = exp(lp) * scr[4 * p + 2] - q * wc;
+    CLACT_SSTORE1(reduction == 1 ? g / (real)P : g, gr + go + e);
 }

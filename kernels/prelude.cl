@@ -2,7 +2,8 @@
 // Shared definitions for every clact program. Pure OpenCL C 1.2; the host concatenates this
 // file in front of a family's file and builds with:
 //   -DCLACT_VW=<1|2|4|8|16>   elements per work-item (vector width)
-//   -DCLACT_F32, -DCLACT_F16 or -DCLACT_BF16   the storage dtype (kernels compute in float)
+//   -DCLACT_F32, -DCLACT_F16, -DCLACT_BF16 or -DCLACT_F64   the storage dtype; kernels compute
+//                             in real: double for f64, float for the others
 // Per-call values (sizes, offsets, parameters) are kernel arguments, never -D options.
 
 // Contraction of a*b+c into fma would make results depend on the compiler's whim; where a
@@ -28,6 +29,28 @@ typedef CLACT_CAT(int, CLACT_VW) vint;
 #define CLACT_STORE(v, p) CLACT_CAT(vstore, CLACT_VW)(v, 0, p)
 #else
 #error "CLACT_VW must be 1, 2, 4, 8 or 16"
+#endif
+
+// The compute type: real (scalar), vreal (CLACT_VW of them) and vmask (what comparing two
+// vreals gives, and what select() wants with them; rmask is its element type). float for f32,
+// f16 and bf16 (SEMANTICS.md line 4), double for f64. Float literals such as 1.0f in shared code are exact in double too;
+// constants that are not exact in float live in the dtype's own functions.
+#if defined(CLACT_F64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double real;
+typedef long rmask;
+#if CLACT_VW == 1
+typedef double vreal;
+typedef long vmask;
+#else
+typedef CLACT_CAT(double, CLACT_VW) vreal;
+typedef CLACT_CAT(long, CLACT_VW) vmask;
+#endif
+#else
+typedef float real;
+typedef int rmask;
+typedef vfloat vreal;
+typedef vint vmask;
 #endif
 
 // Storage: CLACT_STYPE is the element type in global memory; CLACT_SLOAD / CLACT_SSTORE move
@@ -138,6 +161,12 @@ void clact_bf16_store(vfloat v, __global ushort *p)
 #define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_bf16(v))
 #define CLACT_SLOAD(p) clact_bf16_load(p)
 #define CLACT_SSTORE(v, p) clact_bf16_store(v, p)
+#elif defined(CLACT_F64)
+#define CLACT_STYPE double
+#define CLACT_SLOAD1(p) (*(p))
+#define CLACT_SSTORE1(v, p) (*(p) = (v))
+#define CLACT_SLOAD(p) CLACT_LOAD(p)
+#define CLACT_SSTORE(v, p) CLACT_STORE(v, p)
 #else
 #define CLACT_STYPE float
 #define CLACT_SLOAD1(p) (*(p))

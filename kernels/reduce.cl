@@ -12,29 +12,31 @@
 // s = -1, and gives NaN through -inf - -inf, or 0 / -inf with the safe flag (PyTorch's
 // _safe_softmax).
 
-// Fold one value v (vector or scalar, type T) into the running (m, s, k, bad).
+// Fold one scalar value v (type T, real) into the running (m, s, k, bad). Conditionals rather
+// than select(): a scalar double comparison is an int, and select() on doubles wants a long.
 #define CLACT_SM_ADD(T, v, m, s, k, bad)                                                     \
     do {                                                                                     \
         T v_ = (v);                                                                          \
         bad |= isnan(v_) | (v_ == INFINITY);                                                 \
         T mn_ = fmax(m, v_);                                                                 \
-        T scale_ = select(exp(m - mn_), (T)(0.0f), m == -INFINITY);                          \
-        T term_ = select(exp(v_ - mn_), (T)(0.0f), v_ == -INFINITY);                         \
+        T scale_ = m == -INFINITY ? (T)(0.0f) : exp(m - mn_);                                \
+        T term_ = v_ == -INFINITY ? (T)(0.0f) : exp(v_ - mn_);                               \
         /* A new maximum: sum becomes (1 + s) scale + 1, so s becomes (1 + s) scale. */      \
         T grown_ = (1.0f + s) * scale_;                                                      \
         /* Otherwise s += term, compensated (the true sum - 1 is s + k). */                \
         T ns_ = s, nk_ = k;                                                                  \
         CLACT_ACC(T, ns_, nk_, term_);                                                       \
-        s = select(ns_, grown_, v_ > m);                                                     \
-        k = select(nk_, k * scale_, v_ > m);                                                 \
+        const int up_ = v_ > m;                                                              \
+        s = up_ ? grown_ : ns_;                                                              \
+        k = up_ ? k * scale_ : nk_;                                                          \
         m = mn_;                                                                             \
     } while (0)
 
 // Merge another (m2, s2), in the same s = sum - 1 form, into scalar (m, s).
 #define CLACT_SM_MERGE(m, s, m2, s2)                                                         \
     do {                                                                                     \
-        float m2_ = (m2), s2_ = (s2);                                                        \
-        float mn_ = fmax(m, m2_);                                                            \
+        real m2_ = (m2), s2_ = (s2);                                                         \
+        real mn_ = fmax(m, m2_);                                                             \
         if (m == mn_ && m2_ == mn_)                                                          \
             s = s + s2_ + 1.0f;                                                              \
         else if (m == mn_)                                                                   \

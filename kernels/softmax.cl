@@ -16,10 +16,10 @@
 //                           combines a row's partials and scales its chunk; one exp per
 //                           element, no host round trip in between.
 //
-// f32 rows keep their exps in y between the sum and the scaling sweeps; f16 and bf16 rows would
+// f32 and f64 rows keep their exps in y between the sum and the scaling sweeps; f16 and bf16 rows would
 // round them to the storage type there (a second rounding, and exps below 6e-8 lost in f16), so
 // they take exp again in the scaling sweep.
-#ifdef CLACT_F32
+#if defined(CLACT_F32) || defined(CLACT_F64)
 #define CLACT_SM_STORE_EXPS 1
 #define CLACT_SM_RESCALE(xv, yv, sign, M, f) ((yv) * (f))
 #else
@@ -28,7 +28,7 @@
 #endif
 
 // One output value from the row's max m and 1/sum (inv) or log(sum) (logs).
-float clact_sm_out(float t, float m, float inv, float logs, int kind, int masked, int safe)
+real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int safe)
 {
     if (masked && safe)
         return kind == 1 ? -INFINITY : 0.0f;
@@ -38,9 +38,9 @@ float clact_sm_out(float t, float m, float inv, float logs, int kind, int masked
 // Max of sign * x over [b, e) of a row (fmax skips NaN). *bad is set for +inf (the row is
 // NaN, as exp(inf - inf)); a NaN needs no test here: exp(NaN - M) makes the sum, and with it
 // every output of the row, NaN.
-float clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, float sign, int *bad)
+real clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, real sign, int *bad)
 {
-    vfloat m0 = (vfloat)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    vreal m0 = (vreal)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     ulong c = b;
     for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
         m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
@@ -50,9 +50,9 @@ float clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, float si
     }
     for (; c + CLACT_VW <= e; c += CLACT_VW)
         m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
-    float lm[CLACT_VW];
+    real lm[CLACT_VW];
     CLACT_STORE(fmax(fmax(m0, m1), fmax(m2, m3)), lm);
-    float M = -INFINITY;
+    real M = -INFINITY;
     for (uint j = 0; j < CLACT_VW; ++j)
         M = fmax(M, lm[j]);
     for (; c < e; ++c)
@@ -67,17 +67,17 @@ float clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, float si
 // its relative accuracy down to the small values log1p needs for log_softmax near 0 (adding the
 // 1s in float would cost up to half an ulp of 1 absolute, 3e-4 relative at sum - 1 = 2e-4).
 // Blocks of four vectors are summed plainly, and the block sums with TwoSum.
-float clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong b, ulong e, float sign,
-                      float M, int store)
+real clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong b, ulong e, real sign,
+                      real M, int store)
 {
-    vfloat s = (vfloat)(0.0f), k = (vfloat)(0.0f);
-    vint ties = (vint)(0);
+    vreal s = (vreal)(0.0f), k = (vreal)(0.0f);
+    vmask ties = (vmask)(0);
     ulong c = b;
     for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
-        vfloat v0 = sign * CLACT_SLOAD(xr + c), v1 = sign * CLACT_SLOAD(xr + c + CLACT_VW);
-        vfloat v2 = sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW);
-        vfloat v3 = sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW);
-        vfloat t0 = exp(v0 - M), t1 = exp(v1 - M), t2 = exp(v2 - M), t3 = exp(v3 - M);
+        vreal v0 = sign * CLACT_SLOAD(xr + c), v1 = sign * CLACT_SLOAD(xr + c + CLACT_VW);
+        vreal v2 = sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW);
+        vreal v3 = sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW);
+        vreal t0 = exp(v0 - M), t1 = exp(v1 - M), t2 = exp(v2 - M), t3 = exp(v3 - M);
         if (store) {
             CLACT_SSTORE(t0, yr + c);
             CLACT_SSTORE(t1, yr + c + CLACT_VW);
@@ -85,21 +85,21 @@ float clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, 
             CLACT_SSTORE(t3, yr + c + 3 * CLACT_VW);
         }
         ties += (v0 == M) + (v1 == M) + (v2 == M) + (v3 == M);
-        vfloat z = (vfloat)(0.0f);
-        vfloat blk = (select(t0, z, v0 == M) + select(t1, z, v1 == M)) +
+        vreal z = (vreal)(0.0f);
+        vreal blk = (select(t0, z, v0 == M) + select(t1, z, v1 == M)) +
                      (select(t2, z, v2 == M) + select(t3, z, v3 == M));
-        CLACT_ACC(vfloat, s, k, blk);
+        CLACT_ACC(vreal, s, k, blk);
     }
     for (; c + CLACT_VW <= e; c += CLACT_VW) {
-        vfloat v = sign * CLACT_SLOAD(xr + c);
-        vfloat t = exp(v - M);
+        vreal v = sign * CLACT_SLOAD(xr + c);
+        vreal t = exp(v - M);
         if (store)
             CLACT_SSTORE(t, yr + c);
         ties += v == M;
-        CLACT_ACC(vfloat, s, k, select(t, (vfloat)(0.0f), v == M));
+        CLACT_ACC(vreal, s, k, select(t, (vreal)(0.0f), v == M));
     }
-    float ls[CLACT_VW], lk[CLACT_VW];
-    int lt[CLACT_VW];
+    real ls[CLACT_VW], lk[CLACT_VW];
+    rmask lt[CLACT_VW];
     CLACT_STORE(s, ls);
     CLACT_STORE(k, lk);
 #if CLACT_VW == 1
@@ -107,25 +107,25 @@ float clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, 
 #else
     CLACT_CAT(vstore, CLACT_VW)(ties, 0, lt);
 #endif
-    float ts = 0.0f, tk = 0.0f;
+    real ts = 0.0f, tk = 0.0f;
     long n_max = 0;
     for (uint j = 0; j < CLACT_VW; ++j) {
-        CLACT_ACC(float, ts, tk, ls[j]);
+        CLACT_ACC(real, ts, tk, ls[j]);
         tk += lk[j];
         // Vector comparisons give -1 for true, scalar ones 1.
         n_max += CLACT_VW == 1 ? lt[j] : -lt[j];
     }
     for (; c < e; ++c) {
-        float v = sign * CLACT_SLOAD1(xr + c);
-        float t = exp(v - M);
+        real v = sign * CLACT_SLOAD1(xr + c);
+        real t = exp(v - M);
         if (store)
             CLACT_SSTORE1(t, yr + c);
         if (v == M)
             ++n_max;
         else
-            CLACT_ACC(float, ts, tk, t);
+            CLACT_ACC(real, ts, tk, t);
     }
-    return (ts + tk) + (float)(n_max - 1);
+    return (ts + tk) + (real)(n_max - 1);
 }
 
 // Whether [b, e) holds a NaN: only asked of ranges whose max is -inf (fmax skipped any NaN).
@@ -138,7 +138,7 @@ int clact_range_has_nan(__global const CLACT_STYPE *xr, ulong b, ulong e)
 }
 
 // Write a whole range: NaN rows, masked rows under the safe flag.
-void clact_range_fill(__global CLACT_STYPE *yr, ulong b, ulong e, float v)
+void clact_range_fill(__global CLACT_STYPE *yr, ulong b, ulong e, real v)
 {
     for (ulong c = b; c < e; ++c)
         CLACT_SSTORE1(v, yr + c);
@@ -153,9 +153,9 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
         return;
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
-    const float sign = kind == 2 ? -1.0f : 1.0f;
+    const real sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
-    const float M = clact_range_max(xr, 0, C, sign, &bad);
+    const real M = clact_range_max(xr, 0, C, sign, &bad);
     if (M == -INFINITY)
         bad = clact_range_has_nan(xr, 0, C);
     if (bad || M == -INFINITY) {
@@ -164,10 +164,10 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
         return;
     }
     const int store = kind != 1;
-    const float S = clact_range_sum(xr, yr, 0, C, sign, M, store && CLACT_SM_STORE_EXPS);
+    const real S = clact_range_sum(xr, yr, 0, C, sign, M, store && CLACT_SM_STORE_EXPS);
     ulong c = 0;
     if (store) {
-        const float inv = 1.0f / (1.0f + S);
+        const real inv = 1.0f / (1.0f + S);
         for (; c + CLACT_VW <= C; c += CLACT_VW)
             CLACT_SSTORE(CLACT_SM_RESCALE(CLACT_SLOAD(xr + c), CLACT_SLOAD(yr + c), sign, M, inv),
                          yr + c);
@@ -176,7 +176,7 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
                 CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, inv),
                 yr + c);
     } else {
-        const float logs = log1p(S);
+        const real logs = log1p(S);
         for (; c + CLACT_VW <= C; c += CLACT_VW)
             CLACT_SSTORE((sign * CLACT_SLOAD(xr + c) - M) - logs, yr + c);
         for (; c < C; ++c)
@@ -189,24 +189,24 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
                                   const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                   const int kind, const int safe)
 {
-    __local float lm[256], ls[256];
+    __local real lm[256], ls[256];
     __local int ln[256];
     const ulong r = get_group_id(0);
     const uint l = get_local_id(0), L = get_local_size(0);
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
-    const float sign = kind == 2 ? -1.0f : 1.0f;
-    float m = -INFINITY, s = -1.0f, k = 0.0f;
+    const real sign = kind == 2 ? -1.0f : 1.0f;
+    real m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = l; c < C; c += L)
-        CLACT_SM_ADD(float, sign * CLACT_SLOAD1(xr + c), m, s, k, nan);
+        CLACT_SM_ADD(real, sign * CLACT_SLOAD1(xr + c), m, s, k, nan);
     lm[l] = m;
     ls[l] = s + k;
     ln[l] = nan;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint w = L / 2; w > 0; w /= 2) {
         if (l < w) {
-            float mm = lm[l], ss = ls[l];
+            real mm = lm[l], ss = ls[l];
             CLACT_SM_MERGE(mm, ss, lm[l + w], ls[l + w]);
             lm[l] = mm;
             ls[l] = ss;
@@ -214,11 +214,11 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float M = lm[0];
+    const real M = lm[0];
     const int any_nan = ln[0];
-    const float S = any_nan ? NAN : ls[0];
+    const real S = any_nan ? NAN : ls[0];
     const int masked = M == -INFINITY && !any_nan;
-    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
+    const real inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = l; c < C; c += L)
         CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xr + c), M, inv, logs, kind, masked, safe), yr + c);
 }
@@ -234,14 +234,14 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
     const ulong o = g / inner, i = g - o * inner;
     __global const CLACT_STYPE *xc = x + x_offset + o * C * inner + i;
     __global CLACT_STYPE *yc = y + y_offset + o * C * inner + i;
-    const float sign = kind == 2 ? -1.0f : 1.0f;
-    float m = -INFINITY, s = -1.0f, k = 0.0f;
+    const real sign = kind == 2 ? -1.0f : 1.0f;
+    real m = -INFINITY, s = -1.0f, k = 0.0f;
     int nan = 0;
     for (ulong c = 0; c < C; ++c)
-        CLACT_SM_ADD(float, sign * CLACT_SLOAD1(xc + c * inner), m, s, k, nan);
-    const float S = nan ? NAN : s + k;
+        CLACT_SM_ADD(real, sign * CLACT_SLOAD1(xc + c * inner), m, s, k, nan);
+    const real S = nan ? NAN : s + k;
     const int masked = m == -INFINITY && !nan;
-    const float inv = 1.0f / (1.0f + S), logs = log1p(S);
+    const real inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = 0; c < C; ++c)
         CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xc + c * inner), m, inv, logs, kind, masked, safe), yc + c * inner);
 }
@@ -251,7 +251,7 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
 __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong chunk,
                                     const ulong nchunks, __global const CLACT_STYPE *x,
                                     const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
-                                    __global float *part, const int kind)
+                                    __global real *part, const int kind)
 {
     const ulong g = get_global_id(0);
     if (g >= rows * nchunks)
@@ -260,12 +260,12 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const ulong begin = j * chunk, end = min(C, begin + chunk);
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
-    const float sign = kind == 2 ? -1.0f : 1.0f;
+    const real sign = kind == 2 ? -1.0f : 1.0f;
     int bad;
-    const float m = clact_range_max(xr, begin, end, sign, &bad);
+    const real m = clact_range_max(xr, begin, end, sign, &bad);
     if (m == -INFINITY)
         bad = clact_range_has_nan(xr, begin, end);
-    float s = -1.0f;
+    real s = -1.0f;
     if (bad) {
         s = NAN;
     } else if (m == -INFINITY) {
@@ -282,17 +282,17 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
 __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong chunk,
                                    const ulong nchunks, __global const CLACT_STYPE *x,
                                    const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
-                                   __global const float *part, const int kind, const int safe)
+                                   __global const real *part, const int kind, const int safe)
 {
     const ulong g = get_global_id(0);
     if (g >= rows * nchunks)
         return;
     const ulong r = g / nchunks, j = g - r * nchunks;
     // Every work-item of a row combines the same partials in the same order: identical results.
-    float M = -INFINITY, S = -1.0f;
+    real M = -INFINITY, S = -1.0f;
     int bad = 0;
     for (ulong q = 0; q < nchunks; ++q) {
-        __global const float *pq = part + 3 * (r * nchunks + q);
+        __global const real *pq = part + 3 * (r * nchunks + q);
         bad |= pq[2] != 0.0f;
         if (pq[2] == 0.0f)
             CLACT_SM_MERGE(M, S, pq[0], pq[1]);
@@ -306,11 +306,11 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
     }
     ulong c = begin;
     if (kind != 1) {
-        const float mj = part[3 * g];
-        const float sign = kind == 2 ? -1.0f : 1.0f;
+        const real mj = part[3 * g];
+        const real sign = kind == 2 ? -1.0f : 1.0f;
         // f32: y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
         // f16, bf16: y holds nothing yet; the softmax is exp(x - M) / sum.
-        const float scale = CLACT_SM_STORE_EXPS
+        const real scale = CLACT_SM_STORE_EXPS
                                 ? (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S)
                                 : 1.0f / (1.0f + S);
         for (; c + CLACT_VW <= end; c += CLACT_VW)
@@ -321,7 +321,7 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
                 CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, scale),
                 yr + c);
     } else {
-        const float logs = log1p(S);
+        const real logs = log1p(S);
         for (; c + CLACT_VW <= end; c += CLACT_VW)
             CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
         for (; c < end; ++c)
@@ -345,16 +345,16 @@ __kernel void clact_softmax_backward(const ulong outer, const ulong C, const ulo
     __global const CLACT_STYPE *yc = y + y_offset + base;
     __global const CLACT_STYPE *gc = dy + dy_offset + base;
     __global CLACT_STYPE *dc = dx + dx_offset + base;
-    float s = 0.0f, k = 0.0f;
+    real s = 0.0f, k = 0.0f;
     for (ulong c = 0; c < C; ++c) {
-        float g = CLACT_SLOAD1(gc + c * inner);
-        float term = kind == 1 ? g : g * CLACT_SLOAD1(yc + c * inner);
-        CLACT_ACC(float, s, k, term);
+        real g = CLACT_SLOAD1(gc + c * inner);
+        real term = kind == 1 ? g : g * CLACT_SLOAD1(yc + c * inner);
+        CLACT_ACC(real, s, k, term);
     }
-    const float S = s + k;
+    const real S = s + k;
     for (ulong c = 0; c < C; ++c) {
-        float yv = CLACT_SLOAD1(yc + c * inner), gv = CLACT_SLOAD1(gc + c * inner);
-        float r = kind == 1 ? gv - exp(yv) * S : yv * (gv - S);
+        real yv = CLACT_SLOAD1(yc + c * inner), gv = CLACT_SLOAD1(gc + c * inner);
+        real r = kind == 1 ? gv - exp(yv) * S : yv * (gv - S);
         CLACT_SSTORE1(kind == 2 ? -r : r, dc + c * inner);
     }
 }

@@ -75,10 +75,13 @@ START_TEST(bad_handles_and_ranges) {
            clact_forward(c, &a, CLACT_F32, 2, x_buf, SIZE_MAX, y_buf, 0, 0, NULL, NULL));
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
            clact_forward(c, &a, CLACT_F32, SIZE_MAX, x_buf, 0, y_buf, 0, 0, NULL, NULL));
-    /* dtypes: not implemented yet, or not a dtype at all; ranges count elements of the dtype
-     * (2 N halves fit the 4 N bytes, 2 N + 1 do not). */
-    EXPECT(CLACT_UNSUPPORTED, "f64",
-           clact_forward(c, &a, CLACT_F64, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    /* Not a dtype at all; ranges count elements of the dtype (2 N halves fit the 4 N bytes,
+     * 2 N + 1 do not; N / 2 doubles fit, N / 2 + 1 do not). f64 without cl_khr_fp64 is
+     * tested in check_f64.c. */
+    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
+           clact_forward(c, &a, CLACT_F64, N / 2 + 1, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
+           clact_forward(c, &a, CLACT_F64, 1, x_buf, N / 2, y_buf, 0, 0, NULL, NULL));
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",
            clact_forward(c, &a, CLACT_F16, 2 * N + 1, x_buf, 0, y_buf, 0, 0, NULL, NULL));
     EXPECT(CLACT_INVALID_ARGUMENT, "do not fit",

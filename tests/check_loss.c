@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fused cross-entropy against the CPU reference: every option (int64/int32/probability targets,
+/* Fused cross-entropy against the CPU reference, in every dtype: every option (int64/int32/probability targets,
  * ignore_index, per-class weights, none/mean/sum, label smoothing), shapes (C), (N, C),
  * (N, C, d1, d2), N = 0, C = 1, logits of ±1e4 and 88..1000, all-ignored batches, the gradient
  * separately and in place; then invalid class indices (an error before anything is written, or
@@ -27,34 +27,55 @@ typedef struct ce_case {
     int ignore_all;
 } ce_case;
 
-/* Loss: the per-position losses are sums of C float terms of size |x - m| + log(sum); 2e-5
- * relative plus 1e-5 absolute covers their rounding (the reference is exact). Gradient:
- * softmax-sized entries, 2e-5 relative plus 1e-6 times the reduction's scale. */
-static void run_case(const ce_case *k, int index) {
-    char label[200];
+/* Tolerances. f32 loss: the per-position losses are sums of C float terms of size
+ * |x - m| + log(sum); 2e-5 relative plus 1e-5 absolute covers their rounding (the reference is
+ * exact). Gradient: softmax-sized entries, 2e-5 relative plus 1e-6 times the reduction's scale.
+ * f16 and bf16 compute in float from inputs that are exact in float, so the same bounds hold
+ * before the one rounding of the result to the dtype on store: add half an ulp of the dtype
+ * (relative) and half its smallest subnormal (absolute). f64 computes in double: the same
+ * reasoning at 2^-53 instead of 2^-24 gives 1e-13 relative; 1e-13 absolute (loss) and
+ * 1e-14 times the scale (gradient) for values that cancel. */
+static int ce_close(clact_dtype dt, double got, double ref, double abs_f32, double abs_f64) {
+    if (isnan(ref))
+        return isnan(got);
+    if (isnan(got))
+        return 0;
+    if (isinf(tu_round_dt(dt, ref)) || isinf(got)) /* beyond the dtype's range (f16: 65520) */
+        return got == tu_round_dt(dt, ref);
+    double err = fabs(got - ref);
+    if (dt == CLACT_F64)
+        return err <= 1e-13 * fabs(ref) + abs_f64;
+    double bound = 2e-5 * fabs(ref) + abs_f32;
+    if (dt == CLACT_F16)
+        bound += 0x1p-11 * fabs(ref) + 0x1p-25;
+    else if (dt == CLACT_BF16)
+        bound += 0x1p-8 * fabs(ref) + 0x1p-134;
+    return err <= bound;
+}
+
+static void run_case(clact_dtype dt, const ce_case *k, int index) {
+    char label[220];
     snprintf(label, sizeof label,
-             "case %d: ndim %d tt %d red %d ignore %lld eps %g w %d big %d grad %d", index, k->ndim,
-             (int)k->tt, (int)k->red, k->ignore, k->eps, k->weighted, k->big, k->grad);
+             "%s case %d: ndim %d tt %d red %d ignore %lld eps %g w %d big %d grad %d",
+             clact_dtype_name(dt), index, k->ndim, (int)k->tt, (int)k->red, k->ignore, k->eps,
+             k->weighted, k->big, k->grad);
     size_t C = k->ndim == 1 ? k->shape[0] : k->shape[1], inner = 1;
     size_t N = k->ndim == 1 ? 1 : k->shape[0];
     for (int i = 2; i < k->ndim; ++i)
         inner *= k->shape[i];
     size_t P = N * inner, total = P * C;
-    tu_rng r = tu_rng_for(label, 0);
-    float *x = malloc((total + 1) * sizeof *x), *tp = malloc((total + 1) * sizeof *tp);
+    tu_rng r = tu_rng_for(label + strlen(clact_dtype_name(dt)), 0);
     double *xd = malloc((total + 1) * sizeof *xd), *tpd = malloc((total + 1) * sizeof *tpd);
     int64_t *t64 = malloc((P + 1) * sizeof *t64);
     int32_t *t32 = malloc((P + 1) * sizeof *t32);
-    float *w = malloc(C * sizeof *w);
     double *wd = malloc(C * sizeof *wd);
-    ck_assert(x && tp && xd && tpd && t64 && t32 && w && wd);
-    for (size_t i = 0; i < total; ++i) {
-        x[i] = k->big ? (float)((tu_next(&r) & 1 ? 1e4 : -1e4) + tu_uniform(&r, 88, 1000))
-                      : (float)tu_uniform(&r, -6, 6);
-        xd[i] = x[i];
-    }
+    ck_assert(xd && tpd && t64 && t32 && wd);
+    /* Inputs are drawn, then rounded to the dtype: the reference sees what the device sees. */
+    for (size_t i = 0; i < total; ++i)
+        xd[i] = tu_round_dt(dt, k->big ? (tu_next(&r) & 1 ? 1e4 : -1e4) + tu_uniform(&r, 88, 1000)
+                                       : tu_uniform(&r, -6, 6));
     for (size_t c = 0; c < C; ++c)
-        wd[c] = w[c] = k->weighted ? (float)tu_uniform(&r, 0.1, 3) : 1.0f;
+        wd[c] = k->weighted ? tu_round_dt(dt, tu_uniform(&r, 0.1, 3)) : 1.0;
     for (size_t p = 0; p < P; ++p) {
         long long t = (long long)(tu_next(&r) % C);
         if (k->ignore_all || tu_next(&r) % 5 == 0)
@@ -68,8 +89,7 @@ static void run_case(const ce_case *k, int index) {
             sum += tpd[o * C * inner + c * inner + i] = tu_uniform(&r, 0, 1);
         for (size_t c = 0; c < C; ++c) {
             size_t j = o * C * inner + c * inner + i;
-            tp[j] = (float)(tpd[j] / sum);
-            tpd[j] = tp[j];
+            tpd[j] = tu_round_dt(dt, tpd[j] / sum);
         }
     }
     clact_cross_entropy_desc d = clact_cross_entropy_default();
@@ -87,60 +107,58 @@ static void run_case(const ce_case *k, int index) {
                                                    k->weighted ? wd : NULL, ref_loss, ref_grad),
                      CLACT_OK);
 
-    cl_mem xb = tu_buffer(total + 2, CL_MEM_READ_WRITE);
-    size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4,
-           tcount = k->tt == CLACT_TARGET_PROBS ? total : P;
-    cl_int err;
-    cl_mem tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY,
-                               (tcount + 1) * tbytes, NULL, &err);
-    ck_assert_ptr_nonnull(tb);
-    const void *tsrc = k->tt == CLACT_TARGET_INT64   ? (const void *)t64
-                       : k->tt == CLACT_TARGET_INT32 ? (const void *)t32
-                                                     : (const void *)tp;
-    if (tcount)
-        ck_assert_int_eq(clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), tb, CL_TRUE, 0,
-                                              tcount * tbytes, tsrc, 0, NULL, NULL),
-                         CL_SUCCESS);
-    cl_mem wb = tu_buffer(C, CL_MEM_READ_ONLY);
-    tu_write(wb, 0, C, w);
-    cl_mem lb = tu_buffer(nloss + 1, CL_MEM_READ_WRITE);
-    tu_fill_bits(lb, 0, nloss + 1, POISON);
-    cl_mem gb = k->grad == 1 ? tu_buffer(total + 1, CL_MEM_READ_WRITE) : NULL;
+    cl_mem xb = tu_buffer_dt(dt, total + 2, CL_MEM_READ_WRITE);
+    cl_mem tb;
+    if (k->tt == CLACT_TARGET_PROBS) {
+        tb = tu_buffer_dt(dt, total + 1, CL_MEM_READ_ONLY);
+        tu_write_dt(dt, tb, 0, total, tpd);
+    } else {
+        size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4;
+        cl_int err;
+        tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY,
+                            (P + 1) * tbytes, NULL, &err);
+        ck_assert_ptr_nonnull(tb);
+        if (P)
+            ck_assert_int_eq(clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), tb, CL_TRUE, 0,
+                                                  P * tbytes,
+                                                  k->tt == CLACT_TARGET_INT64 ? (const void *)t64
+                                                                              : (const void *)t32,
+                                                  0, NULL, NULL),
+                             CL_SUCCESS);
+    }
+    cl_mem wb = tu_buffer_dt(dt, C, CL_MEM_READ_ONLY);
+    tu_write_dt(dt, wb, 0, C, wd);
+    cl_mem lb = tu_buffer_dt(dt, nloss + 1, CL_MEM_READ_WRITE);
+    tu_poison_dt(dt, lb, 0, nloss + 1);
+    cl_mem gb = k->grad == 1 ? tu_buffer_dt(dt, total + 1, CL_MEM_READ_WRITE) : NULL;
     if (gb)
-        tu_fill_bits(gb, 0, total + 1, POISON);
-    tu_write(xb, 1, total, x);
+        tu_poison_dt(dt, gb, 0, total + 1);
+    tu_write_dt(dt, xb, 1, total, xd);
     cl_event ev;
-    clact_status st = clact_cross_entropy(tu_ctx(), &d, CLACT_F32, k->ndim, k->shape, xb, 1, tb, 0,
+    clact_status st = clact_cross_entropy(tu_ctx(), &d, dt, k->ndim, k->shape, xb, 1, tb, 0,
                                           k->weighted ? wb : NULL, 0, lb, 0, k->grad == 2 ? xb : gb,
                                           1, 0, NULL, &ev);
     ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
                   clact_context_last_error(tu_ctx()));
     ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
     clReleaseEvent(ev);
-    float *l = malloc((nloss + 1) * sizeof *l), *g = malloc((total + 2) * sizeof *g);
-    tu_read(lb, 0, nloss + 1, l);
-    ck_assert_msg(tu_bits(l[nloss]) == POISON, "%s: wrote past the loss", label);
-    for (size_t i = 0; i < nloss; ++i) {
-        int ok = isnan(ref_loss[i]) ? isnan(l[i])
-                                    : fabs(l[i] - ref_loss[i]) <= 2e-5 * fabs(ref_loss[i]) + 1e-5;
-        if (!ok)
-            ck_abort_msg("%s: loss[%zu] = %.9g, reference %.12g", label, i, (double)l[i],
-                         ref_loss[i]);
-    }
+    double *l = malloc((nloss + 1) * sizeof *l), *g = malloc((total + 2) * sizeof *g);
+    ck_assert_msg(tu_read_dt(dt, lb, 0, nloss, l), "%s: a loss was not written", label);
+    ck_assert_msg(!tu_read_dt(dt, lb, nloss, 1, l + nloss), "%s: wrote past the loss", label);
+    for (size_t i = 0; i < nloss; ++i)
+        if (!ce_close(dt, l[i], ref_loss[i], 1e-5, 1e-13))
+            ck_abort_msg("%s: loss[%zu] = %.17g, reference %.17g", label, i, l[i], ref_loss[i]);
     if (k->grad) {
-        tu_read(k->grad == 2 ? xb : gb, 1, total, g);
+        ck_assert_msg(tu_read_dt(dt, k->grad == 2 ? xb : gb, 1, total, g),
+                      "%s: a gradient element was not written", label);
         double W = 0;
         for (size_t p = 0; p < P; ++p)
             W += k->tt == CLACT_TARGET_PROBS ? 1.0 : (t64[p] == k->ignore ? 0.0 : wd[t64[p]]);
         double scale = k->red == CLACT_REDUCTION_MEAN ? 1.0 / W : 1.0;
-        for (size_t i = 0; i < total; ++i) {
-            int ok = isnan(ref_grad[i])
-                         ? isnan(g[i])
-                         : fabs(g[i] - ref_grad[i]) <= 2e-5 * fabs(ref_grad[i]) + 1e-6 * scale * 3;
-            if (!ok)
-                ck_abort_msg("%s: grad[%zu] = %.9g, reference %.12g", label, i, (double)g[i],
+        for (size_t i = 0; i < total; ++i)
+            if (!ce_close(dt, g[i], ref_grad[i], 1e-6 * scale * 3, 1e-14 * scale))
+                ck_abort_msg("%s: grad[%zu] = %.17g, reference %.17g", label, i, g[i],
                              ref_grad[i]);
-        }
     }
     clReleaseMemObject(xb);
     clReleaseMemObject(tb);
@@ -148,11 +166,12 @@ static void run_case(const ce_case *k, int index) {
     clReleaseMemObject(lb);
     if (gb)
         clReleaseMemObject(gb);
-    free(x), free(tp), free(xd), free(tpd), free(t64), free(t32), free(ref_loss), free(ref_grad);
-    free(l), free(g), free(w), free(wd);
+    free(xd), free(tpd), free(t64), free(t32), free(ref_loss), free(ref_grad);
+    free(l), free(g), free(wd);
 }
 
 START_TEST(cross_entropy_options) {
+    const clact_dtype dt = (clact_dtype)_i;
     static const struct {
         int ndim;
         size_t shape[4];
@@ -178,16 +197,16 @@ START_TEST(cross_entropy_options) {
                     memcpy(k.shape, shapes[s].shape, sizeof k.shape);
                     if (k.ignore == 2 && (k.ndim == 1 ? k.shape[0] : k.shape[1]) <= 2)
                         k.ignore = -1;
-                    run_case(&k, index++);
+                    run_case(dt, &k, index++);
                 }
     /* Every target ignored: the mean is 0/0 = NaN, as in PyTorch; the sum is 0. */
     ce_case all = {2, {6, 4}, CLACT_TARGET_INT64, CLACT_REDUCTION_MEAN, -100, 0.0, 1, 0, 1, 1};
-    run_case(&all, index++);
+    run_case(dt, &all, index++);
     all.red = CLACT_REDUCTION_SUM;
-    run_case(&all, index++);
+    run_case(dt, &all, index++);
     /* A wide row. */
     ce_case wide = {2, {3, 5000}, CLACT_TARGET_INT32, CLACT_REDUCTION_MEAN, -100, 0.05, 1, 0, 1, 0};
-    run_case(&wide, index++);
+    run_case(dt, &wide, index++);
 }
 END_TEST
 
@@ -283,9 +302,10 @@ START_TEST(cross_entropy_invalid_targets) {
     ck_assert_int_eq(clact_cross_entropy(tu_ctx(), NULL, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
                                          lb, 0, NULL, 0, 0, NULL, NULL),
                      CLACT_INVALID_ARGUMENT);
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F16, 2, shape, xb, 0, tb, 0, NULL, 0,
-                                         lb, 0, NULL, 0, 0, NULL, NULL),
-                     CLACT_UNSUPPORTED);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, (clact_dtype)7, 2, shape, xb, 0, tb, 0, NULL,
+                                         0, lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "dtype"));
     clReleaseMemObject(xb);
     clReleaseMemObject(tb);
     clReleaseMemObject(tb32);
@@ -299,7 +319,7 @@ Suite *loss_suite(void) {
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("cross_entropy");
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, cross_entropy_options);
+    tcase_add_loop_test(tc, cross_entropy_options, CLACT_F32, CLACT_F64 + 1);
     tcase_add_test(tc, cross_entropy_invalid_targets);
     suite_add_tcase(s, tc);
     return s;

@@ -117,10 +117,19 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("bench bad size", ["bench", "--sizes", "12x"], "12x")
     expect_error("bench bad row", ["bench", "--ops", "softmax_x"], "softmax_x")
     expect_error("bench bad format", ["bench", "--format", "xml"], "xml")
-    expect_error("bench dtype", ["bench", "--dtype", "f64"], "f64")
+    expect_error("bench dtype", ["bench", "--dtype", "f128"], "f128")
+    r = run("bench", "--ops", "relu", "--sizes", "4K", "--dtype", "f64,f32", "--format", "csv",
+            env={"CLACT_NO_FP64": "1"})
+    check("bench without fp64 skips f64", r.returncode == 0 and "skipped" in r.stderr
+          and "cl_khr_fp64" in r.stderr and r.stdout.splitlines()[1].startswith("relu,f32,"),
+          r.stdout + r.stderr)
     r = run("bench", "--ops", "relu", "--sizes", "4096", "--dtype", "f16,bf16", "--format", "csv")
     check("bench dtypes", r.returncode == 0 and [l.split(",")[1] for l in r.stdout.splitlines()[1:]]
           == ["f16", "bf16"], r.stdout + r.stderr)
+    r = run("bench", "--ops", "gelu,softmax_1000", "--sizes", "4096", "--dtype", "f64", "--format",
+            "csv")
+    check("bench f64", r.returncode == 0 and [l.split(",")[1] for l in r.stdout.splitlines()[1:]]
+          == ["f64", "f64"], r.stdout + r.stderr)
 
     # devices, in both forms.
     r = run("devices")
@@ -150,7 +159,8 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("approximate", ["apply", "gelu", "approximate=erf", p("x.npy"), out], "erf", out=out)
     expect_error("not name=value", ["apply", "elu", "alpha", p("x.npy"), out], "alpha", out=out)
     expect_error("unknown option", ["apply", "relu", "--fast", p("x.npy"), out], "--fast", out=out)
-    expect_error("dtype f64", ["apply", "relu", "--dtype", "f64", p("x.npy"), out], "f64", out=out)
+    expect_error("dtype f64 without fp64", ["apply", "relu", "--dtype", "f64", p("x.npy"), out],
+                 "cl_khr_fp64", out=out, env={"CLACT_NO_FP64": "1"})
     expect_error("dtype unknown", ["apply", "relu", "--dtype", "int8", p("x.npy"), out], "int8", out=out)
     expect_error("device none", ["apply", "relu", "--device", "nothing-like-this", p("x.npy"), out],
                  "nothing-like-this", out=out)
@@ -166,8 +176,31 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("truncated", ["apply", "relu", p("trunc.npy"), out], "truncated", out=out)
     open(p("trunch.npy"), "wb").write(raw[:30])
     expect_error("truncated header", ["apply", "relu", p("trunch.npy"), out], "truncated", out=out)
-    np.save(p("f8.npy"), x.astype(np.float64))
-    expect_error("f8", ["apply", "relu", p("f8.npy"), out], "<f8", out=out)
+    # f64: '<f8' files in and out; --dtype between f32 and f64 both ways.
+    x8 = np.concatenate([np.linspace(-8, 8, 59), [1e-310]]).reshape(3, 4, 5)
+    np.save(p("f8.npy"), x8)
+    r = run("apply", "gelu", p("f8.npy"), p("f8o.npy"))
+    f8o = np.load(p("f8o.npy")) if r.returncode == 0 else None
+    # GELU, 0.5 x erfc(-x / sqrt 2) in double (accurate to 1e-14 on [-8, 8]: the rounding of
+    # -x / sqrt 2 costs it 2 t^2 ulp in the tail): every value within 2e-14 relative.
+    from math import erfc, sqrt
+    want = np.array([0.5 * v * erfc(-v / sqrt(2)) for v in x8.ravel()]).reshape(x8.shape)
+    check("f64 gelu", f8o is not None and f8o.dtype == np.float64 and f8o.shape == x8.shape
+          and np.all(np.abs(f8o - want) <= 2e-14 * np.abs(want)), r.stderr)
+    r = run("apply", "sigmoid", "--dtype", "f64", p("x.npy"), p("x64o.npy"))
+    o = np.load(p("x64o.npy")) if r.returncode == 0 else None
+    check("f32 file, --dtype f64", o is not None and o.dtype == np.float32 and np.all(
+        np.abs(o - 1 / (1 + np.exp(-x.astype(np.float64)))) <= 6e-8 * o), r.stderr)
+    r = run("apply", "relu", "--dtype", "f32", p("f8.npy"), p("f8r.npy"))
+    o = np.load(p("f8r.npy")) if r.returncode == 0 else None
+    check("f64 file, --dtype f32", o is not None and o.dtype == np.float64 and np.array_equal(
+        o, np.maximum(x8.astype(np.float32), 0).astype(np.float64)), r.stderr)
+    r = run("apply", "relu", "--dtype", "f16", p("f8.npy"), p("f8h.npy"))
+    o = np.load(p("f8h.npy")) if r.returncode == 0 else None
+    check("f64 file, --dtype f16", o is not None and np.array_equal(
+        o, np.maximum(x8.astype(np.float16), 0).astype(np.float64)), r.stderr)
+    expect_error("f8 without fp64", ["apply", "relu", p("f8.npy"), out], "f64", out=out,
+                 env={"CLACT_NO_FP64": "1"})
     np.save(p("f2.npy"), x.astype(np.float16))
     r = run("apply", "softmax", "dim=1", p("f2.npy"), p("f2o.npy"))
     f2o = np.load(p("f2o.npy")) if r.returncode == 0 else None

@@ -10,6 +10,7 @@ Suite *activation_suite(void);
 Suite *context_suite(void);
 Suite *dtypes_suite(void);
 Suite *errors_suite(void);
+Suite *f64_suite(void);
 Suite *loss_suite(void);
 Suite *npy_suite(void);
 Suite *reference_suite(void);
@@ -41,6 +42,7 @@ int main(void) {
     srunner_add_suite(sr, errors_suite());
     srunner_add_suite(sr, activation_suite());
     srunner_add_suite(sr, dtypes_suite());
+    srunner_add_suite(sr, f64_suite());
     srunner_add_suite(sr, softmax_suite());
     srunner_add_suite(sr, loss_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -186,3 +186,102 @@ uint16_t tu_round16(clact_dtype dt, double x) {
     return sign | r;
 }
 
+
+/* Buffers of any dtype, as doubles on the host. */
+cl_mem tu_buffer_dt(clact_dtype dt, size_t n, cl_mem_flags flags) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(clact_context_cl_context(tu_ctx()), flags,
+                              (n ? n : 1) * clact_dtype_size(dt), NULL, &err);
+    ck_assert_msg(m != NULL, "clCreateBuffer failed: %d", err);
+    return m;
+}
+
+double tu_round_dt(clact_dtype dt, double x) {
+    switch (dt) {
+    case CLACT_F32: return (float)x;
+    case CLACT_F64: return x;
+    case CLACT_F16:
+    case CLACT_BF16: break;
+    }
+    return tu_decode16(dt, tu_round16(dt, x));
+}
+
+static void encode_dt(clact_dtype dt, const double *src, size_t n, unsigned char *dst) {
+    for (size_t i = 0; i < n; ++i) {
+        if (dt == CLACT_F32) {
+            float f = (float)src[i];
+            memcpy(dst + 4 * i, &f, 4);
+        } else if (dt == CLACT_F64) {
+            memcpy(dst + 8 * i, &src[i], 8);
+        } else {
+            uint16_t h = tu_round16(dt, src[i]);
+            memcpy(dst + 2 * i, &h, 2);
+        }
+    }
+}
+
+void tu_write_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n, const double *src) {
+    if (!n)
+        return;
+    size_t es = clact_dtype_size(dt);
+    unsigned char *b = malloc(n * es);
+    ck_assert(b != NULL);
+    encode_dt(dt, src, n, b);
+    cl_int err = clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, offset * es,
+                                      n * es, b, 0, NULL, NULL);
+    free(b);
+    ck_assert_int_eq(err, CL_SUCCESS);
+}
+
+int tu_read_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n, double *dst) {
+    if (!n)
+        return 1;
+    size_t es = clact_dtype_size(dt);
+    unsigned char *b = malloc(n * es);
+    ck_assert(b != NULL);
+    cl_int err = clEnqueueReadBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, offset * es,
+                                     n * es, b, 0, NULL, NULL);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    int all_written = 1;
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned char *p = b + i * es;
+        int poisoned = 1;
+        for (size_t k = 0; k < es; ++k)
+            poisoned &= p[k] == 0xff;
+        all_written &= !poisoned;
+        if (dt == CLACT_F32) {
+            float f;
+            memcpy(&f, p, 4);
+            dst[i] = f;
+        } else if (dt == CLACT_F64) {
+            memcpy(&dst[i], p, 8);
+        } else {
+            uint16_t h;
+            memcpy(&h, p, 2);
+            dst[i] = tu_decode16(dt, h);
+        }
+    }
+    free(b);
+    return all_written;
+}
+
+void tu_poison_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n) {
+    if (!n)
+        return;
+    unsigned char ff = 0xff;
+    size_t es = clact_dtype_size(dt);
+    ck_assert_int_eq(clEnqueueFillBuffer(clact_context_queue(tu_ctx()), m, &ff, 1, offset * es,
+                                         n * es, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clFinish(clact_context_queue(tu_ctx())), CL_SUCCESS);
+}
+
+double tu_dtype_eps(clact_dtype dt) {
+    switch (dt) {
+    case CLACT_F32: return 0x1p-24;
+    case CLACT_F64: return 0x1p-53;
+    case CLACT_F16: return 0x1p-11;
+    case CLACT_BF16: break;
+    }
+    return 0x1p-8;
+}

@@ -57,4 +57,16 @@ double tu_decode16(clact_dtype dt, uint16_t v);
 uint16_t tu_round16(clact_dtype dt, double x);
 long tu_order16(uint16_t v);
 
+
+/* Any dtype, with host values as doubles. tu_write_dt rounds to the dtype (to nearest even);
+ * tu_read_dt returns 0 if any element still holds the poison of tu_poison_dt (all bytes 0xff,
+ * a NaN pattern in every dtype that no kernel produces). tu_round_dt is x rounded to the
+ * dtype, and tu_dtype_eps half an ulp of 1 in it (the unit roundoff). */
+cl_mem tu_buffer_dt(clact_dtype dt, size_t n, cl_mem_flags flags);
+double tu_round_dt(clact_dtype dt, double x);
+void tu_write_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n, const double *src);
+int tu_read_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n, double *dst);
+void tu_poison_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n);
+double tu_dtype_eps(clact_dtype dt);
+
 #endif

@@ -78,46 +78,56 @@ def inputs(n):
 failures = 0
 checked = 0
 with tempfile.TemporaryDirectory() as d:
-    x = inputs(4000)
-    xin = os.path.join(d, "x.npy")
-    np.save(xin, x)
-    for op, params, fn, tol in CASES:
-        label = " ".join([op, *params])
-        yout = os.path.join(d, "y.npy")
-        r = subprocess.run([CLACT, "apply", op, *params, xin, yout], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"FAIL {label}: clact exit {r.returncode}: {r.stderr.strip()}")
-            failures += 1
-            continue
-        y = np.load(yout)
-        t = fn(torch.from_numpy(x.copy())).numpy()
-        checked += 1
-        nan_y, nan_t = np.isnan(y), np.isnan(t)
-        bad = nan_y != nan_t
-        inf_t = np.isinf(t) & ~nan_t
-        deviation = np.zeros_like(bad)
-        if label == "softplus threshold=100":
-            # Documented: PyTorch's exp overflows for x above ~87.9 (its vectorised exp
-            # saturates a little before FLT_MAX) up to the threshold; clact gives the finite ~x.
-            deviation = inf_t & np.isfinite(x) & (x > 80) & (x <= 100)
-            bad |= deviation & ~(np.abs(y - x) <= 1e-6 * np.abs(x))
-        exact_inf = inf_t & ~deviation
-        bad |= exact_inf & (y != t)
-        bad |= np.isinf(y) & ~nan_y & ~exact_inf
-        fin = np.isfinite(t) & np.isfinite(y)
-        err = np.abs(y.astype(np.float64) - t.astype(np.float64))
-        rel = np.where(np.abs(t) > 1e-5, err / np.maximum(np.abs(t), 1e-300), err)
-        if op in CANCELS:
-            rel = np.where(CANCELS[op](x), np.minimum(rel, err), rel)
-        bad |= fin & (rel > tol)
-        worst = float(np.max(rel[fin])) if fin.any() else 0.0
-        if bad.any():
-            failures += 1
-            i = np.flatnonzero(bad)[:5]
-            print(f"FAIL {label}: {bad.sum()} elements; x={x[i]} clact={y[i]} torch={t[i]}")
-        else:
-            note = f", {int(deviation.sum())} documented softplus deviations" if deviation.any() else ""
-            print(f"ok   {label:32s} worst difference from torch {worst:.2e} (bar {tol:g}){note}")
+    # f32, then f64 ('<f8' files, computed in double on the device, compared with PyTorch in
+    # double): the same rules with a bar of 1e-13 relative (1e-290 the relative/absolute
+    # switch), and the float inputs plus doubles beyond float's range.
+    x32 = inputs(4000)
+    wide = np.concatenate([rng.uniform(-750, 750, 500), rng.choice([-1, 1], 200) *
+                           rng.uniform(700, 750, 200), [1e300, -1e300, 1e-310, -1e-310,
+                                                        709.78, -745.1, 1.7e308, -1.7e308]])
+    for x, dtype_label in [(x32, "f32"), (np.concatenate([x32.astype(np.float64), wide]), "f64")]:
+        xin = os.path.join(d, "x.npy")
+        np.save(xin, x)
+        floor = 1e-5 if dtype_label == "f32" else 1e-290
+        for op, params, fn, tol in CASES:
+            if dtype_label == "f64":
+                tol = 1e-13
+            label = " ".join([op, *params, dtype_label])
+            yout = os.path.join(d, "y.npy")
+            r = subprocess.run([CLACT, "apply", op, *params, xin, yout], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"FAIL {label}: clact exit {r.returncode}: {r.stderr.strip()}")
+                failures += 1
+                continue
+            y = np.load(yout)
+            t = fn(torch.from_numpy(x.copy())).numpy()
+            checked += 1
+            nan_y, nan_t = np.isnan(y), np.isnan(t)
+            bad = nan_y != nan_t
+            inf_t = np.isinf(t) & ~nan_t
+            deviation = np.zeros_like(bad)
+            if label == "softplus threshold=100 f32":
+                # Documented: PyTorch's exp overflows for x above ~87.9 (its vectorised exp
+                # saturates a little before FLT_MAX) up to the threshold; clact gives the finite ~x.
+                deviation = inf_t & np.isfinite(x) & (x > 80) & (x <= 100)
+                bad |= deviation & ~(np.abs(y - x) <= 1e-6 * np.abs(x))
+            exact_inf = inf_t & ~deviation
+            bad |= exact_inf & (y != t)
+            bad |= np.isinf(y) & ~nan_y & ~exact_inf
+            fin = np.isfinite(t) & np.isfinite(y)
+            err = np.abs(y.astype(np.float64) - t.astype(np.float64))
+            rel = np.where(np.abs(t) > floor, err / np.maximum(np.abs(t), 1e-300), err)
+            if op in CANCELS:
+                rel = np.where(CANCELS[op](x), np.minimum(rel, err), rel)
+            bad |= fin & (rel > tol)
+            worst = float(np.max(rel[fin])) if fin.any() else 0.0
+            if bad.any():
+                failures += 1
+                i = np.flatnonzero(bad)[:5]
+                print(f"FAIL {label}: {bad.sum()} elements; x={x[i]} clact={y[i]} torch={t[i]}")
+            else:
+                note = f", {int(deviation.sum())} documented softplus deviations" if deviation.any() else ""
+                print(f"ok   {label:32s} worst difference from torch {worst:.2e} (bar {tol:g}){note}")
 
     # The softmax family on 3-D and 4-D tensors, every dim, benchdnn's logits near exp overflow
     # (±88..90), ±1e4, masked rows (-inf), rows with +inf and with NaN. NaN rows must match
@@ -134,8 +144,8 @@ with tempfile.TemporaryDirectory() as d:
     special[2, 5] = np.nan
     special[3, ::2] = -np.inf
     xs.append(special)
-    for xi in xs:
-        xi = xi.astype(np.float32)
+    for xi in xs + [xs[0].astype(np.float64), xs[2].astype(np.float64)]:
+        xi = xi if xi.dtype == np.float64 else xi.astype(np.float32)
         np.save(xin, xi)
         for kind, fn in [("softmax", torch.softmax), ("log_softmax", torch.log_softmax),
                          ("softmin", lambda t, d: torch.nn.functional.softmin(t, d))]:
@@ -155,15 +165,17 @@ with tempfile.TemporaryDirectory() as d:
                 bad |= np.isinf(t) & (y != t)
                 fin = np.isfinite(t)
                 err = np.abs(y - t)
-                ok = np.where(np.abs(t) > 1e-5, err <= 4e-6 * np.abs(t), err <= 1e-6)
+                # f64: the same form at 1e-13 relative, 1e-15 absolute.
+                rt, at = (4e-6, 1e-6) if xi.dtype == np.float32 else (1e-13, 1e-15)
+                ok = np.where(np.abs(t) > 1e-5, err <= rt * np.abs(t), err <= at)
                 if kind == "log_softmax":
-                    ok |= err <= 1e-6
+                    ok |= err <= at
                 bad |= fin & ~ok
                 if bad.any():
                     failures += 1
                     i = np.flatnonzero(bad)[:4]
                     print(f"FAIL {label}: {bad.sum()} elements; clact={y.flat[i]} torch={t.flat[i]}")
-        print(f"ok   softmax family, shape {xi.shape}, every dim")
+        print(f"ok   softmax family, shape {xi.shape} {xi.dtype}, every dim")
 
 print(f"torch_parity: {checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

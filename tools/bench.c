@@ -269,16 +269,20 @@ int clact_bench_main(int argc, char **argv) {
     }
     char ops[64][32], sizes_s[16][32], dtype_s[4][32];
     clact_dtype dtypes[4];
+    size_t max_esize = 4; /* the buffers hold n elements of the widest dtype asked for */
     int ndtypes = parse_list(dtypes_arg, dtype_s, 4);
     for (int i = 0; i < ndtypes; ++i) {
         if (!strcmp(dtype_s[i], "f32") || !strcmp(dtype_s[i], "f16") ||
-            !strcmp(dtype_s[i], "bf16")) {
+            !strcmp(dtype_s[i], "bf16") || !strcmp(dtype_s[i], "f64")) {
             dtypes[i] = dtype_s[i][0] == 'b'   ? CLACT_BF16
                         : dtype_s[i][1] == '3' ? CLACT_F32
+                        : dtype_s[i][1] == '6' ? CLACT_F64
                                                : CLACT_F16;
+            if (clact_dtype_size(dtypes[i]) > max_esize)
+                max_esize = clact_dtype_size(dtypes[i]);
         } else {
-            fprintf(stderr, "clact: bench: --dtype %s is not supported%s (f32, f16, bf16 are)\n",
-                    dtype_s[i], strcmp(dtype_s[i], "f64") ? "" : " yet");
+            fprintf(stderr, "clact: bench: --dtype must be f32, f16, bf16 or f64, not '%s'\n",
+                    dtype_s[i]);
             return 2;
         }
     }
@@ -368,13 +372,14 @@ int clact_bench_main(int argc, char **argv) {
         while ((size_t)sets * 2 * bytes < 2 * (size_t)(cache ? cache : 32u << 20) && sets < 16)
             ++sets;
         cl_mem in[16], out[16];
-        float *init = malloc(bytes);
+        float *init = calloc(n ? n : 1, max_esize);
         for (size_t i = 0; i < n; ++i)
             init[i] = (float)((double)(i * 2654435761u % 20000) / 1000.0 - 10.0);
         int ok = init != NULL;
         for (int k = 0; k < sets; ++k) {
-            in[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, init, &err);
-            out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+            in[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * max_esize,
+                                   init, &err);
+            out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, n * max_esize, NULL, &err);
             ok &= in[k] && out[k];
         }
         if (!ok) {

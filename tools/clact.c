@@ -45,8 +45,8 @@ static const char *one_line(const char *s) {
 static void usage(FILE *out) {
     fputs(
         "usage: clact devices [--json]\n"
-        "       clact apply OP [NAME=VALUE ...] [--dtype f32] [--device SPEC] [--summary] IN.npy "
-        "OUT.npy\n"
+        "       clact apply OP [NAME=VALUE ...] [--dtype f32|f16|bf16|f64] [--device SPEC]\n"
+        "                   [--summary] IN.npy OUT.npy\n"
         "       clact --version\n"
         "\n"
         "OP: relu, leaky_relu (negative_slope=0.01), elu (alpha=1.0), gelu "
@@ -206,14 +206,13 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
             }
             if (!strcmp(s, "--device")) {
                 a->device = v;
-            } else if (!strcmp(v, "f32") || !strcmp(v, "f16") || !strcmp(v, "bf16")) {
+            } else if (!strcmp(v, "f32") || !strcmp(v, "f16") || !strcmp(v, "bf16") ||
+                       !strcmp(v, "f64")) {
                 a->dtype_given = 1;
                 a->dtype = !strcmp(v, "f32")   ? CLACT_F32
                            : !strcmp(v, "f16") ? CLACT_F16
+                           : !strcmp(v, "f64") ? CLACT_F64
                                                : CLACT_BF16;
-            } else if (!strcmp(v, "f64")) {
-                return die(EXIT_USAGE,
-                           "apply: --dtype f64 is not supported yet (f32, f16, bf16 are)");
             } else {
                 return die(EXIT_USAGE, "apply: --dtype must be f32, f16, bf16 or f64, not '%s'", v);
             }
@@ -285,23 +284,20 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
     return EXIT_OK;
 }
 
-/* The file's element type: '<f4' or '<f2'; anything else is an input error. */
+/* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error. */
 static int check_input(const clact_npy *x, const char *path, clact_dtype *dtype) {
     const char *d = x->descr;
     if (x->fortran_order)
         return die(EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)",
                    path);
-    if (!strcmp(d, "<f4") || !strcmp(d, "<f2")) {
-        *dtype = d[2] == '4' ? CLACT_F32 : CLACT_F16;
+    if (!strcmp(d, "<f4") || !strcmp(d, "<f2") || !strcmp(d, "<f8")) {
+        *dtype = d[2] == '4' ? CLACT_F32 : d[2] == '2' ? CLACT_F16 : CLACT_F64;
         return EXIT_OK;
     }
     if (d[0] == '>' && d[1] == 'f')
         return die(EXIT_USAGE, "%s: big-endian '%s' is not supported (need little-endian '<%s')",
                    path, d, d + 1);
-    if (!strcmp(d, "<f8"))
-        return die(EXIT_USAGE, "%s: dtype '<f8' (float64) is not supported yet ('<f4', '<f2' are)",
-                   path);
-    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4' or '<f2')", path, d);
+    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', '<f2' or '<f8')", path, d);
 }
 
 /* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */
@@ -361,7 +357,7 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype f
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     size_t nan = 0, finite = 0;
     for (size_t i = 0; i < y->count; ++i) {
-        float v = clact_cli_load(file_dtype, y->data, i);
+        double v = clact_cli_load(file_dtype, y->data, i);
         if (isnan(v)) {
             ++nan;
             continue;

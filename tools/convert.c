@@ -49,19 +49,44 @@ uint16_t clact_cli_float_to_bf16(float f) {
     return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
-float clact_cli_load(clact_dtype dt, const void *p, size_t i) {
-    if (dt == CLACT_F32)
-        return ((const float *)p)[i];
-    uint16_t v = ((const uint16_t *)p)[i];
-    return dt == CLACT_F16 ? clact_cli_half_to_float(v) : clact_cli_bf16_to_float(v);
+/* x rounded to nearest even to a binary format with `digits` significand bits and smallest
+ * normal exponent emin (below it, the subnormal quantum stays 2^(emin - digits + 1)), then
+ * overflowing to inf as RNE does. Direct from double: going through float first would round
+ * twice, which differs from one rounding in rare halfway cases. */
+static double round_format(double x, int digits, int emin) {
+    if (!isfinite(x) || x == 0)
+        return x;
+    int e = ilogb(x);
+    if (e < emin)
+        e = emin;
+    double q = ldexp(1.0, e - digits + 1);
+    return nearbyint(x / q) * q; /* x / q and the product are exact: q is a power of two */
 }
 
-void clact_cli_store(clact_dtype dt, void *p, size_t i, float f) {
-    if (dt == CLACT_F32)
-        ((float *)p)[i] = f;
-    else
-        ((uint16_t *)p)[i] =
-            dt == CLACT_F16 ? clact_cli_float_to_half(f) : clact_cli_float_to_bf16(f);
+double clact_cli_load(clact_dtype dt, const void *p, size_t i) {
+    switch (dt) {
+    case CLACT_F32: return ((const float *)p)[i];
+    case CLACT_F64: return ((const double *)p)[i];
+    case CLACT_F16: return clact_cli_half_to_float(((const uint16_t *)p)[i]);
+    case CLACT_BF16: break;
+    }
+    return clact_cli_bf16_to_float(((const uint16_t *)p)[i]);
+}
+
+void clact_cli_store(clact_dtype dt, void *p, size_t i, double v) {
+    switch (dt) {
+    case CLACT_F32: ((float *)p)[i] = (float)v; return;
+    case CLACT_F64: ((double *)p)[i] = v; return;
+    case CLACT_F16:
+        /* Rounded once to f16's precision, the value is exact in float, and the float to f16
+         * step (which also makes 65520 and above inf) is then exact. */
+        ((uint16_t *)p)[i] = clact_cli_float_to_half((float)round_format(v, 11, -14));
+        return;
+    case CLACT_BF16: break;
+    }
+    /* bf16 has float's exponent range: rounded to 8 bits, the value is a float unless it
+     * overflows, and (float) makes that inf. */
+    ((uint16_t *)p)[i] = clact_cli_float_to_bf16((float)round_format(v, 8, -126));
 }
 
 /* n elements of type from -> a new array of type to (each step exact or one rounding). */

@@ -108,10 +108,13 @@ CLACT_API const char *clact_status_string(clact_status status);
 /** @name Data types */
 
 /**
- * Element types. f16 and bf16 are storage formats: kernels load them exactly into float, compute
- * and accumulate in float, and round to nearest even on store; no cl_khr_fp16 is needed. In this
- * version activations and the softmax family take f32, f16 and bf16, cross-entropy f32; f64
- * returns ::CLACT_UNSUPPORTED.
+ * Element types, taken by every operation. f16 and bf16 are storage formats: kernels load them
+ * exactly into float, compute and accumulate in float, and round to nearest even on store; no
+ * cl_khr_fp16 is needed. f64 computes and accumulates in double and needs a device with
+ * cl_khr_fp64 (see ::clact_device_info::has_fp64); elsewhere every operation returns
+ * ::CLACT_UNSUPPORTED with a message naming the device. The environment variable
+ * `CLACT_NO_FP64=1` makes clact treat a device as lacking it (to test that path, or to keep f64
+ * off a device that only emulates it).
  */
 typedef enum clact_dtype {
     CLACT_F32 = 0,
@@ -282,8 +285,8 @@ CLACT_API const char *clact_context_last_error(const clact_context *ctx);
  *
  * @param ctx context; its queue receives the kernel.
  * @param act activation and parameters (see ::clact_activation_default).
- * @param dtype element type of both buffers: ::CLACT_F32, ::CLACT_F16 or ::CLACT_BF16; offsets
- *        and counts are in elements of it.
+ * @param dtype element type of both buffers (any ::clact_dtype); offsets and counts are in
+ *        elements of it.
  * @param n element count; 0 enqueues only a marker (so @p event still completes after
  *        @p wait_list).
  * @param x, x_offset input buffer and offset in elements.
@@ -294,7 +297,7 @@ CLACT_API const char *clact_context_last_error(const clact_context *ctx);
  * @param[out] event optional; receives an event for the kernel, owned by the caller.
  * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT for NULL handles, an unknown op, bad
  *         parameters, a range past the end of a buffer, buffers of another `cl_context`, or
- *         a partial overlap; ::CLACT_UNSUPPORTED for a dtype not implemented; ::CLACT_IO_ERROR
+ *         a partial overlap; ::CLACT_UNSUPPORTED for f64 without cl_khr_fp64; ::CLACT_IO_ERROR
  *         when `CLACT_KERNEL_DIR` files cannot be read; ::CLACT_BUILD_FAILED;
  *         ::CLACT_OPENCL_ERROR. Returns without waiting for the kernel.
  */
@@ -415,8 +418,11 @@ CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
  *  - mean divides by the sum of `w[t]` over non-ignored positions (all ignored: NaN);
  *    probability targets: `-sum_c logp[c] * (t[c] (1 - e) + e / C) * w[c]`, mean over positions.
  *
- * @param weight NULL, or C per-class weights (float).
- * @param loss one float (mean, sum) or one per position (none).
+ * @param dtype element type of the logits, weights, probability targets, loss and gradient
+ *        (any ::clact_dtype; index targets are int64 or int32 whatever it is). f16 and bf16
+ *        compute in float, f64 in double.
+ * @param weight NULL, or C per-class weights.
+ * @param loss one value (mean, sum) or one per position (none).
  * @param grad NULL, or the logits' shape: d(loss)/d(logits); for reduction none, of the sum of
  *        the per-position losses. May be the logits buffer itself (same offset).
  * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (bad shapes, options or buffers; a class index
@@ -435,12 +441,13 @@ CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross
 /** @name CPU reference */
 
 /**
- * The CPU reference: `y[i] = act(x[i])` in double precision with plain libm, written
- * independently of the kernels. @p dtype names the data type the result stands for: the
- * parameters are first converted to its compute type (float for f32, f16 and bf16), and
- * PyTorch's branch conditions (the softplus threshold test on `beta*x`) are evaluated in that
- * type, exactly as PyTorch does; everything else is computed in double. @p x and @p y may be
- * the same array.
+ * The CPU reference: `y[i] = act(x[i])` computed in long double (wider than double on x86 and
+ * AArch64 Linux; double where the platform has nothing wider) with plain libm and rounded once
+ * to double, written independently of the kernels. @p dtype names the data type the result
+ * stands for: the parameters are first converted to its compute type (float for f32, f16 and
+ * bf16, double for f64), and PyTorch's branch conditions (the softplus threshold test on
+ * `beta*x`) are evaluated in that type, exactly as PyTorch does. @p x and @p y may be the same
+ * array.
  * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (NULL arrays with n > 0, unknown op or dtype,
  *         invalid parameters).
  */
@@ -448,7 +455,7 @@ CLACT_API clact_status clact_reference_forward(const clact_activation *act, clac
                                                size_t n, const double *x, double *y);
 
 /**
- * CPU reference of ::clact_softmax, in double precision, on a host array of the given shape.
+ * CPU reference of ::clact_softmax, sums and exponentials in long double, on a host array of the given shape.
  * @p x and @p y may be the same array. Same NaN rules and flags as the device function.
  * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_softmax).
  */
