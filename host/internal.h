@@ -42,6 +42,11 @@ struct clact_context {
     size_t scratch_bytes;
     cl_event scratch_event;
     clact__program programs[CLACT__PROGRAM_COUNT][CLACT__DTYPE_COUNT];
+    clact_cache_stats cache;
+    /* How the last clact__kernel call found its program, for CLACT_VERBOSE: 0 already in this
+     * context, 1 loaded from disk, 2 compiled from source; and what that took (ms). */
+    int last_origin;
+    double last_origin_ms;
     char error[CLACT__ERROR_SIZE];
 };
 

@@ -2,12 +2,21 @@
 /* The in-memory program cache: each (program, dtype) is built once per context, on first use,
  * and all its kernels are created at that moment. Sources come from the copies embedded at
  * build time, or from CLACT_KERNEL_DIR when set (kernel development). */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "disk_cache.h"
 #include "internal.h"
 #include "kernels.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 /* The files of each program, concatenated in this order. */
 static const char *const program_files[CLACT__PROGRAM_COUNT][4] = {
@@ -167,21 +176,66 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
     snprintf(options, sizeof options, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
              id == CLACT__PROGRAM_ACTIVATION ? ctx->vector_width : ctx->reduce_width,
              extra ? " " : "", extra ? extra : "");
+    /* The disk cache key: everything the binary depends on. */
+    char key[3072] = "";
+    if (status == CLACT_OK && clact__disk_cache_enabled()) {
+        uint64_t h = 14695981039346656037ull;
+        for (cl_uint i = 0; i < count; ++i)
+            h = clact__fnv1a(h, texts[i], strlen(texts[i]) + 1);
+        char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL);
+        clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL);
+        clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
+        clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL);
+        snprintf(key, sizeof key,
+                 "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\n"
+                 "vendor %s\ndriver %s\nplatform %s\n",
+                 CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
+                 options, (unsigned long long)h, dev, vendor, driver, plat);
+    }
+    double t0 = now_ms();
+    int from_disk = 0;
+    if (status == CLACT_OK && key[0]) {
+        clact__disk_result r = clact__disk_cache_load(ctx, key, options, &p->program);
+        if (r == CLACT__DISK_HIT) {
+            if (create_kernels(ctx, p) == CLACT_OK) {
+                from_disk = 1;
+            } else {
+                program_release(p); /* a binary the driver took but cannot run: rebuild */
+                r = CLACT__DISK_REJECTED;
+                clact__clear_error(ctx);
+            }
+        }
+        if (r == CLACT__DISK_REJECTED)
+            ++ctx->cache.disk_rejects;
+    }
     cl_int err = CL_SUCCESS;
-    if (status == CLACT_OK) {
+    if (status == CLACT_OK && !from_disk) {
         p->program = clCreateProgramWithSource(ctx->context, count, texts, NULL, &err);
         if (!p->program)
             status = clact__fail_cl(ctx, err, "clCreateProgramWithSource");
     }
     for (cl_uint i = 0; i < count; ++i)
         free(owned[i]);
-    if (status == CLACT_OK) {
+    if (status == CLACT_OK && !from_disk) {
         err = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
         if (err != CL_SUCCESS)
             status = build_log(ctx, p->program, family_file(id), options, err);
+        if (status == CLACT_OK)
+            status = create_kernels(ctx, p);
+        if (status == CLACT_OK) {
+            ++ctx->cache.builds;
+            if (key[0] && clact__disk_cache_store(key, p->program))
+                ++ctx->cache.disk_stores;
+        }
     }
-    if (status == CLACT_OK)
-        status = create_kernels(ctx, p);
+    if (status == CLACT_OK) {
+        if (from_disk)
+            ++ctx->cache.disk_hits;
+        ctx->last_origin = from_disk ? 1 : 2;
+        ctx->last_origin_ms = now_ms() - t0;
+        ctx->cache.build_ms += ctx->last_origin_ms;
+    }
     if (status != CLACT_OK)
         program_release(p);
     return status;
@@ -190,6 +244,7 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
                            const char *name, cl_kernel *kernel, size_t *max_work_group) {
     clact__program *p = &ctx->programs[id][dtype];
+    ctx->last_origin = 0;
     if (!p->program) {
         clact_status status = program_build(ctx, id, dtype, p);
         if (status != CLACT_OK)
@@ -210,4 +265,11 @@ void clact__programs_release(clact_context *ctx) {
     for (int i = 0; i < CLACT__PROGRAM_COUNT; ++i)
         for (int d = 0; d < CLACT__DTYPE_COUNT; ++d)
             program_release(&ctx->programs[i][d]);
+}
+
+clact_status clact_context_cache_stats(const clact_context *ctx, clact_cache_stats *stats) {
+    if (!ctx || !stats)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "%s is NULL", ctx ? "stats" : "ctx");
+    *stats = ctx->cache;
+    return CLACT_OK;
 }

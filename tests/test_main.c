@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 Suite *activation_suite(void);
+Suite *cache_suite(void);
 Suite *context_suite(void);
 Suite *dtypes_suite(void);
 Suite *errors_suite(void);
@@ -45,6 +46,7 @@ int main(void) {
     srunner_add_suite(sr, f64_suite());
     srunner_add_suite(sr, softmax_suite());
     srunner_add_suite(sr, loss_suite());
+    srunner_add_suite(sr, cache_suite());
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

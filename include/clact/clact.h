@@ -277,6 +277,26 @@ CLACT_API cl_device_id clact_context_device(const clact_context *ctx);
  */
 CLACT_API const char *clact_context_last_error(const clact_context *ctx);
 
+/**
+ * What the context's program cache did. Each (program, dtype) is made once per context, on
+ * first use, by one of: loading it from the persistent cache on disk, or compiling it from
+ * source (then storing it there). The disk cache lives in `CLACT_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/clact`, else `~/.cache/clact` (created 0700); `CLACT_CACHE=0` turns it off.
+ * Entries are keyed by the clact version, sources, build options (`CLACT_BUILD_OPTIONS`
+ * included), device, driver and platform versions, written atomically and checked on load; a
+ * corrupt, truncated or foreign entry is counted in `disk_rejects` and silently rebuilt.
+ */
+typedef struct clact_cache_stats {
+    unsigned long builds;       /**< programs compiled from source */
+    unsigned long disk_hits;    /**< programs loaded from the disk cache */
+    unsigned long disk_rejects; /**< entries found on disk but unusable, then rebuilt */
+    unsigned long disk_stores;  /**< entries written to the disk cache */
+    double build_ms;            /**< wall time spent making programs (build or load) */
+} clact_cache_stats;
+
+/** Fill @p stats for @p ctx. @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL. */
+CLACT_API clact_status clact_context_cache_stats(const clact_context *ctx, clact_cache_stats *stats);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Elementwise activation */
 
