@@ -117,7 +117,7 @@ clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_w
     return CLACT_OK;
 }
 
-clact_status clact_forward(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+static clact_status clact_forward_impl(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
                            size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
                            cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (event)
@@ -162,4 +162,19 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
                            ops[act->op].kernel);
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
     return clact__launch(ctx, kernel, kernel_wg, items, 256, num_wait, wait_list, event);
+}
+
+clact_status clact_forward(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+                           size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                           cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    if (!clact__verbose_on() || !ctx)
+        return clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list, event);
+    cl_event mine = NULL, *ev = event ? event : &mine;
+    ctx->last_origin = -1;
+    clact_status st = clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list, ev);
+    if (st == CLACT_OK)
+        clact__verbose_report(ctx, clact_op_name(act->op), dtype, 0, NULL, n, *ev);
+    if (mine)
+        clReleaseEvent(mine);
+    return st;
 }

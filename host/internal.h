@@ -67,6 +67,12 @@ const char *clact__cl_error_name(cl_int err);
  * runs (CLACT_UNSUPPORTED for f64 without cl_khr_fp64); op names the operation in messages. */
 clact_status clact__check_dtype(clact_context *ctx, clact_dtype dtype, const char *op);
 
+/* CLACT_VERBOSE (verbose.c): whether it is on, and the line for an op that enqueued event
+ * (shape NULL: a flat tensor of n elements). */
+int clact__verbose_on(void);
+void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype, int ndim,
+                           const size_t *shape, size_t n, cl_event event);
+
 /* Find a kernel by name in the program for (id, dtype), building the program on first use. */
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
                            const char *name, cl_kernel *kernel, size_t *max_work_group);

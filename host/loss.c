@@ -66,7 +66,7 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
         }                                                                                          \
     } while (0)
 
-clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_desc *desc,
+static clact_status clact_cross_entropy_impl(clact_context *ctx, const clact_cross_entropy_desc *desc,
                                  clact_dtype dtype, int ndim, const size_t *shape, cl_mem logits,
                                  size_t logits_offset, cl_mem target, size_t target_offset,
                                  cl_mem weight, size_t weight_offset, cl_mem loss,
@@ -263,5 +263,23 @@ done:;
         clReleaseEvent(e_red);
     if (e_grad)
         clReleaseEvent(e_grad);
+    return st;
+}
+
+clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_desc *desc,
+                                 clact_dtype dtype, int ndim, const size_t *shape, cl_mem logits,
+                                 size_t logits_offset, cl_mem target, size_t target_offset,
+                                 cl_mem weight, size_t weight_offset, cl_mem loss,
+                                 size_t loss_offset, cl_mem grad, size_t grad_offset,
+                                 cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    if (!clact__verbose_on() || !ctx)
+        return clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight, weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, event);
+    cl_event mine = NULL, *ev = event ? event : &mine;
+    ctx->last_origin = -1;
+    clact_status st = clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight, weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, ev);
+    if (st == CLACT_OK)
+        clact__verbose_report(ctx, grad ? "cross_entropy+grad" : "cross_entropy", dtype, ndim, shape, 0, *ev);
+    if (mine)
+        clReleaseEvent(mine);
     return st;
 }

@@ -168,7 +168,7 @@ static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind
     return CLACT_OK;
 }
 
-clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
+static clact_status clact_softmax_impl(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
                            clact_dtype dtype, int ndim, const size_t *shape, int dim, cl_mem x,
                            size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
                            const cl_event *wait_list, cl_event *event) {
@@ -235,7 +235,7 @@ clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned
     return CLACT_OK;
 }
 
-clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
+static clact_status clact_softmax_backward_impl(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
                                     int ndim, const size_t *shape, int dim, cl_mem y,
                                     size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem dx,
                                     size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
@@ -269,4 +269,37 @@ clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind,
     SET(kernel, 8, dxo);
     SET(kernel, 9, k);
     return clact__launch(ctx, kernel, wg, outer * inner, 64, num_wait, wait_list, event);
+}
+
+clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
+                           clact_dtype dtype, int ndim, const size_t *shape, int dim, cl_mem x,
+                           size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
+                           const cl_event *wait_list, cl_event *event) {
+    if (!clact__verbose_on() || !ctx)
+        return clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y, y_offset, num_wait, wait_list, event);
+    cl_event mine = NULL, *ev = event ? event : &mine;
+    ctx->last_origin = -1;
+    clact_status st = clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y, y_offset, num_wait, wait_list, ev);
+    if (st == CLACT_OK)
+        clact__verbose_report(ctx, clact_softmax_kind_name(kind), dtype, ndim, shape, 0, *ev);
+    if (mine)
+        clReleaseEvent(mine);
+    return st;
+}
+
+clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
+                                    int ndim, const size_t *shape, int dim, cl_mem y,
+                                    size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem dx,
+                                    size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
+                                    cl_event *event) {
+    if (!clact__verbose_on() || !ctx)
+        return clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy, dy_offset, dx, dx_offset, num_wait, wait_list, event);
+    cl_event mine = NULL, *ev = event ? event : &mine;
+    ctx->last_origin = -1;
+    clact_status st = clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy, dy_offset, dx, dx_offset, num_wait, wait_list, ev);
+    if (st == CLACT_OK)
+        clact__verbose_report(ctx, kind == CLACT_SOFTMAX ? "softmax_backward" : kind == CLACT_LOG_SOFTMAX ? "log_softmax_backward" : "softmin_backward", dtype, ndim, shape, 0, *ev);
+    if (mine)
+        clReleaseEvent(mine);
+    return st;
 }

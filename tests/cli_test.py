@@ -131,6 +131,19 @@ with tempfile.TemporaryDirectory() as d:
     check("bench f64", r.returncode == 0 and [l.split(",")[1] for l in r.stdout.splitlines()[1:]]
           == ["f64", "f64"], r.stdout + r.stderr)
 
+    # CLACT_VERBOSE=1: one line per op; a fresh cache directory: compiled, then loaded.
+    cdir = p("cache")
+    lines = []
+    for _ in range(2):
+        r = run("apply", "gelu", p("x.npy"), p("yv.npy"),
+                env={"CLACT_VERBOSE": "1", "CLACT_CACHE_DIR": cdir})
+        lines.append(r.stderr)
+    check("verbose miss", r.returncode == 0 and lines[0].startswith("clact: verbose: gelu f32 (60)")
+          and "compiled" in lines[0] and "device" in lines[0] and lines[0].count("\n") == 1,
+          lines[0])
+    check("verbose hit", "loaded from the disk cache" in lines[1] and "device" in lines[1], lines[1])
+    check("cache dir 0700", oct(os.stat(cdir).st_mode & 0o777) == "0o700", oct(os.stat(cdir).st_mode))
+
     # devices, in both forms.
     r = run("devices")
     check("devices", r.returncode == 0 and "*" in r.stdout, r.stdout + r.stderr)

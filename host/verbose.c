@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* CLACT_VERBOSE=1: one line per op on stderr, the one place the library prints (opt-in, as
+ * oneDNN's ONEDNN_VERBOSE). The line names the op, dtype and shape, how its program was found
+ * (already in the context, loaded from the disk cache, or compiled, with the time that took) and
+ * the device time of its last kernel from the event's profiling counters. Printing never waits:
+ * with a profiling queue the line is printed by an event callback when the kernel completes
+ * (from a driver thread, one fputs per line); without profiling it is printed at once, with no
+ * device time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int clact__verbose_on(void) {
+    const char *v = getenv("CLACT_VERBOSE");
+    return v && v[0] && strcmp(v, "0");
+}
+
+typedef struct pending {
+    cl_event event;
+    char line[512];
+} pending;
+
+static void CL_CALLBACK on_complete(cl_event event, cl_int status, void *data) {
+    pending *p = data;
+    cl_ulong t0 = 0, t1 = 0;
+    char out[640];
+    if (status == CL_COMPLETE &&
+        clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ==
+            CL_SUCCESS &&
+        clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) ==
+            CL_SUCCESS)
+        snprintf(out, sizeof out, "%s, device %.3f ms\n", p->line, (double)(t1 - t0) * 1e-6);
+    else
+        snprintf(out, sizeof out, "%s, %s\n", p->line,
+                 status < 0 ? "failed on the device" : "no device time");
+    fputs(out, stderr);
+    clReleaseEvent(p->event);
+    free(p);
+}
+
+void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype, int ndim,
+                           const size_t *shape, size_t n, cl_event event) {
+    pending *p = malloc(sizeof *p);
+    if (!p)
+        return;
+    char dims[256] = "";
+    size_t used = 0;
+    if (shape) {
+        for (int i = 0; i < ndim && used < sizeof dims - 24; ++i)
+            used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%zu", i ? ", " : "",
+                                     shape[i]);
+    } else {
+        snprintf(dims, sizeof dims, "%zu", n);
+    }
+    char origin[96];
+    if (ctx->last_origin == 1)
+        snprintf(origin, sizeof origin, "program loaded from the disk cache in %.1f ms",
+                 ctx->last_origin_ms);
+    else if (ctx->last_origin == 2)
+        snprintf(origin, sizeof origin, "program compiled in %.1f ms (cache miss)",
+                 ctx->last_origin_ms);
+    else if (ctx->last_origin == 0)
+        snprintf(origin, sizeof origin, "program cached in the context");
+    else
+        snprintf(origin, sizeof origin, "no kernel (empty tensor)");
+    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", op,
+             clact_dtype_name(dtype), dims, origin);
+    cl_command_queue_properties props = 0;
+    clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (event && (props & CL_QUEUE_PROFILING_ENABLE) && ctx->last_origin >= 0 &&
+        clRetainEvent(event) == CL_SUCCESS) {
+        p->event = event;
+        if (clSetEventCallback(event, CL_COMPLETE, on_complete, p) == CL_SUCCESS)
+            return;
+        clReleaseEvent(event);
+    }
+    fprintf(stderr, "%s%s\n", p->line,
+            ctx->last_origin < 0 ? "" : ", no device time (queue without profiling)");
+    free(p);
+}
