@@ -1,0 +1,321 @@
+# SPDX-License-Identifier: MIT
+"""clact from Python: a thin ctypes binding over the shared library (no compiled extension).
+
+Two ways in:
+  * NumPy, for convenience: ``Context().forward("gelu", x)`` copies x to the device, runs the op
+    and returns a new array (float32, float16 or float64; ``dtype="bf16"`` computes with bf16
+    storage on a float32 array and returns the bf16-rounded values as float32).
+  * PyOpenCL, for pipelines: ``Context.from_queue(queue)`` borrows a ``pyopencl.CommandQueue``;
+    ``forward_buffers`` / ``softmax_buffers`` take ``pyopencl.Buffer`` objects and a
+    ``wait_for`` list of events and return a ``pyopencl.Event`` at once, without waiting.
+
+Errors raise ``clact.Error`` with the status name and the library's message. The library is
+found through ``CLACT_LIBRARY`` (a path), else ``libclact.so.0`` on the loader's path.
+"""
+import ctypes
+import ctypes.util
+import os
+
+import numpy as np
+
+__all__ = ["Context", "Error", "OPS", "version"]
+
+
+def _load(name, env=None):
+    path = os.environ.get(env) if env else None
+    for candidate in [path, name, ctypes.util.find_library(name.split(".")[0][3:])]:
+        if candidate:
+            try:
+                return ctypes.CDLL(candidate)
+            except OSError:
+                continue
+    raise OSError(f"cannot load {name}" + (f" (set {env} to its path)" if env else ""))
+
+
+_lib = _load("libclact.so.0", "CLACT_LIBRARY")
+_cl = _load("libOpenCL.so.1")
+
+_p, _sz, _u32, _i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int
+
+
+class _Activation(ctypes.Structure):
+    _fields_ = [("op", _i32), ("param", ctypes.c_double * 2)]
+
+
+class _CEDesc(ctypes.Structure):
+    _fields_ = [("reduction", _i32), ("ignore_index", ctypes.c_longlong),
+                ("label_smoothing", ctypes.c_double), ("target_type", _i32), ("flags", _u32)]
+
+
+def _sig(lib, name, res, *args):
+    f = getattr(lib, name)
+    f.restype, f.argtypes = res, list(args)
+    return f
+
+
+_sig(_lib, "clact_version", ctypes.c_char_p)
+_sig(_lib, "clact_status_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_context_last_error", ctypes.c_char_p, _p)
+_sig(_lib, "clact_context_create", _i32, ctypes.POINTER(_p), ctypes.c_char_p)
+_sig(_lib, "clact_context_create_from_queue", _i32, ctypes.POINTER(_p), _p)
+_sig(_lib, "clact_context_destroy", None, _p)
+_sig(_lib, "clact_context_queue", _p, _p)
+_sig(_lib, "clact_context_cl_context", _p, _p)
+_sig(_lib, "clact_op_from_name", _i32, ctypes.c_char_p, ctypes.POINTER(_i32))
+_sig(_lib, "clact_activation_default", _Activation, _i32)
+_sig(_lib, "clact_op_param_count", _i32, _i32)
+_sig(_lib, "clact_op_param_name", ctypes.c_char_p, _i32, _i32)
+_sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
+     _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
+     _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_cross_entropy_default", _CEDesc)
+_sig(_lib, "clact_cross_entropy", _i32, _p, ctypes.POINTER(_CEDesc), _i32, _i32,
+     ctypes.POINTER(_sz), _p, _sz, _p, _sz, _p, _sz, _p, _sz, _p, _sz, _u32, ctypes.POINTER(_p),
+     ctypes.POINTER(_p))
+_sig(_cl, "clCreateBuffer", _p, _p, ctypes.c_uint64, _sz, _p, ctypes.POINTER(_i32))
+_sig(_cl, "clReleaseMemObject", _i32, _p)
+_sig(_cl, "clEnqueueWriteBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes.POINTER(_p),
+     ctypes.POINTER(_p))
+_sig(_cl, "clEnqueueReadBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes.POINTER(_p), _p)
+_sig(_cl, "clReleaseEvent", _i32, _p)
+
+_CL_MEM_READ_WRITE = 1
+_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "f64": 3}
+_NP = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16", np.dtype(np.float64): "f64"}
+_KINDS = {"softmax": 0, "log_softmax": 1, "softmin": 2}
+_TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+OPS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "mish", "sigmoid", "tanh",
+       "softplus")
+
+
+class Error(RuntimeError):
+    """A clact call failed: ``status`` is the status name, the message the library's detail."""
+
+    def __init__(self, status, message):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+def version():
+    return _lib.clact_version().decode()
+
+
+def _status_name(st):
+    return _lib.clact_status_name(st).decode()
+
+
+def _bf16_round(a):
+    """float32 values rounded to bf16 (nearest even), as float32; NaN stays NaN."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    r = ((u + np.uint32(0x7FFF) + ((u >> 16) & 1)) >> 16) << 16
+    r = np.where(np.isnan(a), u | np.uint32(0x400000), r).astype(np.uint32)
+    return r.view(np.float32)
+
+
+def _activation(op, params):
+    code = _i32()
+    name = "gelu_tanh" if op == "gelu" and params.get("approximate") == "tanh" else op
+    if _lib.clact_op_from_name(name.encode(), ctypes.byref(code)) != 0:
+        raise Error("INVALID_ARGUMENT", f"unknown op {op!r} (one of {', '.join(OPS)})")
+    act = _lib.clact_activation_default(code.value)
+    names = [_lib.clact_op_param_name(code.value, i).decode()
+             for i in range(_lib.clact_op_param_count(code.value))]
+    for key, value in params.items():
+        if key == "approximate" and op == "gelu":
+            if value not in ("none", "tanh"):
+                raise Error("INVALID_ARGUMENT", f"approximate must be 'none' or 'tanh', not {value!r}")
+            continue
+        if key not in names:
+            raise Error("INVALID_ARGUMENT", f"{op} takes no parameter {key!r}")
+        act.param[names.index(key)] = float(value)
+    return act
+
+
+def _waits(wait_for):
+    evs = [e.int_ptr for e in (wait_for or [])]
+    return len(evs), ((_p * len(evs))(*evs) if evs else None)
+
+
+class Context:
+    """A clact context: its own device and queue (``Context(device_spec)``), or a borrowed
+    PyOpenCL queue (``Context.from_queue(queue)``)."""
+
+    def __init__(self, device=None, _handle=None, _queue=None):
+        if _handle is None:
+            h = _p()
+            st = _lib.clact_context_create(ctypes.byref(h), device.encode() if device else None)
+            if st != 0:
+                raise Error(_status_name(st), _lib.clact_context_last_error(None).decode())
+            _handle = h
+        self._h = _handle
+        self._queue = _queue  # keeps a borrowed pyopencl queue alive
+
+    @classmethod
+    def from_queue(cls, queue):
+        h = _p()
+        st = _lib.clact_context_create_from_queue(ctypes.byref(h), queue.int_ptr)
+        if st != 0:
+            raise Error(_status_name(st), _lib.clact_context_last_error(None).decode())
+        return cls(_handle=h, _queue=queue)
+
+    def close(self):
+        if getattr(self, "_h", None):
+            _lib.clact_context_destroy(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _check(self, st):
+        if st != 0:
+            raise Error(_status_name(st), _lib.clact_context_last_error(self._h).decode())
+
+    # --- PyOpenCL buffers ------------------------------------------------------------------
+    def _event(self):
+        import pyopencl as cl
+        return cl
+
+    def forward_buffers(self, op, n, x, y, dtype="f32", x_offset=0, y_offset=0, wait_for=None,
+                        **params):
+        """Enqueue ``y[y_offset + i] = op(x[x_offset + i])``, i < n, on pyopencl Buffers;
+        offsets in elements. Returns a ``pyopencl.Event`` without waiting."""
+        cl = self._event()
+        act = _activation(op, params)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_forward(self._h, ctypes.byref(act), _DTYPES[dtype], n, x.int_ptr,
+                                       x_offset, y.int_ptr, y_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    def softmax_buffers(self, x, y, shape, dim, kind="softmax", dtype="f32", safe=False,
+                        x_offset=0, y_offset=0, wait_for=None):
+        """Enqueue the softmax family over ``dim`` of a C-order tensor of ``shape`` held in
+        pyopencl Buffers. Returns a ``pyopencl.Event`` without waiting."""
+        cl = self._event()
+        shp = (_sz * len(shape))(*shape)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_softmax(self._h, _KINDS[kind], 1 if safe else 0, _DTYPES[dtype],
+                                       len(shape), shp, dim, x.int_ptr, x_offset, y.int_ptr,
+                                       y_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    # --- NumPy ------------------------------------------------------------------------------
+    def _run(self, arrays, outputs, launch):
+        """Copy arrays to new device buffers, run launch(buffers) -> event, read outputs
+        (indices into arrays, overwritten in place) after it, release everything."""
+        ctxh = _lib.clact_context_cl_context(self._h)
+        q = _lib.clact_context_queue(self._h)
+        bufs = []
+        try:
+            for a in arrays:
+                err = _i32()
+                b = _cl.clCreateBuffer(ctxh, _CL_MEM_READ_WRITE, max(a.nbytes, 1), None,
+                                       ctypes.byref(err))
+                if not b:
+                    raise Error("OPENCL_ERROR", f"clCreateBuffer of {a.nbytes} bytes: {err.value}")
+                bufs.append(b)
+                if a.nbytes and _cl.clEnqueueWriteBuffer(q, b, 1, 0, a.nbytes, a.ctypes.data, 0,
+                                                         None, None):
+                    raise Error("OPENCL_ERROR", "clEnqueueWriteBuffer failed")
+            ev = launch(bufs)
+            for i in outputs:
+                a = arrays[i]
+                if a.nbytes:
+                    wl = (_p * 1)(ev) if ev else None
+                    if _cl.clEnqueueReadBuffer(q, bufs[i], 1, 0, a.nbytes, a.ctypes.data,
+                                               1 if ev else 0, wl, None):
+                        raise Error("OPENCL_ERROR", "clEnqueueReadBuffer failed")
+            if ev:
+                _cl.clReleaseEvent(ev)
+        finally:
+            for b in bufs:
+                _cl.clReleaseMemObject(b)
+
+    def _prepare(self, x, dtype):
+        x = np.asarray(x)
+        if dtype is None:
+            if x.dtype not in _NP:
+                x = x.astype(np.float32)
+            return np.ascontiguousarray(x), _NP[x.dtype], None
+        if dtype == "bf16":
+            x32 = np.ascontiguousarray(x, dtype=np.float32)
+            bits = (_bf16_round(x32).view(np.uint32) >> 16).astype(np.uint16)
+            return bits, "bf16", lambda b: (b.astype(np.uint32) << 16).view(np.float32)
+        want = {"f32": np.float32, "f16": np.float16, "f64": np.float64}[dtype]
+        return np.ascontiguousarray(x, dtype=want), dtype, None
+
+    def forward(self, op, x, dtype=None, **params):
+        """op(x) as a new NumPy array of x's shape (see the module's docstring for dtypes)."""
+        act = _activation(op, params)
+        a, dt, back = self._prepare(x, dtype)
+        a = a.copy()
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_forward(self._h, ctypes.byref(act), _DTYPES[dt], a.size, b[0],
+                                           0, b[0], 0, 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a], [0], launch)
+        return back(a) if back else a
+
+    def softmax(self, x, dim, kind="softmax", dtype=None, safe=False):
+        """softmax / log_softmax / softmin of x over dim, as a new NumPy array."""
+        a, dt, back = self._prepare(x, dtype)
+        a = a.copy()
+        shape = a.shape or (1,)
+        shp = (_sz * len(shape))(*shape)
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_softmax(self._h, _KINDS[kind], 1 if safe else 0, _DTYPES[dt],
+                                           len(shape), shp, dim, b[0], 0, b[0], 0, 0, None,
+                                           ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a], [0], launch)
+        return back(a) if back else a
+
+    def cross_entropy(self, logits, target, weight=None, reduction="mean", ignore_index=-100,
+                      label_smoothing=0.0, grad=False):
+        """PyTorch's cross_entropy(logits, target); with grad=True also d loss / d logits.
+        Index targets are int64 or int32 arrays; a float target of the logits' shape holds
+        probabilities. Returns the loss (a 0-d array for mean and sum), or (loss, grad)."""
+        x, dt, _ = self._prepare(logits, None)
+        t = np.ascontiguousarray(target)
+        d = _lib.clact_cross_entropy_default()
+        d.reduction, d.ignore_index = _REDUCTIONS[reduction], ignore_index
+        d.label_smoothing = label_smoothing
+        if t.dtype in _TARGETS:
+            d.target_type = _TARGETS[t.dtype]
+        else:
+            d.target_type, t = 2, np.ascontiguousarray(t, dtype=x.dtype)
+        shape = x.shape
+        positions = (shape[0] if len(shape) > 1 else 1) * int(np.prod(shape[2:], dtype=np.int64))
+        loss = np.zeros(positions if reduction == "none" else 1, dtype=x.dtype)
+        g = np.zeros_like(x)
+        w = None if weight is None else np.ascontiguousarray(weight, dtype=x.dtype)
+        shp = (_sz * len(shape))(*shape)
+        arrays = [x, t, loss, g] + ([w] if w is not None else [])
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_cross_entropy(self._h, ctypes.byref(d), _DTYPES[dt], len(shape),
+                                                 shp, b[0], 0, b[1], 0,
+                                                 b[4] if w is not None else None, 0, b[2], 0,
+                                                 b[3] if grad else None, 0, 0, None,
+                                                 ctypes.byref(ev)))
+            return ev.value
+
+        self._run(arrays, [2, 3] if grad else [2], launch)
+        out = loss if reduction == "none" else loss.reshape(())
+        return (out, g) if grad else out

@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: MIT
+"""The Python binding: NumPy in and out for every op and dtype against NumPy/PyTorch-free
+references, the softmax family and cross-entropy, errors as clact.Error, and PyOpenCL interop
+(a borrowed queue, pyopencl.Buffer in, pyopencl.Event out, a user event that gates the ops:
+every call returns before it opens). Run by CTest with CLACT_LIBRARY set."""
+import math
+import os
+import sys
+import unittest
+
+import numpy as np
+import pyopencl as cl
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import clact  # noqa: E402
+
+X = np.concatenate([np.linspace(-12, 12, 999), [0.0, -0.0, np.inf, -np.inf, np.nan]])
+
+
+def ref(op, x):
+    """Exact-enough references in float64 from the math module."""
+    def one(v):
+        if math.isnan(v):
+            return math.nan
+        sig = lambda t: 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
+        if op == "relu":
+            return max(v, 0.0)
+        if op == "gelu":
+            return 0.5 * v * math.erfc(-v / math.sqrt(2)) if not math.isinf(v) or v > 0 else (
+                math.nan if v < 0 else v)
+        if op == "silu":
+            return v * sig(v) if not (math.isinf(v) and v < 0) else math.nan
+        if op == "sigmoid":
+            return sig(v)
+        if op == "tanh":
+            return math.tanh(v)
+        raise ValueError(op)
+    return np.array([one(float(v)) for v in x])
+
+
+def close(got, want, rel):
+    got = np.asarray(got, dtype=np.float64)
+    same_nan = np.isnan(got) == np.isnan(want)
+    fin = np.isfinite(want)
+    with np.errstate(invalid="ignore"):
+        ok = np.where(fin, np.abs(got - want) <= rel * np.abs(want) + rel * 1e-3,
+                      (got == want) | np.isnan(want))
+    return bool(np.all(same_nan & ok))
+
+
+class NumpyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ctx = clact.Context()
+
+    def test_ops_and_dtypes(self):
+        for op in ("relu", "gelu", "silu", "sigmoid", "tanh"):
+            want = ref(op, X)
+            for dtype, rel in ((np.float32, 4e-6), (np.float64, 1e-13)):
+                y = self.ctx.forward(op, X.astype(dtype))
+                self.assertEqual(y.dtype, dtype)
+                self.assertTrue(close(y, want, rel), f"{op} {dtype}")
+            y16 = self.ctx.forward(op, X.astype(np.float16))
+            self.assertEqual(y16.dtype, np.float16)
+            self.assertTrue(close(y16, ref(op, X.astype(np.float16)), 1e-3), f"{op} f16")
+            yb = self.ctx.forward(op, X.astype(np.float32), dtype="bf16")
+            self.assertEqual(yb.dtype, np.float32)
+            self.assertTrue(np.all((yb.view(np.uint32) & 0xFFFF) == 0), "bf16 values")
+            xb = clact._bf16_round(X.astype(np.float32))
+            self.assertTrue(close(yb, ref(op, xb), 8e-3), f"{op} bf16")
+
+    def test_parameters_and_shape(self):
+        x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 3, 4)
+        y = self.ctx.forward("leaky_relu", x, negative_slope=0.2)
+        self.assertEqual(y.shape, (2, 3, 4))
+        self.assertTrue(np.allclose(y, np.where(x > 0, x, 0.2 * x), rtol=1e-6))
+        y = self.ctx.forward("softplus", x, beta=2, threshold=1)
+        want = np.where(2 * x > 1, x, np.log1p(np.exp(2 * x.astype(np.float64))) / 2)
+        self.assertTrue(np.allclose(y, want, rtol=1e-6))
+        t = self.ctx.forward("gelu", x, approximate="tanh")
+        u = math.sqrt(2 / math.pi) * (x + 0.044715 * x.astype(np.float64) ** 3)
+        self.assertTrue(np.allclose(t, 0.5 * x * (1 + np.tanh(u)), rtol=1e-5, atol=1e-7))
+
+    def test_softmax_and_cross_entropy(self):
+        rng = np.random.default_rng(7)
+        x = rng.uniform(-10, 10, (5, 7, 3)).astype(np.float32)
+        for dim in (0, 1, -1):
+            p = self.ctx.softmax(x, dim)
+            e = np.exp(x.astype(np.float64) - x.max(axis=dim, keepdims=True))
+            want = e / e.sum(axis=dim, keepdims=True)
+            self.assertTrue(np.allclose(p, want, rtol=4e-6, atol=1e-7), f"dim {dim}")
+            lp = self.ctx.softmax(x, dim, kind="log_softmax")
+            self.assertTrue(np.allclose(lp, np.log(want), atol=2e-6), f"log dim {dim}")
+        logits = rng.normal(size=(6, 4))
+        t = np.array([0, 3, 1, 2, 2, -100], dtype=np.int64)
+        loss, g = self.ctx.cross_entropy(logits, t, grad=True)
+        lp = logits - logits.max(1, keepdims=True)
+        lp -= np.log(np.exp(lp).sum(1, keepdims=True))
+        keep = t != -100
+        want = -lp[np.arange(6)[keep], t[keep]].mean()
+        self.assertAlmostEqual(float(loss), want, places=12)  # f64 logits: computed in double
+        self.assertEqual(g.shape, logits.shape)
+        self.assertTrue(np.allclose(g[5], 0))
+
+    def test_errors(self):
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.forward("swish", X)
+        self.assertIn("swish", str(e.exception))
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.forward("elu", X, beta=1)
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.forward("softplus", X, beta=0)
+        self.assertEqual(e.exception.status, "INVALID_ARGUMENT")
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.softmax(np.zeros((2, 3), np.float32), 2)
+        self.assertIn("dim", str(e.exception))
+        with self.assertRaises(clact.Error):
+            clact.Context("no-such-device-anywhere")
+
+
+class PyOpenCLTest(unittest.TestCase):
+    def test_borrowed_queue_buffers_and_events(self):
+        plat = [p for p in cl.get_platforms() if p.get_devices()][0]
+        cctx = cl.Context([plat.get_devices()[0]])
+        for props in (0, cl.command_queue_properties.OUT_OF_ORDER_EXEC_MODE_ENABLE):
+            q = cl.CommandQueue(cctx, properties=props)
+            ctx = clact.Context.from_queue(q)
+            x = np.linspace(-5, 5, 1000).astype(np.float32)
+            mf = cl.mem_flags
+            xb = cl.Buffer(cctx, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=x)
+            yb = cl.Buffer(cctx, mf.READ_WRITE, x.nbytes)
+            gate = cl.UserEvent(cctx)
+            e1 = ctx.forward_buffers("gelu", x.size, xb, yb, wait_for=[gate])
+            e2 = ctx.forward_buffers("tanh", 500, yb, yb, x_offset=500, y_offset=500,
+                                     wait_for=[e1])
+            e3 = ctx.softmax_buffers(yb, yb, (10, 100), 1, y_offset=0, wait_for=[e2])
+            self.assertIsInstance(e3, cl.Event)
+            # Every call returned with the gate still closed: nothing has run.
+            self.assertNotEqual(e1.command_execution_status, cl.command_execution_status.COMPLETE)
+            gate.set_status(cl.command_execution_status.COMPLETE)
+            y = np.empty_like(x)
+            cl.enqueue_copy(q, y, yb, wait_for=[e3])
+            g = np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+            g[500:] = np.tanh(g[500:])
+            e = np.exp(g.reshape(10, 100) - g.reshape(10, 100).max(1, keepdims=True))
+            want = (e / e.sum(1, keepdims=True)).ravel()
+            self.assertTrue(np.allclose(y, want, rtol=2e-5, atol=1e-7), f"queue props {props}")
+            with self.assertRaises(clact.Error) as err:
+                ctx.forward_buffers("relu", x.size + 1, xb, yb)
+            self.assertIn("do not fit", str(err.exception))
+            ctx.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
