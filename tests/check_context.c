@@ -179,6 +179,116 @@ START_TEST(ops_never_block) {
 }
 END_TEST
 
+/* Every kind of op behind one user event on a borrowed queue (in-order and out-of-order, with
+ * and without profiling), chained only by events: relu -> sigmoid in place, softmax by rows,
+ * log_softmax split over work-groups (scratch buffer), softmax backward from both, and
+ * cross-entropy with its gradient (CLACT_CE_ASYNC: the default validates class indices with a
+ * read, the one documented wait). Every call returns while the gate is shut (a call that waited
+ * would hang here), nothing has run, and all results are right once it opens. */
+static void gated(cl_command_queue_properties props) {
+    cl_device_id dev = clact_context_device(tu_ctx());
+    cl_int err;
+    cl_context cl = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    cl_command_queue q = clCreateCommandQueue(cl, dev, props, &err);
+    ck_assert(cl && q);
+    clact_context *ctx = NULL;
+    ck_assert_int_eq(clact_context_create_from_queue(&ctx, q), CLACT_OK);
+    enum { R = 16, C = 256, N = R * C };
+    static float x[N], out[4][N];
+    static double xd[N], sd[N], pd[N], ld[N], dd[N], gd[N];
+    int64_t t[R];
+    for (int i = 0; i < N; ++i)
+        x[i] = (float)((i * 7919) % 2001 - 1000) / 100.0f;
+    for (int r = 0; r < R; ++r)
+        t[r] = (r * 37) % C;
+    cl_mem_flags rw = CL_MEM_READ_WRITE;
+    cl_mem a = clCreateBuffer(cl, rw | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
+    cl_mem tb = clCreateBuffer(cl, rw | CL_MEM_COPY_HOST_PTR, sizeof t, t, &err);
+    cl_mem b[4], lb = clCreateBuffer(cl, rw, 4, NULL, &err);
+    for (int k = 0; k < 4; ++k)
+        b[k] = clCreateBuffer(cl, rw, sizeof x, NULL, &err);
+    ck_assert(a && tb && lb && b[3]);
+    cl_event gate = clCreateUserEvent(cl, &err), e[7];
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    clact_activation sig = clact_activation_default(CLACT_SIGMOID);
+    const size_t shape[2] = {R, C};
+    clact_cross_entropy_desc d = clact_cross_entropy_default();
+    d.flags = CLACT_CE_ASYNC;
+    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, N, a, 0, a, 0, 1, &gate, &e[0]), CLACT_OK);
+    ck_assert_int_eq(clact_forward(ctx, &sig, CLACT_F32, N, a, 0, a, 0, 1, &e[0], &e[1]), CLACT_OK);
+    ck_assert_int_eq(clact_softmax(ctx, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[0], 0, 1,
+                                   &e[1], &e[2]),
+                     CLACT_OK);
+    setenv("CLACT_SOFTMAX_PATH", "split", 1);
+    ck_assert_int_eq(clact_softmax(ctx, CLACT_LOG_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[1], 0,
+                                   1, &e[1], &e[3]),
+                     CLACT_OK);
+    unsetenv("CLACT_SOFTMAX_PATH");
+    cl_event both[2] = {e[2], e[3]};
+    ck_assert_int_eq(clact_softmax_backward(ctx, CLACT_SOFTMAX, CLACT_F32, 2, shape, 1, b[0], 0,
+                                            b[1], 0, b[2], 0, 2, both, &e[4]),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_cross_entropy(ctx, &d, CLACT_F32, 2, shape, a, 0, tb, 0, NULL, 0, lb, 0,
+                                         b[3], 0, 1, &e[1], &e[5]),
+                     CLACT_OK);
+    cl_event all[4] = {e[2], e[3], e[4], e[5]};
+    ck_assert_int_eq(clEnqueueMarkerWithWaitList(q, 4, all, &e[6]), CL_SUCCESS);
+    for (int k = 0; k < 7; ++k) {
+        cl_int st;
+        clGetEventInfo(e[k], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+        ck_assert_msg(st > CL_COMPLETE, "props %lu: event %d ran before the gate opened",
+                      (unsigned long)props, k);
+    }
+    ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+    ck_assert_int_eq(clWaitForEvents(1, &e[6]), CL_SUCCESS);
+    float loss;
+    for (int k = 0; k < 4; ++k)
+        ck_assert_int_eq(clEnqueueReadBuffer(q, b[k], CL_TRUE, 0, sizeof x, out[k], 0, NULL, NULL),
+                         CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(q, lb, CL_TRUE, 0, 4, &loss, 0, NULL, NULL), CL_SUCCESS);
+    for (int i = 0; i < N; ++i)
+        xd[i] = 1 / (1 + exp(-(x[i] > 0 ? (double)x[i] : 0.0)));
+    ck_assert_int_eq(clact_reference_softmax(CLACT_SOFTMAX, 0, 2, shape, 1, xd, sd), CLACT_OK);
+    ck_assert_int_eq(clact_reference_softmax(CLACT_LOG_SOFTMAX, 0, 2, shape, 1, xd, ld), CLACT_OK);
+    for (int i = 0; i < N; ++i)
+        pd[i] = out[0][i], dd[i] = out[1][i];
+    ck_assert_int_eq(clact_reference_softmax_backward(CLACT_SOFTMAX, 2, shape, 1, pd, dd, gd),
+                     CLACT_OK);
+    double lref;
+    static double grad[N];
+    ck_assert_int_eq(clact_reference_cross_entropy(&d, 2, shape, xd, t, NULL, &lref, grad), CLACT_OK);
+    for (int i = 0; i < N; ++i) {
+        double want[4] = {sd[i], ld[i], gd[i], grad[i]};
+        for (int k = 0; k < 4; ++k)
+            if (!(fabs(out[k][i] - want[k]) <= 1e-5 * fabs(want[k]) + 1e-7))
+                ck_abort_msg("props %lu: output %d element %d: %g, want %g", (unsigned long)props,
+                             k, i, (double)out[k][i], want[k]);
+    }
+    ck_assert_msg(fabs(loss - lref) <= 1e-5 * fabs(lref), "loss %g, want %g", (double)loss, lref);
+    for (int k = 0; k < 7; ++k)
+        clReleaseEvent(e[k]);
+    clReleaseEvent(gate);
+    for (int k = 0; k < 4; ++k)
+        clReleaseMemObject(b[k]);
+    clReleaseMemObject(a), clReleaseMemObject(tb), clReleaseMemObject(lb);
+    clact_context_destroy(ctx);
+    clReleaseCommandQueue(q);
+    clReleaseContext(cl);
+}
+
+START_TEST(gated_pipeline_on_borrowed_queues) {
+    cl_command_queue_properties oo = 0;
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_QUEUE_PROPERTIES, sizeof oo, &oo,
+                    NULL);
+    gated(0);
+    gated(CL_QUEUE_PROFILING_ENABLE);
+    if (oo & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) { /* PoCL has them; some GPUs do not */
+        gated(CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+        gated(CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | CL_QUEUE_PROFILING_ENABLE);
+    }
+}
+END_TEST
+
 /* In-place through two sub-buffers that alias the same memory is in-place, not an overlap. */
 START_TEST(sub_buffers) {
     enum { N = 64 };
@@ -233,6 +343,7 @@ Suite *context_suite(void) {
     tcase_add_test(tc, context_create_from_spec_and_env);
     tcase_add_test(tc, context_from_queue);
     tcase_add_test(tc, ops_never_block);
+    tcase_add_test(tc, gated_pipeline_on_borrowed_queues);
     tcase_add_test(tc, sub_buffers);
     suite_add_tcase(s, tc);
     return s;
