@@ -402,7 +402,7 @@ typedef enum clact_reduction {
 typedef enum clact_target_type {
     CLACT_TARGET_INT64 = 0, /**< class indices, int64 (PyTorch's default) */
     CLACT_TARGET_INT32 = 1, /**< class indices, int32 */
-    CLACT_TARGET_PROBS = 2  /**< class probabilities, float, with the logits' shape */
+    CLACT_TARGET_PROBS = 2  /**< class probabilities, of the logits' dtype and shape */
 } clact_target_type;
 
 /**
