@@ -71,6 +71,17 @@ static const f64_case cases[] = {
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 static double worst[N_CASES], worst_at[N_CASES];
 
+/* Whether long double really is wider than double at run time. Under valgrind it is not (its
+ * x87 emulation computes in 64-bit doubles), and the reference then carries the tail
+ * amplifications above itself (up to 2 t^2 ulp in GELU's tail): the bounds widen to 4096 ulp
+ * there, which still catches any kernel computing in float (2^29 ulp). The native runs, ASan's
+ * included, check the real bounds. */
+static int wide_reference(void) {
+    volatile long double one = 1.0L, eps = LDBL_EPSILON;
+    return LDBL_MANT_DIG > 53 && one + eps != one;
+}
+#define BOUND(u) (wide_reference() ? (u) : 4096.0)
+
 static const double specials[] = {
     -INFINITY, INFINITY, NAN,       -0.0,      0.0,        DBL_MIN,     -DBL_MIN,    0x1p-1074,
     -0x1p-1074, 1e-310,  -1e-310,   DBL_MAX,   -DBL_MAX,   1e300,       -1e300,      709.78,
@@ -172,7 +183,7 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
     }
     for (size_t i = 0; i < n; ++i) {
         double got = y[off + i], u = ulp64(got, ref[i]);
-        if (!close64(got, ref[i], c->max_ulp))
+        if (!close64(got, ref[i], BOUND(c->max_ulp)))
             ck_abort_msg("%s: x[%zu] = %a (%.17g): got %.17g (%a), reference %.17g, %.1f ulp",
                          label, i, x[xoff + i], x[xoff + i], got, got, ref[i], u);
         if (isfinite(u) && u > worst[ci]) {
@@ -186,7 +197,7 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
     free(x), free(y), free(ref);
 }
 
-static const size_t sizes[] = {0, 1, 3, 4, 5, 7, 8, 9, 17, 33, 4099, 1u << 18};
+static const size_t sizes[] = {0, 1, 3, 4, 5, 7, 8, 9, 17, 33, 4099, 1u << 16};
 
 START_TEST(f64_activation_against_reference) {
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
@@ -290,10 +301,10 @@ static void run_softmax64(clact_softmax_kind kind, int ndim, const size_t *shape
         if (backward)
             ok = err <= 1e-14 * (a + scale + 1e-300) * 4;
         else if (kind == CLACT_LOG_SOFTMAX)
-            ok = err <= 16 * 0x1p-52 * a + 1e-15;
+            ok = err <= BOUND(16) * 0x1p-52 * a + 1e-15;
         else
             ok = a < 1e-280 ? err <= 1e-295
-                            : err <= (16 + fabs(log(a)) + log((double)shape[dim])) * 0x1p-52 * a;
+                            : err <= BOUND(16 + fabs(log(a)) + log((double)shape[dim])) * 0x1p-52 * a;
         if (!ok)
             ck_abort_msg("%s: element %zu: got %.17g, reference %.17g", label, i, y[i], ref[i]);
     }
@@ -368,8 +379,9 @@ START_TEST(f64_unsupported_without_fp64) {
 END_TEST
 
 static void report(void) {
-    printf("worst error in double ulp per op on this device (seed %llu):\n",
-           (unsigned long long)tu_seed());
+    printf("worst error in double ulp per op on this device (seed %llu)%s:\n",
+           (unsigned long long)tu_seed(),
+           wide_reference() ? "" : " (long double is not wider than double here: bounds 4096 ulp)");
     for (int i = 0; i < N_CASES; ++i)
         printf("  %-18s %10.2f ulp  at x = %.17g\n", cases[i].label, worst[i], worst_at[i]);
 }
