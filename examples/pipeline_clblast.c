@@ -74,18 +74,18 @@ int main(void) {
         return fail("clCreateBuffer", err);
 
     cl_event e_gemm1, e_gelu, e_gemm2, e_softmax;
-    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                       CLBlastTransposeNo, M, HID, K, 1.0f, bx, 0, K, bw1, 0, HID,
-                                       0.0f, bh, 0, HID, &q, &e_gemm1);
+    CLBlastStatusCode s =
+        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, HID, K, 1.0f,
+                     bx, 0, K, bw1, 0, HID, 0.0f, bh, 0, HID, &q, &e_gemm1);
     if (s != CLBlastSuccess)
         return fail("CLBlastSgemm (layer 1)", s);
     /* Bias-free GELU in place on the hidden layer, after the GEMM's event. */
     clact_activation gelu = clact_activation_default(CLACT_GELU);
-    if (clact_forward(ctx, &gelu, CLACT_F32, (size_t)M * HID, bh, 0, bh, 0, 1, &e_gemm1,
-                      &e_gelu) != CLACT_OK)
+    if (clact_forward(ctx, &gelu, CLACT_F32, (size_t)M * HID, bh, 0, bh, 0, 1, &e_gemm1, &e_gelu) !=
+        CLACT_OK)
         return fail(clact_context_last_error(ctx), 0);
-    s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, HID,
-                     1.0f, bh, 0, HID, bw2, 0, N, 0.0f, bp, 0, N, &q, &e_gemm2);
+    s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, HID, 1.0f,
+                     bh, 0, HID, bw2, 0, N, 0.0f, bp, 0, N, &q, &e_gemm2);
     if (s != CLBlastSuccess)
         return fail("CLBlastSgemm (layer 2)", s);
     const size_t shape[2] = {M, N};

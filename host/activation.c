@@ -117,9 +117,10 @@ clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_w
     return CLACT_OK;
 }
 
-static clact_status clact_forward_impl(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
-                           size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
-                           cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+static clact_status clact_forward_impl(clact_context *ctx, const clact_activation *act,
+                                       clact_dtype dtype, size_t n, cl_mem x, size_t x_offset,
+                                       cl_mem y, size_t y_offset, cl_uint num_wait,
+                                       const cl_event *wait_list, cl_event *event) {
     if (event)
         *event = NULL;
     if (!ctx)
@@ -155,8 +156,10 @@ static clact_status clact_forward_impl(clact_context *ctx, const clact_activatio
     err |= clSetKernelArg(kernel, 2, sizeof xo, &xo);
     err |= clSetKernelArg(kernel, 3, sizeof y, &y);
     err |= clSetKernelArg(kernel, 4, sizeof yo, &yo);
-    err |= dbl ? clSetKernelArg(kernel, 5, sizeof d0, &d0) : clSetKernelArg(kernel, 5, sizeof f0, &f0);
-    err |= dbl ? clSetKernelArg(kernel, 6, sizeof d1, &d1) : clSetKernelArg(kernel, 6, sizeof f1, &f1);
+    err |=
+        dbl ? clSetKernelArg(kernel, 5, sizeof d0, &d0) : clSetKernelArg(kernel, 5, sizeof f0, &f0);
+    err |=
+        dbl ? clSetKernelArg(kernel, 6, sizeof d1, &d1) : clSetKernelArg(kernel, 6, sizeof f1, &f1);
     if (err != CL_SUCCESS)
         return clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg failed for %s",
                            ops[act->op].kernel);
@@ -168,10 +171,12 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
                            size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
                            cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (!clact__verbose_on() || !ctx)
-        return clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list, event);
+        return clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list,
+                                  event);
     cl_event mine = NULL, *ev = event ? event : &mine;
     ctx->last_origin = -1;
-    clact_status st = clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list, ev);
+    clact_status st =
+        clact_forward_impl(ctx, act, dtype, n, x, x_offset, y, y_offset, num_wait, wait_list, ev);
     if (st == CLACT_OK)
         clact__verbose_report(ctx, clact_op_name(act->op), dtype, 0, NULL, n, *ev);
     if (mine)

@@ -109,8 +109,8 @@ static uint64_t get64(const unsigned char *p) {
     return v;
 }
 
-clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key,
-                                          const char *options, cl_program *out) {
+clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, const char *options,
+                                          cl_program *out) {
     *out = NULL;
     char dir[4096], path[4200];
     if (!clact__disk_cache_enabled() || !entry_path(key, path, sizeof path, dir, sizeof dir))
@@ -122,8 +122,8 @@ clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key,
     unsigned char head[HEADER];
     unsigned char *data = NULL;
     size_t klen = strlen(key);
-    if (fread(head, 1, HEADER, f) != HEADER || memcmp(head, magic, 8) || get32(head + 8) != FORMAT ||
-        get32(head + 12) != klen)
+    if (fread(head, 1, HEADER, f) != HEADER || memcmp(head, magic, 8) ||
+        get32(head + 8) != FORMAT || get32(head + 12) != klen)
         goto done;
     uint64_t blen = get64(head + 16), sum = get64(head + 24);
     struct stat st;

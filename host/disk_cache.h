@@ -15,8 +15,8 @@ typedef enum clact__disk_result {
 
 int clact__disk_cache_enabled(void);
 /* A program built from the entry for key (built with options), or why there is none. */
-clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key,
-                                          const char *options, cl_program *out);
+clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, const char *options,
+                                          cl_program *out);
 /* Store program's binary under key; 1 on success. Never fails loudly. */
 int clact__disk_cache_store(const char *key, cl_program program);
 /* FNV-1a 64 of n bytes, continuing from h (start: 14695981039346656037). */

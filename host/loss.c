@@ -66,12 +66,11 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
         }                                                                                          \
     } while (0)
 
-static clact_status clact_cross_entropy_impl(clact_context *ctx, const clact_cross_entropy_desc *desc,
-                                 clact_dtype dtype, int ndim, const size_t *shape, cl_mem logits,
-                                 size_t logits_offset, cl_mem target, size_t target_offset,
-                                 cl_mem weight, size_t weight_offset, cl_mem loss,
-                                 size_t loss_offset, cl_mem grad, size_t grad_offset,
-                                 cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+static clact_status clact_cross_entropy_impl(
+    clact_context *ctx, const clact_cross_entropy_desc *desc, clact_dtype dtype, int ndim,
+    const size_t *shape, cl_mem logits, size_t logits_offset, cl_mem target, size_t target_offset,
+    cl_mem weight, size_t weight_offset, cl_mem loss, size_t loss_offset, cl_mem grad,
+    size_t grad_offset, cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (event)
         *event = NULL;
     if (!ctx)
@@ -128,8 +127,8 @@ static clact_status clact_cross_entropy_impl(clact_context *ctx, const clact_cro
 
     cl_event stack[16], *waits;
     cl_uint nw;
-    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * rs, num_wait, wait_list, stack,
-                                   &waits, &nw)) != CLACT_OK)
+    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * rs, num_wait, wait_list, stack, &waits,
+                                   &nw)) != CLACT_OK)
         return st;
 
     cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
@@ -141,9 +140,8 @@ static clact_status clact_cross_entropy_impl(clact_context *ctx, const clact_cro
     cl_float eps = (cl_float)desc->label_smoothing;
     cl_double eps64 = desc->label_smoothing;
     cl_uint none = 0xffffffffu;
-    cl_int err =
-        clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * rs,
-                            sizeof none, nw, nw ? waits : NULL, &e_fill);
+    cl_int err = clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * rs,
+                                     sizeof none, nw, nw ? waits : NULL, &e_fill);
     if (waits != stack)
         free(waits);
     if (err != CL_SUCCESS)
@@ -174,8 +172,8 @@ static clact_status clact_cross_entropy_impl(clact_context *ctx, const clact_cro
     if (!probs && !(desc->flags & CLACT_CE_ASYNC) && P > 0) {
         /* PyTorch raises for a class index out of range: find it before writing anything. */
         cl_uint bad = 0;
-        err = clEnqueueReadBuffer(ctx->queue, scr, CL_TRUE, (4 * P + 2) * rs, sizeof bad,
-                                  &bad, 1, &e_pos, NULL);
+        err = clEnqueueReadBuffer(ctx->queue, scr, CL_TRUE, (4 * P + 2) * rs, sizeof bad, &bad, 1,
+                                  &e_pos, NULL);
         if (err != CL_SUCCESS) {
             st = clact__fail_cl(ctx, err, "clEnqueueReadBuffer (target check)");
             goto done;
@@ -273,12 +271,17 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
                                  size_t loss_offset, cl_mem grad, size_t grad_offset,
                                  cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (!clact__verbose_on() || !ctx)
-        return clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight, weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, event);
+        return clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset,
+                                        target, target_offset, weight, weight_offset, loss,
+                                        loss_offset, grad, grad_offset, num_wait, wait_list, event);
     cl_event mine = NULL, *ev = event ? event : &mine;
     ctx->last_origin = -1;
-    clact_status st = clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight, weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, ev);
+    clact_status st = clact_cross_entropy_impl(
+        ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight,
+        weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, ev);
     if (st == CLACT_OK)
-        clact__verbose_report(ctx, grad ? "cross_entropy+grad" : "cross_entropy", dtype, ndim, shape, 0, *ev);
+        clact__verbose_report(ctx, grad ? "cross_entropy+grad" : "cross_entropy", dtype, ndim,
+                              shape, 0, *ev);
     if (mine)
         clReleaseEvent(mine);
     return st;

@@ -34,6 +34,8 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
     if (outer > 0 && C > 0 && inner > 0 && (!x || !y))
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "x or y is NULL");
     double sign = kind == CLACT_SOFTMIN ? -1.0 : 1.0;
+    if (C == 0) /* nothing to normalise (and no sum to take the log of) */
+        return CLACT_OK;
     for (size_t o = 0; o < outer; ++o) {
         for (size_t i = 0; i < inner; ++i) {
             const double *xc = x + o * C * inner + i;
@@ -59,7 +61,7 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
                     yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? -INFINITY : 0.0;
                 continue;
             }
-            long double s = 0;
+            long double s = 0; /* >= 1: the maximum's own term is exp(0) */
             for (size_t c = 0; c < C; ++c)
                 s += expl((long double)(sign * xc[c * inner] - m));
             long double ls = logl(s);

@@ -105,9 +105,9 @@ static path choose_path(const clact_context *ctx, size_t rows, size_t C, size_t 
     } while (0)
 
 static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind, cl_int safe,
-                              size_t rows, size_t C,
-                              size_t chunk, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
-                              cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+                              size_t rows, size_t C, size_t chunk, cl_mem x, size_t x_offset,
+                              cl_mem y, size_t y_offset, cl_uint num_wait,
+                              const cl_event *wait_list, cl_event *event) {
     cl_ulong r = rows, c = C, ch = chunk, nch = (C + chunk - 1) / chunk, xo = x_offset,
              yo = y_offset;
     clact_status st;
@@ -120,8 +120,10 @@ static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind
         return st;
     cl_event stack[16], *waits;
     cl_uint nw;
-    if ((st = clact__scratch_begin(ctx, (size_t)(r * nch * 3 * (dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float))), num_wait, wait_list,
-                                   stack, &waits, &nw)) != CLACT_OK)
+    if ((st = clact__scratch_begin(
+             ctx,
+             (size_t)(r * nch * 3 * (dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float))),
+             num_wait, wait_list, stack, &waits, &nw)) != CLACT_OK)
         return st;
     cl_mem part = ctx->scratch;
     /* Arguments are collected with |= so that a failure still frees the wait list below. */
@@ -169,9 +171,10 @@ static clact_status run_split(clact_context *ctx, clact_dtype dtype, cl_int kind
 }
 
 static clact_status clact_softmax_impl(clact_context *ctx, clact_softmax_kind kind, unsigned flags,
-                           clact_dtype dtype, int ndim, const size_t *shape, int dim, cl_mem x,
-                           size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
-                           const cl_event *wait_list, cl_event *event) {
+                                       clact_dtype dtype, int ndim, const size_t *shape, int dim,
+                                       cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                                       cl_uint num_wait, const cl_event *wait_list,
+                                       cl_event *event) {
     size_t outer, C, inner, total;
     clact_status st = prologue(ctx, kind, dtype, ndim, shape, dim, num_wait, wait_list, event,
                                &outer, &C, &inner, &total);
@@ -179,7 +182,8 @@ static clact_status clact_softmax_impl(clact_context *ctx, clact_softmax_kind ki
         return st;
     if (flags & ~CLACT_SOFTMAX_SAFE)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", flags);
-    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), x, x_offset, y, y_offset)) != CLACT_OK)
+    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), x, x_offset, y, y_offset)) !=
+        CLACT_OK)
         return st;
     if (total == 0)
         return clact__marker(ctx, num_wait, wait_list, event);
@@ -235,19 +239,22 @@ static clact_status clact_softmax_impl(clact_context *ctx, clact_softmax_kind ki
     return CLACT_OK;
 }
 
-static clact_status clact_softmax_backward_impl(clact_context *ctx, clact_softmax_kind kind, clact_dtype dtype,
-                                    int ndim, const size_t *shape, int dim, cl_mem y,
-                                    size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem dx,
-                                    size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
-                                    cl_event *event) {
+static clact_status clact_softmax_backward_impl(clact_context *ctx, clact_softmax_kind kind,
+                                                clact_dtype dtype, int ndim, const size_t *shape,
+                                                int dim, cl_mem y, size_t y_offset, cl_mem dy,
+                                                size_t dy_offset, cl_mem dx, size_t dx_offset,
+                                                cl_uint num_wait, const cl_event *wait_list,
+                                                cl_event *event) {
     size_t outer, C, inner, total;
     clact_status st = prologue(ctx, kind, dtype, ndim, shape, dim, num_wait, wait_list, event,
                                &outer, &C, &inner, &total);
     if (st != CLACT_OK)
         return st;
     /* dx is the output: y -> dx and dy -> dx must each be in-place or disjoint. */
-    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), y, y_offset, dx, dx_offset)) != CLACT_OK ||
-        (st = clact__check_io(ctx, total, clact_dtype_size(dtype), dy, dy_offset, dx, dx_offset)) != CLACT_OK)
+    if ((st = clact__check_io(ctx, total, clact_dtype_size(dtype), y, y_offset, dx, dx_offset)) !=
+            CLACT_OK ||
+        (st = clact__check_io(ctx, total, clact_dtype_size(dtype), dy, dy_offset, dx, dx_offset)) !=
+            CLACT_OK)
         return st;
     if (total == 0)
         return clact__marker(ctx, num_wait, wait_list, event);
@@ -276,10 +283,12 @@ clact_status clact_softmax(clact_context *ctx, clact_softmax_kind kind, unsigned
                            size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
                            const cl_event *wait_list, cl_event *event) {
     if (!clact__verbose_on() || !ctx)
-        return clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y, y_offset, num_wait, wait_list, event);
+        return clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y,
+                                  y_offset, num_wait, wait_list, event);
     cl_event mine = NULL, *ev = event ? event : &mine;
     ctx->last_origin = -1;
-    clact_status st = clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y, y_offset, num_wait, wait_list, ev);
+    clact_status st = clact_softmax_impl(ctx, kind, flags, dtype, ndim, shape, dim, x, x_offset, y,
+                                         y_offset, num_wait, wait_list, ev);
     if (st == CLACT_OK)
         clact__verbose_report(ctx, clact_softmax_kind_name(kind), dtype, ndim, shape, 0, *ev);
     if (mine)
@@ -293,12 +302,19 @@ clact_status clact_softmax_backward(clact_context *ctx, clact_softmax_kind kind,
                                     size_t dx_offset, cl_uint num_wait, const cl_event *wait_list,
                                     cl_event *event) {
     if (!clact__verbose_on() || !ctx)
-        return clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy, dy_offset, dx, dx_offset, num_wait, wait_list, event);
+        return clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy,
+                                           dy_offset, dx, dx_offset, num_wait, wait_list, event);
     cl_event mine = NULL, *ev = event ? event : &mine;
     ctx->last_origin = -1;
-    clact_status st = clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy, dy_offset, dx, dx_offset, num_wait, wait_list, ev);
+    clact_status st =
+        clact_softmax_backward_impl(ctx, kind, dtype, ndim, shape, dim, y, y_offset, dy, dy_offset,
+                                    dx, dx_offset, num_wait, wait_list, ev);
     if (st == CLACT_OK)
-        clact__verbose_report(ctx, kind == CLACT_SOFTMAX ? "softmax_backward" : kind == CLACT_LOG_SOFTMAX ? "log_softmax_backward" : "softmin_backward", dtype, ndim, shape, 0, *ev);
+        clact__verbose_report(ctx,
+                              kind == CLACT_SOFTMAX       ? "softmax_backward"
+                              : kind == CLACT_LOG_SOFTMAX ? "log_softmax_backward"
+                                                          : "softmin_backward",
+                              dtype, ndim, shape, 0, *ev);
     if (mine)
         clReleaseEvent(mine);
     return st;

@@ -49,8 +49,8 @@ void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype
     size_t used = 0;
     if (shape) {
         for (int i = 0; i < ndim && used < sizeof dims - 24; ++i)
-            used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%zu", i ? ", " : "",
-                                     shape[i]);
+            used +=
+                (size_t)snprintf(dims + used, sizeof dims - used, "%s%zu", i ? ", " : "", shape[i]);
     } else {
         snprintf(dims, sizeof dims, "%zu", n);
     }
@@ -65,8 +65,8 @@ void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype
         snprintf(origin, sizeof origin, "program cached in the context");
     else
         snprintf(origin, sizeof origin, "no kernel (empty tensor)");
-    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", op,
-             clact_dtype_name(dtype), dims, origin);
+    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", op, clact_dtype_name(dtype),
+             dims, origin);
     cl_command_queue_properties props = 0;
     clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
     if (event && (props & CL_QUEUE_PROFILING_ENABLE) && ctx->last_origin >= 0 &&

@@ -52,9 +52,9 @@ static clact_cache_stats run_fresh(void) {
     ck_assert_ptr_nonnull(b);
     clact_activation a = clact_activation_default(CLACT_SIGMOID);
     ck_assert_int_eq(clact_forward(c, &a, CLACT_F32, N, b, 0, b, 0, 0, NULL, NULL), CLACT_OK);
-    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(c), b, CL_TRUE, 0, sizeof y, y, 0,
-                                         NULL, NULL),
-                     CL_SUCCESS);
+    ck_assert_int_eq(
+        clEnqueueReadBuffer(clact_context_queue(c), b, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL),
+        CL_SUCCESS);
     for (int i = 0; i < N; ++i)
         ck_assert_msg(fabs(y[i] - 1 / (1 + exp(-(double)x[i]))) <= 1e-6, "sigmoid(%g) = %g",
                       (double)x[i], (double)y[i]);
@@ -159,8 +159,8 @@ START_TEST(cache_store_load_and_reject) {
     expect_rebuilt("format version");
     /* Sealed garbage where the binary should be: the driver refuses it. */
     memcpy(b, good, len);
-    uint32_t klen = (uint32_t)b[12] | (uint32_t)b[13] << 8 | (uint32_t)b[14] << 16 |
-                    (uint32_t)b[15] << 24;
+    uint32_t klen =
+        (uint32_t)b[12] | (uint32_t)b[13] << 8 | (uint32_t)b[14] << 16 | (uint32_t)b[15] << 24;
     for (size_t i = 32 + klen; i < len; ++i)
         b[i] = (unsigned char)(i * 7);
     reseal(b, len);

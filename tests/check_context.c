@@ -214,7 +214,8 @@ static void gated(cl_command_queue_properties props) {
     const size_t shape[2] = {R, C};
     clact_cross_entropy_desc d = clact_cross_entropy_default();
     d.flags = CLACT_CE_ASYNC;
-    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, N, a, 0, a, 0, 1, &gate, &e[0]), CLACT_OK);
+    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, N, a, 0, a, 0, 1, &gate, &e[0]),
+                     CLACT_OK);
     ck_assert_int_eq(clact_forward(ctx, &sig, CLACT_F32, N, a, 0, a, 0, 1, &e[0], &e[1]), CLACT_OK);
     ck_assert_int_eq(clact_softmax(ctx, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[0], 0, 1,
                                    &e[1], &e[2]),
@@ -256,7 +257,8 @@ static void gated(cl_command_queue_properties props) {
                      CLACT_OK);
     double lref;
     static double grad[N];
-    ck_assert_int_eq(clact_reference_cross_entropy(&d, 2, shape, xd, t, NULL, &lref, grad), CLACT_OK);
+    ck_assert_int_eq(clact_reference_cross_entropy(&d, 2, shape, xd, t, NULL, &lref, grad),
+                     CLACT_OK);
     for (int i = 0; i < N; ++i) {
         double want[4] = {sd[i], ld[i], gd[i], grad[i]};
         for (int k = 0; k < 4; ++k)

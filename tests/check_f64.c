@@ -83,13 +83,17 @@ static int wide_reference(void) {
 #define BOUND(u) (wide_reference() ? (u) : 4096.0)
 
 static const double specials[] = {
-    -INFINITY, INFINITY, NAN,       -0.0,      0.0,        DBL_MIN,     -DBL_MIN,    0x1p-1074,
-    -0x1p-1074, 1e-310,  -1e-310,   DBL_MAX,   -DBL_MAX,   1e300,       -1e300,      709.78,
-    -709.78,   709.8,    -709.8,    710.0,     -710.0,     -745.1,      -745.2,      -744.0,
-    745.2,     -37.6,    -37.55,    -37.7,     -38.5,      -28.28,      -28.29,      -26.6,
-    -26.5,     100.0,    -100.0,    20.0,      -20.0,      20.000001,   88.72283,    -88.72283,
-    1.0,       -1.0,     0.5,       -0.5,      1e-20,      -1e-20,      1e-300,      -1e-300,
-    3.0,       -3.0,     -6.0,      33.3,      1e20,       -1e20,       0x1.fffffffffffffp-1,
+    -INFINITY, INFINITY, NAN,       -0.0,       0.0,
+    DBL_MIN,   -DBL_MIN, 0x1p-1074, -0x1p-1074, 1e-310,
+    -1e-310,   DBL_MAX,  -DBL_MAX,  1e300,      -1e300,
+    709.78,    -709.78,  709.8,     -709.8,     710.0,
+    -710.0,    -745.1,   -745.2,    -744.0,     745.2,
+    -37.6,     -37.55,   -37.7,     -38.5,      -28.28,
+    -28.29,    -26.6,    -26.5,     100.0,      -100.0,
+    20.0,      -20.0,    20.000001, 88.72283,   -88.72283,
+    1.0,       -1.0,     0.5,       -0.5,       1e-20,
+    -1e-20,    1e-300,   -1e-300,   3.0,        -3.0,
+    -6.0,      33.3,     1e20,      -1e20,      0x1.fffffffffffffp-1,
 };
 #define N_SPECIALS (sizeof specials / sizeof specials[0])
 
@@ -236,7 +240,8 @@ START_TEST(f64_special_values) {
         tu_read_dt(CLACT_F64, b, 0, 6, y);
         for (int i = 0; i < 6; ++i) {
             double want = table[t].out[i];
-            int ok = isnan(want) ? isnan(y[i]) : y[i] == want || fabs(y[i] - want) <= 1e-15 * fabs(want);
+            int ok =
+                isnan(want) ? isnan(y[i]) : y[i] == want || fabs(y[i] - want) <= 1e-15 * fabs(want);
             ck_assert_msg(ok, "f64 %s(%g) = %.17g, want %.17g", clact_op_name(table[t].op), in[i],
                           y[i], want);
         }
@@ -284,11 +289,10 @@ static void run_softmax64(clact_softmax_kind kind, int ndim, const size_t *shape
     tu_poison_dt(CLACT_F64, yb, 0, total);
     if (path)
         setenv("CLACT_SOFTMAX_PATH", path, 1);
-    clact_status st =
-        backward ? clact_softmax_backward(tu_ctx(), kind, CLACT_F64, ndim, shape, dim, xb, 0, gb,
-                                          0, yb, 0, 0, NULL, NULL)
-                 : clact_softmax(tu_ctx(), kind, 0, CLACT_F64, ndim, shape, dim, xb, 0, yb, 0, 0,
-                                 NULL, NULL);
+    clact_status st = backward ? clact_softmax_backward(tu_ctx(), kind, CLACT_F64, ndim, shape, dim,
+                                                        xb, 0, gb, 0, yb, 0, 0, NULL, NULL)
+                               : clact_softmax(tu_ctx(), kind, 0, CLACT_F64, ndim, shape, dim, xb,
+                                               0, yb, 0, 0, NULL, NULL);
     unsetenv("CLACT_SOFTMAX_PATH");
     ck_assert_msg(st == CLACT_OK, "%s: %s", label, clact_context_last_error(tu_ctx()));
     ck_assert_msg(tu_read_dt(CLACT_F64, yb, 0, total, y), "%s: an element was not written", label);
@@ -303,8 +307,9 @@ static void run_softmax64(clact_softmax_kind kind, int ndim, const size_t *shape
         else if (kind == CLACT_LOG_SOFTMAX)
             ok = err <= BOUND(16) * 0x1p-52 * a + 1e-15;
         else
-            ok = a < 1e-280 ? err <= 1e-295
-                            : err <= BOUND(16 + fabs(log(a)) + log((double)shape[dim])) * 0x1p-52 * a;
+            ok = a < 1e-280
+                     ? err <= 1e-295
+                     : err <= BOUND(16 + fabs(log(a)) + log((double)shape[dim])) * 0x1p-52 * a;
         if (!ok)
             ck_abort_msg("%s: element %zu: got %.17g, reference %.17g", label, i, y[i], ref[i]);
     }
@@ -339,11 +344,11 @@ START_TEST(f64_unsupported_without_fp64) {
     cl_mem t = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE, 8 * 8, NULL, &err);
     ck_assert(b && t);
     unsigned char ff = 0xff;
-    ck_assert_int_eq(clEnqueueFillBuffer(clact_context_queue(c), b, &ff, 1, 0, 64 * 8, 0, NULL,
-                                         NULL),
-                     CL_SUCCESS);
-    ck_assert_int_eq(clEnqueueFillBuffer(clact_context_queue(c), t, (unsigned char[1]){0}, 1, 0,
-                                         64, 0, NULL, NULL),
+    ck_assert_int_eq(
+        clEnqueueFillBuffer(clact_context_queue(c), b, &ff, 1, 0, 64 * 8, 0, NULL, NULL),
+        CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueFillBuffer(clact_context_queue(c), t, (unsigned char[1]){0}, 1, 0, 64,
+                                         0, NULL, NULL),
                      CL_SUCCESS);
     clact_activation a = clact_activation_default(CLACT_GELU);
     size_t shape[2] = {4, 8};
@@ -353,8 +358,8 @@ START_TEST(f64_unsupported_without_fp64) {
         clact_forward(c, &a, CLACT_F64, 8, b, 0, b, 32, 0, NULL, &ev),
         clact_forward(c, &a, CLACT_F64, 0, b, 0, b, 0, 0, NULL, NULL),
         clact_softmax(c, CLACT_LOG_SOFTMAX, 0, CLACT_F64, 2, shape, 1, b, 0, b, 32, 0, NULL, NULL),
-        clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F64, 1, shape, 0, b, 0, b, 8, b, 32, 0,
-                               NULL, NULL),
+        clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F64, 1, shape, 0, b, 0, b, 8, b, 32, 0, NULL,
+                               NULL),
         clact_cross_entropy(c, &d, CLACT_F64, 2, shape, b, 0, t, 0, NULL, 0, b, 40, b, 32, 0, NULL,
                             NULL),
     };
@@ -367,8 +372,8 @@ START_TEST(f64_unsupported_without_fp64) {
     /* f32 still works on that context. */
     ck_assert_int_eq(clact_forward(c, &a, CLACT_F32, 8, t, 0, t, 0, 0, NULL, NULL), CLACT_OK);
     unsigned char bytes[64 * 8];
-    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(c), b, CL_TRUE, 0, sizeof bytes,
-                                         bytes, 0, NULL, NULL),
+    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(c), b, CL_TRUE, 0, sizeof bytes, bytes,
+                                         0, NULL, NULL),
                      CL_SUCCESS);
     for (size_t i = 0; i < sizeof bytes; ++i)
         ck_assert_msg(bytes[i] == 0xff, "byte %zu written by a rejected call", i);

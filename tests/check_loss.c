@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Fused cross-entropy against the CPU reference, in every dtype: every option (int64/int32/probability targets,
- * ignore_index, per-class weights, none/mean/sum, label smoothing), shapes (C), (N, C),
- * (N, C, d1, d2), N = 0, C = 1, logits of ±1e4 and 88..1000, all-ignored batches, the gradient
- * separately and in place; then invalid class indices (an error before anything is written, or
- * NaN with CLACT_CE_ASYNC) and bad options. */
+/* Fused cross-entropy against the CPU reference, in every dtype: every option
+ * (int64/int32/probability targets, ignore_index, per-class weights, none/mean/sum, label
+ * smoothing), shapes (C), (N, C), (N, C, d1, d2), N = 0, C = 1, logits of ±1e4 and 88..1000,
+ * all-ignored batches, the gradient separately and in place; then invalid class indices (an error
+ * before anything is written, or NaN with CLACT_CE_ASYNC) and bad options. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,8 +115,8 @@ static void run_case(clact_dtype dt, const ce_case *k, int index) {
     } else {
         size_t tbytes = k->tt == CLACT_TARGET_INT64 ? 8 : 4;
         cl_int err;
-        tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY,
-                            (P + 1) * tbytes, NULL, &err);
+        tb = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY, (P + 1) * tbytes,
+                            NULL, &err);
         ck_assert_ptr_nonnull(tb);
         if (P)
             ck_assert_int_eq(clEnqueueWriteBuffer(clact_context_queue(tu_ctx()), tb, CL_TRUE, 0,
@@ -157,8 +157,7 @@ static void run_case(clact_dtype dt, const ce_case *k, int index) {
         double scale = k->red == CLACT_REDUCTION_MEAN ? 1.0 / W : 1.0;
         for (size_t i = 0; i < total; ++i)
             if (!ce_close(dt, g[i], ref_grad[i], 1e-6 * scale * 3, 1e-14 * scale))
-                ck_abort_msg("%s: grad[%zu] = %.17g, reference %.17g", label, i, g[i],
-                             ref_grad[i]);
+                ck_abort_msg("%s: grad[%zu] = %.17g, reference %.17g", label, i, g[i], ref_grad[i]);
     }
     clReleaseMemObject(xb);
     clReleaseMemObject(tb);

@@ -186,7 +186,6 @@ uint16_t tu_round16(clact_dtype dt, double x) {
     return sign | r;
 }
 
-
 /* Buffers of any dtype, as doubles on the host. */
 cl_mem tu_buffer_dt(clact_dtype dt, size_t n, cl_mem_flags flags) {
     cl_int err;
@@ -239,8 +238,8 @@ int tu_read_dt(clact_dtype dt, cl_mem m, size_t offset, size_t n, double *dst) {
     size_t es = clact_dtype_size(dt);
     unsigned char *b = malloc(n * es);
     ck_assert(b != NULL);
-    cl_int err = clEnqueueReadBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, offset * es,
-                                     n * es, b, 0, NULL, NULL);
+    cl_int err = clEnqueueReadBuffer(clact_context_queue(tu_ctx()), m, CL_TRUE, offset * es, n * es,
+                                     b, 0, NULL, NULL);
     ck_assert_int_eq(err, CL_SUCCESS);
     int all_written = 1;
     for (size_t i = 0; i < n; ++i) {

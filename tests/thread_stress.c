@@ -107,8 +107,8 @@ static void *run(void *arg) {
                 FAIL("op %d: %s", base + r, clact_context_last_error(ctx));
         }
         for (int r = 0; r < batch; ++r) {
-            err = clEnqueueReadBuffer(w->queue, out[r], CL_TRUE, 0, bytes[r], host, 1, &ev[r],
-                                      NULL);
+            err =
+                clEnqueueReadBuffer(w->queue, out[r], CL_TRUE, 0, bytes[r], host, 1, &ev[r], NULL);
             if (err != CL_SUCCESS)
                 FAIL("clEnqueueReadBuffer: %d", err);
             clReleaseEvent(ev[r]);

@@ -12,8 +12,8 @@ int main(void) {
     }
     float x[4] = {-2.0f, -0.5f, 0.5f, 3.0f}, y[4];
     cl_int err;
-    cl_mem b = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                              sizeof x, x, &err);
+    cl_mem b = clCreateBuffer(clact_context_cl_context(ctx),
+                              CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
     clact_activation relu = clact_activation_default(CLACT_RELU);
     cl_event done;
     int ok = b && clact_forward(ctx, &relu, CLACT_F32, 4, b, 0, b, 0, 0, NULL, &done) == CLACT_OK &&
