@@ -61,8 +61,9 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
                     yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? -INFINITY : 0.0;
                 continue;
             }
-            long double s = 0; /* >= 1: the maximum's own term is exp(0) */
-            for (size_t c = 0; c < C; ++c)
+            /* C >= 1 here; the sum is >= 1 (the maximum's own term is exp(0)). */
+            long double s = expl((long double)(sign * xc[0] - m));
+            for (size_t c = 1; c < C; ++c)
                 s += expl((long double)(sign * xc[c * inner] - m));
             long double ls = logl(s);
             for (size_t c = 0; c < C; ++c) {
