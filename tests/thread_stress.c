@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
         ref[i] = (worker){.index = i, .ops = ops, .hashes = calloc((size_t)ops, 8)};
         ws[i] = (worker){.index = i, .ops = ops, .hashes = calloc((size_t)ops, 8)};
     }
-    double t_serial, t_own, t_shared;
+    double t_serial = 0, t_own = 0, t_shared = 0;
     int ok = run_all(ref, threads, 0, 0, cl, dev, &t_serial);
     const char *mode[2] = {"own in-order queues, one cl_context", "one shared out-of-order queue"};
     double *times[2] = {&t_own, &t_shared};
