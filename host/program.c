@@ -183,15 +183,18 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
         for (cl_uint i = 0; i < count; ++i)
             h = clact__fnv1a(h, texts[i], strlen(texts[i]) + 1);
         char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL);
-        clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL);
-        clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
-        clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL);
-        snprintf(key, sizeof key,
-                 "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\n"
-                 "vendor %s\ndriver %s\nplatform %s\n",
-                 CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
-                 options, (unsigned long long)h, dev, vendor, driver, plat);
+        /* A device that will not name itself (or names too long) gets no disk cache. */
+        int named =
+            !clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) &&
+            !clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) &&
+            !clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) &&
+            !clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL);
+        if (named)
+            snprintf(key, sizeof key,
+                     "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\n"
+                     "vendor %s\ndriver %s\nplatform %s\n",
+                     CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
+                     options, (unsigned long long)h, dev, vendor, driver, plat);
     }
     double t0 = now_ms();
     int from_disk = 0;
