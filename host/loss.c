@@ -57,14 +57,15 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
     return CLACT_OK;
 }
 
-#define SET(k, i, v)                                                                               \
+#define SETP(k, i, size, ptr)                                                                      \
     do {                                                                                           \
-        cl_int e_ = clSetKernelArg(k, i, sizeof(v), &(v));                                         \
+        cl_int e_ = clSetKernelArg(k, i, size, ptr);                                               \
         if (e_ != CL_SUCCESS) {                                                                    \
             st = clact__fail_cl(ctx, e_, "clSetKernelArg");                                        \
             goto done;                                                                             \
         }                                                                                          \
     } while (0)
+#define SET(k, i, v) SETP(k, i, sizeof(v), &(v))
 
 static clact_status clact_cross_entropy_impl(
     clact_context *ctx, const clact_cross_entropy_desc *desc, clact_dtype dtype, int ndim,
@@ -137,8 +138,10 @@ static clact_status clact_cross_entropy_impl(
              wo = weight_offset, so = loss_offset, go = grad_offset;
     cl_int has_w = weight != NULL, red = (cl_int)desc->reduction, iprobs = probs;
     cl_long ign = desc->ignore_index;
-    cl_float eps = (cl_float)desc->label_smoothing;
+    /* Label smoothing in the compute type: double for f64, float otherwise. */
+    cl_float eps32 = (cl_float)desc->label_smoothing;
     cl_double eps64 = desc->label_smoothing;
+    const void *eps = rs == sizeof eps64 ? (const void *)&eps64 : (const void *)&eps32;
     cl_uint none = 0xffffffffu;
     cl_int err = clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * rs,
                                      sizeof none, nw, nw ? waits : NULL, &e_fill);
@@ -160,10 +163,7 @@ static clact_status clact_cross_entropy_impl(
         SET(kp, 8, wo);
         SET(kp, 9, has_w);
         SET(kp, 10, ign);
-        if (rs == sizeof eps64)
-            SET(kp, 11, eps64);
-        else
-            SET(kp, 11, eps);
+        SETP(kp, 11, rs, eps);
         SET(kp, 12, scr);
         if ((st = clact__launch(ctx, kp, wp, P, 64, 1, &e_fill, &e_pos)) != CLACT_OK)
             goto done;
@@ -232,10 +232,7 @@ static clact_status clact_cross_entropy_impl(
         SET(kg, 9, wo);
         SET(kg, 10, has_w);
         SET(kg, 11, ign);
-        if (rs == sizeof eps64)
-            SET(kg, 12, eps64);
-        else
-            SET(kg, 12, eps);
+        SETP(kg, 12, rs, eps);
         SET(kg, 13, red);
         SET(kg, 14, scr);
         SET(kg, 15, grad);

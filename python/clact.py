@@ -179,15 +179,17 @@ class Context:
             raise Error(_status_name(st), _lib.clact_context_last_error(self._h).decode())
 
     # --- PyOpenCL buffers ------------------------------------------------------------------
-    def _event(self):
-        import pyopencl as cl
-        return cl
+    @staticmethod
+    def _pyopencl():
+        import pyopencl  # only the buffer API needs it
+
+        return pyopencl
 
     def forward_buffers(self, op, n, x, y, dtype="f32", x_offset=0, y_offset=0, wait_for=None,
                         **params):
         """Enqueue ``y[y_offset + i] = op(x[x_offset + i])``, i < n, on pyopencl Buffers;
         offsets in elements. Returns a ``pyopencl.Event`` without waiting."""
-        cl = self._event()
+        cl = self._pyopencl()
         act = _activation(op, params)
         nw, wl = _waits(wait_for)
         ev = _p()
@@ -199,7 +201,7 @@ class Context:
                         x_offset=0, y_offset=0, wait_for=None):
         """Enqueue the softmax family over ``dim`` of a C-order tensor of ``shape`` held in
         pyopencl Buffers. Returns a ``pyopencl.Event`` without waiting."""
-        cl = self._event()
+        cl = self._pyopencl()
         shp = (_sz * len(shape))(*shape)
         nw, wl = _waits(wait_for)
         ev = _p()
