@@ -2,29 +2,25 @@
 // The softmax family (kind 0 softmax, 1 log_softmax, 2 softmin = softmax of -x), forward and
 // backward, over one dimension of a C-order tensor seen as (outer, C, inner):
 //   clact_softmax_rows      inner == 1, one work-item per row, CLACT_VW-wide vectors along it
-//                           (CPU devices: a work-item is a core's SIMD unit). Three sweeps of
-//                           the row, which is in cache after the first: its max, then exp and
-//                           the sum (the exps stored in y), then the scaling. One exp per
-//                           element: on a CPU, exp and not memory is the cost, and the online
-//                           form below needs two;
+//                           (CPU devices: a work-item is a core's SIMD unit). One sweep of the
+//                           row from memory takes the statistics and the exps, a second one,
+//                           from cache, scales them (clact_sm_sweep below);
 //   clact_softmax_group     inner == 1, one work-group per row (GPUs);
 //   clact_softmax_strided   inner > 1, one work-item per column (o, i); neighbouring work-items
 //                           read neighbouring addresses, so no transposing copy is needed;
 //   clact_softmax_partial + clact_softmax_finish
-//                           long rows split into chunks: the first writes each chunk's (max,
-//                           sum) (and, for softmax, the chunk's exps into y), the second
-//                           combines a row's partials and scales its chunk; one exp per
-//                           element, no host round trip in between.
+//                           long rows split into chunks: the first sweeps each chunk, leaves
+//                           its exps relative to the chunk's max in y and writes the chunk's
+//                           (max, sum); the second combines a row's partials and scales its
+//                           chunk; no host round trip in between.
 //
-// f32 and f64 rows keep their exps in y between the sum and the scaling sweeps; f16 and bf16 rows would
-// round them to the storage type there (a second rounding, and exps below 6e-8 lost in f16), so
-// they take exp again in the scaling sweep.
+// f32 and f64 rows keep their exps in y between the sweeps; f16 and bf16 rows would round them
+// to the storage type there (a second rounding, and exps below 6e-8 lost in f16), so they take
+// exp again in the scaling sweep.
 #if defined(CLACT_F32) || defined(CLACT_F64)
 #define CLACT_SM_STORE_EXPS 1
-#define CLACT_SM_RESCALE(xv, yv, sign, M, f) ((yv) * (f))
 #else
 #define CLACT_SM_STORE_EXPS 0
-#define CLACT_SM_RESCALE(xv, yv, sign, M, f) (exp((sign) * (xv) - (M)) * (f))
 #endif
 
 // One output value from the row's max m and 1/sum (inv) or log(sum) (logs).
@@ -35,113 +31,315 @@ real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int
     return kind == 1 ? (t - m) - logs : exp(t - m) * inv;
 }
 
-// Max of sign * x over [b, e) of a row (fmax skips NaN). *bad is set for +inf (the row is
-// NaN, as exp(inf - inf)); a NaN needs no test here: exp(NaN - M) makes the sum, and with it
-// every output of the row, NaN.
-real clact_range_max(__global const CLACT_STYPE *xr, ulong b, ulong e, real sign, int *bad)
+// ---------------------------------------------------------------------------------------------
+// The row sweep (clact_softmax_rows, clact_softmax_partial).
+//
+// Why one sweep: on a CPU the exps, not memory, are most of the cost, and the textbook three
+// sweeps (max; exps and sum; scaling) leave memory idle while the exps run from cache: 0.55-0.65
+// of copy bandwidth measured. The online form (running max and sum per element) overlaps them
+// but needs two exps per element. Here the row goes in blocks of CLACT_SM_B elements, and the
+// running max moves per block: while the exps of block j are taken (relative to the max so far,
+// blocks 0..j), block j + 1 is loaded for its max, so memory streams while exp computes. Each
+// block's exps are stored in y relative to the max of its time, and the sum is kept per epoch
+// (a run of blocks with one running max). Only the scaling sweep, from cache, then puts every
+// epoch on the final max: y *= exp(m_e - M) / sum. One exp per element and one sweep of memory.
+//
+// Epochs are few (the running max of random rows grows at O(log blocks) blocks), but a sorted
+// row opens one per block. At most CLACT_SM_E are kept: on overflow the stored prefix is
+// rescaled once to the current max, the epochs' sums fold into one, and the rest of the row is
+// no longer stored (its exps are taken again in the scaling sweep; y still holds x there when
+// the op runs in place). So the worst case costs one extra pass and one extra exp per element,
+// never more.
+//
+// Sums: each block's exps go into one vector accumulator (16 pair sums per lane: a
+// relative error below 1e-6 in the worst case), the block sums into the epoch's sum with
+// TwoSum. In the log form (log_softmax), elements equal to the running max are counted instead
+// of added, as reduce.cl explains, so that sum - 1 keeps its relative accuracy for log1p.
+// ---------------------------------------------------------------------------------------------
+
+#define CLACT_SM_B (32 * CLACT_VW) // elements per block
+#define CLACT_SM_E 16              // epochs kept
+
+// Max that never takes a NaN from v (comparisons with NaN are false), one instruction on most
+// SIMD units where fmax needs three.
+#define CLACT_VMAX(m, v) ((v) > (m) ? (v) : (m))
+
+real clact_hmax(vreal v)
 {
-    vreal m0 = (vreal)(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-    ulong c = b;
-    for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
-        m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
-        m1 = fmax(m1, sign * CLACT_SLOAD(xr + c + CLACT_VW));
-        m2 = fmax(m2, sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW));
-        m3 = fmax(m3, sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW));
-    }
-    for (; c + CLACT_VW <= e; c += CLACT_VW)
-        m0 = fmax(m0, sign * CLACT_SLOAD(xr + c));
-    real lm[CLACT_VW];
-    CLACT_STORE(fmax(fmax(m0, m1), fmax(m2, m3)), lm);
-    real M = -INFINITY;
+    real l[CLACT_VW];
+    CLACT_STORE(v, l);
+    real m = l[0];
+    for (uint j = 1; j < CLACT_VW; ++j)
+        m = CLACT_VMAX(m, l[j]);
+    return m;
+}
+
+real clact_hsum(vreal v)
+{
+    real l[CLACT_VW];
+    CLACT_STORE(v, l);
+    real s = l[0];
+    for (uint j = 1; j < CLACT_VW; ++j)
+        s += l[j];
+    return s;
+}
+
+// Number of true lanes in a vector comparison result (true is -1 per lane, 1 for scalars).
+long clact_hcount(vmask q)
+{
+#if CLACT_VW == 1
+    return q != 0;
+#else
+    rmask l[CLACT_VW];
+    CLACT_CAT(vstore, CLACT_VW)(q, 0, l);
+    long n = 0;
     for (uint j = 0; j < CLACT_VW; ++j)
-        M = fmax(M, lm[j]);
-    for (; c < e; ++c)
-        M = fmax(M, sign * CLACT_SLOAD1(xr + c));
-    *bad = M == INFINITY;
+        n -= l[j];
+    return n;
+#endif
+}
+
+// Max of sign * x over [0, n) (NaN skipped), vectors then scalars.
+real clact_range_max(__global const CLACT_STYPE *xr, ulong n, real sign)
+{
+    vreal m = (vreal)(-INFINITY);
+    ulong c = 0;
+    for (; c + CLACT_VW <= n; c += CLACT_VW)
+        m = CLACT_VMAX(m, sign * CLACT_SLOAD(xr + c));
+    real M = clact_hmax(m);
+    for (; c < n; ++c)
+        M = CLACT_VMAX(M, sign * CLACT_SLOAD1(xr + c));
     return M;
 }
 
-// sum(exp(sign * x - M)) - 1 over [b, e); the terms are stored to yr when store is set. M is
-// the range's maximum and finite. Elements equal to M contribute exactly 1 each: they are
-// counted instead of added, so the sum of the other terms (all positive, no cancellation) keeps
-// its relative accuracy down to the small values log1p needs for log_softmax near 0 (adding the
-// 1s in float would cost up to half an ulp of 1 absolute, 3e-4 relative at sum - 1 = 2e-4).
-// Blocks of four vectors are summed plainly, and the block sums with TwoSum.
-real clact_range_sum(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong b, ulong e, real sign,
-                      real M, int store)
+// Whether [0, n) holds a NaN: only asked of blocks whose max is -inf (the max skips NaN).
+int clact_range_has_nan(__global const CLACT_STYPE *xr, ulong n)
 {
-    vreal s = (vreal)(0.0f), k = (vreal)(0.0f);
-    vmask ties = (vmask)(0);
-    ulong c = b;
-    for (; c + 4 * CLACT_VW <= e; c += 4 * CLACT_VW) {
-        vreal v0 = sign * CLACT_SLOAD(xr + c), v1 = sign * CLACT_SLOAD(xr + c + CLACT_VW);
-        vreal v2 = sign * CLACT_SLOAD(xr + c + 2 * CLACT_VW);
-        vreal v3 = sign * CLACT_SLOAD(xr + c + 3 * CLACT_VW);
-        vreal t0 = exp(v0 - M), t1 = exp(v1 - M), t2 = exp(v2 - M), t3 = exp(v3 - M);
-        if (store) {
-            CLACT_SSTORE(t0, yr + c);
-            CLACT_SSTORE(t1, yr + c + CLACT_VW);
-            CLACT_SSTORE(t2, yr + c + 2 * CLACT_VW);
-            CLACT_SSTORE(t3, yr + c + 3 * CLACT_VW);
-        }
-        ties += (v0 == M) + (v1 == M) + (v2 == M) + (v3 == M);
-        vreal z = (vreal)(0.0f);
-        vreal blk = (select(t0, z, v0 == M) + select(t1, z, v1 == M)) +
-                     (select(t2, z, v2 == M) + select(t3, z, v3 == M));
-        CLACT_ACC(vreal, s, k, blk);
-    }
-    for (; c + CLACT_VW <= e; c += CLACT_VW) {
-        vreal v = sign * CLACT_SLOAD(xr + c);
-        vreal t = exp(v - M);
-        if (store)
-            CLACT_SSTORE(t, yr + c);
-        ties += v == M;
-        CLACT_ACC(vreal, s, k, select(t, (vreal)(0.0f), v == M));
-    }
-    real ls[CLACT_VW], lk[CLACT_VW];
-    rmask lt[CLACT_VW];
-    CLACT_STORE(s, ls);
-    CLACT_STORE(k, lk);
-#if CLACT_VW == 1
-    lt[0] = ties;
-#else
-    CLACT_CAT(vstore, CLACT_VW)(ties, 0, lt);
-#endif
-    real ts = 0.0f, tk = 0.0f;
-    long n_max = 0;
-    for (uint j = 0; j < CLACT_VW; ++j) {
-        CLACT_ACC(real, ts, tk, ls[j]);
-        tk += lk[j];
-        // Vector comparisons give -1 for true, scalar ones 1.
-        n_max += CLACT_VW == 1 ? lt[j] : -lt[j];
-    }
-    for (; c < e; ++c) {
-        real v = sign * CLACT_SLOAD1(xr + c);
-        real t = exp(v - M);
-        if (store)
-            CLACT_SSTORE1(t, yr + c);
-        if (v == M)
-            ++n_max;
-        else
-            CLACT_ACC(real, ts, tk, t);
-    }
-    return (ts + tk) + (real)(n_max - 1);
-}
-
-// Whether [b, e) holds a NaN: only asked of ranges whose max is -inf (fmax skipped any NaN).
-int clact_range_has_nan(__global const CLACT_STYPE *xr, ulong b, ulong e)
-{
-    for (ulong c = b; c < e; ++c)
+    for (ulong c = 0; c < n; ++c)
         if (isnan(CLACT_SLOAD1(xr + c)))
             return 1;
     return 0;
 }
 
-// Write a whole range: NaN rows, masked rows under the safe flag.
-void clact_range_fill(__global CLACT_STYPE *yr, ulong b, ulong e, real v)
+void clact_range_fill(__global CLACT_STYPE *yr, ulong n, real v)
 {
-    for (ulong c = b; c < e; ++c)
+    for (ulong c = 0; c < n; ++c)
         CLACT_SSTORE1(v, yr + c);
+}
+
+// yr[0, n) *= f.
+void clact_range_scale(__global CLACT_STYPE *yr, ulong n, real f)
+{
+    ulong c = 0;
+    for (; c + CLACT_VW <= n; c += CLACT_VW)
+        CLACT_SSTORE(CLACT_SLOAD(yr + c) * f, yr + c);
+    for (; c < n; ++c)
+        CLACT_SSTORE1(CLACT_SLOAD1(yr + c) * f, yr + c);
+}
+
+// yr[0, n) = exp(sign * x - M) * f.
+void clact_range_exp(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong n, real sign,
+                     real M, real f)
+{
+    ulong c = 0;
+    for (; c + CLACT_VW <= n; c += CLACT_VW)
+        CLACT_SSTORE(clact_exp_neg(sign * CLACT_SLOAD(xr + c) - M) * f, yr + c);
+    for (; c < n; ++c)
+        CLACT_SSTORE1(clact_exp_neg1(sign * CLACT_SLOAD1(xr + c) - M) * f, yr + c);
+}
+
+// What the sweep leaves for the scaling sweep.
+typedef struct clact_sm_stats {
+    real M;    // max of sign * x over the range, NaN skipped; -inf when there is none
+    real S;    // sum of exp(sign * x - M); in the log form, that sum minus 1
+    int bad;   // a NaN or +inf: the range's outputs are NaN
+    ulong end; // y[0, end) holds exps (the map below); [end, n) must take them again
+    uint n;    // entries of the map: y[at[e], at[e + 1]) (the last up to end) is exp(v - m[e])
+    ulong at[CLACT_SM_E];
+    real m[CLACT_SM_E];
+} clact_sm_stats;
+
+// Open an epoch at block start b with max mb; fold when all CLACT_SM_E are in use (see above).
+// Sums are s (plain part), k (TwoSum's compensation), t (count of terms equal to the max, log
+// form only).
+__attribute__((always_inline)) inline void
+clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, uint *ne,
+               real *em, real *es, real *ek, long *et, int *storing)
+{
+    if (*ne == CLACT_SM_E) {
+        if (*storing) {
+            // Put the stored prefix on mb; blocks before the first epoch held only -inf.
+            clact_range_fill(yr, st->at[0], 0.0f);
+            for (uint e = 0; e < st->n; ++e) {
+                ulong hi = e + 1 < st->n ? st->at[e + 1] : b;
+                clact_range_scale(yr + st->at[e], hi - st->at[e], exp(st->m[e] - mb));
+            }
+            st->n = 1;
+            st->at[0] = 0;
+            st->m[0] = mb;
+            st->end = b;
+            *storing = 0;
+        }
+        real s = 0.0f, k = 0.0f;
+        for (uint e = 0; e < *ne; ++e)
+            CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e]) * exp(em[e] - mb));
+        em[0] = mb;
+        es[0] = s;
+        ek[0] = k;
+        et[0] = 0;
+        *ne = 1;
+        return;
+    }
+    if (*storing) {
+        st->at[st->n] = b;
+        st->m[st->n] = mb;
+        st->n += 1;
+    }
+    em[*ne] = mb;
+    es[*ne] = 0.0f;
+    ek[*ne] = 0.0f;
+    et[*ne] = 0;
+    *ne += 1;
+}
+
+// Max of sign * x over the block at xb: the first n2 elements (a multiple of 2 CLACT_VW) into
+// the vector maxima, the rest (fewer than 2 CLACT_VW) into the scalar one.
+#define CLACT_SM_BLOCK_MAX(xb, n2, n, vm0, vm1, ms)                                          \
+    do {                                                                                     \
+        vm0 = (vreal)(-INFINITY);                                                            \
+        vm1 = vm0;                                                                           \
+        for (uint c_ = 0; c_ < (n2); c_ += 2 * CLACT_VW) {                                   \
+            vm0 = CLACT_VMAX(vm0, sign * CLACT_SLOAD((xb) + c_));                            \
+            vm1 = CLACT_VMAX(vm1, sign * CLACT_SLOAD((xb) + c_ + CLACT_VW));                 \
+        }                                                                                    \
+        ms = -INFINITY;                                                                      \
+        for (uint c_ = (n2); c_ < (n); ++c_)                                                 \
+            ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1((xb) + c_));                             \
+    } while (0)
+
+// The first sweep over xr[0, len): statistics into st; exps into yr when store is set. sign,
+// logf and store are constants at every call, so each call compiles to its own loop.
+__attribute__((always_inline)) inline void
+clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
+               const real sign, const int logf, const int store, clact_sm_stats *st)
+{
+    real em[CLACT_SM_E], es[CLACT_SM_E], ek[CLACT_SM_E];
+    long et[CLACT_SM_E];
+    uint ne = 0;
+    int storing = store, bad = 0;
+    real M = -INFINITY;
+    st->n = 0;
+    st->end = 0;
+    const ulong nblk = (len + CLACT_SM_B - 1) / CLACT_SM_B;
+    // Block j has cnt elements, of which the first cnt2 go in pairs of vectors.
+    vreal vm0, vm1;
+    real ms;
+    {
+        const uint cnt = (uint)min(len, (ulong)CLACT_SM_B), cnt2 = cnt / (2 * CLACT_VW) * (2 * CLACT_VW);
+        CLACT_SM_BLOCK_MAX(xr, cnt2, cnt, vm0, vm1, ms);
+    }
+    for (ulong j = 0; j < nblk; ++j) {
+        const ulong b = j * CLACT_SM_B;
+        const uint cnt = (uint)min(len - b, (ulong)CLACT_SM_B);
+        const uint cnt2 = cnt / (2 * CLACT_VW) * (2 * CLACT_VW);
+        __global const CLACT_STYPE *xb = xr + b;
+        __global CLACT_STYPE *yb = yr + b;
+        const real mb = CLACT_VMAX(clact_hmax(CLACT_VMAX(vm0, vm1)), ms);
+        if (mb > M) {
+            clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing);
+            M = mb;
+        }
+        // The next block, whose max the loop below takes along with this block's exps: its
+        // first nn2 elements there, at clamped offsets (reading an element twice leaves a max
+        // as it is), the rest after. Without a next block the loop reads this block again.
+        const uint nn = j + 1 < nblk ? (uint)min(len - b - CLACT_SM_B, (ulong)CLACT_SM_B) : 0;
+        const uint nn2 = nn / (2 * CLACT_VW) * (2 * CLACT_VW);
+        __global const CLACT_STYPE *xn = nn2 ? xb + CLACT_SM_B : xb;
+        const uint last = nn2 ? nn2 - 2 * CLACT_VW : 0;
+        vm0 = (vreal)(-INFINITY);
+        vm1 = vm0;
+        if (M == -INFINITY) {
+            // Only -inf and NaN so far: no exps to take (the scaling sweep writes the zeros).
+            bad |= clact_range_has_nan(xb, cnt);
+            CLACT_SM_BLOCK_MAX(xb + CLACT_SM_B, nn2, nn, vm0, vm1, ms);
+            continue;
+        }
+        // One accumulator each for the sum and the next block's max: with more, the loop's
+        // registers spill on 16-register SIMD units (AVX2).
+        vreal s0 = (vreal)(0.0f);
+        vmask q = (vmask)(0);
+        for (uint c = 0; c < cnt2; c += 2 * CLACT_VW) {
+            const vreal v0 = sign * CLACT_SLOAD(xb + c), v1 = sign * CLACT_SLOAD(xb + c + CLACT_VW);
+            vreal t0 = clact_exp_neg(v0 - M), t1 = clact_exp_neg(v1 - M);
+            if (store && storing) {
+                CLACT_SSTORE(t0, yb + c);
+                CLACT_SSTORE(t1, yb + c + CLACT_VW);
+            }
+            const uint cn = min(c, last);
+            vm0 = CLACT_VMAX(vm0, CLACT_VMAX(sign * CLACT_SLOAD(xn + cn),
+                                             sign * CLACT_SLOAD(xn + cn + CLACT_VW)));
+            if (logf) {
+                const vmask q0 = v0 == M, q1 = v1 == M;
+                q += q0 + q1;
+                t0 = select(t0, (vreal)(0.0f), q0);
+                t1 = select(t1, (vreal)(0.0f), q1);
+            }
+            s0 += t0 + t1;
+        }
+        real s = clact_hsum(s0);
+        long n = logf ? clact_hcount(q) : 0;
+        for (uint c = cnt2; c < cnt; ++c) {
+            const real v = sign * CLACT_SLOAD1(xb + c);
+            const real t = clact_exp_neg1(v - M);
+            if (store && storing)
+                CLACT_SSTORE1(t, yb + c);
+            if (logf && v == M)
+                ++n;
+            else
+                s += t;
+        }
+        CLACT_ACC(real, es[ne - 1], ek[ne - 1], s);
+        et[ne - 1] += n;
+        ms = -INFINITY;
+        for (uint c = nn2; c < nn; ++c)
+            ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1(xb + CLACT_SM_B + c));
+    }
+    if (storing)
+        st->end = len;
+    // The sum on the final max: earlier epochs scaled by exp(m_e - M), then the last one.
+    real s = 0.0f, k = 0.0f;
+    for (uint e = 0; e + 1 < ne; ++e)
+        CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e]) * exp(em[e] - M));
+    if (ne > 0) {
+        CLACT_ACC(real, s, k, es[ne - 1]);
+        k += ek[ne - 1];
+        s += k;
+        // Log form: the max's own terms were counted; one of them is the "1" left out.
+        if (logf)
+            s += (real)(et[ne - 1] - 1);
+    } else {
+        s = logf ? -1.0f : 0.0f;
+    }
+    st->M = M;
+    st->S = s;
+    st->bad = bad || M == INFINITY || isnan(s);
+}
+
+// The scaling sweep over xr/yr[0, len) after clact_sm_sweep with store: y = exp(v - M) * f
+// everywhere, from the stored exps where there are, from x after st->end.
+void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong len, real sign,
+                    const clact_sm_stats *st, real M, real f)
+{
+    if (st->n > 0) {
+        clact_range_fill(yr, st->at[0], 0.0f);
+        for (uint e = 0; e < st->n; ++e) {
+            ulong hi = e + 1 < st->n ? st->at[e + 1] : st->end;
+            real fe = exp(st->m[e] - M) * f;
+            if (fe != 1.0f)
+                clact_range_scale(yr + st->at[e], hi - st->at[e], fe);
+        }
+    }
+    clact_range_exp(xr + st->end, yr + st->end, len - st->end, sign, M, f);
 }
 
 __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
@@ -153,35 +351,28 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
         return;
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
-    const real sign = kind == 2 ? -1.0f : 1.0f;
-    int bad;
-    const real M = clact_range_max(xr, 0, C, sign, &bad);
-    if (M == -INFINITY)
-        bad = clact_range_has_nan(xr, 0, C);
-    if (bad || M == -INFINITY) {
+    clact_sm_stats st;
+    if (kind == 0)
+        clact_sm_sweep(xr, yr, C, 1.0f, 0, CLACT_SM_STORE_EXPS, &st);
+    else if (kind == 2)
+        clact_sm_sweep(xr, yr, C, -1.0f, 0, CLACT_SM_STORE_EXPS, &st);
+    else
+        clact_sm_sweep(xr, yr, C, 1.0f, 1, 0, &st);
+    if (st.bad || st.M == -INFINITY) {
         // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
-        clact_range_fill(yr, 0, C, !bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
+        clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
         return;
     }
-    const int store = kind != 1;
-    const real S = clact_range_sum(xr, yr, 0, C, sign, M, store && CLACT_SM_STORE_EXPS);
-    ulong c = 0;
-    if (store) {
-        const real inv = 1.0f / (1.0f + S);
+    if (kind == 1) {
+        const real M = st.M, logs = log1p(st.S);
+        ulong c = 0;
         for (; c + CLACT_VW <= C; c += CLACT_VW)
-            CLACT_SSTORE(CLACT_SM_RESCALE(CLACT_SLOAD(xr + c), CLACT_SLOAD(yr + c), sign, M, inv),
-                         yr + c);
+            CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
         for (; c < C; ++c)
-            CLACT_SSTORE1(
-                CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, inv),
-                yr + c);
-    } else {
-        const real logs = log1p(S);
-        for (; c + CLACT_VW <= C; c += CLACT_VW)
-            CLACT_SSTORE((sign * CLACT_SLOAD(xr + c) - M) - logs, yr + c);
-        for (; c < C; ++c)
-            CLACT_SSTORE1((sign * CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
+            CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
+        return;
     }
+    clact_sm_scale(xr, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
 }
 
 // One work-group per row; the local size is a power of two, at most 256.
@@ -246,8 +437,8 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
         CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xc + c * inner), m, inv, logs, kind, masked, safe), yc + c * inner);
 }
 
-// Long rows: work-item (r, j) reduces chunk j of row r into part[3 (r nchunks + j)] =
-// (max, sum - 1, bad) and, for softmax and softmin, stores the chunk's exp(x - max) into y.
+// Long rows: work-item (r, j) sweeps chunk j of row r, writes part[3 (r nchunks + j)] =
+// (max, sum - 1, bad) and, for softmax and softmin, leaves the chunk's exp(x - max) in y.
 __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong chunk,
                                     const ulong nchunks, __global const CLACT_STYPE *x,
                                     const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
@@ -257,26 +448,31 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     if (g >= rows * nchunks)
         return;
     const ulong r = g / nchunks, j = g - r * nchunks;
-    const ulong begin = j * chunk, end = min(C, begin + chunk);
-    __global const CLACT_STYPE *xr = x + x_offset + r * C;
-    __global CLACT_STYPE *yr = y + y_offset + r * C;
+    const ulong begin = j * chunk, n = min(C, begin + chunk) - begin;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C + begin;
+    __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
     const real sign = kind == 2 ? -1.0f : 1.0f;
-    int bad;
-    const real m = clact_range_max(xr, begin, end, sign, &bad);
-    if (m == -INFINITY)
-        bad = clact_range_has_nan(xr, begin, end);
+    clact_sm_stats st;
+    if (kind == 0)
+        clact_sm_sweep(xr, yr, n, 1.0f, 0, CLACT_SM_STORE_EXPS, &st);
+    else if (kind == 2)
+        clact_sm_sweep(xr, yr, n, -1.0f, 0, CLACT_SM_STORE_EXPS, &st);
+    else
+        clact_sm_sweep(xr, yr, n, 1.0f, 1, 0, &st);
     real s = -1.0f;
-    if (bad) {
+    if (st.bad) {
         s = NAN;
-    } else if (m == -INFINITY) {
+    } else if (st.M == -INFINITY) {
         if (kind != 1) // a fully masked chunk of a row that may not be: its outputs are 0
-            clact_range_fill(yr, begin, end, 0.0f);
+            clact_range_fill(yr, n, 0.0f);
     } else {
-        s = clact_range_sum(xr, yr, begin, end, sign, m, kind != 1 && CLACT_SM_STORE_EXPS);
+        s = kind == 1 ? st.S : st.S - 1.0f;
+        if (kind != 1 && CLACT_SM_STORE_EXPS)
+            clact_sm_scale(xr, yr, n, sign, &st, st.M, 1.0f);
     }
-    part[3 * g] = m;
+    part[3 * g] = st.M;
     part[3 * g + 1] = s;
-    part[3 * g + 2] = bad ? 1.0f : 0.0f;
+    part[3 * g + 2] = st.bad ? 1.0f : 0.0f;
 }
 
 __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong chunk,
@@ -297,34 +493,27 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
         if (pq[2] == 0.0f)
             CLACT_SM_MERGE(M, S, pq[0], pq[1]);
     }
-    const ulong begin = j * chunk, end = min(C, begin + chunk);
-    __global const CLACT_STYPE *xr = x + x_offset + r * C;
-    __global CLACT_STYPE *yr = y + y_offset + r * C;
+    const ulong begin = j * chunk, n = min(C, begin + chunk) - begin;
+    __global const CLACT_STYPE *xr = x + x_offset + r * C + begin;
+    __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
     if (bad || M == -INFINITY) {
-        clact_range_fill(yr, begin, end, !bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
+        clact_range_fill(yr, n, !bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
         return;
     }
-    ulong c = begin;
     if (kind != 1) {
         const real mj = part[3 * g];
-        const real sign = kind == 2 ? -1.0f : 1.0f;
-        // f32: y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
+        // f32, f64: y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
         // f16, bf16: y holds nothing yet; the softmax is exp(x - M) / sum.
-        const real scale = CLACT_SM_STORE_EXPS
-                                ? (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S)
-                                : 1.0f / (1.0f + S);
-        for (; c + CLACT_VW <= end; c += CLACT_VW)
-            CLACT_SSTORE(CLACT_SM_RESCALE(CLACT_SLOAD(xr + c), CLACT_SLOAD(yr + c), sign, M, scale),
-                         yr + c);
-        for (; c < end; ++c)
-            CLACT_SSTORE1(
-                CLACT_SM_RESCALE(CLACT_SLOAD1(xr + c), CLACT_SLOAD1(yr + c), sign, M, scale),
-                yr + c);
+        if (CLACT_SM_STORE_EXPS)
+            clact_range_scale(yr, n, (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S));
+        else
+            clact_range_exp(xr, yr, n, kind == 2 ? -1.0f : 1.0f, M, 1.0f / (1.0f + S));
     } else {
         const real logs = log1p(S);
-        for (; c + CLACT_VW <= end; c += CLACT_VW)
+        ulong c = 0;
+        for (; c + CLACT_VW <= n; c += CLACT_VW)
             CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
-        for (; c < end; ++c)
+        for (; c < n; ++c)
             CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
     }
 }

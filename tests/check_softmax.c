@@ -36,7 +36,7 @@ static int close_sm(clact_softmax_kind kind, float got, double ref) {
     return fabs(ref) > 1e-5 ? err <= 4e-6 * fabs(ref) : err <= 1e-10;
 }
 
-typedef enum fill { FILL_UNIFORM, FILL_BENCHDNN, FILL_HUGE, FILL_SPECIAL } fill;
+typedef enum fill { FILL_UNIFORM, FILL_BENCHDNN, FILL_HUGE, FILL_SPECIAL, FILL_RAMP } fill;
 
 static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_t inner) {
     for (size_t o = 0; o < outer; ++o) {
@@ -58,6 +58,19 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
                     break;
                 case FILL_HUGE:
                     *v = (float)tu_uniform(r, 88, 1000) * sign + (u < 0.5 ? 1e4f : -1e4f);
+                    break;
+                case FILL_RAMP:
+                    /* Rows whose running max moves a lot (the row sweep's epochs, kernels/
+                     * softmax.cl): rising slowly (a new max in every block, more blocks than
+                     * epochs kept), falling, rising in jumps of 50 (earlier exps underflow),
+                     * a sawtooth, and rising after 700 masked (-inf) elements. */
+                    switch ((o * inner + i) % 5) {
+                    case 0: *v = (float)(c * 0.01 + u * 1e-3); break;
+                    case 1: *v = (float)(-(double)c * 0.01 + u * 1e-3); break;
+                    case 2: *v = (float)((double)(c / 300) * 50 + u); break;
+                    case 3: *v = (float)((double)(c % 700) * 0.05 + u); break;
+                    default: *v = c < 700 ? -INFINITY : (float)(c * 0.01 + u * 1e-3); break;
+                    }
                     break;
                 case FILL_SPECIAL:
                     switch (kind) {
@@ -193,6 +206,27 @@ START_TEST(softmax_rows_all_paths) {
         }
         if (!paths[p])
             break;
+    }
+    unsetenv("CLACT_SOFTMAX_PATH");
+}
+END_TEST
+
+/* The row sweep's blocks (32 vectors, 256 or 512 floats at CLACT_VW 8 or 16) and epochs (16
+ * kept): lengths either side of block multiples, rows with more new maxima than epochs, on
+ * every path that sweeps rows (rows, and split's chunks), in place and not. */
+START_TEST(softmax_epochs) {
+    static const char *const paths[] = {"rows", "split"};
+    static const size_t lens[] = {255, 256, 257, 511, 513, 8193, 20000, 40000};
+    for (int p = 0; p < 2; ++p) {
+        setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
+            size_t shape[2] = {5, lens[l]};
+            run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 0, 0, 0);
+            run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 3, 5, 0);
+            run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 5, 5, 1);
+        }
+        static const size_t one[2] = {1, 40000};
+        run_fwd(kinds[_i], 0, 2, one, 1, FILL_RAMP, 0, 0, 1);
     }
     unsetenv("CLACT_SOFTMAX_PATH");
 }
@@ -493,6 +527,7 @@ Suite *softmax_suite(void) {
     tcase_set_timeout(tc, 900);
     tcase_add_unchecked_fixture(tc, NULL, report);
     tcase_add_loop_test(tc, softmax_rows_all_paths, 0, 3);
+    tcase_add_loop_test(tc, softmax_epochs, 0, 3);
     tcase_add_loop_test(tc, softmax_any_axis, 0, 3);
     tcase_add_loop_test(tc, softmax_long_row, 0, 3);
     tcase_add_loop_test(tc, softmax_backward, 0, 3);
