@@ -45,7 +45,7 @@ vreal clact_expm1_neg(vreal x)
     p = fma(p, x, (vreal)(1.6666666666666667e-01f));
     p = fma(p, x, (vreal)(0.5f));
     p = fma(p, x, (vreal)(1.0f));
-    return select(exp(x) - 1.0f, p * x, x > -0.7f);
+    return select(clact_exp_neg(x) - 1.0f, p * x, x > -0.7f);
 }
 
 // log1p(e) for 0 <= e <= 1, the only arguments softplus gives it, as 2 atanh(u) with
@@ -82,7 +82,7 @@ vreal act_elu(vreal x, real alpha, real p1)
 // accuracy where 1/(1+exp(-x)) would round to 0 (x < -88.7) while the answer is still a float.
 vreal logistic(vreal x)
 {
-    vreal e = exp(-fabs(x));
+    vreal e = clact_exp_neg(-fabs(x));
     return select(e, (vreal)(1.0f), x >= 0.0f) / (1.0f + e);
 }
 
@@ -94,7 +94,7 @@ vreal logistic(vreal x)
 vreal x_logistic(vreal x, vreal t, vreal tl)
 {
     // -|t + tl| = -|t| - sign(t) tl, and exp(a - d/2) ~ exp(a) (1 - d/2) for tiny d.
-    vreal h = exp(-0.5f * fabs(t)) * (1.0f - 0.5f * select(-tl, tl, t >= 0.0f));
+    vreal h = clact_exp_neg(-0.5f * fabs(t)) * (1.0f - 0.5f * select(-tl, tl, t >= 0.0f));
     vreal e = h * h;
     return select((x * h) * h, x, t >= 0.0f) / (1.0f + e);
 }
@@ -198,7 +198,7 @@ vreal act_gelu(vreal x, real p0, real p1)
     // (|t| + |d|)^2 = w + c: the rounding of t * t, and the carried d.
     vreal c = fma(t, t, -w) + 2.0f * t * d;
     c = select(c, (vreal)(0.0f), a >= 11.0f); // beyond, erfc is 0 and c may be inf - inf
-    vreal h = exp(-0.5f * w);
+    vreal h = clact_exp_neg(-0.5f * w);
     vreal tail = (G * y) * (1.0f - c); // erfc(|t|) = tail * h * h
     vreal neg = (((0.5f * x) * tail) * h) * h;             // x Phi for x < 0
     vreal pos = x * fma((vreal)(-0.5f) * tail, h * h, (vreal)(1.0f)); // x Phi for x > 0
@@ -249,7 +249,7 @@ vreal act_gelu_tanh(vreal x, real p0, real p1)
 // there (which also carries NaN and +inf through).
 vreal act_mish(vreal x, real p0, real p1)
 {
-    vreal h = exp(0.5f * x);
+    vreal h = clact_exp_neg(0.5f * x);
     vreal e = h * h;
     vreal n = e * (e + 2.0f);
     return select(x, ((x * h) * ((e + 2.0f) / (n + 2.0f))) * h, x <= 20.0f);
@@ -266,7 +266,7 @@ vreal act_softplus(vreal x, real beta, real threshold)
     // The remainder of the product is exact; it is meaningless (inf - inf) when z is infinite.
     vreal zl = select(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
     vmask positive = z > 0.0f;
-    vreal e = exp(-fabs(z));
+    vreal e = clact_exp_neg(-fabs(z));
     e = e * (1.0f + select(zl, -zl, positive)); // -|exact z| = -|z| - sign(z) * zl
     vreal s = select((vreal)(0.0f), z, positive) + (clact_log1p_unit(e) + select((vreal)(0.0f), zl, positive));
     return select(s / beta, x, z > threshold);
