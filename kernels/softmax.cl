@@ -162,7 +162,7 @@ typedef struct clact_sm_stats {
 // Open an epoch at block start b with max mb; fold when all CLACT_SM_E are in use (see above).
 // Sums are s (plain part), k (TwoSum's compensation), t (count of terms equal to the max, log
 // form only).
-__attribute__((always_inline)) inline void
+static inline __attribute__((always_inline)) void
 clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, uint *ne,
                real *em, real *es, real *ek, long *et, int *storing)
 {
@@ -219,7 +219,7 @@ clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, u
 
 // The first sweep over xr[0, len): statistics into st; exps into yr when store is set. sign,
 // logf and store are constants at every call, so each call compiles to its own loop.
-__attribute__((always_inline)) inline void
+static inline __attribute__((always_inline)) void
 clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
                const real sign, const int logf, const int store, clact_sm_stats *st)
 {
