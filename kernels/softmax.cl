@@ -325,6 +325,20 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
     st->bad = bad || M == INFINITY || isnan(s);
 }
 
+// The sweep for a kind: softmax (x, stored exps), softmin (-x, stored exps), log_softmax (x, the
+// log form, nothing stored). Each branch gets constant arguments, so its own compiled loop.
+static inline __attribute__((always_inline)) void
+clact_sm_sweep_kind(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
+                    const int kind, clact_sm_stats *st)
+{
+    if (kind == 0)
+        clact_sm_sweep(xr, yr, len, 1.0f, 0, CLACT_SM_STORE_EXPS, st);
+    else if (kind == 2)
+        clact_sm_sweep(xr, yr, len, -1.0f, 0, CLACT_SM_STORE_EXPS, st);
+    else
+        clact_sm_sweep(xr, yr, len, 1.0f, 1, 0, st);
+}
+
 // The scaling sweep over xr/yr[0, len) after clact_sm_sweep with store: y = exp(v - M) * f
 // everywhere, from the stored exps where there are, from x after st->end.
 void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong len, real sign,
@@ -352,12 +366,7 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
     clact_sm_stats st;
-    if (kind == 0)
-        clact_sm_sweep(xr, yr, C, 1.0f, 0, CLACT_SM_STORE_EXPS, &st);
-    else if (kind == 2)
-        clact_sm_sweep(xr, yr, C, -1.0f, 0, CLACT_SM_STORE_EXPS, &st);
-    else
-        clact_sm_sweep(xr, yr, C, 1.0f, 1, 0, &st);
+    clact_sm_sweep_kind(xr, yr, C, kind, &st);
     if (st.bad || st.M == -INFINITY) {
         // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
         clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
@@ -453,12 +462,7 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
     const real sign = kind == 2 ? -1.0f : 1.0f;
     clact_sm_stats st;
-    if (kind == 0)
-        clact_sm_sweep(xr, yr, n, 1.0f, 0, CLACT_SM_STORE_EXPS, &st);
-    else if (kind == 2)
-        clact_sm_sweep(xr, yr, n, -1.0f, 0, CLACT_SM_STORE_EXPS, &st);
-    else
-        clact_sm_sweep(xr, yr, n, 1.0f, 1, 0, &st);
+    clact_sm_sweep_kind(xr, yr, n, kind, &st);
     real s = -1.0f;
     if (st.bad) {
         s = NAN;
