@@ -33,6 +33,8 @@ int main(void) {
     st = clact_forward(ctx, &gelu, CLACT_F32, N, buf, 0, buf, 0, 1, &uploaded, &done);
     if (st != CLACT_OK) {
         fprintf(stderr, "clact: %s: %s\n", clact_status_name(st), clact_context_last_error(ctx));
+        /* clact enqueued nothing, but our upload may still be reading x: let it finish. */
+        clWaitForEvents(1, &uploaded);
         clReleaseEvent(uploaded);
         clReleaseMemObject(buf);
         clact_context_destroy(ctx);

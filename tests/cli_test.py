@@ -180,6 +180,16 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("device env", ["apply", "relu", p("x.npy"), out], "CLACT_DEVICE", out=out,
                  env={"CLACT_DEVICE": "nothing-like-this"})
 
+    # A kernel build that fails (here: an option the compiler rejects) after the input is on its
+    # way to the device: a runtime error, and the upload finishes before the CLI frees the
+    # input (the write is asynchronous; freeing under it crashed the CLI). 2M elements, so that
+    # the upload is still running when the op fails.
+    np.save(p("big.npy"), np.ones(1 << 21, dtype=np.float32))
+    for op in (["softmax", "dim=0"], ["relu"]):
+        expect_error("build failure " + op[0], ["apply", *op, p("big.npy"), out], "BUILD_FAILED",
+                     code=1, out=out, env={"CLACT_BUILD_OPTIONS": "-no-such-option",
+                                           "CLACT_CACHE_DIR": p("cache-bad-options")})
+
     # Input errors.
     expect_error("missing file", ["apply", "relu", p("nope.npy"), out], "nope.npy", out=out)
     open(p("text.npy"), "w").write("hello, not numpy\n")

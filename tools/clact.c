@@ -331,6 +331,11 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
                                                                                : EXIT_RUNTIME,
                        "%s: %s", clact_status_name(st), one_line(clact_context_last_error(ctx)));
     }
+    if (code != EXIT_OK && written) {
+        /* The upload reads data until it completes, and the caller frees data next: wait for
+         * it (clact enqueued nothing when the op failed, and never waits for anything). */
+        clWaitForEvents(1, &written);
+    }
     if (code == EXIT_OK) {
         err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, bytes, data, 1, &done, NULL);
         if (err != CL_SUCCESS)
