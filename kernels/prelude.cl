@@ -189,23 +189,30 @@ void clact_bf16_store(vfloat v, __global ushort *p)
 
 // exp(a) for a <= 0 (and NaN): softmax's v - max(v), and every activation's exp(-|.|) (mish's
 // exp(x/2) too, used only for x <= 20). OpenCL's exp must serve all of float's range; PoCL's
-// costs ~25 instructions per vector, this 16.
+// costs ~25 instructions per vector, this 15.
 // Cody-Waite: k = round(a log2(e)) through the 1.5 * 2^23 shifter, which also leaves k in t's
 // low mantissa bits; r = a - k ln2 with ln2 in two parts (k ln2_hi exact: 15 + 8 bits);
 // exp(r) = 1 + r + r^2 P(r) on |r| <= ln2 / 2 with P of degree 4 (our own fit, 3.8e-9
 // relative); then 2^k as 2^(k + 64) 2^-64 so that subnormal results (a < -87.3) are built by a
-// single rounding multiply instead of being flushed. Measured over every float in [-104, 0]:
-// within 1.01 ulp of exp in double. a < -104 (exp(a) < 2^-150, and -inf) gives 0; NaN stays
-// NaN through r. Also right up to a = 43.6 (k + 191 <= 254); beyond that the result is garbage,
-// which callers must select away. f64 uses the built-in.
+// single rounding multiply instead of being flushed. Measured over every float in [-132.5, 0]:
+// within 1.01 ulp of exp in double. a is first raised to -132.5, where k = -191 makes 2^(k + 64)
+// exactly 0 (the shifted integer fills neither the exponent nor the sign): so -inf and every
+// a below gives exactly 0, and exp(a) < 2^-150 for a in [-132.5, -104] rounds to 0 as it
+// should. NaN stays NaN through r. Also right up to a = 43.6 (k + 191 <= 254); beyond that the
+// result is garbage, which callers must select away. f64 uses the built-in.
+// clact_exp_neg_2p64 is 2^64 exp(a), without the last multiply: normal floats down to
+// a = -131.7 (2^-126), below that 0 or a subnormal. Softmax keeps its exps in that scale.
 #if defined(CLACT_F64)
 #define clact_exp_neg(a) exp(a)
 #define clact_exp_neg1(a) exp(a)
 #else
-#define CLACT_DEFINE_EXP_NEG(name, F, ASF, ASI)                                              \
+#define CLACT_UNSCALE_2P64(v) ((v) * 0x1p-64f)
+#define CLACT_KEEP_2P64(v) (v)
+#define CLACT_DEFINE_EXP_NEG(name, F, ASF, ASI, SCALE)                                       \
     F name(F a)                                                                              \
     {                                                                                        \
         const float sh = 0x1.8p23f + 191.0f; /* the shifter, plus the exponent bias + 64 */  \
+        a = select(a, (F)(-132.5f), a < -132.5f); /* a max that lets NaN through */          \
         F t = fma(a, (F)(0x1.715476p+0f), (F)(sh));                                          \
         F k = t - sh;                                                                        \
         F r = fma(k, (F)(-0x1.62e4p-1f), a);                                                 \
@@ -214,14 +221,19 @@ void clact_bf16_store(vfloat v, __global ushort *p)
         p = fma(p, r, (F)(0x1.5558f2p-5f));                                                  \
         p = fma(p, r, (F)(0x1.555492p-3f));                                                  \
         p = fma(p, r, (F)(0x1.fffffcp-2f));                                                  \
-        p = fma(r * r, p, r) + 1.0f;                                                         \
-        F s = ASF(ASI(t) << 23); /* 2^(k + 64): 191 + k in [41, 191] fills the exponent */   \
-        return select((p * s) * 0x1p-64f, (F)(0.0f), a < -104.0f);                           \
+        p = fma(r * r, p, r);                                                                \
+        F s = ASF(ASI(t) << 23); /* 2^(k + 64): 191 + k in [0, 191] fills the exponent */    \
+        return SCALE(fma(p, s, s)); /* s (1 + p) in one rounding: s is a power of 2 */       \
     }
-CLACT_DEFINE_EXP_NEG(clact_exp_neg1, float, as_float, as_int)
+CLACT_DEFINE_EXP_NEG(clact_exp_neg1, float, as_float, as_int, CLACT_UNSCALE_2P64)
+CLACT_DEFINE_EXP_NEG(clact_exp_neg1_2p64, float, as_float, as_int, CLACT_KEEP_2P64)
 #if CLACT_VW > 1
-CLACT_DEFINE_EXP_NEG(clact_exp_neg, vfloat, CLACT_CAT(as_float, CLACT_VW), CLACT_CAT(as_int, CLACT_VW))
+CLACT_DEFINE_EXP_NEG(clact_exp_neg, vfloat, CLACT_CAT(as_float, CLACT_VW), CLACT_CAT(as_int, CLACT_VW),
+                     CLACT_UNSCALE_2P64)
+CLACT_DEFINE_EXP_NEG(clact_exp_neg_2p64, vfloat, CLACT_CAT(as_float, CLACT_VW),
+                     CLACT_CAT(as_int, CLACT_VW), CLACT_KEEP_2P64)
 #else
 #define clact_exp_neg clact_exp_neg1
+#define clact_exp_neg_2p64 clact_exp_neg1_2p64
 #endif
 #endif

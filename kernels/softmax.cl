@@ -23,6 +23,21 @@
 #define CLACT_SM_STORE_EXPS 0
 #endif
 
+// The sweep's exps are on a scale where exp(0) is CLACT_SM_UNIT: 2^64 for float, whose exps
+// then need no multiply to bring subnormal results in (clact_exp_neg_2p64, prelude.cl); 1 for
+// double. Sums and stored exps stay on it until the scaling sweep.
+#if defined(CLACT_F64)
+#define clact_sm_exp(a) exp(a)
+#define clact_sm_exp1(a) exp(a)
+#define CLACT_SM_UNIT 1.0
+#define CLACT_SM_TINY DBL_MIN
+#else
+#define clact_sm_exp(a) clact_exp_neg_2p64(a)
+#define clact_sm_exp1(a) clact_exp_neg1_2p64(a)
+#define CLACT_SM_UNIT 0x1p64f
+#define CLACT_SM_TINY FLT_MIN
+#endif
+
 // One output value from the row's max m and 1/sum (inv) or log(sum) (logs).
 real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int safe)
 {
@@ -64,25 +79,28 @@ real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int
 // SIMD units where fmax needs three.
 #define CLACT_VMAX(m, v) ((v) > (m) ? (v) : (m))
 
-real clact_hmax(vreal v)
-{
-    real l[CLACT_VW];
-    CLACT_STORE(v, l);
-    real m = l[0];
-    for (uint j = 1; j < CLACT_VW; ++j)
-        m = CLACT_VMAX(m, l[j]);
-    return m;
-}
-
-real clact_hsum(vreal v)
-{
-    real l[CLACT_VW];
-    CLACT_STORE(v, l);
-    real s = l[0];
-    for (uint j = 1; j < CLACT_VW; ++j)
-        s += l[j];
-    return s;
-}
+// Horizontal max and sum of a vreal, by halves: log2(CLACT_VW) vector steps. The max is only
+// asked of accumulators, which never hold NaN.
+#define CLACT_VADD(a, b) ((a) + (b))
+#if defined(CLACT_F64)
+#define CLACT_RV(n) CLACT_CAT(double, n)
+#else
+#define CLACT_RV(n) CLACT_CAT(float, n)
+#endif
+#define CLACT_DEFINE_HREDUCE(name, OP)                                                       \
+    real CLACT_CAT(name, 2)(CLACT_RV(2) v) { return OP(v.lo, v.hi); }                        \
+    real CLACT_CAT(name, 4)(CLACT_RV(4) v) { return CLACT_CAT(name, 2)(OP(v.lo, v.hi)); }    \
+    real CLACT_CAT(name, 8)(CLACT_RV(8) v) { return CLACT_CAT(name, 4)(OP(v.lo, v.hi)); }    \
+    real CLACT_CAT(name, 16)(CLACT_RV(16) v) { return CLACT_CAT(name, 8)(OP(v.lo, v.hi)); }
+CLACT_DEFINE_HREDUCE(clact_hmax, CLACT_VMAX)
+CLACT_DEFINE_HREDUCE(clact_hsum, CLACT_VADD)
+#if CLACT_VW == 1
+#define clact_hmax(v) (v)
+#define clact_hsum(v) (v)
+#else
+#define clact_hmax CLACT_CAT(clact_hmax, CLACT_VW)
+#define clact_hsum CLACT_CAT(clact_hsum, CLACT_VW)
+#endif
 
 // Number of true lanes in a vector comparison result (true is -1 per lane, 1 for scalars).
 long clact_hcount(vmask q)
@@ -131,10 +149,23 @@ void clact_range_fill(__global CLACT_STYPE *yr, ulong n, real v)
 void clact_range_scale(__global CLACT_STYPE *yr, ulong n, real f)
 {
     ulong c = 0;
+    for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {
+        CLACT_SSTORE(CLACT_SLOAD(yr + c) * f, yr + c);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) * f, yr + c + CLACT_VW);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) * f, yr + c + 2 * CLACT_VW);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) * f, yr + c + 3 * CLACT_VW);
+    }
     for (; c + CLACT_VW <= n; c += CLACT_VW)
         CLACT_SSTORE(CLACT_SLOAD(yr + c) * f, yr + c);
     for (; c < n; ++c)
         CLACT_SSTORE1(CLACT_SLOAD1(yr + c) * f, yr + c);
+}
+
+// yr[0, n) = (yr * f) * f2.
+void clact_range_scale2(__global CLACT_STYPE *yr, ulong n, real f, real f2)
+{
+    for (ulong c = 0; c < n; ++c)
+        CLACT_SSTORE1((CLACT_SLOAD1(yr + c) * f) * f2, yr + c);
 }
 
 // yr[0, n) = exp(sign * x - M) * f.
@@ -182,7 +213,7 @@ clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, u
         }
         real s = 0.0f, k = 0.0f;
         for (uint e = 0; e < *ne; ++e)
-            CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e]) * exp(em[e] - mb));
+            CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e] * CLACT_SM_UNIT) * exp(em[e] - mb));
         em[0] = mb;
         es[0] = s;
         ek[0] = k;
@@ -202,20 +233,66 @@ clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, u
     *ne += 1;
 }
 
-// Max of sign * x over the block at xb: the first n2 elements (a multiple of 2 CLACT_VW) into
-// the vector maxima, the rest (fewer than 2 CLACT_VW) into the scalar one.
-#define CLACT_SM_BLOCK_MAX(xb, n2, n, vm0, vm1, ms)                                          \
-    do {                                                                                     \
-        vm0 = (vreal)(-INFINITY);                                                            \
-        vm1 = vm0;                                                                           \
-        for (uint c_ = 0; c_ < (n2); c_ += 2 * CLACT_VW) {                                   \
-            vm0 = CLACT_VMAX(vm0, sign * CLACT_SLOAD((xb) + c_));                            \
-            vm1 = CLACT_VMAX(vm1, sign * CLACT_SLOAD((xb) + c_ + CLACT_VW));                 \
+// Lane numbers 0 .. CLACT_VW - 1, as a vmask (to select lanes of a vreal with).
+#if CLACT_VW == 2
+#define CLACT_LANE_IDS ((vmask)(0, 1))
+#elif CLACT_VW == 4
+#define CLACT_LANE_IDS ((vmask)(0, 1, 2, 3))
+#elif CLACT_VW == 8
+#define CLACT_LANE_IDS ((vmask)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif CLACT_VW == 16
+#define CLACT_LANE_IDS ((vmask)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#endif
+
+// Max of sign * x over xb[0, n) into the vector maxima vm0, vm1 (pairs of vectors, then one)
+// and, for what is left (fewer than CLACT_VW), into vm1 by one vector that ends at n and
+// overlaps what came before (a max does not mind), or into the scalar ms when n < CLACT_VW.
+static inline __attribute__((always_inline)) void
+clact_sm_block_max(__global const CLACT_STYPE *xb, const uint n, const real sign, vreal *vm0,
+                   vreal *vm1, real *ms)
+{
+    vreal a = (vreal)(-INFINITY), b = a;
+    uint c = 0;
+    for (; c + 2 * CLACT_VW <= n; c += 2 * CLACT_VW) {
+        a = CLACT_VMAX(a, sign * CLACT_SLOAD(xb + c));
+        b = CLACT_VMAX(b, sign * CLACT_SLOAD(xb + c + CLACT_VW));
+    }
+    real m = -INFINITY;
+    if (c + CLACT_VW <= n) {
+        a = CLACT_VMAX(a, sign * CLACT_SLOAD(xb + c));
+        c += CLACT_VW;
+    }
+#if CLACT_VW > 1
+    if (c < n && n >= CLACT_VW)
+        b = CLACT_VMAX(b, sign * CLACT_SLOAD(xb + n - CLACT_VW));
+    else
+#endif
+        for (; c < n; ++c)
+            m = CLACT_VMAX(m, sign * CLACT_SLOAD1(xb + c));
+    *vm0 = a;
+    *vm1 = b;
+    *ms = m;
+}
+
+// Exps of the elements [lo, hi) of the block (whole vectors), into s0 (and q, the count of
+// terms equal to M, in the log form) and into yb when STORE; with NEXT, the max of the next
+// block's elements at the same offsets into vm0. STORE and NEXT are constants, so each use is a
+// loop of its own, without a branch inside.
+#define CLACT_SM_EXPS(lo, hi, STORE, NEXT)                                                   \
+    for (uint c = (lo); c < (hi); c += CLACT_VW) {                                           \
+        const vreal v0 = sign * CLACT_SLOAD(xb + c);                                         \
+        vreal t0 = clact_sm_exp(v0 - M);                                                     \
+        if (STORE)                                                                           \
+            CLACT_SSTORE(t0, yb + c);                                                        \
+        if (NEXT)                                                                            \
+            vm0 = CLACT_VMAX(vm0, sign * CLACT_SLOAD(xn + c));                               \
+        if (logf) {                                                                          \
+            const vmask q0 = v0 == M;                                                        \
+            q += q0;                                                                         \
+            t0 = select(t0, (vreal)(0.0f), q0);                                              \
         }                                                                                    \
-        ms = -INFINITY;                                                                      \
-        for (uint c_ = (n2); c_ < (n); ++c_)                                                 \
-            ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1((xb) + c_));                             \
-    } while (0)
+        s0 += t0;                                                                            \
+    }
 
 // The first sweep over xr[0, len): statistics into st; exps into yr when store is set. sign,
 // logf and store are constants at every call, so each call compiles to its own loop.
@@ -231,17 +308,14 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
     st->n = 0;
     st->end = 0;
     const ulong nblk = (len + CLACT_SM_B - 1) / CLACT_SM_B;
-    // Block j has cnt elements, of which the first cnt2 go in pairs of vectors.
     vreal vm0, vm1;
     real ms;
-    {
-        const uint cnt = (uint)min(len, (ulong)CLACT_SM_B), cnt2 = cnt / (2 * CLACT_VW) * (2 * CLACT_VW);
-        CLACT_SM_BLOCK_MAX(xr, cnt2, cnt, vm0, vm1, ms);
-    }
+    clact_sm_block_max(xr, (uint)min(len, (ulong)CLACT_SM_B), sign, &vm0, &vm1, &ms);
     for (ulong j = 0; j < nblk; ++j) {
+        // Block j: cnt elements, the first cnt1 in whole vectors.
         const ulong b = j * CLACT_SM_B;
         const uint cnt = (uint)min(len - b, (ulong)CLACT_SM_B);
-        const uint cnt2 = cnt / (2 * CLACT_VW) * (2 * CLACT_VW);
+        const uint cnt1 = cnt / CLACT_VW * CLACT_VW;
         __global const CLACT_STYPE *xb = xr + b;
         __global CLACT_STYPE *yb = yr + b;
         const real mb = CLACT_VMAX(clact_hmax(CLACT_VMAX(vm0, vm1)), ms);
@@ -249,71 +323,92 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
             clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing);
             M = mb;
         }
-        // The next block, whose max the loop below takes along with this block's exps: its
-        // first nn2 elements there, at clamped offsets (reading an element twice leaves a max
-        // as it is), the rest after. Without a next block the loop reads this block again.
+        // The next block (nn elements), whose max the loops below take along with this block's
+        // exps: its first nn1 elements there (no more than this block's cnt1: only the last
+        // block is short), the rest after.
         const uint nn = j + 1 < nblk ? (uint)min(len - b - CLACT_SM_B, (ulong)CLACT_SM_B) : 0;
-        const uint nn2 = nn / (2 * CLACT_VW) * (2 * CLACT_VW);
-        __global const CLACT_STYPE *xn = nn2 ? xb + CLACT_SM_B : xb;
-        const uint last = nn2 ? nn2 - 2 * CLACT_VW : 0;
-        vm0 = (vreal)(-INFINITY);
-        vm1 = vm0;
+        const uint nn1 = nn / CLACT_VW * CLACT_VW;
+        __global const CLACT_STYPE *xn = xb + CLACT_SM_B;
         if (M == -INFINITY) {
             // Only -inf and NaN so far: no exps to take (the scaling sweep writes the zeros).
             bad |= clact_range_has_nan(xb, cnt);
-            CLACT_SM_BLOCK_MAX(xb + CLACT_SM_B, nn2, nn, vm0, vm1, ms);
+            clact_sm_block_max(xn, nn, sign, &vm0, &vm1, &ms);
             continue;
         }
+        vm0 = (vreal)(-INFINITY);
+        vm1 = vm0;
+        ms = -INFINITY;
         // One accumulator each for the sum and the next block's max: with more, the loop's
         // registers spill on 16-register SIMD units (AVX2).
         vreal s0 = (vreal)(0.0f);
         vmask q = (vmask)(0);
-        for (uint c = 0; c < cnt2; c += 2 * CLACT_VW) {
-            const vreal v0 = sign * CLACT_SLOAD(xb + c), v1 = sign * CLACT_SLOAD(xb + c + CLACT_VW);
-            vreal t0 = clact_exp_neg(v0 - M), t1 = clact_exp_neg(v1 - M);
+        if (store && storing) {
+            CLACT_SM_EXPS(0, nn1, 1, 1)
+            CLACT_SM_EXPS(nn1, cnt1, 1, 0)
+        } else {
+            CLACT_SM_EXPS(0, nn1, 0, 1)
+            CLACT_SM_EXPS(nn1, cnt1, 0, 0)
+        }
+        long n = 0;
+        real s = 0.0f;
+#if CLACT_VW > 1
+        if (cnt1 < cnt && cnt >= CLACT_VW) {
+            // The last cnt - cnt1 elements by one vector that ends at cnt; the lanes it shares
+            // with the loop above stay out of the sums, and are not stored (in place, x there is
+            // already overwritten).
+            const uint o = cnt - CLACT_VW;
+            const vmask fresh = CLACT_LANE_IDS >= (vmask)(cnt1 - o);
+            const vreal v0 = sign * CLACT_SLOAD(xb + o);
+            vreal t0 = clact_sm_exp(v0 - M);
             if (store && storing) {
-                CLACT_SSTORE(t0, yb + c);
-                CLACT_SSTORE(t1, yb + c + CLACT_VW);
+                real l[CLACT_VW];
+                CLACT_STORE(t0, l);
+                for (uint i = cnt1 - o; i < CLACT_VW; ++i)
+                    CLACT_SSTORE1(l[i], yb + o + i);
             }
-            const uint cn = min(c, last);
-            vm0 = CLACT_VMAX(vm0, CLACT_VMAX(sign * CLACT_SLOAD(xn + cn),
-                                             sign * CLACT_SLOAD(xn + cn + CLACT_VW)));
             if (logf) {
-                const vmask q0 = v0 == M, q1 = v1 == M;
-                q += q0 + q1;
+                const vmask q0 = (v0 == M) & fresh;
+                q += q0;
                 t0 = select(t0, (vreal)(0.0f), q0);
-                t1 = select(t1, (vreal)(0.0f), q1);
             }
-            s0 += t0 + t1;
-        }
-        real s = clact_hsum(s0);
-        long n = logf ? clact_hcount(q) : 0;
-        for (uint c = cnt2; c < cnt; ++c) {
-            const real v = sign * CLACT_SLOAD1(xb + c);
-            const real t = clact_exp_neg1(v - M);
-            if (store && storing)
-                CLACT_SSTORE1(t, yb + c);
-            if (logf && v == M)
-                ++n;
-            else
-                s += t;
-        }
+            s0 += select((vreal)(0.0f), t0, fresh);
+        } else
+#endif
+            for (uint c = cnt1; c < cnt; ++c) {
+                const real v = sign * CLACT_SLOAD1(xb + c);
+                const real t = clact_sm_exp1(v - M);
+                if (store && storing)
+                    CLACT_SSTORE1(t, yb + c);
+                if (logf && v == M)
+                    ++n;
+                else
+                    s += t;
+            }
+        s += clact_hsum(s0);
+        n += logf ? clact_hcount(q) : 0;
         CLACT_ACC(real, es[ne - 1], ek[ne - 1], s);
         et[ne - 1] += n;
-        ms = -INFINITY;
-        for (uint c = nn2; c < nn; ++c)
-            ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1(xb + CLACT_SM_B + c));
+        // The next block's last nn - nn1 elements.
+#if CLACT_VW > 1
+        if (nn1 < nn && nn >= CLACT_VW)
+            vm1 = sign * CLACT_SLOAD(xn + nn - CLACT_VW);
+        else
+#endif
+            for (uint c = nn1; c < nn; ++c)
+                ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1(xn + c));
     }
     if (storing)
         st->end = len;
     // The sum on the final max: earlier epochs scaled by exp(m_e - M), then the last one.
     real s = 0.0f, k = 0.0f;
     for (uint e = 0; e + 1 < ne; ++e)
-        CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e]) * exp(em[e] - M));
+        CLACT_ACC(real, s, k, ((es[e] + ek[e]) + (real)et[e] * CLACT_SM_UNIT) * exp(em[e] - M));
     if (ne > 0) {
         CLACT_ACC(real, s, k, es[ne - 1]);
         k += ek[ne - 1];
-        s += k;
+        // Back from CLACT_SM_UNIT's scale: exact, a power of 2 (a log-form sum below 2^-62 would
+        // lose bits here, but log1p of it is then below half an ulp of anything it is added to).
+        s = (s + k) * (1.0f / CLACT_SM_UNIT);
         // Log form: the max's own terms were counted; one of them is the "1" left out.
         if (logf)
             s += (real)(et[ne - 1] - 1);
@@ -348,9 +443,15 @@ void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
         clact_range_fill(yr, st->at[0], 0.0f);
         for (uint e = 0; e < st->n; ++e) {
             ulong hi = e + 1 < st->n ? st->at[e + 1] : st->end;
-            real fe = exp(st->m[e] - M) * f;
-            if (fe != 1.0f)
-                clact_range_scale(yr + st->at[e], hi - st->at[e], fe);
+            // The stored exps are on CLACT_SM_UNIT's scale: one multiply by fe / UNIT while that
+            // is a normal number; below, two, so that fe keeps its precision.
+            const real fe = exp(st->m[e] - M) * f, g = fe * (1.0f / CLACT_SM_UNIT);
+            if (g >= CLACT_SM_TINY) {
+                if (g != 1.0f)
+                    clact_range_scale(yr + st->at[e], hi - st->at[e], g);
+            } else {
+                clact_range_scale2(yr + st->at[e], hi - st->at[e], fe, 1.0f / CLACT_SM_UNIT);
+            }
         }
     }
     clact_range_exp(xr + st->end, yr + st->end, len - st->end, sign, M, f);

@@ -20,7 +20,10 @@
 /* Tolerances, benchdnn's form (relative where |ref| > 1e-5, absolute below) with our numbers:
  * softmax: exp(x - m) carries the rounding of x - m, |x - m| * 2^-24, and |x - m| < 23 wherever
  * the output exceeds 1e-5 (rows up to 1e6), plus exp, the reciprocal and the compensated sum:
- * 4e-6 relative; below 1e-5 the same relative bound with |x - m| < 104 is < 1e-10 absolute.
+ * 4e-6 relative. Below 1e-5, down to subnormals, the same with the rounding of x - m at its
+ * size: the sum is at least 1, so |x - m| <= -ln(ref), and 2^-24 of that is added to the
+ * relative bound; plus 2^-148 absolute for rounding to subnormals (twice at most). So an
+ * output of 1e-30 must be right to 8e-6, not merely below 1e-10 (benchdnn's absolute floor).
  * log_softmax: (x - m) - log(sum) adds two terms of one sign, so no cancellation: 2e-6
  * relative, and 1e-6 absolute for outputs near 0 (-log(sum) with sum ~ 1). */
 static int close_sm(clact_softmax_kind kind, float got, double ref) {
@@ -33,7 +36,10 @@ static int close_sm(clact_softmax_kind kind, float got, double ref) {
     double err = fabs(got - ref);
     if (kind == CLACT_LOG_SOFTMAX)
         return fabs(ref) > 1e-5 ? err <= 2e-6 * fabs(ref) : err <= 1e-6;
-    return fabs(ref) > 1e-5 ? err <= 4e-6 * fabs(ref) : err <= 1e-10;
+    if (fabs(ref) > 1e-5)
+        return err <= 4e-6 * fabs(ref);
+    double xm = ref > 0 ? -log(ref) : 0; /* a bound on |x - m| */
+    return err <= (4e-6 + xm * 0x1p-24) * fabs(ref) + 0x1p-148;
 }
 
 typedef enum fill { FILL_UNIFORM, FILL_BENCHDNN, FILL_HUGE, FILL_SPECIAL, FILL_RAMP } fill;
