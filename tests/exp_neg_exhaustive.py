@@ -9,6 +9,7 @@ form is held to the bound down to a = -132 (below, where 2^64 exp(a) < 2^-126.5,
 softmax, its user, needs nothing of those).
 
   python3 tests/exp_neg_exhaustive.py [--step N]   (--step 7: every 7th float, for a quick look)
+CLACT_KERNEL_DIR, as for the library, reads prelude.cl from another directory.
 Takes about two minutes on PoCL with two cores."""
 import os
 import sys
@@ -18,7 +19,7 @@ import pyopencl as cl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOUND = 1.01
-SRC = open(os.path.join(HERE, "..", "kernels", "prelude.cl")).read() + r"""
+SRC = open(os.path.join(os.environ.get("CLACT_KERNEL_DIR") or os.path.join(HERE, "..", "kernels"), "prelude.cl")).read() + r"""
 __kernel void both(__global const uint *bits, __global float *e, __global float *e64)
 {
     size_t i = get_global_id(0) * CLACT_VW;

@@ -4,7 +4,10 @@
  * calibrated to a target time, kernel time from profiling events (median and min), inputs
  * rotated over more memory than the last-level cache, GB/s counting bytes read plus written,
  * Gelem/s, and the fraction of the best copy yardstick (clEnqueueCopyBuffer, a copy kernel with
- * clact's access pattern, and on CPU devices a host memcpy on every core). */
+ * clact's access pattern, and on CPU devices a host memcpy on every core). The yardstick is
+ * measured before the ops, and a shared machine's bandwidth drifts in between (relu, at copy
+ * speed, measured 0.71-1.01 of it in one day's runs), so each op is also timed alternately with
+ * the copy kernel, launch by launch, and reported as a fraction of that ("interl."). */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
@@ -71,6 +74,59 @@ static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int
     t.reps = reps;
     free(ms);
     return t;
+}
+
+/* The op and the copy kernel alternately, rep by rep, after a warm-up of each: the medians of
+ * both over the same stretch of time, so that a machine whose bandwidth drifts (shared, noisy)
+ * moves both alike. Calibrated on the op. */
+typedef struct paired {
+    timing op, copy;
+} paired;
+
+static paired time_paired(enqueue_fn fn, void *op, void *copy, int sets, double target_s,
+                          int max_reps) {
+    paired p = {{0, 0, 0}, {0, 0, 0}};
+    void *states[2] = {op, copy};
+    double one = 0;
+    for (int k = 0; k < 2; ++k) {
+        cl_event e = fn(states[k], 0);
+        if (!e)
+            return p;
+        clWaitForEvents(1, &e);
+        clReleaseEvent(e);
+        double t0 = now_s();
+        e = fn(states[k], 1 % sets);
+        clWaitForEvents(1, &e);
+        clReleaseEvent(e);
+        one += now_s() - t0;
+    }
+    int reps = one > 0 ? (int)(target_s / one) : max_reps;
+    reps = reps < 3 ? 3 : reps > max_reps ? max_reps : reps;
+    double *ms = malloc(2 * (size_t)reps * sizeof *ms);
+    if (!ms)
+        return p;
+    for (int r = 0; r < reps; ++r)
+        for (int k = 0; k < 2; ++k) {
+            /* The copy runs half the rotation away from the op, so that neither finds the
+             * buffers the other just touched in cache. */
+            cl_event e = fn(states[k], (r + k * (sets / 2)) % sets);
+            if (!e) {
+                free(ms);
+                return p;
+            }
+            clWaitForEvents(1, &e);
+            ms[k * reps + r] = event_ms(e);
+            clReleaseEvent(e);
+        }
+    timing *out[2] = {&p.op, &p.copy};
+    for (int k = 0; k < 2; ++k) {
+        qsort(ms + k * reps, (size_t)reps, sizeof *ms, cmp_double);
+        out[k]->median_ms = ms[k * reps + reps / 2];
+        out[k]->min_ms = ms[k * reps];
+        out[k]->reps = reps;
+    }
+    free(ms);
+    return p;
 }
 
 typedef struct op_state {
@@ -353,7 +409,8 @@ int clact_bench_main(int argc, char **argv) {
     double target = quick ? 0.15 : 0.5;
     int json_first = 1;
     if (!strcmp(format, "csv"))
-        printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy\n");
+        printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy,"
+               "fraction_of_interleaved_copy\n");
     else if (!strcmp(format, "json"))
         printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
                "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"results\": [",
@@ -401,9 +458,9 @@ int clact_bench_main(int argc, char **argv) {
         if (!strcmp(format, "table"))
             printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
                    "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
-                   "%-16s %10s %10s %6s %9s %9s %8s\n",
+                   "%-16s %10s %10s %6s %9s %9s %8s %9s\n",
                    n, bytes >> 20, sets, yard, copy_buf, copy_ker, host, "op", "median ms",
-                   "min ms", "reps", "GB/s", "Gelem/s", "of copy");
+                   "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
         for (int di = 0; di < ndtypes; ++di) {
             st.dtype = dtypes[di];
             size_t esize = clact_dtype_size(st.dtype);
@@ -435,7 +492,11 @@ int clact_bench_main(int argc, char **argv) {
                 size_t n_used = st.kind == 1 ? n / st.rowlen * st.rowlen : n;
                 size_t saved = st.n;
                 st.n = n_used;
-                timing t = time_it(enqueue_op, &st, sets, target, 1000);
+                op_state cs = st; /* the copy kernel over all n floats, alternating with the op */
+                cs.n = saved;
+                cs.kind = 3;
+                paired pt = time_paired(enqueue_op, &st, &cs, sets, target, 1000);
+                timing t = pt.op;
                 st.n = saved;
                 if (!t.reps) {
                     fprintf(stderr, "clact: bench: %s %s skipped: %s\n", ops[oi],
@@ -443,26 +504,30 @@ int clact_bench_main(int argc, char **argv) {
                     continue;
                 }
                 double gbs = 2.0 * (double)esize * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
+                double copy_gbs = 2.0 * (double)bytes / (pt.copy.median_ms * 1e-3) * 1e-9;
                 double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
                 char label[64];
                 snprintf(label, sizeof label, "%.31s%s%s", ops[oi],
                          st.dtype == CLACT_F32 ? "" : " ",
                          st.dtype == CLACT_F32 ? "" : clact_dtype_name(st.dtype));
                 if (!strcmp(format, "table"))
-                    printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%%\n", label, t.median_ms,
-                           t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard);
+                    printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label,
+                           t.median_ms, t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard,
+                           100.0 * gbs / copy_gbs);
                 else if (!strcmp(format, "csv"))
-                    printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f\n", ops[oi],
+                    printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f\n", ops[oi],
                            clact_dtype_name(st.dtype), n_used, t.median_ms, t.min_ms, t.reps, gbs,
-                           ges, gbs / yard);
+                           ges, gbs / yard, gbs / copy_gbs);
                 else
                     printf(
                         "%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, "
                         "\"median_ms\": "
                         "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
-                        "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f}",
+                        "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f, "
+                        "\"interleaved_copy_GB_s\": %.3f, \"fraction_of_interleaved_copy\": %.4f}",
                         json_first ? "" : ",", ops[oi], clact_dtype_name(st.dtype), n_used,
-                        t.median_ms, t.min_ms, t.reps, gbs, ges, yard, gbs / yard);
+                        t.median_ms, t.min_ms, t.reps, gbs, ges, yard, gbs / yard, copy_gbs,
+                        gbs / copy_gbs);
                 json_first = 0;
                 fflush(stdout);
             }
