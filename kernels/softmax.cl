@@ -3,8 +3,9 @@
 // backward, over one dimension of a C-order tensor seen as (outer, C, inner):
 //   clact_softmax_rows      inner == 1, one work-item per row, CLACT_VW-wide vectors along it
 //                           (CPU devices: a work-item is a core's SIMD unit). One sweep of the
-//                           row from memory takes the statistics and the exps, a second one,
-//                           from cache, scales them (clact_sm_sweep below);
+//                           row from memory takes the statistics and the exps (log_softmax:
+//                           x - max), a second one, from cache, scales (shifts) them
+//                           (clact_sm_sweep below);
 //   clact_softmax_group     inner == 1, one work-group per row (GPUs);
 //   clact_softmax_strided   inner > 1, one work-item per column (o, i); neighbouring work-items
 //                           read neighbouring addresses, so no transposing copy is needed;
@@ -14,9 +15,9 @@
 //                           (max, sum); the second combines a row's partials and scales its
 //                           chunk; no host round trip in between.
 //
-// f32 and f64 rows keep their exps in y between the sweeps; f16 and bf16 rows would round them
-// to the storage type there (a second rounding, and exps below 6e-8 lost in f16), so they take
-// exp again in the scaling sweep.
+// f32 and f64 rows keep their exps (log_softmax: x - max) in y between the sweeps; f16 and bf16
+// rows would round them to the storage type there (a second rounding, and exps below 6e-8 lost
+// in f16), so they start again from x in the second sweep.
 #if defined(CLACT_F32) || defined(CLACT_F64)
 #define CLACT_SM_STORE_EXPS 1
 #else
@@ -168,6 +169,22 @@ void clact_range_scale2(__global CLACT_STYPE *yr, ulong n, real f, real f2)
         CLACT_SSTORE1((CLACT_SLOAD1(yr + c) * f) * f2, yr + c);
 }
 
+// yr[0, n) += d.
+void clact_range_add(__global CLACT_STYPE *yr, ulong n, real d)
+{
+    ulong c = 0;
+    for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {
+        CLACT_SSTORE(CLACT_SLOAD(yr + c) + d, yr + c);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) + d, yr + c + CLACT_VW);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) + d, yr + c + 2 * CLACT_VW);
+        CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) + d, yr + c + 3 * CLACT_VW);
+    }
+    for (; c + CLACT_VW <= n; c += CLACT_VW)
+        CLACT_SSTORE(CLACT_SLOAD(yr + c) + d, yr + c);
+    for (; c < n; ++c)
+        CLACT_SSTORE1(CLACT_SLOAD1(yr + c) + d, yr + c);
+}
+
 // yr[0, n) = exp(sign * x - M) * f.
 void clact_range_exp(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong n, real sign,
                      real M, real f)
@@ -186,6 +203,7 @@ typedef struct clact_sm_stats {
     int bad;   // a NaN or +inf: the range's outputs are NaN
     ulong end; // y[0, end) holds exps (the map below); [end, n) must take them again
     uint n;    // entries of the map: y[at[e], at[e + 1]) (the last up to end) is exp(v - m[e])
+               // on CLACT_SM_UNIT's scale, or in the log form v - m[e]
     ulong at[CLACT_SM_E];
     real m[CLACT_SM_E];
 } clact_sm_stats;
@@ -195,15 +213,18 @@ typedef struct clact_sm_stats {
 // form only).
 static inline __attribute__((always_inline)) void
 clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, uint *ne,
-               real *em, real *es, real *ek, long *et, int *storing)
+               real *em, real *es, real *ek, long *et, int *storing, const int logf)
 {
     if (*ne == CLACT_SM_E) {
         if (*storing) {
             // Put the stored prefix on mb; blocks before the first epoch held only -inf.
-            clact_range_fill(yr, st->at[0], 0.0f);
+            clact_range_fill(yr, st->at[0], logf ? -INFINITY : 0.0f);
             for (uint e = 0; e < st->n; ++e) {
                 ulong hi = e + 1 < st->n ? st->at[e + 1] : b;
-                clact_range_scale(yr + st->at[e], hi - st->at[e], exp(st->m[e] - mb));
+                if (logf)
+                    clact_range_add(yr + st->at[e], hi - st->at[e], st->m[e] - mb);
+                else
+                    clact_range_scale(yr + st->at[e], hi - st->at[e], exp(st->m[e] - mb));
             }
             st->n = 1;
             st->at[0] = 0;
@@ -283,7 +304,7 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, const uint n, const real sign
         const vreal v0 = sign * CLACT_SLOAD(xb + c);                                         \
         vreal t0 = clact_sm_exp(v0 - M);                                                     \
         if (STORE)                                                                           \
-            CLACT_SSTORE(t0, yb + c);                                                        \
+            CLACT_SSTORE(logf ? v0 - M : t0, yb + c);                                        \
         if (NEXT)                                                                            \
             vm0 = CLACT_VMAX(vm0, sign * CLACT_SLOAD(xn + c));                               \
         if (logf) {                                                                          \
@@ -320,7 +341,7 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
         __global CLACT_STYPE *yb = yr + b;
         const real mb = CLACT_VMAX(clact_hmax(CLACT_VMAX(vm0, vm1)), ms);
         if (mb > M) {
-            clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing);
+            clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing, logf);
             M = mb;
         }
         // The next block (nn elements), whose max the loops below take along with this block's
@@ -362,7 +383,7 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
             vreal t0 = clact_sm_exp(v0 - M);
             if (store && storing) {
                 real l[CLACT_VW];
-                CLACT_STORE(t0, l);
+                CLACT_STORE(logf ? v0 - M : t0, l);
                 for (uint i = cnt1 - o; i < CLACT_VW; ++i)
                     CLACT_SSTORE1(l[i], yb + o + i);
             }
@@ -378,7 +399,7 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
                 const real v = sign * CLACT_SLOAD1(xb + c);
                 const real t = clact_sm_exp1(v - M);
                 if (store && storing)
-                    CLACT_SSTORE1(t, yb + c);
+                    CLACT_SSTORE1(logf ? v - M : t, yb + c);
                 if (logf && v == M)
                     ++n;
                 else
@@ -421,15 +442,18 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
 }
 
 // The sweep for a kind: softmax (x, stored exps), softmin (-x, stored exps), log_softmax (x, the
-// log form, nothing stored). Each branch gets constant arguments, so its own compiled loop.
+// log form; with store_log, x - m_e stored for clact_sm_shift). f16 and bf16 store nothing (see
+// the top). Each branch gets constant arguments, so its own compiled loop.
 static inline __attribute__((always_inline)) void
 clact_sm_sweep_kind(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
-                    const int kind, clact_sm_stats *st)
+                    const int kind, const int store_log, clact_sm_stats *st)
 {
     if (kind == 0)
         clact_sm_sweep(xr, yr, len, 1.0f, 0, CLACT_SM_STORE_EXPS, st);
     else if (kind == 2)
         clact_sm_sweep(xr, yr, len, -1.0f, 0, CLACT_SM_STORE_EXPS, st);
+    else if (store_log && CLACT_SM_STORE_EXPS)
+        clact_sm_sweep(xr, yr, len, 1.0f, 1, 1, st);
     else
         clact_sm_sweep(xr, yr, len, 1.0f, 1, 0, st);
 }
@@ -457,6 +481,28 @@ void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
     clact_range_exp(xr + st->end, yr + st->end, len - st->end, sign, M, f);
 }
 
+// The log form's second sweep after clact_sm_sweep with store: y = (x - M) - logs everywhere;
+// the sweep left x - m_e (the max of its epoch) in y[0, st->end), so epoch e adds
+// (m_e - M) - logs, which is -logs for the last (bit for bit the formula: (x - M) - logs), and
+// one more rounding for earlier ones (terms of one sign, so within an ulp or two of it); after
+// st->end, from x.
+void clact_sm_shift(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong len,
+                    const clact_sm_stats *st, real M, real logs)
+{
+    if (st->n > 0) {
+        clact_range_fill(yr, st->at[0], -INFINITY);
+        for (uint e = 0; e < st->n; ++e) {
+            ulong hi = e + 1 < st->n ? st->at[e + 1] : st->end;
+            clact_range_add(yr + st->at[e], hi - st->at[e], (st->m[e] - M) - logs);
+        }
+    }
+    ulong c = st->end;
+    for (; c + CLACT_VW <= len; c += CLACT_VW)
+        CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
+    for (; c < len; ++c)
+        CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
+}
+
 __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
                                  const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
                                  const int kind, const int safe)
@@ -467,19 +513,14 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
     clact_sm_stats st;
-    clact_sm_sweep_kind(xr, yr, C, kind, &st);
+    clact_sm_sweep_kind(xr, yr, C, kind, 1, &st);
     if (st.bad || st.M == -INFINITY) {
         // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
         clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
         return;
     }
     if (kind == 1) {
-        const real M = st.M, logs = log1p(st.S);
-        ulong c = 0;
-        for (; c + CLACT_VW <= C; c += CLACT_VW)
-            CLACT_SSTORE((CLACT_SLOAD(xr + c) - M) - logs, yr + c);
-        for (; c < C; ++c)
-            CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
+        clact_sm_shift(xr, yr, C, &st, st.M, log1p(st.S));
         return;
     }
     clact_sm_scale(xr, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
@@ -563,7 +604,7 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
     const real sign = kind == 2 ? -1.0f : 1.0f;
     clact_sm_stats st;
-    clact_sm_sweep_kind(xr, yr, n, kind, &st);
+    clact_sm_sweep_kind(xr, yr, n, kind, 0, &st);
     real s = -1.0f;
     if (st.bad) {
         s = NAN;
