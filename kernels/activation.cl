@@ -10,18 +10,18 @@
 //
 // Each act_* function below is PyTorch's function (see SEMANTICS.md), rewritten where the
 // textbook formula loses accuracy or overflows, always with PyTorch's outputs for ±inf and NaN.
-// select(a, b, c) is c ? b : a per lane. Comparisons with NaN are false, which is what keeps
-// NaN flowing through the branches below.
+// CLACT_SEL(a, b, c) (prelude.cl: OpenCL's select) is c ? b : a per lane. Comparisons with NaN
+// are false, which is what keeps NaN flowing through the branches below.
 
 vreal act_relu(vreal x, real p0, real p1)
 {
     // PyTorch's clamp_min propagates NaN; fmax(x, 0) would not.
-    return select(x, (vreal)(0.0f), x < 0.0f);
+    return CLACT_SEL(x, (vreal)(0.0f), x < 0.0f);
 }
 
 vreal act_leaky_relu(vreal x, real negative_slope, real p1)
 {
-    return select(x * negative_slope, x, x > 0.0f);
+    return CLACT_SEL(x * negative_slope, x, x > 0.0f);
 }
 
 #if defined(CLACT_F64)
@@ -45,7 +45,7 @@ vreal clact_expm1_neg(vreal x)
     p = fma(p, x, (vreal)(1.6666666666666667e-01f));
     p = fma(p, x, (vreal)(0.5f));
     p = fma(p, x, (vreal)(1.0f));
-    return select(clact_exp_neg(x) - 1.0f, p * x, x > -0.7f);
+    return CLACT_SEL(clact_exp_neg(x) - 1.0f, p * x, x > -0.7f);
 }
 
 // log1p(e) for 0 <= e <= 1, the only arguments softplus gives it, as 2 atanh(u) with
@@ -75,7 +75,7 @@ vreal clact_log1p_unit(vreal e)
 
 vreal act_elu(vreal x, real alpha, real p1)
 {
-    return select(alpha * clact_expm1_neg(x), x, x > 0.0f);
+    return CLACT_SEL(alpha * clact_expm1_neg(x), x, x > 0.0f);
 }
 
 // Sigmoid as e/(1+e) with e = exp(-|x|): never overflows, and for x < 0 keeps full relative
@@ -83,7 +83,7 @@ vreal act_elu(vreal x, real alpha, real p1)
 vreal logistic(vreal x)
 {
     vreal e = clact_exp_neg(-fabs(x));
-    return select(e, (vreal)(1.0f), x >= 0.0f) / (1.0f + e);
+    return CLACT_SEL(e, (vreal)(1.0f), x >= 0.0f) / (1.0f + e);
 }
 
 // x * sigmoid(t + tl), where tl is a small correction to t (0 if none), accurate also where the
@@ -94,9 +94,9 @@ vreal logistic(vreal x)
 vreal x_logistic(vreal x, vreal t, vreal tl)
 {
     // -|t + tl| = -|t| - sign(t) tl, and exp(a - d/2) ~ exp(a) (1 - d/2) for tiny d.
-    vreal h = clact_exp_neg(-0.5f * fabs(t)) * (1.0f - 0.5f * select(-tl, tl, t >= 0.0f));
+    vreal h = clact_exp_neg(-0.5f * fabs(t)) * (1.0f - 0.5f * CLACT_SEL(-tl, tl, t >= 0.0f));
     vreal e = h * h;
-    return select((x * h) * h, x, t >= 0.0f) / (1.0f + e);
+    return CLACT_SEL((x * h) * h, x, t >= 0.0f) / (1.0f + e);
 }
 
 vreal act_sigmoid(vreal x, real p0, real p1) { return logistic(x); }
@@ -130,7 +130,7 @@ vreal act_gelu(vreal x, real p0, real p1)
     const double r = 0.3989422804014327;        // 1/sqrt(2 pi)
     vreal t = x * -c_hi;
     vreal d = fma(x, (vreal)(-c_hi), -t) - x * c_lo;
-    d = select(d, (vreal)(0.0), isinf(x)); // inf - inf otherwise
+    d = CLACT_SEL(d, (vreal)(0.0), isinf(x)); // inf - inf otherwise
     vreal w = t * t;
     vreal body = (0.5 * x) * (erfc(t) - (k * d) * exp(-w));
 
@@ -143,10 +143,10 @@ vreal act_gelu(vreal x, real p0, real p1)
     S = fma(S, u, (vreal)(-1.0));
     S = fma(S, u, (vreal)(1.0));
     vreal c = fma(t, t, -w) + 2.0 * t * d;
-    c = select(c, (vreal)(0.0), t >= 30.0); // beyond, the result is 0 and c may be inf - inf
+    c = CLACT_SEL(c, (vreal)(0.0), t >= 30.0); // beyond, the result is 0 and c may be inf - inf
     vreal h = exp(-0.5 * w);
     vreal tail = (((-r * S) * (1.0 - c)) * h) * h;
-    return select(body, tail, t >= 20.0 && t < INFINITY);
+    return CLACT_SEL(body, tail, t >= 20.0 && t < INFINITY);
 }
 #else
 // GELU(approximate='none') = x Phi(x), Phi(x) = 0.5 erfc(t), t = -x/sqrt(2). PoCL's erfc runs at
@@ -197,12 +197,12 @@ vreal act_gelu(vreal x, real p0, real p1)
     G = fma(G, sv, (vreal)(7.917704672e-01f));
     // (|t| + |d|)^2 = w + c: the rounding of t * t, and the carried d.
     vreal c = fma(t, t, -w) + 2.0f * t * d;
-    c = select(c, (vreal)(0.0f), a >= 11.0f); // beyond, erfc is 0 and c may be inf - inf
+    c = CLACT_SEL(c, (vreal)(0.0f), a >= 11.0f); // beyond, erfc is 0 and c may be inf - inf
     vreal h = clact_exp_neg(-0.5f * w);
     vreal tail = (G * y) * (1.0f - c); // erfc(|t|) = tail * h * h
     vreal neg = (((0.5f * x) * tail) * h) * h;             // x Phi for x < 0
     vreal pos = x * fma((vreal)(-0.5f) * tail, h * h, (vreal)(1.0f)); // x Phi for x > 0
-    return select(select(pos, neg, t > 0.0f), x * phi_small, a < 0.5f);
+    return CLACT_SEL(CLACT_SEL(pos, neg, t > 0.0f), x * phi_small, a < 0.5f);
 }
 #endif
 
@@ -238,7 +238,7 @@ vreal act_gelu_tanh(vreal x, real p0, real p1)
     vreal sl = ((x - (s - bv)) + (a - bv)) + al;
     vreal t = b_hi * s;
     vreal tl = fma((vreal)(b_hi), s, -t) + (b_hi * sl + b_lo * s);
-    tl = select(tl, (vreal)(0.0f), fabs(x) > 100.0f);
+    tl = CLACT_SEL(tl, (vreal)(0.0f), fabs(x) > 100.0f);
     return x_logistic(x, t, tl);
 }
 
@@ -252,7 +252,7 @@ vreal act_mish(vreal x, real p0, real p1)
     vreal h = clact_exp_neg(0.5f * x);
     vreal e = h * h;
     vreal n = e * (e + 2.0f);
-    return select(x, ((x * h) * ((e + 2.0f) / (n + 2.0f))) * h, x <= 20.0f);
+    return CLACT_SEL(x, ((x * h) * ((e + 2.0f) / (n + 2.0f))) * h, x <= 20.0f);
 }
 
 // Softplus(beta, threshold) = x where beta*x > threshold (strict, on the float product, as in
@@ -264,12 +264,12 @@ vreal act_softplus(vreal x, real beta, real threshold)
 {
     vreal z = x * beta;
     // The remainder of the product is exact; it is meaningless (inf - inf) when z is infinite.
-    vreal zl = select(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
+    vreal zl = CLACT_SEL(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
     vmask positive = z > 0.0f;
     vreal e = clact_exp_neg(-fabs(z));
-    e = e * (1.0f + select(zl, -zl, positive)); // -|exact z| = -|z| - sign(z) * zl
-    vreal s = select((vreal)(0.0f), z, positive) + (clact_log1p_unit(e) + select((vreal)(0.0f), zl, positive));
-    return select(s / beta, x, z > threshold);
+    e = e * (1.0f + CLACT_SEL(zl, -zl, positive)); // -|exact z| = -|z| - sign(z) * zl
+    vreal s = CLACT_SEL((vreal)(0.0f), z, positive) + (clact_log1p_unit(e) + CLACT_SEL((vreal)(0.0f), zl, positive));
+    return CLACT_SEL(s / beta, x, z > threshold);
 }
 
 #define CLACT_ELEMENTWISE(op)                                                                \

@@ -53,6 +53,15 @@ typedef vfloat vreal;
 typedef vint vmask;
 #endif
 
+// select(a, b, c) with c from comparing vreals: in double at CLACT_VW 1 that comparison gives an
+// int, which OpenCL's scalar select(double, double, long) does not take; elsewhere the types
+// already agree.
+#if CLACT_VW == 1 && defined(CLACT_F64)
+#define CLACT_SEL(a, b, c) select((a), (b), (long)(c))
+#else
+#define CLACT_SEL(a, b, c) select((a), (b), (c))
+#endif
+
 // Storage: CLACT_STYPE is the element type in global memory; CLACT_SLOAD / CLACT_SSTORE move
 // CLACT_VW elements between it and a vfloat, CLACT_SLOAD1 / CLACT_SSTORE1 one element. f16 and
 // bf16 are storage formats only (SEMANTICS.md line 4): loaded exactly into float, stored rounded
