@@ -59,6 +59,7 @@ real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int
 // block's exps are stored in y relative to the max of its time, and the sum is kept per epoch
 // (a run of blocks with one running max). Only the scaling sweep, from cache, then puts every
 // epoch on the final max: y *= exp(m_e - M) / sum. One exp per element and one sweep of memory.
+// log_softmax stores v - m_e instead, and its second sweep adds (m_e - M) - log(sum).
 //
 // Epochs are few (the running max of random rows grows at O(log blocks) blocks), but a sorted
 // row opens one per block. At most CLACT_SM_E are kept: on overflow the stored prefix is
@@ -67,8 +68,8 @@ real clact_sm_out(real t, real m, real inv, real logs, int kind, int masked, int
 // the op runs in place). So the worst case costs one extra pass and one extra exp per element,
 // never more.
 //
-// Sums: each block's exps go into one vector accumulator (16 pair sums per lane: a
-// relative error below 1e-6 in the worst case), the block sums into the epoch's sum with
+// Sums: each block's exps go into one vector accumulator (32 terms per lane: a relative error
+// below 2e-6 in the worst case), the block sums into the epoch's sum with
 // TwoSum. In the log form (log_softmax), elements equal to the running max are counted instead
 // of added, as reduce.cl explains, so that sum - 1 keeps its relative accuracy for log1p.
 // ---------------------------------------------------------------------------------------------
