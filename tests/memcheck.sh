@@ -18,9 +18,11 @@ echo "memcheck: ASan + UBSan build in build-asan"
 cmake -S . -B build-asan -DCLACT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j2 >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --no-tests=error -E "packaging|python"
+    ctest --test-dir build-asan --output-on-failure --no-tests=error \
+    -E "packaging|python|exp_neg_exhaustive|kernel_builds"
 echo "memcheck: ASan + UBSan clean (packaging and python excluded: an uninstrumented program cannot"
-echo "          load an ASan-built library; they run in the plain build)"
+echo "          load an ASan-built library; they run in the plain build; exp_neg_exhaustive and"
+echo "          kernel_builds run only kernels, through PyOpenCL, with no clact code to check)"
 
 echo "memcheck: ThreadSanitizer build in build-tsan"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
