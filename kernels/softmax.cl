@@ -104,11 +104,12 @@ CLACT_DEFINE_HREDUCE(clact_hsum, CLACT_VADD)
 #define clact_hsum CLACT_CAT(clact_hsum, CLACT_VW)
 #endif
 
-// Number of true lanes in a vector comparison result (true is -1 per lane, 1 for scalars).
+// Number of true lanes in a sum of comparison results: true is -1 per lane of a vector, and
+// 1 for scalars, whose sum is then the count itself.
 long clact_hcount(vmask q)
 {
 #if CLACT_VW == 1
-    return q != 0;
+    return q;
 #else
     rmask l[CLACT_VW];
     CLACT_CAT(vstore, CLACT_VW)(q, 0, l);
