@@ -47,86 +47,56 @@ typedef struct timing {
     int reps;
 } timing;
 
-static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int max_reps) {
-    timing t = {0, 0, 0};
-    cl_event e = fn(state, 0); /* warm-up: compiles, faults pages in */
-    if (!e)
-        return t;
-    clWaitForEvents(1, &e);
-    clReleaseEvent(e);
-    double t0 = now_s();
-    e = fn(state, 1 % sets);
-    clWaitForEvents(1, &e);
-    clReleaseEvent(e);
-    double one = now_s() - t0;
-    int reps = one > 0 ? (int)(target_s / one) : max_reps;
-    reps = reps < 3 ? 3 : reps > max_reps ? max_reps : reps;
-    double *ms = malloc((size_t)reps * sizeof *ms);
-    for (int r = 0; r < reps; ++r) {
-        e = fn(state, r % sets);
-        clWaitForEvents(1, &e);
-        ms[r] = event_ms(e);
-        clReleaseEvent(e);
-    }
-    qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
-    t.median_ms = ms[reps / 2];
-    t.min_ms = ms[0];
-    t.reps = reps;
-    free(ms);
-    return t;
-}
-
-/* The op and the copy kernel alternately, rep by rep, after a warm-up of each: the medians of
- * both over the same stretch of time, so that a machine whose bandwidth drifts (shared, noisy)
- * moves both alike. Calibrated on the op. */
-typedef struct paired {
-    timing op, copy;
-} paired;
-
-static paired time_paired(enqueue_fn fn, void *op, void *copy, int sets, double target_s,
-                          int max_reps) {
-    paired p = {{0, 0, 0}, {0, 0, 0}};
-    void *states[2] = {op, copy};
+/* Times count things (1 or 2) launched alternately, rep by rep, after a warm-up launch of each
+ * (drivers compile lazily; pages fault in), into out[0..count): median and min of the
+ * profiling-event times, with repetitions calibrated so that all together take about target_s.
+ * Alternating an op with the copy kernel gives both medians over the same stretch of time, so
+ * that a machine whose bandwidth drifts (shared, noisy) moves both alike. Thing k runs on buffer
+ * set r + k sets/2: half the rotation away from thing 0, so that neither finds the buffers the
+ * other just touched in cache. On any failed launch out[] stays zero (reps 0). */
+static void time_alternating(enqueue_fn fn, void *const *states, int count, int sets,
+                             double target_s, int max_reps, timing *out) {
+    memset(out, 0, (size_t)count * sizeof *out);
     double one = 0;
-    for (int k = 0; k < 2; ++k) {
-        cl_event e = fn(states[k], 0);
-        if (!e)
-            return p;
-        clWaitForEvents(1, &e);
-        clReleaseEvent(e);
-        double t0 = now_s();
-        e = fn(states[k], 1 % sets);
-        clWaitForEvents(1, &e);
-        clReleaseEvent(e);
-        one += now_s() - t0;
-    }
+    for (int k = 0; k < count; ++k)
+        for (int w = 0; w < 2; ++w) { /* the second launch, warm, calibrates */
+            double t0 = now_s();
+            cl_event e = fn(states[k], w % sets);
+            if (!e)
+                return;
+            clWaitForEvents(1, &e);
+            clReleaseEvent(e);
+            one += w ? now_s() - t0 : 0;
+        }
     int reps = one > 0 ? (int)(target_s / one) : max_reps;
     reps = reps < 3 ? 3 : reps > max_reps ? max_reps : reps;
-    double *ms = malloc(2 * (size_t)reps * sizeof *ms);
+    double *ms = malloc((size_t)count * (size_t)reps * sizeof *ms);
     if (!ms)
-        return p;
+        return;
     for (int r = 0; r < reps; ++r)
-        for (int k = 0; k < 2; ++k) {
-            /* The copy runs half the rotation away from the op, so that neither finds the
-             * buffers the other just touched in cache. */
+        for (int k = 0; k < count; ++k) {
             cl_event e = fn(states[k], (r + k * (sets / 2)) % sets);
             if (!e) {
                 free(ms);
-                return p;
+                return;
             }
             clWaitForEvents(1, &e);
             ms[k * reps + r] = event_ms(e);
             clReleaseEvent(e);
         }
-    timing *out[2] = {&p.op, &p.copy};
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < count; ++k) {
         qsort(ms + k * reps, (size_t)reps, sizeof *ms, cmp_double);
-        out[k]->median_ms = ms[k * reps + reps / 2];
-        out[k]->min_ms = ms[k * reps];
-        out[k]->reps = reps;
+        out[k].median_ms = ms[k * reps + reps / 2];
+        out[k].min_ms = ms[k * reps];
+        out[k].reps = reps;
     }
     free(ms);
-    return p;
+}
+
+static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int max_reps) {
+    timing t;
+    time_alternating(fn, &state, 1, sets, target_s, max_reps, &t);
+    return t;
 }
 
 typedef struct op_state {
@@ -495,8 +465,10 @@ int clact_bench_main(int argc, char **argv) {
                 op_state cs = st; /* the copy kernel over all n floats, alternating with the op */
                 cs.n = saved;
                 cs.kind = 3;
-                paired pt = time_paired(enqueue_op, &st, &cs, sets, target, 1000);
-                timing t = pt.op;
+                void *pair[2] = {&st, &cs};
+                timing both[2];
+                time_alternating(enqueue_op, pair, 2, sets, target, 1000, both);
+                timing t = both[0];
                 st.n = saved;
                 if (!t.reps) {
                     fprintf(stderr, "clact: bench: %s %s skipped: %s\n", ops[oi],
@@ -504,7 +476,7 @@ int clact_bench_main(int argc, char **argv) {
                     continue;
                 }
                 double gbs = 2.0 * (double)esize * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
-                double copy_gbs = 2.0 * (double)bytes / (pt.copy.median_ms * 1e-3) * 1e-9;
+                double copy_gbs = 2.0 * (double)bytes / (both[1].median_ms * 1e-3) * 1e-9;
                 double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
                 char label[64];
                 snprintf(label, sizeof label, "%.31s%s%s", ops[oi],
