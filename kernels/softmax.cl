@@ -148,43 +148,31 @@ void clact_range_fill(__global CLACT_STYPE *yr, ulong n, real v)
         CLACT_SSTORE1(v, yr + c);
 }
 
-// yr[0, n) *= f.
-void clact_range_scale(__global CLACT_STYPE *yr, ulong n, real f)
-{
-    ulong c = 0;
-    for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {
-        CLACT_SSTORE(CLACT_SLOAD(yr + c) * f, yr + c);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) * f, yr + c + CLACT_VW);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) * f, yr + c + 2 * CLACT_VW);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) * f, yr + c + 3 * CLACT_VW);
+// yr[0, n) = yr OP d, four vectors per iteration (these sweeps run from cache, where the loop's
+// own instructions are a good part of the cost): clact_range_scale (*) and clact_range_add (+).
+#define CLACT_DEFINE_RANGE_MAP(name, OP)                                                     \
+    void name(__global CLACT_STYPE *yr, ulong n, real d)                                     \
+    {                                                                                        \
+        ulong c = 0;                                                                         \
+        for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {                                   \
+            CLACT_SSTORE(CLACT_SLOAD(yr + c) OP d, yr + c);                                  \
+            CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) OP d, yr + c + CLACT_VW);            \
+            CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) OP d, yr + c + 2 * CLACT_VW);    \
+            CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) OP d, yr + c + 3 * CLACT_VW);    \
+        }                                                                                    \
+        for (; c + CLACT_VW <= n; c += CLACT_VW)                                             \
+            CLACT_SSTORE(CLACT_SLOAD(yr + c) OP d, yr + c);                                  \
+        for (; c < n; ++c)                                                                   \
+            CLACT_SSTORE1(CLACT_SLOAD1(yr + c) OP d, yr + c);                                \
     }
-    for (; c + CLACT_VW <= n; c += CLACT_VW)
-        CLACT_SSTORE(CLACT_SLOAD(yr + c) * f, yr + c);
-    for (; c < n; ++c)
-        CLACT_SSTORE1(CLACT_SLOAD1(yr + c) * f, yr + c);
-}
+CLACT_DEFINE_RANGE_MAP(clact_range_scale, *)
+CLACT_DEFINE_RANGE_MAP(clact_range_add, +)
 
 // yr[0, n) = (yr * f) * f2.
 void clact_range_scale2(__global CLACT_STYPE *yr, ulong n, real f, real f2)
 {
     for (ulong c = 0; c < n; ++c)
         CLACT_SSTORE1((CLACT_SLOAD1(yr + c) * f) * f2, yr + c);
-}
-
-// yr[0, n) += d.
-void clact_range_add(__global CLACT_STYPE *yr, ulong n, real d)
-{
-    ulong c = 0;
-    for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {
-        CLACT_SSTORE(CLACT_SLOAD(yr + c) + d, yr + c);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) + d, yr + c + CLACT_VW);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) + d, yr + c + 2 * CLACT_VW);
-        CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) + d, yr + c + 3 * CLACT_VW);
-    }
-    for (; c + CLACT_VW <= n; c += CLACT_VW)
-        CLACT_SSTORE(CLACT_SLOAD(yr + c) + d, yr + c);
-    for (; c < n; ++c)
-        CLACT_SSTORE1(CLACT_SLOAD1(yr + c) + d, yr + c);
 }
 
 // yr[0, n) = exp(sign * x - M) * f.
