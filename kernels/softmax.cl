@@ -255,20 +255,19 @@ clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, u
 #define CLACT_LANE_IDS ((vmask)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #endif
 
-// Max of sign * x over xb[0, n) into the vector maxima vm0, vm1 (pairs of vectors, then one)
-// and, for what is left (fewer than CLACT_VW), into vm1 by one vector that ends at n and
+// Max of sign * x over xb[c, n), added into the vector maxima vm0, vm1 (pairs of vectors, then
+// one) and, for what is left (fewer than CLACT_VW), into vm1 by one vector that ends at n and
 // overlaps what came before (a max does not mind), or into the scalar ms when n < CLACT_VW.
 static inline __attribute__((always_inline)) void
-clact_sm_block_max(__global const CLACT_STYPE *xb, const uint n, const real sign, vreal *vm0,
-                   vreal *vm1, real *ms)
+clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const real sign,
+                   vreal *vm0, vreal *vm1, real *ms)
 {
-    vreal a = (vreal)(-INFINITY), b = a;
-    uint c = 0;
+    vreal a = *vm0, b = *vm1;
+    real m = *ms;
     for (; c + 2 * CLACT_VW <= n; c += 2 * CLACT_VW) {
         a = CLACT_VMAX(a, sign * CLACT_SLOAD(xb + c));
         b = CLACT_VMAX(b, sign * CLACT_SLOAD(xb + c + CLACT_VW));
     }
-    real m = -INFINITY;
     if (c + CLACT_VW <= n) {
         a = CLACT_VMAX(a, sign * CLACT_SLOAD(xb + c));
         c += CLACT_VW;
@@ -307,9 +306,18 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, const uint n, const real sign
 
 // The first sweep over xr[0, len): statistics into st; exps into yr when store is set. sign,
 // logf and store are constants at every call, so each call compiles to its own loop.
+//
+// The sweep reads each block twice, for its max while the block before takes its exps, then for
+// its own exps from cache; the first block of a range has no block before, and its max would be
+// a pass with memory busy and the SIMD unit idle (half the row on rows of 1000). So a sweep also
+// takes the max of the next range's first block, xnext[0, nnext), along with its last block's
+// exps, into *vm0, *vm1, *ms, and starts from them when known is set (clact_softmax_rows sweeps
+// consecutive rows that way); nnext 0 when there is no next range.
 static inline __attribute__((always_inline)) void
 clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
-               const real sign, const int logf, const int store, clact_sm_stats *st)
+               const real sign, const int logf, const int store, clact_sm_stats *st,
+               __global const CLACT_STYPE *xnext, const uint nnext, const int known, vreal *lead0,
+               vreal *lead1, real *leads)
 {
     real em[CLACT_SM_E], es[CLACT_SM_E], ek[CLACT_SM_E];
     long et[CLACT_SM_E];
@@ -319,9 +327,21 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
     st->n = 0;
     st->end = 0;
     const ulong nblk = (len + CLACT_SM_B - 1) / CLACT_SM_B;
-    vreal vm0, vm1;
-    real ms;
-    clact_sm_block_max(xr, (uint)min(len, (ulong)CLACT_SM_B), sign, &vm0, &vm1, &ms);
+    vreal vm0 = (vreal)(-INFINITY), vm1 = vm0;
+    real ms = -INFINITY;
+    if (known) {
+        vm0 = *lead0;
+        vm1 = *lead1;
+        ms = *leads;
+    } else {
+        clact_sm_block_max(xr, 0, (uint)min(len, (ulong)CLACT_SM_B), sign, &vm0, &vm1, &ms);
+    }
+    if (nblk == 0) {
+        vm0 = (vreal)(-INFINITY);
+        vm1 = vm0;
+        ms = -INFINITY;
+        clact_sm_block_max(xnext, 0, nnext, sign, &vm0, &vm1, &ms);
+    }
     for (ulong j = 0; j < nblk; ++j) {
         // Block j: cnt elements, the first cnt1 in whole vectors.
         const ulong b = j * CLACT_SM_B;
@@ -334,31 +354,32 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
             clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing, logf);
             M = mb;
         }
-        // The next block (nn elements), whose max the loops below take along with this block's
-        // exps: its first nn1 elements there (no more than this block's cnt1: only the last
-        // block is short), the rest after.
-        const uint nn = j + 1 < nblk ? (uint)min(len - b - CLACT_SM_B, (ulong)CLACT_SM_B) : 0;
-        const uint nn1 = nn / CLACT_VW * CLACT_VW;
-        __global const CLACT_STYPE *xn = xb + CLACT_SM_B;
-        if (M == -INFINITY) {
-            // Only -inf and NaN so far: no exps to take (the scaling sweep writes the zeros).
-            bad |= clact_range_has_nan(xb, cnt);
-            clact_sm_block_max(xn, nn, sign, &vm0, &vm1, &ms);
-            continue;
-        }
+        // The next block (nn elements; after the last block, the next range's first), whose max
+        // the loops below take along with this block's exps: its first nc elements there (whole
+        // vectors, no more than this block has), the rest after.
+        const int last = j + 1 == nblk;
+        const uint nn = last ? nnext : (uint)min(len - b - CLACT_SM_B, (ulong)CLACT_SM_B);
+        const uint nc = min(nn / CLACT_VW * CLACT_VW, cnt1);
+        __global const CLACT_STYPE *xn = last ? xnext : xb + CLACT_SM_B;
         vm0 = (vreal)(-INFINITY);
         vm1 = vm0;
         ms = -INFINITY;
+        if (M == -INFINITY) {
+            // Only -inf and NaN so far: no exps to take (the scaling sweep writes the zeros).
+            bad |= clact_range_has_nan(xb, cnt);
+            clact_sm_block_max(xn, 0, nn, sign, &vm0, &vm1, &ms);
+            continue;
+        }
         // One accumulator each for the sum and the next block's max: with more, the loop's
         // registers spill on 16-register SIMD units (AVX2).
         vreal s0 = (vreal)(0.0f);
         vmask q = (vmask)(0);
         if (store && storing) {
-            CLACT_SM_EXPS(0, nn1, 1, 1)
-            CLACT_SM_EXPS(nn1, cnt1, 1, 0)
+            CLACT_SM_EXPS(0, nc, 1, 1)
+            CLACT_SM_EXPS(nc, cnt1, 1, 0)
         } else {
-            CLACT_SM_EXPS(0, nn1, 0, 1)
-            CLACT_SM_EXPS(nn1, cnt1, 0, 0)
+            CLACT_SM_EXPS(0, nc, 0, 1)
+            CLACT_SM_EXPS(nc, cnt1, 0, 0)
         }
         long n = 0;
         real s = 0.0f;
@@ -399,15 +420,12 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
         n += logf ? clact_hcount(q) : 0;
         CLACT_ACC(real, es[ne - 1], ek[ne - 1], s);
         et[ne - 1] += n;
-        // The next block's last nn - nn1 elements.
-#if CLACT_VW > 1
-        if (nn1 < nn && nn >= CLACT_VW)
-            vm1 = sign * CLACT_SLOAD(xn + nn - CLACT_VW);
-        else
-#endif
-            for (uint c = nn1; c < nn; ++c)
-                ms = CLACT_VMAX(ms, sign * CLACT_SLOAD1(xn + c));
+        // The next block's elements after the first nc.
+        clact_sm_block_max(xn, nc, nn, sign, &vm0, &vm1, &ms);
     }
+    *lead0 = vm0;
+    *lead1 = vm1;
+    *leads = ms;
     if (storing)
         st->end = len;
     // The sum on the final max: earlier epochs scaled by exp(m_e - M), then the last one.
@@ -434,18 +452,21 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
 // The sweep for a kind: softmax (x, stored exps), softmin (-x, stored exps), log_softmax (x, the
 // log form; with store_log, x - m_e stored for clact_sm_shift). f16 and bf16 store nothing (see
 // the top). Each branch gets constant arguments, so its own compiled loop.
+#define CLACT_SM_LEAD xnext, nnext, known, lead0, lead1, leads
 static inline __attribute__((always_inline)) void
 clact_sm_sweep_kind(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
-                    const int kind, const int store_log, clact_sm_stats *st)
+                    const int kind, const int store_log, clact_sm_stats *st,
+                    __global const CLACT_STYPE *xnext, const uint nnext, const int known,
+                    vreal *lead0, vreal *lead1, real *leads)
 {
     if (kind == 0)
-        clact_sm_sweep(xr, yr, len, 1.0f, 0, CLACT_SM_STORE_EXPS, st);
+        clact_sm_sweep(xr, yr, len, 1.0f, 0, CLACT_SM_STORE_EXPS, st, CLACT_SM_LEAD);
     else if (kind == 2)
-        clact_sm_sweep(xr, yr, len, -1.0f, 0, CLACT_SM_STORE_EXPS, st);
+        clact_sm_sweep(xr, yr, len, -1.0f, 0, CLACT_SM_STORE_EXPS, st, CLACT_SM_LEAD);
     else if (store_log && CLACT_SM_STORE_EXPS)
-        clact_sm_sweep(xr, yr, len, 1.0f, 1, 1, st);
+        clact_sm_sweep(xr, yr, len, 1.0f, 1, 1, st, CLACT_SM_LEAD);
     else
-        clact_sm_sweep(xr, yr, len, 1.0f, 1, 0, st);
+        clact_sm_sweep(xr, yr, len, 1.0f, 1, 0, st, CLACT_SM_LEAD);
 }
 
 // The scaling sweep over xr/yr[0, len) after clact_sm_sweep with store: y = exp(v - M) * f
@@ -493,27 +514,34 @@ void clact_sm_shift(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
         CLACT_SSTORE1((CLACT_SLOAD1(xr + c) - M) - logs, yr + c);
 }
 
+// Work-item g takes rows [g per_item, (g + 1) per_item): each row's sweep takes the next row's
+// first max along (clact_sm_sweep), so memory keeps streaming from row to row.
 __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
                                  const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
-                                 const int kind, const int safe)
+                                 const int kind, const int safe, const ulong per_item)
 {
-    const ulong r = get_global_id(0);
-    if (r >= rows)
+    const ulong r0 = get_global_id(0) * per_item;
+    if (r0 >= rows)
         return;
-    __global const CLACT_STYPE *xr = x + x_offset + r * C;
-    __global CLACT_STYPE *yr = y + y_offset + r * C;
-    clact_sm_stats st;
-    clact_sm_sweep_kind(xr, yr, C, kind, 1, &st);
-    if (st.bad || st.M == -INFINITY) {
-        // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
-        clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
-        return;
+    const ulong r1 = min(rows, r0 + per_item);
+    const uint first = (uint)min(C, (ulong)CLACT_SM_B);
+    vreal lead0, lead1;
+    real leads;
+    for (ulong r = r0; r < r1; ++r) {
+        __global const CLACT_STYPE *xr = x + x_offset + r * C;
+        __global CLACT_STYPE *yr = y + y_offset + r * C;
+        clact_sm_stats st;
+        clact_sm_sweep_kind(xr, yr, C, kind, 1, &st, xr + C, r + 1 < r1 ? first : 0, r > r0,
+                            &lead0, &lead1, &leads);
+        if (st.bad || st.M == -INFINITY) {
+            // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
+            clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
+        } else if (kind == 1) {
+            clact_sm_shift(xr, yr, C, &st, st.M, log1p(st.S));
+        } else {
+            clact_sm_scale(xr, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
+        }
     }
-    if (kind == 1) {
-        clact_sm_shift(xr, yr, C, &st, st.M, log1p(st.S));
-        return;
-    }
-    clact_sm_scale(xr, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
 }
 
 // One work-group per row; the local size is a power of two, at most 256.
@@ -594,7 +622,9 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
     const real sign = kind == 2 ? -1.0f : 1.0f;
     clact_sm_stats st;
-    clact_sm_sweep_kind(xr, yr, n, kind, 0, &st);
+    vreal lead0, lead1;
+    real leads;
+    clact_sm_sweep_kind(xr, yr, n, kind, 0, &st, xr, 0, 0, &lead0, &lead1, &leads);
     real s = -1.0f;
     if (st.bad) {
         s = NAN;

@@ -195,14 +195,18 @@ static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const siz
 
 static const clact_softmax_kind kinds[3] = {CLACT_SOFTMAX, CLACT_LOG_SOFTMAX, CLACT_SOFTMIN};
 
+/* The rows path twice: one row per work-item, then 4 (9 rows: items of 4, 4 and 1), where each
+ * row's sweep also takes the next row's first block max (the rows differ in kind under
+ * FILL_SPECIAL: masked, NaN, +inf rows next to numbers). */
 START_TEST(softmax_rows_all_paths) {
-    static const char *const paths[] = {"rows", "group", "split", NULL};
+    static const char *const paths[] = {"rows", "rows", "group", "split", NULL};
     static const size_t lens[] = {1, 3, 16, 17, 1000, 4096, 5000, 32768};
-    for (int p = 0; paths[p] || p == 3; ++p) {
+    for (int p = 0; paths[p] || p == 4; ++p) {
         if (paths[p])
             setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
         else
             unsetenv("CLACT_SOFTMAX_PATH");
+        setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "4" : "1", 1);
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
             size_t shape[2] = {lens[l] > 5000 ? 3 : 9, lens[l]};
             for (int f = 0; f < 4; ++f)
@@ -214,17 +218,25 @@ START_TEST(softmax_rows_all_paths) {
             break;
     }
     unsetenv("CLACT_SOFTMAX_PATH");
+    unsetenv("CLACT_SOFTMAX_ROWS_PER_ITEM");
+    /* Enough rows that the library's own choice puts several on a work-item (on up to 2
+     * compute units). */
+    static const size_t many[2] = {1100, 24};
+    run_fwd(kinds[_i], 0, 2, many, 1, FILL_SPECIAL, 0, 0, 0);
+    run_fwd(kinds[_i], CLACT_SOFTMAX_SAFE, 2, many, 1, FILL_SPECIAL, 1, 1, 1);
 }
 END_TEST
 
 /* The row sweep's blocks (32 vectors, 256 or 512 floats at CLACT_VW 8 or 16) and epochs (16
  * kept): lengths either side of block multiples, rows with more new maxima than epochs, on
- * every path that sweeps rows (rows, and split's chunks), in place and not. */
+ * every path that sweeps rows (rows with 1 and 2 rows per work-item, and split's chunks), in
+ * place and not. */
 START_TEST(softmax_epochs) {
-    static const char *const paths[] = {"rows", "split"};
+    static const char *const paths[] = {"rows", "rows", "split"};
     static const size_t lens[] = {255, 256, 257, 511, 513, 8193, 20000, 40000};
-    for (int p = 0; p < 2; ++p) {
+    for (int p = 0; p < 3; ++p) {
         setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
+        setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "2" : "1", 1);
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
             size_t shape[2] = {5, lens[l]};
             run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 0, 0, 0);
@@ -235,6 +247,7 @@ START_TEST(softmax_epochs) {
         run_fwd(kinds[_i], 0, 2, one, 1, FILL_RAMP, 0, 0, 1);
     }
     unsetenv("CLACT_SOFTMAX_PATH");
+    unsetenv("CLACT_SOFTMAX_ROWS_PER_ITEM");
 }
 END_TEST
 
