@@ -42,6 +42,17 @@ clact_status clact__device_setup(clact_context *ctx) {
     ctx->reduce_width = (ctx->device_type & CL_DEVICE_TYPE_CPU) && ctx->vector_width < 16
                             ? 2 * ctx->vector_width
                             : ctx->vector_width;
+    /* CLACT_VECTOR_WIDTH=N sets both widths (the tests run every program at other widths than
+     * the device's own; also for tuning). */
+    const char *vw = getenv("CLACT_VECTOR_WIDTH");
+    if (vw && vw[0]) {
+        char *end = NULL;
+        unsigned long w = strtoul(vw, &end, 10);
+        if (*end || (w != 1 && w != 2 && w != 4 && w != 8 && w != 16))
+            return clact__fail(NULL, CLACT_INVALID_ARGUMENT,
+                               "CLACT_VECTOR_WIDTH=%s: not 1, 2, 4, 8 or 16", vw);
+        ctx->vector_width = ctx->reduce_width = (unsigned)w;
+    }
     return CLACT_OK;
 }
 

@@ -82,6 +82,26 @@ START_TEST(context_create_from_spec_and_env) {
     clact_context_destroy(ctx);
     clact_context_destroy(NULL);
     ck_assert_ptr_null(clact_context_queue(NULL));
+
+    /* CLACT_VECTOR_WIDTH: a width the kernels are not written for is refused, by name. */
+    const char *had = getenv("CLACT_VECTOR_WIDTH");
+    char *saved = had ? strdup(had) : NULL;
+    static const char *const bad[] = {"3", "32", "0", "8x", "-4"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        setenv("CLACT_VECTOR_WIDTH", bad[i], 1);
+        ctx = (clact_context *)&ctx;
+        ck_assert_int_eq(clact_context_create(&ctx, NULL), CLACT_INVALID_ARGUMENT);
+        ck_assert_ptr_null(ctx);
+        ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "CLACT_VECTOR_WIDTH"));
+    }
+    setenv("CLACT_VECTOR_WIDTH", "2", 1);
+    ck_assert_int_eq(clact_context_create(&ctx, NULL), CLACT_OK);
+    clact_context_destroy(ctx);
+    if (saved)
+        setenv("CLACT_VECTOR_WIDTH", saved, 1);
+    else
+        unsetenv("CLACT_VECTOR_WIDTH");
+    free(saved);
 }
 END_TEST
 

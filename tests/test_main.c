@@ -3,6 +3,7 @@
  * OpenCL context, whose programs take seconds to build on PoCL. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -17,6 +18,18 @@ Suite *npy_suite(void);
 Suite *reference_suite(void);
 Suite *softmax_suite(void);
 Suite *status_suite(void);
+
+/* Whether the comma-separated list names name. */
+static int list_has(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, name, n))
+            return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
 
 int main(void) {
     tu_seed_init();
@@ -36,17 +49,32 @@ int main(void) {
     fflush(stdout);
     tu_set_ctx(ctx);
 
-    SRunner *sr = srunner_create(status_suite());
-    srunner_add_suite(sr, reference_suite());
-    srunner_add_suite(sr, npy_suite());
-    srunner_add_suite(sr, context_suite());
-    srunner_add_suite(sr, errors_suite());
-    srunner_add_suite(sr, activation_suite());
-    srunner_add_suite(sr, dtypes_suite());
-    srunner_add_suite(sr, f64_suite());
-    srunner_add_suite(sr, softmax_suite());
-    srunner_add_suite(sr, loss_suite());
-    srunner_add_suite(sr, cache_suite());
+    /* CLACT_TEST_SUITES=a,b,... runs only those suites (CTest runs the kernel suites again with
+     * the programs built at other vector widths, CLACT_VECTOR_WIDTH). */
+    static const struct {
+        const char *name;
+        Suite *(*make)(void);
+    } suites[] = {{"status", status_suite},     {"reference", reference_suite},
+                  {"npy", npy_suite},           {"context", context_suite},
+                  {"errors", errors_suite},     {"activation", activation_suite},
+                  {"dtypes", dtypes_suite},     {"f64", f64_suite},
+                  {"softmax", softmax_suite},   {"loss", loss_suite},
+                  {"cache", cache_suite}};
+    const char *only = getenv("CLACT_TEST_SUITES");
+    SRunner *sr = NULL;
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i) {
+        if (only && !list_has(only, suites[i].name))
+            continue;
+        if (!sr)
+            sr = srunner_create(suites[i].make());
+        else
+            srunner_add_suite(sr, suites[i].make());
+    }
+    if (!sr) {
+        fprintf(stderr, "clact tests: CLACT_TEST_SUITES=%s names no suite\n", only);
+        clact_context_destroy(ctx);
+        return EXIT_FAILURE;
+    }
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -43,6 +43,11 @@
  *  - `CLACT_KERNEL_DIR`: read the `.cl` sources from this folder instead of the copies embedded
  *    at build time (for kernel development).
  *  - `CLACT_BUILD_OPTIONS`: appended to the OpenCL build options.
+ *  - `CLACT_VECTOR_WIDTH`: 1, 2, 4, 8 or 16 elements per work-item in every program instead of
+ *    the device's choice (tests, tuning); another value makes context creation fail with
+ *    ::CLACT_INVALID_ARGUMENT.
+ *  - `CLACT_SOFTMAX_PATH` (`rows`, `group`, `split`) and `CLACT_SOFTMAX_ROWS_PER_ITEM`: force the
+ *    softmax row kernel and its rows per work-item (tests, tuning).
  */
 #ifndef CLACT_CLACT_H
 #define CLACT_CLACT_H
