@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The softmax family (kind 0 softmax, 1 log_softmax, 2 softmin = softmax of -x), forward and
 // backward, over one dimension of a C-order tensor seen as (outer, C, inner):
-//   clact_softmax_rows      inner == 1, one work-item per row, CLACT_VW-wide vectors along it
-//                           (CPU devices: a work-item is a core's SIMD unit). One sweep of the
-//                           row from memory takes the statistics and the exps (log_softmax:
-//                           x - max), a second one, from cache, scales (shifts) them
-//                           (clact_sm_sweep below);
+//   clact_softmax_rows      inner == 1, one work-item per run of consecutive rows, CLACT_VW-wide
+//                           vectors along them (CPU devices: a work-item is a core's SIMD unit).
+//                           One sweep of each row from memory takes the statistics and the exps
+//                           (log_softmax: x - max) and the next row's first max, a second one,
+//                           from cache, scales (shifts) them (clact_sm_sweep below);
 //   clact_softmax_group     inner == 1, one work-group per row (GPUs);
 //   clact_softmax_strided   inner > 1, one work-item per column (o, i); neighbouring work-items
 //                           read neighbouring addresses, so no transposing copy is needed;

@@ -3,7 +3,7 @@
 # The test suite under valgrind (memcheck, leaks) and under ASan + UBSan (their own build), and
 # the thread stress test under ThreadSanitizer (its own build).
 # Usage: tests/memcheck.sh [BUILD_DIR]  (BUILD_DIR: an existing build with the tests, default
-# build). Exits non-zero on any error or leak. Takes about 8.5 minutes on 2 cores.
+# build). Exits non-zero on any error or leak. Takes about 13 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
