@@ -311,8 +311,9 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const r
 // its own exps from cache; the first block of a range has no block before, and its max would be
 // a pass with memory busy and the SIMD unit idle (half the row on rows of 1000). So a sweep also
 // takes the max of the next range's first block, xnext[0, nnext), along with its last block's
-// exps, into *vm0, *vm1, *ms, and starts from them when known is set (clact_softmax_rows sweeps
-// consecutive rows that way); nnext 0 when there is no next range.
+// exps, into *lead0, *lead1, *leads (vector maxima and a scalar one, as clact_sm_block_max
+// leaves them), and starts from them when known is set (clact_softmax_rows sweeps consecutive
+// rows that way); nnext is 0 when there is no next range.
 static inline __attribute__((always_inline)) void
 clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
                const real sign, const int logf, const int store, clact_sm_stats *st,
