@@ -61,6 +61,20 @@ int main(void) {
                   {"softmax", softmax_suite},   {"loss", loss_suite},
                   {"cache", cache_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
+    /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
+    for (const char *p = only ? only : ""; *p;) {
+        size_t len = strcspn(p, ","), i = 0;
+        while (i < sizeof suites / sizeof suites[0] &&
+               !(strlen(suites[i].name) == len && !strncmp(p, suites[i].name, len)))
+            ++i;
+        if (i == sizeof suites / sizeof suites[0]) {
+            fprintf(stderr, "clact tests: CLACT_TEST_SUITES=%s: no suite named '%.*s'\n", only,
+                    (int)len, p);
+            clact_context_destroy(ctx);
+            return EXIT_FAILURE;
+        }
+        p += len + (p[len] == ',');
+    }
     SRunner *sr = NULL;
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i) {
         if (only && !list_has(only, suites[i].name))
