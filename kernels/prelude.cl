@@ -210,14 +210,18 @@ void clact_bf16_store(vfloat v, __global ushort *p)
 // should. NaN stays NaN through r. Also right up to a = 43.6 (k + 191 <= 254); beyond that the
 // result is garbage, which callers must select away. f64 uses the built-in.
 // clact_exp_neg_2p64 is 2^64 exp(a), without the last multiply: normal floats down to
-// a = -131.7 (2^-126), below that 0 or a subnormal. Softmax keeps its exps in that scale.
+// a = -131.7 (2^-126), below that 0 or a subnormal. Softmax keeps its exps in that scale, and
+// takes P of degree 3 (our fit, 1.06e-7 relative with float coefficients): within 2.5 ulp over
+// every float in [-132, 0] (measured 2.3), against 4e-6 for softmax's output, and one FMA and
+// one constant fewer per vector in its hot loop (51 instructions per 16 elements against 54 on
+// AVX2; kernel instructions per element on rows of 1000 4.63 -> 4.45).
 #if defined(CLACT_F64)
 #define clact_exp_neg(a) exp(a)
 #define clact_exp_neg1(a) exp(a)
 #else
 #define CLACT_UNSCALE_2P64(v) ((v) * 0x1p-64f)
 #define CLACT_KEEP_2P64(v) (v)
-#define CLACT_DEFINE_EXP_NEG(name, F, ASF, ASI, SCALE)                                       \
+#define CLACT_DEFINE_EXP_NEG(name, F, ASF, ASI, SCALE, POLY)                                 \
     F name(F a)                                                                              \
     {                                                                                        \
         const float sh = 0x1.8p23f + 191.0f; /* the shifter, plus the exponent bias + 64 */  \
@@ -226,21 +230,25 @@ void clact_bf16_store(vfloat v, __global ushort *p)
         F k = t - sh;                                                                        \
         F r = fma(k, (F)(-0x1.62e4p-1f), a);                                                 \
         r = fma(k, (F)(-0x1.7f7d1cp-20f), r);                                                \
-        F p = fma(r, (F)(0x1.6a244cp-10f), (F)(0x1.1239d4p-7f));                             \
-        p = fma(p, r, (F)(0x1.5558f2p-5f));                                                  \
-        p = fma(p, r, (F)(0x1.555492p-3f));                                                  \
-        p = fma(p, r, (F)(0x1.fffffcp-2f));                                                  \
-        p = fma(r * r, p, r);                                                                \
+        F p = fma(r * r, POLY(F, r), r);                                                     \
         F s = ASF(ASI(t) << 23); /* 2^(k + 64): 191 + k in [0, 191] fills the exponent */    \
         return SCALE(fma(p, s, s)); /* s (1 + p) in one rounding: s is a power of 2 */       \
     }
-CLACT_DEFINE_EXP_NEG(clact_exp_neg1, float, as_float, as_int, CLACT_UNSCALE_2P64)
-CLACT_DEFINE_EXP_NEG(clact_exp_neg1_2p64, float, as_float, as_int, CLACT_KEEP_2P64)
+// P(r) of degree 4 (3.8e-9 relative), and of degree 3 for softmax (1.06e-7; fits in its 4e-6).
+#define CLACT_EXP_P4(F, r)                                                                   \
+    fma(fma(fma(fma(r, (F)(0x1.6a244cp-10f), (F)(0x1.1239d4p-7f)), r, (F)(0x1.5558f2p-5f)), r, \
+            (F)(0x1.555492p-3f)),                                                            \
+        r, (F)(0x1.fffffcp-2f))
+#define CLACT_EXP_P3(F, r)                                                                   \
+    fma(fma(fma(r, (F)(0x1.10625p-7f), (F)(0x1.572a64p-5f)), r, (F)(0x1.5557bp-3f)), r,      \
+        (F)(0x1.fffdfcp-2f))
+CLACT_DEFINE_EXP_NEG(clact_exp_neg1, float, as_float, as_int, CLACT_UNSCALE_2P64, CLACT_EXP_P4)
+CLACT_DEFINE_EXP_NEG(clact_exp_neg1_2p64, float, as_float, as_int, CLACT_KEEP_2P64, CLACT_EXP_P3)
 #if CLACT_VW > 1
 CLACT_DEFINE_EXP_NEG(clact_exp_neg, vfloat, CLACT_CAT(as_float, CLACT_VW), CLACT_CAT(as_int, CLACT_VW),
-                     CLACT_UNSCALE_2P64)
+                     CLACT_UNSCALE_2P64, CLACT_EXP_P4)
 CLACT_DEFINE_EXP_NEG(clact_exp_neg_2p64, vfloat, CLACT_CAT(as_float, CLACT_VW),
-                     CLACT_CAT(as_int, CLACT_VW), CLACT_KEEP_2P64)
+                     CLACT_CAT(as_int, CLACT_VW), CLACT_KEEP_2P64, CLACT_EXP_P3)
 #else
 #define clact_exp_neg clact_exp_neg1
 #define clact_exp_neg_2p64 clact_exp_neg1_2p64

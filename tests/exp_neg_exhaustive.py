@@ -4,7 +4,8 @@
 clact_exp_neg (exp(a)) and clact_exp_neg_2p64 (2^64 exp(a)) on the default OpenCL device, against
 exp in double: prints the worst error in ulp of each (the ulp of the float nearest the exact
 value; 2^-149 for subnormals) and exits 1 if it exceeds the bound in kernels/prelude.cl's
-comment (1.01 ulp), or if -inf, a <= -132.5 or NaN give anything but 0, 0 and NaN. The 2^64
+comment (1.01 ulp for clact_exp_neg; 2.5 for clact_exp_neg_2p64, softmax's, whose polynomial is
+a degree lower), or if -inf, a <= -132.5 or NaN give anything but 0, 0 and NaN. The 2^64
 form is held to the bound down to a = -132 (below, where 2^64 exp(a) < 2^-126.5, it may give 0;
 softmax, its user, needs nothing of those).
 
@@ -18,7 +19,7 @@ import numpy as np
 import pyopencl as cl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BOUND = 1.01
+BOUND = {"exp_neg": 1.01, "exp_neg_2p64": 2.5}
 SRC = open(os.path.join(os.environ.get("CLACT_KERNEL_DIR") or os.path.join(HERE, "..", "kernels"), "prelude.cl")).read() + r"""
 __kernel void both(__global const uint *bits, __global float *e, __global float *e64)
 {
@@ -74,7 +75,7 @@ def main():
     ok = True
     for name, (u, at) in worst.items():
         print(f"clact_{name}: worst {u:.3f} ulp at a = {at!r:}" + (" (every float in [-132.5, 0])" if step == 1 else f" (every {step}th float)"))
-        ok &= u <= BOUND
+        ok &= u <= BOUND[name]
     # Special values: -inf and below -132.5 give exactly 0, NaN stays NaN.
     sp = np.array([-np.inf, -132.5, -140.0, -1e30, -np.finfo(np.float32).max, np.nan, -0.0, 0.0],
                   np.float32)
