@@ -480,8 +480,10 @@ void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
         for (uint e = 0; e < st->n; ++e) {
             ulong hi = e + 1 < st->n ? st->at[e + 1] : st->end;
             // The stored exps are on CLACT_SM_UNIT's scale: one multiply by fe / UNIT while that
-            // is a normal number; below, two, so that fe keeps its precision.
-            const real fe = exp(st->m[e] - M) * f, g = fe * (1.0f / CLACT_SM_UNIT);
+            // is a normal number; below, two, so that fe keeps its precision. The last epoch's
+            // max is M: exp(0) = 1 needs no call (one scalar exp less per row).
+            const real fe = st->m[e] == M ? f : exp(st->m[e] - M) * f;
+            const real g = fe * (1.0f / CLACT_SM_UNIT);
             if (g >= CLACT_SM_TINY) {
                 if (g != 1.0f)
                     clact_range_scale(yr + st->at[e], hi - st->at[e], g);
