@@ -19,12 +19,16 @@ Suite *reference_suite(void);
 Suite *softmax_suite(void);
 Suite *status_suite(void);
 
+/* Whether the list entry p[0, len) is name. */
+static int entry_is(const char *p, size_t len, const char *name) {
+    return strlen(name) == len && !strncmp(p, name, len);
+}
+
 /* Whether the comma-separated list names name. */
 static int list_has(const char *list, const char *name) {
-    size_t n = strlen(name);
     for (const char *p = list; *p;) {
         size_t len = strcspn(p, ",");
-        if (len == n && !strncmp(p, name, n))
+        if (entry_is(p, len, name))
             return 1;
         p += len + (p[len] == ',');
     }
@@ -64,8 +68,7 @@ int main(void) {
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {
         size_t len = strcspn(p, ","), i = 0;
-        while (i < sizeof suites / sizeof suites[0] &&
-               !(strlen(suites[i].name) == len && !strncmp(p, suites[i].name, len)))
+        while (i < sizeof suites / sizeof suites[0] && !entry_is(p, len, suites[i].name))
             ++i;
         if (i == sizeof suites / sizeof suites[0]) {
             fprintf(stderr, "clact tests: CLACT_TEST_SUITES=%s: no suite named '%.*s'\n", only,
