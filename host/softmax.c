@@ -7,15 +7,6 @@
 
 #include "internal.h"
 
-const char *clact_softmax_kind_name(clact_softmax_kind kind) {
-    switch (kind) {
-    case CLACT_SOFTMAX: return "softmax";
-    case CLACT_LOG_SOFTMAX: return "log_softmax";
-    case CLACT_SOFTMIN: return "softmin";
-    }
-    return NULL;
-}
-
 clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
                                 size_t *outer, size_t *C, size_t *inner, size_t *total) {
     if (!shape)

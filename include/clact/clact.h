@@ -30,8 +30,19 @@
  * ## Errors
  * Every function returns a ::clact_status. ::CLACT_OK is 0, failures are negative. On failure,
  * ::clact_context_last_error names the problem (the argument, the OpenCL call and its error
- * code name, or the compiler's build log), and no user buffer has been written. The library
- * never prints and never exits.
+ * name, the kernel argument that could not be set, or the compiler's build log), and no user
+ * buffer has been written. Errors that only the device can see (a cross-entropy class index out
+ * of range) are recorded on the context and returned by ::clact_context_check.
+ *
+ * ## Blocking
+ * Nothing blocks unless the caller asks: every operation only enqueues and returns. The calls
+ * that wait are named as such: ::clact_context_check, and ::clact_cross_entropy with
+ * ::CLACT_CE_VALIDATE. (Building a program on first use takes the compiler's time on the
+ * calling thread, but never waits for the device.)
+ *
+ * ## Output
+ * The library never prints and never exits. The one exception is opt-in: with `CLACT_VERBOSE`
+ * set, each op writes one line to stderr (below).
  *
  * ## Threads
  * A context is used by one thread at a time. Several contexts, in several threads, may share
@@ -39,15 +50,25 @@
  * call made without a context (for example a failed ::clact_context_create) is kept per thread.
  *
  * ## Environment variables
- *  - `CLACT_DEVICE`: device spec used when ::clact_context_create gets NULL.
+ * Every variable the library reads, each read once, when a context is created (so a context
+ * keeps the settings it was made with). A value outside the ones listed makes context creation
+ * fail with ::CLACT_INVALID_ARGUMENT naming the variable.
+ *  - `CLACT_DEVICE`: device spec used when ::clact_context_create gets NULL or "" (see
+ *    ::clact_device_select, which reads it too).
+ *  - `CLACT_VERBOSE`: set and not `0`: one line per op on stderr (op, dtype, shape, whether its
+ *    program came from the context, the disk cache or the compiler and how long that took, and
+ *    the device time of its last kernel, printed from an event callback so nothing waits).
+ *  - `CLACT_CACHE`: `0` turns the persistent program cache off.
+ *  - `CLACT_CACHE_DIR`: the folder of that cache (else `$XDG_CACHE_HOME/clact`, else
+ *    `~/.cache/clact`).
  *  - `CLACT_KERNEL_DIR`: read the `.cl` sources from this folder instead of the copies embedded
  *    at build time (for kernel development).
- *  - `CLACT_BUILD_OPTIONS`: appended to the OpenCL build options.
+ *  - `CLACT_BUILD_OPTIONS`: appended to the OpenCL build options (part of the cache key).
+ *  - `CLACT_NO_FP64`: set and not `0`: treat the device as lacking cl_khr_fp64 (tests).
  *  - `CLACT_VECTOR_WIDTH`: 1, 2, 4, 8 or 16 elements per work-item in every program instead of
- *    the device's choice (tests, tuning); another value makes context creation fail with
- *    ::CLACT_INVALID_ARGUMENT.
- *  - `CLACT_SOFTMAX_PATH` (`rows`, `group`, `split`) and `CLACT_SOFTMAX_ROWS_PER_ITEM`: force the
- *    softmax row kernel and its rows per work-item (tests, tuning).
+ *    the device's choice (tests, tuning).
+ *  - `CLACT_SOFTMAX_PATH` (`rows`, `group` or `split`) and `CLACT_SOFTMAX_ROWS_PER_ITEM` (a
+ *    positive integer): force the softmax row kernel and its rows per work-item (tests, tuning).
  */
 #ifndef CLACT_CLACT_H
 #define CLACT_CLACT_H
@@ -113,25 +134,45 @@ CLACT_API const char *clact_status_string(clact_status status);
 /** @name Data types */
 
 /**
+ * The one list of element types: X(NAME, value, name, size). It generates ::clact_dtype,
+ * ::clact_dtype_name, ::clact_dtype_size and ::clact_dtype_from_name, and the library builds each
+ * program for a dtype with the define `-DCLACT_<NAME>`; the CLI, bench, tests and the Python
+ * binding take their dtype lists from these functions.
+ */
+#define CLACT_DTYPE_MAP(X)                                                                         \
+    X(F32, 0, "f32", 4)                                                                            \
+    X(F16, 1, "f16", 2)                                                                            \
+    X(BF16, 2, "bf16", 2)                                                                          \
+    X(F64, 3, "f64", 8)
+
+/**
  * Element types, taken by every operation. f16 and bf16 are storage formats: kernels load them
  * exactly into float, compute and accumulate in float, and round to nearest even on store; no
  * cl_khr_fp16 is needed. f64 computes and accumulates in double and needs a device with
  * cl_khr_fp64 (see ::clact_device_info::has_fp64); elsewhere every operation returns
- * ::CLACT_UNSUPPORTED with a message naming the device. The environment variable
- * `CLACT_NO_FP64=1` makes clact treat a device as lacking it (to test that path, or to keep f64
- * off a device that only emulates it).
+ * ::CLACT_UNSUPPORTED with a message naming the device (`CLACT_NO_FP64=1` makes clact treat a
+ * device as lacking it).
  */
 typedef enum clact_dtype {
-    CLACT_F32 = 0,
-    CLACT_F16 = 1,
-    CLACT_BF16 = 2,
-    CLACT_F64 = 3
+#define CLACT__DTYPE_ENUM(name, value, text, size) CLACT_##name = value,
+    CLACT_DTYPE_MAP(CLACT__DTYPE_ENUM)
+#undef CLACT__DTYPE_ENUM
 } clact_dtype;
+
+/** How many dtypes there are (values 0 to CLACT_DTYPE_COUNT - 1); outside the enum, so that a
+ * switch over ::clact_dtype need not name it. */
+#define CLACT__COUNT_ONE(...) +1
+enum { CLACT_DTYPE_COUNT = 0 CLACT_DTYPE_MAP(CLACT__COUNT_ONE) };
 
 /** @return "f32", "f16", "bf16", "f64", or NULL for a value outside the enum. */
 CLACT_API const char *clact_dtype_name(clact_dtype dtype);
 /** @return the size of one element in bytes, or 0 for a value outside the enum. */
 CLACT_API size_t clact_dtype_size(clact_dtype dtype);
+/**
+ * Look a dtype up by the name ::clact_dtype_name returns ("bf16"), case-sensitively.
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for an unknown name or NULL pointers.
+ */
+CLACT_API clact_status clact_dtype_from_name(const char *name, clact_dtype *dtype);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Activations */
@@ -283,6 +324,17 @@ CLACT_API cl_device_id clact_context_device(const clact_context *ctx);
 CLACT_API const char *clact_context_last_error(const clact_context *ctx);
 
 /**
+ * Wait for everything enqueued on the context's queue (clFinish), then report the first error
+ * that only the device could see since the last check: today, a cross-entropy class index out of
+ * range (see ::clact_cross_entropy), named with its position, value and the valid range. The
+ * record is cleared by reporting it, so the context stays usable. This call blocks by design;
+ * call it where a training loop synchronises anyway (when it reads the loss).
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL, or the recorded device-side error, named
+ *         in ::clact_context_last_error); ::CLACT_OPENCL_ERROR (clFinish or the read failed).
+ */
+CLACT_API clact_status clact_context_check(clact_context *ctx);
+
+/**
  * What the context's program cache did. Each (program, dtype) is made once per context, on
  * first use, by one of: loading it from the persistent cache on disk, or compiling it from
  * source (then storing it there). The disk cache lives in `CLACT_CACHE_DIR`, else
@@ -334,12 +386,24 @@ CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Softmax, LogSoftmax, Softmin */
 
+/**
+ * The softmax family: X(NAME, value, name, formula). It generates ::clact_softmax_kind,
+ * ::clact_softmax_kind_name and ::clact_softmax_kind_from_name.
+ */
+#define CLACT_SOFTMAX_KIND_MAP(X)                                                                  \
+    X(SOFTMAX, 0, "softmax", "exp(x - m) / sum exp(x - m), m the row maximum")                     \
+    X(LOG_SOFTMAX, 1, "log_softmax", "x - m - log sum exp(x - m)")                                 \
+    X(SOFTMIN, 2, "softmin", "softmax(-x)")
+
 /** Which member of the softmax family (`torch.nn.Softmax`, `LogSoftmax`, `Softmin`). */
 typedef enum clact_softmax_kind {
-    CLACT_SOFTMAX = 0,     /**< exp(x - m) / sum exp(x - m), m the row maximum */
-    CLACT_LOG_SOFTMAX = 1, /**< x - m - log sum exp(x - m) */
-    CLACT_SOFTMIN = 2      /**< softmax(-x) */
+#define CLACT__KIND_ENUM(name, value, text, formula) CLACT_##name = value,
+    CLACT_SOFTMAX_KIND_MAP(CLACT__KIND_ENUM)
+#undef CLACT__KIND_ENUM
 } clact_softmax_kind;
+
+/** How many softmax kinds there are (values 0 to CLACT_SOFTMAX_KIND_COUNT - 1). */
+enum { CLACT_SOFTMAX_KIND_COUNT = 0 CLACT_SOFTMAX_KIND_MAP(CLACT__COUNT_ONE) };
 
 /**
  * Flag for ::clact_softmax: a row whose every element is -inf (+inf for softmin) gives 0
@@ -353,6 +417,11 @@ typedef enum clact_softmax_kind {
 
 /** @return "softmax", "log_softmax", "softmin", or NULL for a value outside the enum. */
 CLACT_API const char *clact_softmax_kind_name(clact_softmax_kind kind);
+/**
+ * Look a softmax kind up by the name ::clact_softmax_kind_name returns, case-sensitively.
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for an unknown name or NULL pointers.
+ */
+CLACT_API clact_status clact_softmax_kind_from_name(const char *name, clact_softmax_kind *kind);
 
 /**
  * Enqueue the softmax family over dimension @p dim of a contiguous (C-order) tensor.
@@ -411,11 +480,16 @@ typedef enum clact_target_type {
 } clact_target_type;
 
 /**
- * Flag for ::clact_cross_entropy: do not wait to validate class indices. By default the call
- * waits for its first kernel (a few microseconds of work per row) so that a class index outside
- * [0, C) that is not ignore_index is returned as ::CLACT_INVALID_ARGUMENT before anything is
- * written, as PyTorch raises. With this flag the call never blocks, and such positions give NaN
- * in the loss and the gradient instead.
+ * Flag for ::clact_cross_entropy: validate the class indices now, blocking. The call waits for
+ * its first kernel (a few microseconds of work per row) and returns a class index outside
+ * [0, C) that is not ignore_index as ::CLACT_INVALID_ARGUMENT, naming its position and value,
+ * before anything is written to the loss or the gradient, as PyTorch raises. This is the one
+ * call in the library that blocks, and only when asked to.
+ */
+#define CLACT_CE_VALIDATE 2u
+/**
+ * Accepted for source compatibility with clact 0.1.0, where it turned the blocking check off;
+ * never blocking is now the default, and this flag changes nothing.
  */
 #define CLACT_CE_ASYNC 1u
 
@@ -425,7 +499,7 @@ typedef struct clact_cross_entropy_desc {
     long long ignore_index;        /**< default -100; index targets equal to it count for nothing */
     double label_smoothing;        /**< default 0, in [0, 1] */
     clact_target_type target_type; /**< default ::CLACT_TARGET_INT64 */
-    unsigned flags;                /**< 0 or ::CLACT_CE_ASYNC */
+    unsigned flags;                /**< 0 or ::CLACT_CE_VALIDATE */
 } clact_cross_entropy_desc;
 
 /** @return PyTorch's defaults: mean, ignore_index -100, no smoothing, int64 targets. */
@@ -433,7 +507,11 @@ CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
 
 /**
  * Fused cross-entropy: `nll_loss(log_softmax(logits, class_dim), target)` with PyTorch's
- * semantics, and optionally its gradient with respect to the logits, in one call.
+ * semantics, and optionally its gradient with respect to the logits, in one call. Never blocks
+ * (unless ::CLACT_CE_VALIDATE): a class index out of range, which only the device sees, gives
+ * NaN in the loss and in the gradient of its position, and is recorded on the context, where
+ * the next ::clact_context_check returns it, naming the position and the value, the way a CUDA
+ * device-side assert surfaces at the next synchronisation.
  *
  * Shapes: logits `(C)` (one sample, class dimension 0) or `(N, C, d1, ..., dk)` (class
  * dimension 1). Index targets have shape `()` or `(N, d1, ..., dk)`; probability targets the
@@ -450,8 +528,8 @@ CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
  * @param loss one value (mean, sum) or one per position (none).
  * @param grad NULL, or the logits' shape: d(loss)/d(logits); for reduction none, of the sum of
  *        the per-position losses. May be the logits buffer itself (same offset).
- * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (bad shapes, options or buffers; a class index
- *         out of range, named in the detail, unless ::CLACT_CE_ASYNC); ::CLACT_UNSUPPORTED;
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (bad shapes, options or buffers; with
+ *         ::CLACT_CE_VALIDATE, a class index out of range, named in the detail); ::CLACT_UNSUPPORTED;
  *         ::CLACT_OUT_OF_MEMORY; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
  */
 CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_desc *desc,
