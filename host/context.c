@@ -7,6 +7,7 @@
 #include "device.h"
 
 clact_status clact__device_setup(clact_context *ctx) {
+    CLACT__FORWARD(clact__env_read(&ctx->env));
     cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type,
                                  &ctx->device_type, NULL);
     if (err != CL_SUCCESS)
@@ -18,12 +19,9 @@ clact_status clact__device_setup(clact_context *ctx) {
     cl_uint cu = 1;
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     ctx->compute_units = cu ? cu : 1;
-    /* CLACT_NO_FP64 (set and not "0") makes clact treat the device as one without cl_khr_fp64:
-     * for testing that path on devices that have it, or to keep f64 off a device that only
-     * emulates it. */
-    const char *no_fp64 = getenv("CLACT_NO_FP64");
-    ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") &&
-                    !(no_fp64 && no_fp64[0] && strcmp(no_fp64, "0"));
+    /* CLACT_NO_FP64 makes clact treat the device as one without cl_khr_fp64: for testing that
+     * path on devices that have it, or to keep f64 off a device that only emulates it. */
+    ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") && !ctx->env.no_fp64;
     /* Floats per work-item. On CPU devices a work-item is a core's SIMD unit: explicit vectors of
      * the device's preferred width (8 on AVX2, 16 on AVX-512) run far faster than what PoCL's
      * auto-vectoriser makes of scalar code (shared/BENCH.md), and wider ones spill registers in
@@ -44,30 +42,8 @@ clact_status clact__device_setup(clact_context *ctx) {
                             : ctx->vector_width;
     /* CLACT_VECTOR_WIDTH=N sets both widths (the tests run every program at other widths than
      * the device's own; also for tuning). */
-    const char *vw = getenv("CLACT_VECTOR_WIDTH");
-    if (vw && vw[0]) {
-        char *end = NULL;
-        unsigned long w = strtoul(vw, &end, 10);
-        if (*end || (w != 1 && w != 2 && w != 4 && w != 8 && w != 16))
-            return clact__fail(NULL, CLACT_INVALID_ARGUMENT,
-                               "CLACT_VECTOR_WIDTH=%s: not 1, 2, 4, 8 or 16", vw);
-        ctx->vector_width = ctx->reduce_width = (unsigned)w;
-    }
-    return CLACT_OK;
-}
-
-clact_status clact__check_dtype(clact_context *ctx, clact_dtype dtype, const char *op) {
-    if (!clact_dtype_size(dtype))
-        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "%s: unknown dtype %d", op, (int)dtype);
-    if (dtype == CLACT_F64 && !ctx->has_fp64) {
-        char name[256] = "?";
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-        name[sizeof name - 1] = '\0';
-        return clact__fail(ctx, CLACT_UNSUPPORTED,
-                           "%s: dtype f64 needs the cl_khr_fp64 extension, which device '%s' does "
-                           "not report%s",
-                           op, name, getenv("CLACT_NO_FP64") ? " (or CLACT_NO_FP64 is set)" : "");
-    }
+    if (ctx->env.vector_width)
+        ctx->vector_width = ctx->reduce_width = ctx->env.vector_width;
     return CLACT_OK;
 }
 
@@ -163,6 +139,9 @@ void clact_context_destroy(clact_context *ctx) {
     if (!ctx)
         return;
     clact__programs_release(ctx);
+    clact__env_free(&ctx->env);
+    if (ctx->device_errors)
+        clReleaseMemObject(ctx->device_errors);
     if (ctx->scratch_event)
         clReleaseEvent(ctx->scratch_event);
     if (ctx->scratch)
@@ -219,4 +198,47 @@ void clact__scratch_end(clact_context *ctx, cl_event last) {
     if (ctx->scratch_event)
         clReleaseEvent(ctx->scratch_event);
     ctx->scratch_event = last;
+}
+
+/* The device-side error record: {position or -1, value, C, ignore_index}; see internal.h. */
+static const cl_long no_device_error[4] = {-1, 0, 0, 0};
+
+clact_status clact__device_errors(clact_context *ctx) {
+    if (ctx->device_errors)
+        return CLACT_OK;
+    cl_int err;
+    ctx->device_errors = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                                        sizeof no_device_error, (void *)no_device_error, &err);
+    if (!ctx->device_errors)
+        return clact__fail_cl(ctx, err, "clCreateBuffer (device error record)");
+    return CLACT_OK;
+}
+
+clact_status clact_context_check(clact_context *ctx) {
+    CLACT__RETURN_IF(!ctx, NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
+    cl_int err = clFinish(ctx->queue);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clFinish");
+    if (!ctx->device_errors)
+        return CLACT_OK;
+    cl_long rec[4];
+    err = clEnqueueReadBuffer(ctx->queue, ctx->device_errors, CL_TRUE, 0, sizeof rec, rec, 0, NULL,
+                              NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueReadBuffer (device error record)");
+    if (rec[0] < 0)
+        return CLACT_OK;
+    /* Reported once: clear the record so that the context goes on being usable. */
+    err = clEnqueueWriteBuffer(ctx->queue, ctx->device_errors, CL_TRUE, 0, sizeof no_device_error,
+                               no_device_error, 0, NULL, NULL);
+    clact_status st = clact__fail(
+        ctx, CLACT_INVALID_ARGUMENT,
+        "cross_entropy: target %lld at position %lld is out of bounds: class indices must be in "
+        "[0, %lld) or equal ignore_index (%lld) (seen on the device; the loss and gradient of "
+        "that call are NaN there)",
+        (long long)rec[1], (long long)rec[0], (long long)rec[2], (long long)rec[3]);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueWriteBuffer (clearing the device error record)");
+    return st;
 }

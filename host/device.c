@@ -29,10 +29,12 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
     cl_int err = clGetPlatformIDs(0, NULL, &np);
     /* The ICD loader answers CL_PLATFORM_NOT_FOUND_KHR when no platform is installed: that is
      * an empty list, not a failure. */
-    if (err == -1001 || np == 0)
+    if (err == CL_PLATFORM_NOT_FOUND_KHR)
         return CLACT_OK;
     if (err != CL_SUCCESS)
         return clact__fail_cl(NULL, err, "clGetPlatformIDs");
+    if (np == 0)
+        return CLACT_OK;
     cl_platform_id *platforms = calloc(np, sizeof *platforms);
     if (!platforms)
         return clact__fail(NULL, CLACT_OUT_OF_MEMORY, "out of host memory listing platforms");

@@ -3,7 +3,8 @@
  * skips the driver's compile (about 2 s for the activation program on PoCL 3.1).
  *
  * Where: CLACT_CACHE_DIR, else $XDG_CACHE_HOME/clact, else $HOME/.cache/clact; CLACT_CACHE=0
- * turns it off. Directories are created 0700, entries 0600.
+ * turns it off (both read when the context is created: host/env.c). Directories are created
+ * 0700, entries 0600.
  *
  * An entry is one file named by a 64-bit hash of its key (clact version, program, dtype, build
  * options, a hash of the sources, device name and vendor, driver version, platform version):
@@ -42,26 +43,6 @@ uint64_t clact__fnv1a(uint64_t h, const void *data, size_t n) {
 }
 #define FNV_START 14695981039346656037ull
 
-int clact__disk_cache_enabled(void) {
-    const char *v = getenv("CLACT_CACHE");
-    return !(v && !strcmp(v, "0"));
-}
-
-/* The cache directory into dir; 0 if there is none (no variable names a place). */
-static int cache_dir(char *dir, size_t len) {
-    const char *v = getenv("CLACT_CACHE_DIR");
-    int n;
-    if (v && v[0])
-        n = snprintf(dir, len, "%s", v);
-    else if ((v = getenv("XDG_CACHE_HOME")) && v[0] == '/')
-        n = snprintf(dir, len, "%s/clact", v);
-    else if ((v = getenv("HOME")) && v[0])
-        n = snprintf(dir, len, "%s/.cache/clact", v);
-    else
-        return 0;
-    return n > 0 && (size_t)n < len;
-}
-
 /* mkdir -p with mode 0700 for every directory it creates. */
 static int make_dirs(char *path) {
     for (char *p = path + 1;; ++p) {
@@ -80,11 +61,15 @@ static int make_dirs(char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int entry_path(const char *key, char *path, size_t len, char *dir, size_t dir_len) {
-    if (!cache_dir(dir, dir_len))
+static int entry_path(const clact_context *ctx, const char *key, char *path, size_t len, char *dir,
+                      size_t dir_len) {
+    if (!ctx->env.cache_dir)
+        return 0;
+    int n = snprintf(dir, dir_len, "%s", ctx->env.cache_dir);
+    if (n <= 0 || (size_t)n >= dir_len)
         return 0;
     uint64_t h = clact__fnv1a(FNV_START, key, strlen(key));
-    int n = snprintf(path, len, "%s/%016llx.clbin", dir, (unsigned long long)h);
+    n = snprintf(path, len, "%s/%016llx.clbin", dir, (unsigned long long)h);
     return n > 0 && (size_t)n < len;
 }
 
@@ -113,7 +98,7 @@ clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, c
                                           cl_program *out) {
     *out = NULL;
     char dir[4096], path[4200];
-    if (!clact__disk_cache_enabled() || !entry_path(key, path, sizeof path, dir, sizeof dir))
+    if (!entry_path(ctx, key, path, sizeof path, dir, sizeof dir))
         return CLACT__DISK_OFF;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -153,9 +138,9 @@ done:
     return result;
 }
 
-int clact__disk_cache_store(const char *key, cl_program program) {
+int clact__disk_cache_store(const clact_context *ctx, const char *key, cl_program program) {
     char dir[4096], path[4200], tmp[4300];
-    if (!clact__disk_cache_enabled() || !entry_path(key, path, sizeof path, dir, sizeof dir))
+    if (!entry_path(ctx, key, path, sizeof path, dir, sizeof dir))
         return 0;
     size_t bsize = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) ||

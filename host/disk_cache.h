@@ -7,18 +7,17 @@
 #include "internal.h"
 
 typedef enum clact__disk_result {
-    CLACT__DISK_OFF,      /* CLACT_CACHE=0, or no directory to use */
+    CLACT__DISK_OFF,      /* CLACT_CACHE=0, or no directory to use (ctx->env.cache_dir NULL) */
     CLACT__DISK_MISS,     /* no entry */
     CLACT__DISK_REJECTED, /* an entry that failed a check, or that the driver refused */
     CLACT__DISK_HIT       /* *out is a built program */
 } clact__disk_result;
 
-int clact__disk_cache_enabled(void);
 /* A program built from the entry for key (built with options), or why there is none. */
 clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, const char *options,
                                           cl_program *out);
-/* Store program's binary under key; 1 on success. Never fails loudly. */
-int clact__disk_cache_store(const char *key, cl_program program);
+/* Store program's binary under key in ctx's cache folder; 1 on success. Never fails loudly. */
+int clact__disk_cache_store(const clact_context *ctx, const char *key, cl_program program);
 /* FNV-1a 64 of n bytes, continuing from h (start: 14695981039346656037). */
 uint64_t clact__fnv1a(uint64_t h, const void *data, size_t n);
 

@@ -86,8 +86,8 @@ const char *clact__cl_error_name(cl_int err) {
         CLACT__CL_ERROR(CL_INVALID_COMPILER_OPTIONS)
         CLACT__CL_ERROR(CL_INVALID_LINKER_OPTIONS)
         CLACT__CL_ERROR(CL_INVALID_DEVICE_PARTITION_COUNT)
+        CLACT__CL_ERROR(CL_PLATFORM_NOT_FOUND_KHR)
 #undef CLACT__CL_ERROR
-    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
     }
     return "unknown OpenCL error";
 }

@@ -5,6 +5,8 @@
 
 #include "clact/clact.h"
 
+#include <CL/cl_ext.h> /* CL_PLATFORM_NOT_FOUND_KHR */
+
 /* The programs clact builds, one per family of kernels; each is built once per context and
  * dtype, on first use. */
 typedef enum clact__program_id {
@@ -14,8 +16,33 @@ typedef enum clact__program_id {
     CLACT__PROGRAM_COUNT
 } clact__program_id;
 
-#define CLACT__DTYPE_COUNT 4
-#define CLACT__ERROR_SIZE  8192
+#define CLACT__ERROR_SIZE 8192
+
+/* The softmax row kernels (host/softmax.c); CLACT_SOFTMAX_PATH can force one. */
+typedef enum clact__softmax_path {
+    CLACT__PATH_AUTO,
+    CLACT__PATH_ROWS,
+    CLACT__PATH_GROUP,
+    CLACT__PATH_SPLIT
+} clact__softmax_path;
+
+/* Every environment variable the library reads, read once when a context is created (env.c);
+ * the header lists them with their meanings. Strings are owned (NULL when unset). */
+typedef struct clact__env {
+    int verbose;                      /* CLACT_VERBOSE set and not "0" */
+    int no_fp64;                      /* CLACT_NO_FP64 set and not "0" */
+    unsigned vector_width;            /* CLACT_VECTOR_WIDTH, 0 when unset */
+    clact__softmax_path softmax_path; /* CLACT_SOFTMAX_PATH */
+    unsigned long rows_per_item;      /* CLACT_SOFTMAX_ROWS_PER_ITEM, 0 when unset */
+    char *cache_dir;                  /* the disk cache's folder; NULL: no disk cache */
+    char *kernel_dir;                 /* CLACT_KERNEL_DIR */
+    char *build_options;              /* CLACT_BUILD_OPTIONS */
+} clact__env;
+
+/* Fill env from the environment; an invalid value fails with CLACT_INVALID_ARGUMENT naming the
+ * variable (detail in the thread's error: no context exists yet). */
+clact_status clact__env_read(clact__env *env);
+void clact__env_free(clact__env *env);
 
 typedef struct clact__program {
     cl_program program;
@@ -24,6 +51,14 @@ typedef struct clact__program {
     size_t *kernel_wg; /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on the context's device */
     cl_uint kernel_count;
 } clact__program;
+
+/* Where an op's program came from, for CLACT_VERBOSE. */
+typedef enum clact__origin {
+    CLACT__ORIGIN_NONE = -1, /* no kernel ran: an empty tensor, only a marker */
+    CLACT__ORIGIN_CONTEXT,   /* already built in this context */
+    CLACT__ORIGIN_DISK,      /* loaded from the disk cache */
+    CLACT__ORIGIN_COMPILED   /* compiled from source */
+} clact__origin;
 
 struct clact_context {
     cl_platform_id platform;
@@ -35,17 +70,21 @@ struct clact_context {
     unsigned reduce_width;  /* the same for the softmax and loss programs */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
+    clact__env env;
+    /* What only the device can see (a cross-entropy class index out of range), recorded by the
+     * kernels for clact_context_check: 4 cl_long {position or -1, value, C, ignore_index},
+     * made on first need. */
+    cl_mem device_errors;
     /* Scratch memory for kernels that pass partial results between launches (long softmax
      * rows): allocated on first need, grown when too small, and reused. scratch_event is the
      * last command that used it, which the next user waits for (out-of-order queues). */
     cl_mem scratch;
     size_t scratch_bytes;
     cl_event scratch_event;
-    clact__program programs[CLACT__PROGRAM_COUNT][CLACT__DTYPE_COUNT];
+    clact__program programs[CLACT__PROGRAM_COUNT][CLACT_DTYPE_COUNT];
     clact_cache_stats cache;
-    /* How the last clact__kernel call found its program, for CLACT_VERBOSE: 0 already in this
-     * context, 1 loaded from disk, 2 compiled from source; and what that took (ms). */
-    int last_origin;
+    /* How the current op's last clact__kernel call found its program, for CLACT_VERBOSE. */
+    clact__origin last_origin;
     double last_origin_ms;
     char error[CLACT__ERROR_SIZE];
 };
@@ -63,19 +102,84 @@ void clact__clear_error(clact_context *ctx);
 /* The name of an OpenCL error code ("CL_INVALID_VALUE"), or "unknown OpenCL error". */
 const char *clact__cl_error_name(cl_int err);
 
-/* Whether dtype is a known dtype (CLACT_INVALID_ARGUMENT if not) that this context's device
- * runs (CLACT_UNSUPPORTED for f64 without cl_khr_fp64); op names the operation in messages. */
-clact_status clact__check_dtype(clact_context *ctx, clact_dtype dtype, const char *op);
+/* ---- The frame every op uses (launch.c) ---- */
 
-/* CLACT_VERBOSE (verbose.c): whether it is on, and the line for an op that enqueued event
- * (shape NULL: a flat tensor of n elements). */
-int clact__verbose_on(void);
-void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype, int ndim,
-                           const size_t *shape, size_t n, cl_event event);
+/* Return the status of expr from the enclosing function when it is a failure. */
+#define CLACT__FORWARD(expr)                                                                       \
+    do {                                                                                           \
+        clact_status forward_ = (expr);                                                            \
+        if (forward_ != CLACT_OK)                                                                  \
+            return forward_;                                                                       \
+    } while (0)
+/* Return clact__fail(ctx, status, ...) from the enclosing function when cond holds. */
+#define CLACT__RETURN_IF(cond, ctx, status, ...)                                                   \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            return clact__fail(ctx, status, __VA_ARGS__);                                          \
+    } while (0)
+
+/* One call of a public op: its context, its name (messages, CLACT_VERBOSE), what the verbose line
+ * shows, the caller's wait list, and where its last command's event goes. */
+typedef struct clact__call {
+    clact_context *ctx;
+    char op[48];
+    clact_dtype dtype;
+    int ndim; /* the shape for CLACT_VERBOSE; ndim 0: a flat tensor of n elements */
+    const size_t *shape;
+    size_t n;
+    cl_uint num_wait;
+    const cl_event *wait_list;
+    cl_event *event; /* the caller's out-event, or own when only CLACT_VERBOSE wants one; or NULL */
+    cl_event own;
+} clact__call;
+
+/* The entry prologue of every op: NULL the caller's event, check the context (clearing its
+ * error), the event triple and the dtype (unknown: CLACT_INVALID_ARGUMENT; f64 without
+ * cl_khr_fp64: CLACT_UNSUPPORTED naming the device); op names the op in messages. */
+clact_status clact__begin(clact__call *call, clact_context *ctx, const char *op, clact_dtype dtype,
+                          cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* The epilogue: with CLACT_VERBOSE, the op's line (only when it succeeded); returns status. */
+clact_status clact__end(clact__call *call, clact_status status);
+
+/* A kernel found in its program, and the state of setting its arguments: clact__arg sets the
+ * next argument in order and records the first failure (its index and CL error), which the
+ * launch helpers report, naming the kernel, before enqueueing anything. */
+typedef struct clact__kern {
+    cl_kernel kernel;
+    const char *name;
+    size_t max_wg; /* CL_KERNEL_WORK_GROUP_SIZE on the context's device */
+    cl_uint next;
+    cl_uint failed_arg;
+    cl_int err;
+} clact__kern;
 
 /* Find a kernel by name in the program for (id, dtype), building the program on first use. */
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
-                           const char *name, cl_kernel *kernel, size_t *max_work_group);
+                           const char *name, clact__kern *k);
+void clact__arg(clact__kern *k, size_t size, const void *value);
+#define CLACT__ARG(k, v) clact__arg((k), sizeof(v), &(v))
+/* A scalar in the compute type: double for f64, float otherwise (PyTorch's opmath type; an
+ * out-of-range double becomes ±inf as (float) does in PyTorch). */
+void clact__arg_real(clact__kern *k, clact_dtype dtype, double v);
+/* CLACT_OK, or CLACT_OPENCL_ERROR naming the kernel, the argument index and the CL error. */
+clact_status clact__args_status(clact_context *ctx, const clact__kern *k);
+
+/* Enqueue k over `items` work-items in one dimension: the local size is at most `local` (and
+ * the kernel's limit), the global size rounded up to a multiple of it (kernels bound-check). */
+clact_status clact__launch(clact_context *ctx, const clact__kern *k, size_t items, size_t local,
+                           cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* Enqueue `groups` work-groups of the largest power of two <= max_local that k allows (for the
+ * kernels whose local reductions halve the group). */
+clact_status clact__launch_groups(clact_context *ctx, const clact__kern *k, size_t groups,
+                                  size_t max_local, cl_uint num_wait, const cl_event *wait_list,
+                                  cl_event *event);
+/* CLACT_VERBOSE's line for a call whose last command is event (verbose.c). */
+void clact__verbose_report(const clact__call *call, cl_event event);
+
+/* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
+clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event);
+
 /* Release every program of the context. */
 void clact__programs_release(clact_context *ctx);
 
@@ -95,17 +199,7 @@ clact_status clact__check_buffers(clact_context *ctx, const clact__buf *buffers,
  * elements (in-place) or disjoint ranges. */
 clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x, size_t x_offset,
                              cl_mem y, size_t y_offset);
-/* OpenCL's rule for (num_wait, wait_list): both zero/NULL or both given. */
-clact_status clact__check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list);
 
-/* Enqueue a 1-D kernel over `items` work-items: the local size is at most `local` (and the
- * kernel's limit), the global size is rounded up to a multiple of it (kernels bound-check). */
-clact_status clact__launch(clact_context *ctx, cl_kernel kernel, size_t kernel_wg, size_t items,
-                           size_t local, cl_uint num_wait, const cl_event *wait_list,
-                           cl_event *event);
-/* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
-clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
-                           cl_event *event);
 /* Split a shape at dim into (outer, C, inner) and the element count (0 if any dimension is). */
 clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shape, int dim,
                                 size_t *outer, size_t *C, size_t *inner, size_t *total);
@@ -125,7 +219,11 @@ clact_status clact__scratch_begin(clact_context *ctx, size_t bytes, cl_uint num_
                                   cl_uint *nw);
 void clact__scratch_end(clact_context *ctx, cl_event last);
 
-/* Query the device properties the launchers need; called once at context creation. */
+/* Make ctx->device_errors (the record clact_context_check reads) if it is not made yet. */
+clact_status clact__device_errors(clact_context *ctx);
+
+/* Read the environment and query the device properties the launchers need; called once at
+ * context creation. */
 clact_status clact__device_setup(clact_context *ctx);
 
 #endif

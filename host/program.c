@@ -33,10 +33,12 @@ static const char *family_file(clact__program_id id) {
     return name;
 }
 
-static const char *const dtype_define[CLACT__DTYPE_COUNT] = {[CLACT_F32] = "-DCLACT_F32",
-                                                             [CLACT_F16] = "-DCLACT_F16",
-                                                             [CLACT_BF16] = "-DCLACT_BF16",
-                                                             [CLACT_F64] = "-DCLACT_F64"};
+/* -DCLACT_F32 and so on: the header's dtype list names the define. */
+static const char *const dtype_define[CLACT_DTYPE_COUNT] = {
+#define CLACT__DTYPE_DEFINE(name, value, text, size) [CLACT_##name] = "-DCLACT_" #name,
+    CLACT_DTYPE_MAP(CLACT__DTYPE_DEFINE)
+#undef CLACT__DTYPE_DEFINE
+};
 
 static clact_status read_file(clact_context *ctx, const char *dir, const char *name, char **text) {
     char path[4096];
@@ -155,7 +157,7 @@ static void program_release(clact__program *p) {
 
 static clact_status program_build(clact_context *ctx, clact__program_id id, clact_dtype dtype,
                                   clact__program *p) {
-    const char *dir = getenv("CLACT_KERNEL_DIR");
+    const char *dir = ctx->env.kernel_dir;
     const char *texts[8] = {0};
     char *owned[8] = {0};
     cl_uint count = 0;
@@ -169,7 +171,7 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
         }
     }
     char options[1024];
-    const char *extra = getenv("CLACT_BUILD_OPTIONS");
+    const char *extra = ctx->env.build_options;
     /* -w: some drivers (PoCL) print compiler warnings to stderr, and the library never prints.
      * Only the dtype and the vector width are compile-time; every per-call value (sizes,
      * offsets, parameters) is a kernel argument, so nothing is ever rebuilt per call. */
@@ -178,7 +180,7 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
              extra ? " " : "", extra ? extra : "");
     /* The disk cache key: everything the binary depends on. */
     char key[3072] = "";
-    if (status == CLACT_OK && clact__disk_cache_enabled()) {
+    if (status == CLACT_OK && ctx->env.cache_dir) {
         uint64_t h = 14695981039346656037ull;
         for (cl_uint i = 0; i < count; ++i)
             h = clact__fnv1a(h, texts[i], strlen(texts[i]) + 1);
@@ -228,14 +230,14 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
             status = create_kernels(ctx, p);
         if (status == CLACT_OK) {
             ++ctx->cache.builds;
-            if (key[0] && clact__disk_cache_store(key, p->program))
+            if (key[0] && clact__disk_cache_store(ctx, key, p->program))
                 ++ctx->cache.disk_stores;
         }
     }
     if (status == CLACT_OK) {
         if (from_disk)
             ++ctx->cache.disk_hits;
-        ctx->last_origin = from_disk ? 1 : 2;
+        ctx->last_origin = from_disk ? CLACT__ORIGIN_DISK : CLACT__ORIGIN_COMPILED;
         ctx->last_origin_ms = now_ms() - t0;
         ctx->cache.build_ms += ctx->last_origin_ms;
     }
@@ -245,18 +247,15 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
 }
 
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
-                           const char *name, cl_kernel *kernel, size_t *max_work_group) {
+                           const char *name, clact__kern *k) {
     clact__program *p = &ctx->programs[id][dtype];
-    ctx->last_origin = 0;
-    if (!p->program) {
-        clact_status status = program_build(ctx, id, dtype, p);
-        if (status != CLACT_OK)
-            return status;
-    }
+    ctx->last_origin = CLACT__ORIGIN_CONTEXT;
+    if (!p->program)
+        CLACT__FORWARD(program_build(ctx, id, dtype, p));
     for (cl_uint i = 0; i < p->kernel_count; ++i) {
         if (!strcmp(p->kernel_names[i], name)) {
-            *kernel = p->kernels[i];
-            *max_work_group = p->kernel_wg[i];
+            *k =
+                (clact__kern){p->kernels[i], p->kernel_names[i], p->kernel_wg[i], 0, 0, CL_SUCCESS};
             return CLACT_OK;
         }
     }
@@ -266,7 +265,7 @@ clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype
 
 void clact__programs_release(clact_context *ctx) {
     for (int i = 0; i < CLACT__PROGRAM_COUNT; ++i)
-        for (int d = 0; d < CLACT__DTYPE_COUNT; ++d)
+        for (int d = 0; d < CLACT_DTYPE_COUNT; ++d)
             program_release(&ctx->programs[i][d]);
 }
 

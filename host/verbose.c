@@ -8,14 +8,8 @@
  * device time. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
-
-int clact__verbose_on(void) {
-    const char *v = getenv("CLACT_VERBOSE");
-    return v && v[0] && strcmp(v, "0");
-}
 
 typedef struct pending {
     cl_event event;
@@ -40,36 +34,40 @@ static void CL_CALLBACK on_complete(cl_event event, cl_int status, void *data) {
     free(p);
 }
 
-void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype, int ndim,
-                           const size_t *shape, size_t n, cl_event event) {
+void clact__verbose_report(const clact__call *call, cl_event event) {
+    clact_context *ctx = call->ctx;
     pending *p = malloc(sizeof *p);
     if (!p)
         return;
     char dims[256] = "";
     size_t used = 0;
-    if (shape) {
-        for (int i = 0; i < ndim && used < sizeof dims - 24; ++i)
-            used +=
-                (size_t)snprintf(dims + used, sizeof dims - used, "%s%zu", i ? ", " : "", shape[i]);
+    if (call->ndim > 0) {
+        for (int i = 0; i < call->ndim && used < sizeof dims - 24; ++i)
+            used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%zu", i ? ", " : "",
+                                     call->shape[i]);
     } else {
-        snprintf(dims, sizeof dims, "%zu", n);
+        snprintf(dims, sizeof dims, "%zu", call->n);
     }
     char origin[96];
-    if (ctx->last_origin == 1)
+    switch (ctx->last_origin) {
+    case CLACT__ORIGIN_DISK:
         snprintf(origin, sizeof origin, "program loaded from the disk cache in %.1f ms",
                  ctx->last_origin_ms);
-    else if (ctx->last_origin == 2)
+        break;
+    case CLACT__ORIGIN_COMPILED:
         snprintf(origin, sizeof origin, "program compiled in %.1f ms (cache miss)",
                  ctx->last_origin_ms);
-    else if (ctx->last_origin == 0)
+        break;
+    case CLACT__ORIGIN_CONTEXT:
         snprintf(origin, sizeof origin, "program cached in the context");
-    else
-        snprintf(origin, sizeof origin, "no kernel (empty tensor)");
-    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", op, clact_dtype_name(dtype),
-             dims, origin);
+        break;
+    case CLACT__ORIGIN_NONE: snprintf(origin, sizeof origin, "no kernel (empty tensor)"); break;
+    }
+    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", call->op,
+             clact_dtype_name(call->dtype), dims, origin);
     cl_command_queue_properties props = 0;
     clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
-    if (event && (props & CL_QUEUE_PROFILING_ENABLE) && ctx->last_origin >= 0 &&
+    if (event && (props & CL_QUEUE_PROFILING_ENABLE) && ctx->last_origin != CLACT__ORIGIN_NONE &&
         clRetainEvent(event) == CL_SUCCESS) {
         p->event = event;
         if (clSetEventCallback(event, CL_COMPLETE, on_complete, p) == CL_SUCCESS)
@@ -77,6 +75,7 @@ void clact__verbose_report(clact_context *ctx, const char *op, clact_dtype dtype
         clReleaseEvent(event);
     }
     fprintf(stderr, "%s%s\n", p->line,
-            ctx->last_origin < 0 ? "" : ", no device time (queue without profiling)");
+            ctx->last_origin == CLACT__ORIGIN_NONE ? ""
+                                                   : ", no device time (queue without profiling)");
     free(p);
 }

@@ -6,10 +6,10 @@
  * canaries, poisoned outputs; then the backward pass; then bad arguments. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 
 #include "testutil.h"
 
@@ -203,10 +203,10 @@ START_TEST(softmax_rows_all_paths) {
     static const size_t lens[] = {1, 3, 16, 17, 1000, 4096, 5000, 32768};
     for (int p = 0; paths[p] || p == 4; ++p) {
         if (paths[p])
-            setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
+            tu_setenv("CLACT_SOFTMAX_PATH", paths[p]);
         else
-            unsetenv("CLACT_SOFTMAX_PATH");
-        setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "4" : "1", 1);
+            tu_setenv("CLACT_SOFTMAX_PATH", NULL);
+        tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "4" : "1");
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
             size_t shape[2] = {lens[l] > 5000 ? 3 : 9, lens[l]};
             for (int f = 0; f < 4; ++f)
@@ -217,8 +217,8 @@ START_TEST(softmax_rows_all_paths) {
         if (!paths[p])
             break;
     }
-    unsetenv("CLACT_SOFTMAX_PATH");
-    unsetenv("CLACT_SOFTMAX_ROWS_PER_ITEM");
+    tu_setenv("CLACT_SOFTMAX_PATH", NULL);
+    tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", NULL);
     /* Enough rows that the library's own choice puts several on a work-item (on up to 2
      * compute units). */
     static const size_t many[2] = {1100, 24};
@@ -235,8 +235,8 @@ START_TEST(softmax_epochs) {
     static const char *const paths[] = {"rows", "rows", "split"};
     static const size_t lens[] = {255, 256, 257, 511, 513, 8193, 20000, 40000};
     for (int p = 0; p < 3; ++p) {
-        setenv("CLACT_SOFTMAX_PATH", paths[p], 1);
-        setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "2" : "1", 1);
+        tu_setenv("CLACT_SOFTMAX_PATH", paths[p]);
+        tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "2" : "1");
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
             size_t shape[2] = {5, lens[l]};
             run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 0, 0, 0);
@@ -246,8 +246,8 @@ START_TEST(softmax_epochs) {
         static const size_t one[2] = {1, 40000};
         run_fwd(kinds[_i], 0, 2, one, 1, FILL_RAMP, 0, 0, 1);
     }
-    unsetenv("CLACT_SOFTMAX_PATH");
-    unsetenv("CLACT_SOFTMAX_ROWS_PER_ITEM");
+    tu_setenv("CLACT_SOFTMAX_PATH", NULL);
+    tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", NULL);
 }
 END_TEST
 
@@ -274,7 +274,7 @@ END_TEST
 
 START_TEST(softmax_long_row) {
     static const size_t shape[2] = {1, 1000000};
-    unsetenv("CLACT_SOFTMAX_PATH");
+    tu_setenv("CLACT_SOFTMAX_PATH", NULL);
     run_fwd(kinds[_i], 0, 2, shape, 1, FILL_UNIFORM, 0, 0, 0);
     run_fwd(kinds[_i], 0, 2, shape, -1, FILL_BENCHDNN, 1, 1, 1);
     static const size_t two[2] = {2, 600000};
@@ -423,7 +423,8 @@ START_TEST(softmax_errors) {
         {CLACT_INVALID_ARGUMENT, "overlap",
          clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 1, big + 1, 0, b, 0, b, 5, 0, NULL, NULL)},
         {CLACT_INVALID_ARGUMENT, "dtype",
-         clact_softmax(c, CLACT_SOFTMAX, 0, (clact_dtype)7, 3, shape, 0, b, 0, b, 0, 0, NULL, NULL)},
+         clact_softmax(c, CLACT_SOFTMAX, 0, (clact_dtype)7, 3, shape, 0, b, 0, b, 0, 0, NULL,
+                       NULL)},
         {CLACT_INVALID_ARGUMENT, "dim 5",
          clact_softmax_backward(c, CLACT_SOFTMAX, CLACT_F32, 3, shape, 5, b, 0, b, 0, b, 0, 0, NULL,
                                 NULL)},
@@ -462,12 +463,12 @@ END_TEST
  * correctly rounded reference (computed in float, rounded once: benchdnn's rule), on every kernel
  * shape: rows through each path, a strided dimension, long rows split, backward. */
 static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const size_t *shape,
-                      int dim, const char *path, int backward)
-{
+                      int dim, const char *path, int backward) {
     size_t total = 1;
     for (int i = 0; i < ndim; ++i)
         total *= shape[i];
-    tu_rng r = tu_rng_for("dtype softmax", total * 31 + (uint64_t)dt * 7 + (uint64_t)kind + (uint64_t)backward);
+    tu_rng r = tu_rng_for("dtype softmax",
+                          total * 31 + (uint64_t)dt * 7 + (uint64_t)kind + (uint64_t)backward);
     uint16_t *x = malloc(total * 2), *g = malloc(total * 2), *y = malloc(total * 2);
     double *xd = malloc(total * sizeof *xd), *gd = malloc(total * sizeof *gd),
            *ref = malloc(total * sizeof *ref);
@@ -485,7 +486,8 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const s
             g[i] = tu_round16(dt, (xd[i] > 0 ? -1 : 1) * tu_uniform(&r, 0.1, 2));
             gd[i] = tu_decode16(dt, g[i]);
         }
-        ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, xd, gd, ref), CLACT_OK);
+        ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, xd, gd, ref),
+                         CLACT_OK);
     } else {
         ck_assert_int_eq(clact_reference_softmax(kind, 0, ndim, shape, dim, xd, ref), CLACT_OK);
     }
@@ -495,12 +497,12 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const s
     cl_mem gb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 2, g, &err);
     cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE, total * 2, NULL, &err);
     if (path)
-        setenv("CLACT_SOFTMAX_PATH", path, 1);
+        tu_setenv("CLACT_SOFTMAX_PATH", path);
     clact_status st = backward ? clact_softmax_backward(tu_ctx(), kind, dt, ndim, shape, dim, xb, 0,
                                                         gb, 0, yb, 0, 0, NULL, NULL)
-                               : clact_softmax(tu_ctx(), kind, 0, dt, ndim, shape, dim, xb, 0, yb, 0,
-                                               0, NULL, NULL);
-    unsetenv("CLACT_SOFTMAX_PATH");
+                               : clact_softmax(tu_ctx(), kind, 0, dt, ndim, shape, dim, xb, 0, yb,
+                                               0, 0, NULL, NULL);
+    tu_setenv("CLACT_SOFTMAX_PATH", NULL);
     ck_assert_msg(st == CLACT_OK, "%s", clact_context_last_error(tu_ctx()));
     tu_read_bytes(yb, total * 2, y);
     for (size_t i = 0; i < total; ++i) {
@@ -520,8 +522,7 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const s
     free(x), free(g), free(y), free(xd), free(gd), free(ref);
 }
 
-START_TEST(softmax_f16_bf16)
-{
+START_TEST(softmax_f16_bf16) {
     const clact_dtype dt = _i < 3 ? CLACT_F16 : CLACT_BF16;
     const clact_softmax_kind kind = kinds[_i % 3];
     static const size_t rows[2] = {9, 1000}, few[2] = {2, 20000}, s3[3] = {4, 5, 6};

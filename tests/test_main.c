@@ -58,11 +58,11 @@ int main(void) {
     static const struct {
         const char *name;
         Suite *(*make)(void);
-    } suites[] = {{"status", status_suite},     {"reference", reference_suite},
-                  {"npy", npy_suite},           {"context", context_suite},
-                  {"errors", errors_suite},     {"activation", activation_suite},
-                  {"dtypes", dtypes_suite},     {"f64", f64_suite},
-                  {"softmax", softmax_suite},   {"loss", loss_suite},
+    } suites[] = {{"status", status_suite},   {"reference", reference_suite},
+                  {"npy", npy_suite},         {"context", context_suite},
+                  {"errors", errors_suite},   {"activation", activation_suite},
+                  {"dtypes", dtypes_suite},   {"f64", f64_suite},
+                  {"softmax", softmax_suite}, {"loss", loss_suite},
                   {"cache", cache_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
@@ -96,6 +96,6 @@ int main(void) {
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    clact_context_destroy(ctx);
+    clact_context_destroy(tu_ctx()); /* tu_setenv may have replaced ctx */
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

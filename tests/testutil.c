@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "testutil.h"
 
 #include <float.h>
@@ -13,6 +14,21 @@ static uint64_t the_seed;
 
 clact_context *tu_ctx(void) { return the_ctx; }
 void tu_set_ctx(clact_context *ctx) { the_ctx = ctx; }
+
+void tu_setenv(const char *name, const char *value) {
+    const char *now = getenv(name);
+    if ((!now && !value) || (now && value && !strcmp(now, value)))
+        return;
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+    clact_context *fresh = NULL;
+    ck_assert_msg(clact_context_create_from_queue(&fresh, clact_context_queue(the_ctx)) == CLACT_OK,
+                  "%s=%s: %s", name, value ? value : "(unset)", clact_context_last_error(NULL));
+    clact_context_destroy(the_ctx);
+    the_ctx = fresh;
+}
 uint64_t tu_seed(void) { return the_seed; }
 
 static uint64_t splitmix(uint64_t *x) {

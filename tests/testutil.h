@@ -12,6 +12,10 @@
  * cost a second each). A missing device fails the run; it is never a skip. */
 clact_context *tu_ctx(void);
 void tu_set_ctx(clact_context *ctx);
+/* Set (value NULL: unset) an environment variable the library reads and, when that changes it,
+ * replace tu_ctx() by a fresh context on the same queue (same cl_context: buffers stay valid),
+ * since a context reads the environment once, when it is created. */
+void tu_setenv(const char *name, const char *value);
 
 /* The run's seed: CLACT_TEST_SEED if set, else fresh; printed by the runner. */
 uint64_t tu_seed(void);
@@ -56,7 +60,6 @@ int tu_close(float got, double ref, tu_tolerance tol);
 double tu_decode16(clact_dtype dt, uint16_t v);
 uint16_t tu_round16(clact_dtype dt, double x);
 long tu_order16(uint16_t v);
-
 
 /* Any dtype, with host values as doubles. tu_write_dt rounds to the dtype (to nearest even);
  * tu_read_dt returns 0 if any element still holds the poison of tu_poison_dt (all bytes 0xff,

@@ -352,7 +352,8 @@ typedef struct clact_cache_stats {
 } clact_cache_stats;
 
 /** Fill @p stats for @p ctx. @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL. */
-CLACT_API clact_status clact_context_cache_stats(const clact_context *ctx, clact_cache_stats *stats);
+CLACT_API clact_status clact_context_cache_stats(const clact_context *ctx,
+                                                 clact_cache_stats *stats);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Elementwise activation */
@@ -529,7 +530,8 @@ CLACT_API clact_cross_entropy_desc clact_cross_entropy_default(void);
  * @param grad NULL, or the logits' shape: d(loss)/d(logits); for reduction none, of the sum of
  *        the per-position losses. May be the logits buffer itself (same offset).
  * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (bad shapes, options or buffers; with
- *         ::CLACT_CE_VALIDATE, a class index out of range, named in the detail); ::CLACT_UNSUPPORTED;
+ *         ::CLACT_CE_VALIDATE, a class index out of range, named in the detail);
+ * ::CLACT_UNSUPPORTED;
  *         ::CLACT_OUT_OF_MEMORY; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
  */
 CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_desc *desc,
@@ -558,7 +560,8 @@ CLACT_API clact_status clact_reference_forward(const clact_activation *act, clac
                                                size_t n, const double *x, double *y);
 
 /**
- * CPU reference of ::clact_softmax, sums and exponentials in long double, on a host array of the given shape.
+ * CPU reference of ::clact_softmax, sums and exponentials in long double, on a host array of the
+ * given shape.
  * @p x and @p y may be the same array. Same NaN rules and flags as the device function.
  * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_softmax).
  */

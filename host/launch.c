@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* The frame every op runs in: the entry prologue and epilogue (with the CLACT_VERBOSE line, done
+ * once here for every op), kernel arguments that remember their first failure, and the launch
+ * helpers. Op files (activation.c, softmax.c, loss.c) hold only what is particular to their op. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static clact_status check_events(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list) {
+    CLACT__RETURN_IF(num_wait > 0 && !wait_list, ctx, CLACT_INVALID_ARGUMENT,
+                     "num_wait is %u but wait_list is NULL", (unsigned)num_wait);
+    CLACT__RETURN_IF(num_wait == 0 && wait_list, ctx, CLACT_INVALID_ARGUMENT,
+                     "wait_list is given but num_wait is 0");
+    return CLACT_OK;
+}
+
+static clact_status check_dtype(clact_context *ctx, clact_dtype dtype, const char *op) {
+    CLACT__RETURN_IF(!clact_dtype_size(dtype), ctx, CLACT_INVALID_ARGUMENT, "%s: unknown dtype %d",
+                     op, (int)dtype);
+    if (dtype == CLACT_F64 && !ctx->has_fp64) {
+        char name[256] = "?";
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+        name[sizeof name - 1] = '\0';
+        return clact__fail(ctx, CLACT_UNSUPPORTED,
+                           "%s: dtype f64 needs the cl_khr_fp64 extension, which device '%s' does "
+                           "not report%s",
+                           op, name, ctx->env.no_fp64 ? " (or CLACT_NO_FP64 is set)" : "");
+    }
+    return CLACT_OK;
+}
+
+clact_status clact__begin(clact__call *call, clact_context *ctx, const char *op, clact_dtype dtype,
+                          cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    memset(call, 0, sizeof *call);
+    snprintf(call->op, sizeof call->op, "%s", op);
+    call->dtype = dtype;
+    call->num_wait = num_wait;
+    call->wait_list = wait_list;
+    if (event)
+        *event = NULL;
+    CLACT__RETURN_IF(!ctx, NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    call->ctx = ctx;
+    clact__clear_error(ctx);
+    ctx->last_origin = CLACT__ORIGIN_NONE;
+    /* The verbose line needs the op's event even when the caller does not want it. */
+    call->event = event ? event : ctx->env.verbose ? &call->own : NULL;
+    CLACT__FORWARD(check_events(ctx, num_wait, wait_list));
+    return check_dtype(ctx, dtype, op);
+}
+
+clact_status clact__end(clact__call *call, clact_status status) {
+    if (status == CLACT_OK && call->ctx && call->ctx->env.verbose)
+        clact__verbose_report(call, *call->event);
+    if (call->own)
+        clReleaseEvent(call->own);
+    call->own = NULL;
+    return status;
+}
+
+void clact__arg(clact__kern *k, size_t size, const void *value) {
+    cl_int err = clSetKernelArg(k->kernel, k->next, size, value);
+    if (err != CL_SUCCESS && k->err == CL_SUCCESS) {
+        k->err = err;
+        k->failed_arg = k->next;
+    }
+    ++k->next;
+}
+
+void clact__arg_real(clact__kern *k, clact_dtype dtype, double v) {
+    cl_double d = v;
+    cl_float f = (cl_float)v;
+    if (dtype == CLACT_F64)
+        clact__arg(k, sizeof d, &d);
+    else
+        clact__arg(k, sizeof f, &f);
+}
+
+clact_status clact__args_status(clact_context *ctx, const clact__kern *k) {
+    if (k->err == CL_SUCCESS)
+        return CLACT_OK;
+    return clact__fail(ctx, CLACT_OPENCL_ERROR, "clSetKernelArg(%s, argument %u) failed: %s (%d)",
+                       k->name, (unsigned)k->failed_arg, clact__cl_error_name(k->err), (int)k->err);
+}
+
+static clact_status enqueue(clact_context *ctx, const clact__kern *k, size_t global, size_t local,
+                            cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    CLACT__FORWARD(clact__args_status(ctx, k));
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k->kernel, 1, NULL, &global, &local, num_wait,
+                                        wait_list, event);
+    if (err != CL_SUCCESS) {
+        char call[96];
+        snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", k->name);
+        return clact__fail_cl(ctx, err, call);
+    }
+    return CLACT_OK;
+}
+
+clact_status clact__launch(clact_context *ctx, const clact__kern *k, size_t items, size_t local,
+                           cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    if (local > k->max_wg)
+        local = k->max_wg;
+    size_t rounded_items = (items + 31) / 32 * 32;
+    if (local > rounded_items)
+        local = rounded_items;
+    size_t global = (items + local - 1) / local * local;
+    return enqueue(ctx, k, global, local, num_wait, wait_list, event);
+}
+
+clact_status clact__launch_groups(clact_context *ctx, const clact__kern *k, size_t groups,
+                                  size_t max_local, cl_uint num_wait, const cl_event *wait_list,
+                                  cl_event *event) {
+    size_t local = 1;
+    while (local * 2 <= max_local && local * 2 <= k->max_wg)
+        local *= 2;
+    return enqueue(ctx, k, groups * local, local, num_wait, wait_list, event);
+}
+
+clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
+                           cl_event *event) {
+    cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
+    return CLACT_OK;
+}
