@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Fused cross-entropy: argument checks and the three launches of kernels/loss.cl. */
-#include <math.h>
+/* Fused cross-entropy: argument checks and the three launches of kernels/loss.cl, never blocking
+ * unless the caller asks to validate class indices now (CLACT_CE_VALIDATE). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
 
@@ -48,7 +48,7 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
                            "label_smoothing must be between 0.0 and 1.0, not %g",
                            d->label_smoothing);
-    if (d->flags & ~CLACT_CE_ASYNC)
+    if (d->flags & ~(CLACT_CE_ASYNC | CLACT_CE_VALIDATE))
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "unknown flags 0x%x", d->flags);
     if (d->target_type == CLACT_TARGET_PROBS && d->ignore_index >= 0)
         return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
@@ -57,207 +57,199 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
     return CLACT_OK;
 }
 
-#define SETP(k, i, size, ptr)                                                                      \
-    do {                                                                                           \
-        cl_int e_ = clSetKernelArg(k, i, size, ptr);                                               \
-        if (e_ != CL_SUCCESS) {                                                                    \
-            st = clact__fail_cl(ctx, e_, "clSetKernelArg");                                        \
-            goto done;                                                                             \
-        }                                                                                          \
-    } while (0)
-#define SET(k, i, v) SETP(k, i, sizeof(v), &(v))
-
-static clact_status clact_cross_entropy_impl(
-    clact_context *ctx, const clact_cross_entropy_desc *desc, clact_dtype dtype, int ndim,
-    const size_t *shape, cl_mem logits, size_t logits_offset, cl_mem target, size_t target_offset,
-    cl_mem weight, size_t weight_offset, cl_mem loss, size_t loss_offset, cl_mem grad,
-    size_t grad_offset, cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
-    if (event)
-        *event = NULL;
-    if (!ctx)
-        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
-    clact__clear_error(ctx);
-    clact_status st;
+/* One cross-entropy call, as validated: sizes, the compute type, and the caller's buffers. */
+typedef struct ce_call {
+    clact__call *call;
+    const clact_cross_entropy_desc *d;
     size_t C, inner, P, total;
-    if ((st = clact__ce_desc_check(ctx, desc)) != CLACT_OK ||
-        (st = clact__ce_shape(ctx, ndim, shape, &C, &inner, &P, &total)) != CLACT_OK ||
-        (st = clact__check_events(ctx, num_wait, wait_list)) != CLACT_OK)
-        return st;
-    if ((st = clact__check_dtype(ctx, dtype, "cross_entropy")) != CLACT_OK)
-        return st;
-    /* Logits, weights, probability targets, loss and gradient are all of the dtype; the
-     * scratch holds the compute type (double for f64, float otherwise). */
+    size_t real_size;  /* the scratch's reals: double for f64, float otherwise */
+    const char *tname; /* "i64", "i32" or "prob": the kernels' suffix */
+    cl_mem logits, target, weight, loss, grad;
+    cl_ulong lo, to, wo, so, go;
+} ce_call;
+
+/* Index of the scratch's first-invalid-position slot, in reals (see kernels/loss.cl). */
+static size_t bad_slot(const ce_call *c) { return 4 * c->P + 2; }
+
+/* Options, shape and buffers; fills c. */
+static clact_status ce_validate(ce_call *c, int ndim, const size_t *shape, size_t logits_offset,
+                                size_t target_offset, size_t weight_offset, size_t loss_offset,
+                                size_t grad_offset) {
+    clact_context *ctx = c->call->ctx;
+    clact_dtype dtype = c->call->dtype;
+    CLACT__FORWARD(clact__ce_desc_check(ctx, c->d));
+    CLACT__FORWARD(clact__ce_shape(ctx, ndim, shape, &c->C, &c->inner, &c->P, &c->total));
+    c->call->ndim = ndim;
+    c->call->shape = shape;
+    /* Logits, weights, probability targets, loss and gradient are all of the dtype. */
     size_t es = clact_dtype_size(dtype);
-    size_t rs = dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float);
-    int probs = desc->target_type == CLACT_TARGET_PROBS;
-    size_t tsize = probs ? es : desc->target_type == CLACT_TARGET_INT64 ? 8 : 4;
+    c->real_size = dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float);
+    int probs = c->d->target_type == CLACT_TARGET_PROBS;
+    int i64 = c->d->target_type == CLACT_TARGET_INT64;
+    c->tname = probs ? "prob" : i64 ? "i64" : "i32";
+    size_t tsize = probs ? es : i64 ? 8 : 4;
+    /* grad may be the logits themselves (in place); weight and grad are optional. */
     clact__buf b[5] = {
-        {"logits", logits, logits_offset, total, es, 0, -1},
-        {"target", target, target_offset, probs ? total : P, tsize, 0, -1},
-        {"loss", loss, loss_offset, desc->reduction == CLACT_REDUCTION_NONE ? P : 1, es, 1, -1},
-        {"grad", grad, grad_offset, total, es, 1, 0},
-        {"weight", weight, weight_offset, C, es, 0, -1},
+        {"logits", c->logits, logits_offset, c->total, es, 0, -1},
+        {"target", c->target, target_offset, probs ? c->total : c->P, tsize, 0, -1},
+        {"loss", c->loss, loss_offset, c->d->reduction == CLACT_REDUCTION_NONE ? c->P : 1, es, 1,
+         -1},
+        {"weight", c->weight, weight_offset, c->C, es, 0, -1},
+        {"grad", c->grad, grad_offset, c->total, es, 1, 0},
     };
-    /* weight and grad are optional: check only those given (grad is index 3, weight 4). */
-    clact__buf given[5];
-    int n = 0;
-    for (int i = 0; i < 5; ++i) {
-        if (i >= 3 && !b[i].mem)
-            continue;
-        given[n] = b[i];
-        if (i == 3)
-            given[n].alias = 0; /* grad may be the logits, in place */
-        ++n;
-    }
-    if ((st = clact__check_buffers(ctx, given, n)) != CLACT_OK)
-        return st;
-    const char *tname = probs ? "prob" : desc->target_type == CLACT_TARGET_INT64 ? "i64" : "i32";
-    char kpos[32], kgrad[32];
-    strcpy(kpos, "clact_ce_pos_");
-    strcat(kpos, tname);
-    strcpy(kgrad, "clact_ce_grad_");
-    strcat(kgrad, tname);
-    cl_kernel kp, kr, kg = NULL;
-    size_t wp, wr, wg = 0;
-    if ((st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, kpos, &kp, &wp)) != CLACT_OK ||
-        (st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, "clact_ce_reduce", &kr, &wr)) !=
-            CLACT_OK ||
-        (grad &&
-         (st = clact__kernel(ctx, CLACT__PROGRAM_LOSS, dtype, kgrad, &kg, &wg)) != CLACT_OK))
-        return st;
+    int n = 3 + (c->weight != NULL);
+    if (c->grad)
+        b[n++] = b[4];
+    CLACT__FORWARD(clact__check_buffers(ctx, b, n));
+    c->lo = logits_offset;
+    c->to = target_offset;
+    c->wo = weight_offset;
+    c->so = loss_offset;
+    c->go = grad_offset;
+    return clact__device_errors(ctx);
+}
 
-    cl_event stack[16], *waits;
-    cl_uint nw;
-    if ((st = clact__scratch_begin(ctx, (4 * P + 3) * rs, num_wait, wait_list, stack, &waits,
-                                   &nw)) != CLACT_OK)
-        return st;
+/* The leading arguments of the pos and grad kernels after their sizes. */
+static void ce_inputs_args(const ce_call *c, clact__kern *k) {
+    cl_int has_w = c->weight != NULL;
+    cl_long ign = c->d->ignore_index;
+    CLACT__ARG(k, c->logits);
+    CLACT__ARG(k, c->lo);
+    CLACT__ARG(k, c->target);
+    CLACT__ARG(k, c->to);
+    CLACT__ARG(k, c->weight);
+    CLACT__ARG(k, c->wo);
+    CLACT__ARG(k, has_w);
+    CLACT__ARG(k, ign);
+    clact__arg_real(k, c->call->dtype, c->d->label_smoothing);
+}
 
-    cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
-    cl_mem scr = ctx->scratch;
-    cl_ulong uP = P, uC = C, uin = inner, ut = total, lo = logits_offset, to = target_offset,
-             wo = weight_offset, so = loss_offset, go = grad_offset;
-    cl_int has_w = weight != NULL, red = (cl_int)desc->reduction, iprobs = probs;
-    cl_long ign = desc->ignore_index;
-    /* Label smoothing in the compute type: double for f64, float otherwise. */
-    cl_float eps32 = (cl_float)desc->label_smoothing;
-    cl_double eps64 = desc->label_smoothing;
-    const void *eps = rs == sizeof eps64 ? (const void *)&eps64 : (const void *)&eps32;
+static clact_status ce_kernel(const ce_call *c, const char *stem, clact__kern *k) {
+    char name[32];
+    snprintf(name, sizeof name, "clact_ce_%s_%s", stem, c->tname);
+    return clact__kernel(c->call->ctx, CLACT__PROGRAM_LOSS, c->call->dtype, name, k);
+}
+
+/* Per-position statistics and losses into the scratch (nothing the caller sees), after marking
+ * the first-invalid-position slot empty. */
+static clact_status ce_positions(const ce_call *c, cl_uint nw, const cl_event *waits,
+                                 cl_event *e_fill, cl_event *e_pos) {
+    clact_context *ctx = c->call->ctx;
+    clact__kern k;
+    CLACT__FORWARD(ce_kernel(c, "pos", &k));
+    cl_ulong P = c->P, C = c->C, inner = c->inner;
+    CLACT__ARG(&k, P);
+    CLACT__ARG(&k, C);
+    CLACT__ARG(&k, inner);
+    ce_inputs_args(c, &k);
+    CLACT__ARG(&k, ctx->scratch);
+    CLACT__FORWARD(clact__args_status(ctx, &k));
     cl_uint none = 0xffffffffu;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, scr, &none, sizeof none, (4 * P + 2) * rs,
-                                     sizeof none, nw, nw ? waits : NULL, &e_fill);
-    if (waits != stack)
-        free(waits);
+    cl_int err = clEnqueueFillBuffer(ctx->queue, ctx->scratch, &none, sizeof none,
+                                     bad_slot(c) * c->real_size, sizeof none, nw, waits, e_fill);
     if (err != CL_SUCCESS)
         return clact__fail_cl(ctx, err, "clEnqueueFillBuffer");
+    if (c->P == 0)
+        return CLACT_OK;
+    return clact__launch(ctx, &k, c->P, 64, 1, e_fill, e_pos);
+}
 
-    cl_event after_pos = e_fill;
-    if (P > 0) {
-        SET(kp, 0, uP);
-        SET(kp, 1, uC);
-        SET(kp, 2, uin);
-        SET(kp, 3, logits);
-        SET(kp, 4, lo);
-        SET(kp, 5, target);
-        SET(kp, 6, to);
-        SET(kp, 7, weight);
-        SET(kp, 8, wo);
-        SET(kp, 9, has_w);
-        SET(kp, 10, ign);
-        SETP(kp, 11, rs, eps);
-        SET(kp, 12, scr);
-        if ((st = clact__launch(ctx, kp, wp, P, 64, 1, &e_fill, &e_pos)) != CLACT_OK)
-            goto done;
-        after_pos = e_pos;
-    }
-    if (!probs && !(desc->flags & CLACT_CE_ASYNC) && P > 0) {
-        /* PyTorch raises for a class index out of range: find it before writing anything. */
-        cl_uint bad = 0;
-        err = clEnqueueReadBuffer(ctx->queue, scr, CL_TRUE, (4 * P + 2) * rs, sizeof bad, &bad, 1,
-                                  &e_pos, NULL);
-        if (err != CL_SUCCESS) {
-            st = clact__fail_cl(ctx, err, "clEnqueueReadBuffer (target check)");
-            goto done;
-        }
-        if (bad != 0xffffffffu) {
-            long long value = 0;
-            if (desc->target_type == CLACT_TARGET_INT64) {
-                cl_long v = 0;
-                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 8, 8,
-                                          &v, 0, NULL, NULL);
-                value = v;
-            } else {
-                cl_int v = 0;
-                err = clEnqueueReadBuffer(ctx->queue, target, CL_TRUE, (target_offset + bad) * 4, 4,
-                                          &v, 0, NULL, NULL);
-                value = v;
-            }
-            st = clact__fail(ctx, CLACT_INVALID_ARGUMENT,
-                             "target %lld at position %u is out of bounds: class indices must be "
-                             "in [0, %zu) or equal ignore_index (%lld)",
-                             value, bad, C, desc->ignore_index);
-            goto done;
-        }
-    }
-    SET(kr, 0, uP);
-    SET(kr, 1, uC);
-    SET(kr, 2, weight);
-    SET(kr, 3, wo);
-    SET(kr, 4, has_w);
-    SET(kr, 5, red);
-    SET(kr, 6, iprobs);
-    SET(kr, 7, scr);
-    SET(kr, 8, loss);
-    SET(kr, 9, so);
-    {
-        size_t local = 1;
-        while (local * 2 <= 256 && local * 2 <= wr)
-            local *= 2;
-        err =
-            clEnqueueNDRangeKernel(ctx->queue, kr, 1, NULL, &local, &local, 1, &after_pos, &e_red);
-        if (err != CL_SUCCESS) {
-            st = clact__fail_cl(ctx, err, "clEnqueueNDRangeKernel");
-            goto done;
-        }
-    }
-    if (grad && total > 0) {
-        SET(kg, 0, ut);
-        SET(kg, 1, uC);
-        SET(kg, 2, uin);
-        SET(kg, 3, uP);
-        SET(kg, 4, logits);
-        SET(kg, 5, lo);
-        SET(kg, 6, target);
-        SET(kg, 7, to);
-        SET(kg, 8, weight);
-        SET(kg, 9, wo);
-        SET(kg, 10, has_w);
-        SET(kg, 11, ign);
-        SETP(kg, 12, rs, eps);
-        SET(kg, 13, red);
-        SET(kg, 14, scr);
-        SET(kg, 15, grad);
-        SET(kg, 16, go);
-        if ((st = clact__launch(ctx, kg, wg, total, 256, 1, &e_red, &e_grad)) != CLACT_OK)
-            goto done;
-    }
-    st = CLACT_OK;
-done:;
-    /* The last command enqueued is what the next user of the scratch buffer, and the caller,
-     * wait for. */
+/* CLACT_CE_VALIDATE: wait for the positions and fail, naming the first class index out of range,
+ * before anything is written to the caller's buffers. */
+static clact_status ce_target_check(const ce_call *c, cl_event e_pos) {
+    clact_context *ctx = c->call->ctx;
+    cl_uint bad = 0;
+    cl_int err = clEnqueueReadBuffer(ctx->queue, ctx->scratch, CL_TRUE, bad_slot(c) * c->real_size,
+                                     sizeof bad, &bad, 1, &e_pos, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueReadBuffer (cross_entropy target check)");
+    if (bad == 0xffffffffu)
+        return CLACT_OK;
+    int i64 = c->d->target_type == CLACT_TARGET_INT64;
+    cl_long v64 = 0;
+    cl_int v32 = 0;
+    err = clEnqueueReadBuffer(ctx->queue, c->target, CL_TRUE, (c->to + bad) * (i64 ? 8 : 4),
+                              i64 ? 8 : 4, i64 ? (void *)&v64 : (void *)&v32, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clEnqueueReadBuffer (cross_entropy bad target value)");
+    return clact__fail(ctx, CLACT_INVALID_ARGUMENT,
+                       "target %lld at position %u is out of bounds: class indices must be in "
+                       "[0, %zu) or equal ignore_index (%lld)",
+                       i64 ? (long long)v64 : (long long)v32, bad, c->C, c->d->ignore_index);
+}
+
+/* The loss (and the totals the gradient needs); records an invalid class index on the context. */
+static clact_status ce_reduce(const ce_call *c, cl_event after, cl_event *e_red) {
+    clact_context *ctx = c->call->ctx;
+    clact__kern k;
+    CLACT__FORWARD(ce_kernel(c, "reduce", &k));
+    cl_ulong P = c->P, C = c->C;
+    cl_int has_w = c->weight != NULL, red = (cl_int)c->d->reduction;
+    cl_long ign = c->d->ignore_index;
+    CLACT__ARG(&k, P);
+    CLACT__ARG(&k, C);
+    CLACT__ARG(&k, c->weight);
+    CLACT__ARG(&k, c->wo);
+    CLACT__ARG(&k, has_w);
+    CLACT__ARG(&k, red);
+    CLACT__ARG(&k, ctx->scratch);
+    CLACT__ARG(&k, c->loss);
+    CLACT__ARG(&k, c->so);
+    CLACT__ARG(&k, c->target);
+    CLACT__ARG(&k, c->to);
+    CLACT__ARG(&k, ign);
+    CLACT__ARG(&k, ctx->device_errors);
+    return clact__launch_groups(ctx, &k, 1, 256, 1, &after, e_red);
+}
+
+/* d loss / d logits. */
+static clact_status ce_gradient(const ce_call *c, cl_event e_red, cl_event *e_grad) {
+    clact_context *ctx = c->call->ctx;
+    clact__kern k;
+    CLACT__FORWARD(ce_kernel(c, "grad", &k));
+    cl_ulong total = c->total, C = c->C, inner = c->inner, P = c->P;
+    cl_int red = (cl_int)c->d->reduction;
+    CLACT__ARG(&k, total);
+    CLACT__ARG(&k, C);
+    CLACT__ARG(&k, inner);
+    CLACT__ARG(&k, P);
+    ce_inputs_args(c, &k);
+    CLACT__ARG(&k, red);
+    CLACT__ARG(&k, ctx->scratch);
+    CLACT__ARG(&k, c->grad);
+    CLACT__ARG(&k, c->go);
+    return clact__launch(ctx, &k, c->total, 256, 1, &e_red, e_grad);
+}
+
+/* The launches, in order, each waiting for the one before; one cleanup path. The scratch
+ * buffer's next user, and the caller, wait for the last command enqueued. */
+static clact_status ce_run(const ce_call *c) {
+    clact_context *ctx = c->call->ctx;
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    CLACT__FORWARD(clact__scratch_begin(ctx, (4 * c->P + 3) * c->real_size, c->call->num_wait,
+                                        c->call->wait_list, stack, &waits, &nw));
+    cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
+    clact_status st = ce_positions(c, nw, nw ? waits : NULL, &e_fill, &e_pos);
+    if (waits != stack)
+        free(waits);
+    if (st == CLACT_OK && e_pos && (c->d->flags & CLACT_CE_VALIDATE) &&
+        c->d->target_type != CLACT_TARGET_PROBS)
+        st = ce_target_check(c, e_pos);
+    if (st == CLACT_OK)
+        st = ce_reduce(c, e_pos ? e_pos : e_fill, &e_red);
+    if (st == CLACT_OK && c->grad && c->total > 0)
+        st = ce_gradient(c, e_red, &e_grad);
     cl_event last = e_grad ? e_grad : e_red ? e_red : e_pos ? e_pos : e_fill;
     clact__scratch_end(ctx, last);
-    if (event && st == CLACT_OK) {
+    if (st == CLACT_OK && c->call->event) {
         clRetainEvent(last);
-        *event = last;
+        *c->call->event = last;
     }
-    if (e_fill)
-        clReleaseEvent(e_fill);
-    if (e_pos)
-        clReleaseEvent(e_pos);
-    if (e_red)
-        clReleaseEvent(e_red);
-    if (e_grad)
-        clReleaseEvent(e_grad);
+    cl_event all[4] = {e_fill, e_pos, e_red, e_grad};
+    for (int i = 0; i < 4; ++i)
+        if (all[i])
+            clReleaseEvent(all[i]);
     return st;
 }
 
@@ -267,19 +259,15 @@ clact_status clact_cross_entropy(clact_context *ctx, const clact_cross_entropy_d
                                  cl_mem weight, size_t weight_offset, cl_mem loss,
                                  size_t loss_offset, cl_mem grad, size_t grad_offset,
                                  cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
-    if (!clact__verbose_on() || !ctx)
-        return clact_cross_entropy_impl(ctx, desc, dtype, ndim, shape, logits, logits_offset,
-                                        target, target_offset, weight, weight_offset, loss,
-                                        loss_offset, grad, grad_offset, num_wait, wait_list, event);
-    cl_event mine = NULL, *ev = event ? event : &mine;
-    ctx->last_origin = -1;
-    clact_status st = clact_cross_entropy_impl(
-        ctx, desc, dtype, ndim, shape, logits, logits_offset, target, target_offset, weight,
-        weight_offset, loss, loss_offset, grad, grad_offset, num_wait, wait_list, ev);
+    clact__call call;
+    clact_status st = clact__begin(&call, ctx, grad ? "cross_entropy+grad" : "cross_entropy", dtype,
+                                   num_wait, wait_list, event);
+    ce_call c = {&call,  desc,   0,    0,    0, 0, 0, NULL, logits,
+                 target, weight, loss, grad, 0, 0, 0, 0,    0};
     if (st == CLACT_OK)
-        clact__verbose_report(ctx, grad ? "cross_entropy+grad" : "cross_entropy", dtype, ndim,
-                              shape, 0, *ev);
-    if (mine)
-        clReleaseEvent(mine);
-    return st;
+        st = ce_validate(&c, ndim, shape, logits_offset, target_offset, weight_offset, loss_offset,
+                         grad_offset);
+    if (st == CLACT_OK)
+        st = ce_run(&c);
+    return clact__end(&call, st);
 }

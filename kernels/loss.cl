@@ -4,7 +4,7 @@
 //   clact_ce_pos_{i64,i32,prob}  one work-item per position p = (n, i) of logits (N, C, inner):
 //                                the row's max m and log-sum ls, the position's loss and the
 //                                weight of its target, into scratch (nothing the caller sees);
-//   clact_ce_reduce              one work-group: the loss (sum, mean, or a copy per position for
+//   clact_ce_reduce_{i64,i32,prob} one work-group: the loss (sum, mean, or a copy per position for
 //                                reduction 'none') and, for the gradient, the weight total W and
 //                                the sum of the class weights;
 //   clact_ce_grad_{idx,prob}     one work-item per logit: d loss / d logit.
@@ -14,7 +14,10 @@
 // ignored; probability targets: sum_k q_k w_k), loss}, then W, sum of class weights, and the
 // first invalid position (a uint, for atomic_min; 0xffffffff when none).
 // reduction: 0 none, 1 mean, 2 sum. A class index outside [0, C) that is not ignore_index makes
-// NaN (and is reported to the host, which checks before anything is written to the caller's
+// NaN where it is used, and its first position (32 bits: positions past 2^32 - 2 are recorded
+// as 2^32 - 2) goes to the scratch's last slot, which the reduce kernel copies, with the value,
+// into the context's error record (clact_context_check), or the host reads at once when the
+// caller asked to validate (CLACT_CE_VALIDATE, before anything is written to the caller's
 // buffers); no buffer is ever read out of bounds.
 
 #define CLACT_CE_POS(name, T)                                                                \
@@ -29,11 +32,8 @@
             return;                                                                          \
         const ulong o = g / inner, i = g - o * inner;                                        \
         __global const CLACT_STYPE *xc = x + xo + o * C * inner + i;                               \
-        real m = -INFINITY, s = -1.0f, k = 0.0f;                                            \
-        int bad = 0;                                                                         \
-        for (ulong c = 0; c < C; ++c)                                                        \
-            CLACT_SM_ADD(real, CLACT_SLOAD1(xc + c * inner), m, s, k, bad);                                \
-        const real ls = bad ? NAN : log1p(s + k);                                           \
+        real m;                                                                              \
+        const real ls = log1p(clact_sm_column(xc, C, inner, 1.0f, &m));                      \
         const long t = (long)tgt[to + g];                                                    \
         real wt, li;                                                                        \
         if (t == ignore_index) {                                                             \
@@ -79,11 +79,8 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
     const ulong o = g / inner, i = g - o * inner;
     __global const CLACT_STYPE *xc = x + xo + o * C * inner + i;
     __global const CLACT_STYPE *tc = tgt + to + o * C * inner + i;
-    real m = -INFINITY, s = -1.0f, k = 0.0f;
-    int bad = 0;
-    for (ulong c = 0; c < C; ++c)
-        CLACT_SM_ADD(real, CLACT_SLOAD1(xc + c * inner), m, s, k, bad);
-    const real ls = bad ? NAN : log1p(s + k);
+    real m;
+    const real ls = log1p(clact_sm_column(xc, C, inner, 1.0f, &m));
     real ls_sum = 0.0f, lk = 0.0f, qw = 0.0f, qk = 0.0f;
     for (ulong c = 0; c < C; ++c) {
         real wc = has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f;
@@ -99,50 +96,65 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
 }
 
 // One work-group of L (a power of two <= 256) work-items; fixed summation order, so the result
-// is the same on every run.
-__kernel void clact_ce_reduce(const ulong P, const ulong C, __global const CLACT_STYPE *w,
-                              const ulong wo, const int has_w, const int reduction,
-                              const int probs, __global real *scr, __global CLACT_STYPE *loss,
-                              const ulong lo)
-{
-    __local real ll[256], lw[256], lc[256];
-    const uint l = get_local_id(0), L = get_local_size(0);
-    real sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;
-    for (ulong g = l; g < P; g += L) {
-        if (reduction == 0) {
-            CLACT_SSTORE1(scr[4 * g + 3], loss + lo + g);
-            continue;
-        }
-        CLACT_ACC(real, sl, kl, scr[4 * g + 3]);
-        CLACT_ACC(real, sw, kw, scr[4 * g + 2]);
+// is the same on every run. Index targets (INDEX 1): the first position with a class index out
+// of range (scr's slot, from the pos kernel) is recorded in errs = {position, value, C,
+// ignore_index} unless an earlier call's record is still there (errs[0] >= 0), for
+// clact_context_check; calls are ordered on the scratch buffer, so "earlier" is well defined.
+#define CLACT_CE_REDUCE(name, T, INDEX)                                                      \
+    __kernel void name(const ulong P, const ulong C, __global const CLACT_STYPE *w,          \
+                       const ulong wo, const int has_w, const int reduction,                 \
+                       __global real *scr, __global CLACT_STYPE *loss, const ulong lo,       \
+                       __global const T *tgt, const ulong to, const long ignore_index,       \
+                       __global long *errs)                                                  \
+    {                                                                                        \
+        __local real ll[256], lw[256], lc[256];                                              \
+        const uint l = get_local_id(0), L = get_local_size(0);                               \
+        real sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;              \
+        for (ulong g = l; g < P; g += L) {                                                   \
+            if (reduction == 0) {                                                            \
+                CLACT_SSTORE1(scr[4 * g + 3], loss + lo + g);                                \
+                continue;                                                                    \
+            }                                                                                \
+            CLACT_ACC(real, sl, kl, scr[4 * g + 3]);                                         \
+            CLACT_ACC(real, sw, kw, scr[4 * g + 2]);                                         \
+        }                                                                                    \
+        for (ulong c = l; c < C; c += L)                                                     \
+            CLACT_ACC(real, sc, kc, has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f);               \
+        ll[l] = sl + kl;                                                                     \
+        lw[l] = sw + kw;                                                                     \
+        lc[l] = sc + kc;                                                                     \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                        \
+        for (uint h = L / 2; h > 0; h /= 2) {                                                \
+            if (l < h) {                                                                     \
+                ll[l] += ll[l + h];                                                          \
+                lw[l] += lw[l + h];                                                          \
+                lc[l] += lc[l + h];                                                          \
+            }                                                                                \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                    \
+        }                                                                                    \
+        if (l != 0)                                                                          \
+            return;                                                                          \
+        /* Index targets: W = sum of the targets' weights (NaN if a target was invalid);     \
+         * probability targets: the mean is over positions. */                              \
+        const real W = INDEX ? lw[0] : (real)P;                                              \
+        scr[4 * P] = W;                                                                      \
+        scr[4 * P + 1] = lc[0];                                                              \
+        if (reduction == 1)                                                                  \
+            CLACT_SSTORE1(ll[0] / W, loss + lo);                                             \
+        else if (reduction == 2)                                                             \
+            CLACT_SSTORE1(ll[0], loss + lo);                                                 \
+        const uint bad = ((__global const uint *)(scr + 4 * P + 2))[0];                     \
+        if (INDEX && bad != 0xffffffffu && errs[0] < 0) {                                    \
+            errs[1] = (long)tgt[to + bad];                                                   \
+            errs[2] = (long)C;                                                               \
+            errs[3] = ignore_index;                                                          \
+            errs[0] = (long)bad;                                                             \
+        }                                                                                    \
     }
-    for (ulong c = l; c < C; c += L) {
-        CLACT_ACC(real, sc, kc, has_w ? CLACT_SLOAD1(w + wo + c) : 1.0f);
-    }
-    ll[l] = sl + kl;
-    lw[l] = sw + kw;
-    lc[l] = sc + kc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint h = L / 2; h > 0; h /= 2) {
-        if (l < h) {
-            ll[l] += ll[l + h];
-            lw[l] += lw[l + h];
-            lc[l] += lc[l + h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l == 0) {
-        // Index targets: W = sum of the targets' weights (NaN if a target was invalid);
-        // probability targets: the mean is over positions.
-        const real W = probs ? (real)P : lw[0];
-        scr[4 * P] = W;
-        scr[4 * P + 1] = lc[0];
-        if (reduction == 1)
-            CLACT_SSTORE1(ll[0] / W, loss + lo);
-        else if (reduction == 2)
-            CLACT_SSTORE1(ll[0], loss + lo);
-    }
-}
+
+CLACT_CE_REDUCE(clact_ce_reduce_i64, long, 1)
+CLACT_CE_REDUCE(clact_ce_reduce_i32, int, 1)
+CLACT_CE_REDUCE(clact_ce_reduce_prob, CLACT_STYPE, 0)
 
 // d loss / d x_c for index targets, with A = (1 - eps) w_t + (eps / C) sum_k w_k:
 //   c != t: A p_c - (eps / C) w_c;   c == t: A expm1(lp_t) + (eps / C) (sum_k w_k - w_t),

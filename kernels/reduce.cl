@@ -46,3 +46,18 @@
         m = mn_;                                                                             \
     } while (0)
 
+
+// The running (max, sum - 1) of n values p[0], p[stride], ..., p[(n - 1) stride], each times
+// sign (softmin: -1): *m the maximum, and the return value S = sum exp(v - m) - 1 (compensated;
+// NaN when a value was NaN or +inf). The strided softmax, the work-group softmax's per-item part
+// and cross-entropy's per-position statistics all take their column this way.
+static inline real clact_sm_column(__global const CLACT_STYPE *p, const ulong n, const ulong stride,
+                                   const real sign, real *m)
+{
+    real mm = -INFINITY, s = -1.0f, k = 0.0f;
+    int bad = 0;
+    for (ulong c = 0; c < n; ++c)
+        CLACT_SM_ADD(real, sign * CLACT_SLOAD1(p + c * stride), mm, s, k, bad);
+    *m = mm;
+    return bad ? (real)NAN : s + k;
+}

@@ -559,13 +559,11 @@ __kernel void clact_softmax_group(const ulong rows, const ulong C, __global cons
     __global const CLACT_STYPE *xr = x + x_offset + r * C;
     __global CLACT_STYPE *yr = y + y_offset + r * C;
     const real sign = kind == 2 ? -1.0f : 1.0f;
-    real m = -INFINITY, s = -1.0f, k = 0.0f;
-    int nan = 0;
-    for (ulong c = l; c < C; c += L)
-        CLACT_SM_ADD(real, sign * CLACT_SLOAD1(xr + c), m, s, k, nan);
+    real m;
+    const real s = clact_sm_column(xr + l, l < C ? (C - l + L - 1) / L : 0, L, sign, &m);
     lm[l] = m;
-    ls[l] = s + k;
-    ln[l] = nan;
+    ls[l] = s;
+    ln[l] = isnan(s);
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint w = L / 2; w > 0; w /= 2) {
         if (l < w) {
@@ -598,12 +596,9 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
     __global const CLACT_STYPE *xc = x + x_offset + o * C * inner + i;
     __global CLACT_STYPE *yc = y + y_offset + o * C * inner + i;
     const real sign = kind == 2 ? -1.0f : 1.0f;
-    real m = -INFINITY, s = -1.0f, k = 0.0f;
-    int nan = 0;
-    for (ulong c = 0; c < C; ++c)
-        CLACT_SM_ADD(real, sign * CLACT_SLOAD1(xc + c * inner), m, s, k, nan);
-    const real S = nan ? NAN : s + k;
-    const int masked = m == -INFINITY && !nan;
+    real m;
+    const real S = clact_sm_column(xc, C, inner, sign, &m);
+    const int masked = m == -INFINITY && !isnan(S);
     const real inv = 1.0f / (1.0f + S), logs = log1p(S);
     for (ulong c = 0; c < C; ++c)
         CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xc + c * inner), m, inv, logs, kind, masked, safe), yc + c * inner);

@@ -202,9 +202,9 @@ END_TEST
 /* Every kind of op behind one user event on a borrowed queue (in-order and out-of-order, with
  * and without profiling), chained only by events: relu -> sigmoid in place, softmax by rows,
  * log_softmax split over work-groups (scratch buffer), softmax backward from both, and
- * cross-entropy with its gradient (CLACT_CE_ASYNC: the default validates class indices with a
- * read, the one documented wait). Every call returns while the gate is shut (a call that waited
- * would hang here), nothing has run, and all results are right once it opens. */
+ * cross-entropy with its gradient (with its default flags: it never waits). Every call returns
+ * while the gate is shut (a call that waited would hang here), nothing has run, and all results are
+ * right once it opens. */
 static void gated(cl_command_queue_properties props) {
     cl_device_id dev = clact_context_device(tu_ctx());
     cl_int err;
@@ -233,18 +233,21 @@ static void gated(cl_command_queue_properties props) {
     clact_activation sig = clact_activation_default(CLACT_SIGMOID);
     const size_t shape[2] = {R, C};
     clact_cross_entropy_desc d = clact_cross_entropy_default();
-    d.flags = CLACT_CE_ASYNC;
     ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, N, a, 0, a, 0, 1, &gate, &e[0]),
                      CLACT_OK);
     ck_assert_int_eq(clact_forward(ctx, &sig, CLACT_F32, N, a, 0, a, 0, 1, &e[0], &e[1]), CLACT_OK);
     ck_assert_int_eq(clact_softmax(ctx, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[0], 0, 1,
                                    &e[1], &e[2]),
                      CLACT_OK);
+    /* A second context on the same queue, made with the split path forced (a context reads the
+     * environment when it is created); it shares the scratch-free ops' queue and events. */
+    clact_context *split = NULL;
     setenv("CLACT_SOFTMAX_PATH", "split", 1);
-    ck_assert_int_eq(clact_softmax(ctx, CLACT_LOG_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[1], 0,
-                                   1, &e[1], &e[3]),
-                     CLACT_OK);
+    ck_assert_int_eq(clact_context_create_from_queue(&split, q), CLACT_OK);
     unsetenv("CLACT_SOFTMAX_PATH");
+    ck_assert_int_eq(clact_softmax(split, CLACT_LOG_SOFTMAX, 0, CLACT_F32, 2, shape, 1, a, 0, b[1],
+                                   0, 1, &e[1], &e[3]),
+                     CLACT_OK);
     cl_event both[2] = {e[2], e[3]};
     ck_assert_int_eq(clact_softmax_backward(ctx, CLACT_SOFTMAX, CLACT_F32, 2, shape, 1, b[0], 0,
                                             b[1], 0, b[2], 0, 2, both, &e[4]),
@@ -293,6 +296,7 @@ static void gated(cl_command_queue_properties props) {
     for (int k = 0; k < 4; ++k)
         clReleaseMemObject(b[k]);
     clReleaseMemObject(a), clReleaseMemObject(tb), clReleaseMemObject(lb);
+    clact_context_destroy(split);
     clact_context_destroy(ctx);
     clReleaseCommandQueue(q);
     clReleaseContext(cl);

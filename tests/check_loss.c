@@ -3,7 +3,8 @@
  * (int64/int32/probability targets, ignore_index, per-class weights, none/mean/sum, label
  * smoothing), shapes (C), (N, C), (N, C, d1, d2), N = 0, C = 1, logits of ±1e4 and 88..1000,
  * all-ignored batches, the gradient separately and in place; then invalid class indices (an error
- * before anything is written, or NaN with CLACT_CE_ASYNC) and bad options. */
+ * before anything is written with CLACT_CE_VALIDATE; by default NaN there and the position from
+ * clact_context_check) and bad options. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -222,6 +223,7 @@ START_TEST(cross_entropy_invalid_targets) {
     tu_fill_bits(lb, 0, 4, POISON);
     tu_fill_bits(gb, 0, 12, POISON);
     clact_cross_entropy_desc d = clact_cross_entropy_default();
+    d.flags = CLACT_CE_VALIDATE;
     ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
                                          lb, 0, gb, 0, 0, NULL, NULL),
                      CLACT_INVALID_ARGUMENT);
@@ -235,26 +237,46 @@ START_TEST(cross_entropy_invalid_targets) {
         ck_assert_msg(tu_bits(l[i]) == POISON, "loss written by a failed call");
     for (int i = 0; i < 12; ++i)
         ck_assert_msg(tu_bits(g[i]) == POISON, "grad written by a failed call");
-    /* Asynchronous: no status, NaN where the target is invalid, right elsewhere. */
-    d.flags = CLACT_CE_ASYNC;
-    d.reduction = CLACT_REDUCTION_NONE;
-    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0,
-                                         lb, 0, gb, 0, 0, NULL, NULL),
-                     CLACT_OK);
-    tu_read(lb, 0, 4, l);
-    tu_read(gb, 0, 12, g);
-    ck_assert(fabsf(l[0] - logf(3.0f)) < 1e-6f && fabsf(l[1] - logf(3.0f)) < 1e-6f);
-    ck_assert(isnan(l[2]) && l[3] == 0.0f);
-    ck_assert(isnan(g[6]) && isnan(g[8]) && g[9] == 0.0f && fabsf(g[0] - (1.0f / 3 - 1)) < 1e-6f);
+    /* The default never blocks: no status, NaN where the target is invalid, right elsewhere,
+     * and the position and value come back from the next clact_context_check, once. The 0.1.0
+     * flag CLACT_CE_ASYNC is accepted and changes nothing. */
+    for (int pass = 0; pass < 2; ++pass) {
+        d.flags = pass ? CLACT_CE_ASYNC : 0;
+        d.reduction = CLACT_REDUCTION_NONE;
+        tu_fill_bits(lb, 0, 4, POISON);
+        tu_fill_bits(gb, 0, 12, POISON);
+        ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL,
+                                             0, lb, 0, gb, 0, 0, NULL, NULL),
+                         CLACT_OK);
+        tu_read(lb, 0, 4, l);
+        tu_read(gb, 0, 12, g);
+        ck_assert(fabsf(l[0] - logf(3.0f)) < 1e-6f && fabsf(l[1] - logf(3.0f)) < 1e-6f);
+        ck_assert(isnan(l[2]) && l[3] == 0.0f);
+        ck_assert(isnan(g[6]) && isnan(g[8]) && g[9] == 0.0f &&
+                  fabsf(g[0] - (1.0f / 3 - 1)) < 1e-6f);
+        ck_assert_int_eq(clact_context_check(tu_ctx()), CLACT_INVALID_ARGUMENT);
+        msg = clact_context_last_error(tu_ctx());
+        ck_assert_msg(strstr(msg, "target 3 at position 2") && strstr(msg, "[0, 3)") &&
+                          strstr(msg, "ignore_index (-100)"),
+                      "%s", msg);
+        ck_assert_int_eq(clact_context_check(tu_ctx()), CLACT_OK); /* reported once */
+    }
     /* Negative indices other than ignore_index are out of range too; int32 as well. */
     int32_t t32[4] = {0, -1, 1, 1};
     cl_mem tb32 = clCreateBuffer(clact_context_cl_context(tu_ctx()),
                                  CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof t32, t32, &err);
     d = clact_cross_entropy_default();
     d.target_type = CLACT_TARGET_INT32;
+    d.flags = CLACT_CE_VALIDATE;
     ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb32, 0, NULL, 0,
                                          lb, 0, NULL, 0, 0, NULL, NULL),
                      CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "target -1 at position 1"));
+    d.flags = 0;
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb32, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 0, NULL, NULL),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_context_check(tu_ctx()), CLACT_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "target -1 at position 1"));
 
     /* Bad options and buffers. */
@@ -313,6 +335,54 @@ START_TEST(cross_entropy_invalid_targets) {
 }
 END_TEST
 
+/* The frame a training loop or a caller's pipeline relies on: a cross-entropy call with a bad
+ * class index returns at once while a user event still holds its inputs back (a call that waited
+ * would hang here), runs once the gate opens, and the deferred check names the first bad
+ * position of the first such call (an earlier error is not overwritten by a later one), then
+ * nothing more. clact_context_check(NULL) is an argument error. */
+START_TEST(cross_entropy_deferred_check) {
+    size_t shape[2] = {6, 4};
+    int64_t t1[6] = {0, 1, 2, 3, -100, 4}, t2[6] = {9, 0, 0, 0, 0, 0};
+    cl_int err;
+    cl_context cl = clact_context_cl_context(tu_ctx());
+    cl_mem xb = tu_buffer(24, CL_MEM_READ_WRITE), lb = tu_buffer(1, CL_MEM_READ_WRITE);
+    cl_mem gb = tu_buffer(24, CL_MEM_READ_WRITE);
+    float x[24];
+    for (int i = 0; i < 24; ++i)
+        x[i] = (float)(i % 5) * 0.25f;
+    tu_write(xb, 0, 24, x);
+    cl_mem tb1 = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof t1, t1, &err);
+    cl_mem tb2 = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof t2, t2, &err);
+    ck_assert(tb1 && tb2);
+    cl_event gate = clCreateUserEvent(cl, &err), e1 = NULL, e2 = NULL;
+    ck_assert(gate);
+    clact_cross_entropy_desc d = clact_cross_entropy_default();
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb1, 0, NULL, 0,
+                                         lb, 0, gb, 0, 1, &gate, &e1),
+                     CLACT_OK);
+    ck_assert_int_eq(clact_cross_entropy(tu_ctx(), &d, CLACT_F32, 2, shape, xb, 0, tb2, 0, NULL, 0,
+                                         lb, 0, NULL, 0, 1, &e1, &e2),
+                     CLACT_OK);
+    cl_int st;
+    ck_assert_int_eq(clGetEventInfo(e2, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL),
+                     CL_SUCCESS);
+    ck_assert_msg(st > CL_COMPLETE, "cross_entropy ran before its gate opened");
+    ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+    ck_assert_int_eq(clact_context_check(tu_ctx()), CLACT_INVALID_ARGUMENT);
+    const char *msg = clact_context_last_error(tu_ctx());
+    ck_assert_msg(strstr(msg, "target 4 at position 5") && strstr(msg, "[0, 4)"), "%s", msg);
+    ck_assert_int_eq(clact_context_check(tu_ctx()), CLACT_OK);
+    ck_assert_str_eq(clact_context_last_error(tu_ctx()), "");
+    float loss;
+    tu_read(lb, 0, 1, &loss);
+    ck_assert_msg(isnan(loss), "a mean over a bad index is NaN, got %g", (double)loss);
+    ck_assert_int_eq(clact_context_check(NULL), CLACT_INVALID_ARGUMENT);
+    clReleaseEvent(e1), clReleaseEvent(e2), clReleaseEvent(gate);
+    clReleaseMemObject(xb), clReleaseMemObject(lb), clReleaseMemObject(gb);
+    clReleaseMemObject(tb1), clReleaseMemObject(tb2);
+}
+END_TEST
+
 Suite *loss_suite(void);
 Suite *loss_suite(void) {
     Suite *s = suite_create("loss");
@@ -320,6 +390,7 @@ Suite *loss_suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, cross_entropy_options, CLACT_F32, CLACT_F64 + 1);
     tcase_add_test(tc, cross_entropy_invalid_targets);
+    tcase_add_test(tc, cross_entropy_deferred_check);
     suite_add_tcase(s, tc);
     return s;
 }
