@@ -9,69 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "op_table.h"
 #include "testutil.h"
 
 #define CANARY 0xC49A522Bu /* -1234.5678f: a plain number no op maps anything to here */
 #define POISON 0xFFBADBADu /* a NaN payload no kernel produces: unwritten outputs show it */
 #define GUARD  17
 
-typedef struct op_case {
-    const char *label;
-    clact_activation act;
-    tu_tolerance tol;
-} op_case;
-
-/* Tolerances. The first number is benchdnn's bar from SEMANTICS.md contract line 3: 4e-6
- * relative for ops made of exact IEEE operations (relu and leaky_relu are exact; 4e-6 covers
- * the one rounding of x*slope), 4e-5 for ops built on exp/expm1/log1p/erfc (OpenCL allows
- * 3-16 ulp for these, and the formulas chain two or three of them). The second is the largest
- * error in float ulp at the exact value, over every finite input (subnormal outputs included):
- * it is set from the error analysis in kernels/activation.cl and the worst cases measured on
- * PoCL (printed at the end of every run), with a margin for other devices' libm. */
-static op_case cases[32];
-static int n_cases;
-static double worst_ulp[32];
-static float worst_x[32];
-
-static void add_case(const char *label, clact_op op, double p0, double p1, double rel, double ulp) {
-    clact_activation a = clact_activation_default(op);
-    if (!isnan(p0))
-        a.param[0] = p0;
-    if (!isnan(p1))
-        a.param[1] = p1;
-    cases[n_cases++] = (op_case){label, a, {rel, ulp}};
-}
-
-static void make_cases(void) {
-    if (n_cases)
-        return;
-    const double D = NAN; /* keep PyTorch's default */
-    /* Worst ulp measured on PoCL 3.1 over 4 to 6 seeds is in the comment of each line. */
-    add_case("relu", CLACT_RELU, D, D, 0, 0);                         /* exact */
-    add_case("leaky_relu", CLACT_LEAKY_RELU, D, D, 4e-6, 1);          /* 0.5 */
-    add_case("leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1);   /* 0.5 */
-    add_case("leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1); /* 0.5 */
-    add_case("elu", CLACT_ELU, D, D, 4e-5, 4);                        /* 1.3 */
-    add_case("elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4);                 /* 1.7 */
-    add_case("elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4);                 /* 1.4 */
-    /* The kernel's own Phi (see activation.cl): exp, the fitted polynomial, and two
-     * roundings of h = exp(-t^2/2) in the tail. */
-    add_case("gelu", CLACT_GELU, D, D, 4e-5, 12); /* 6.2 */
-    /* The argument t = 2u of exp is carried as a float pair (see the kernel), or exp would turn
-     * its rounding into 200+ ulp of relative error by x = -10. */
-    add_case("gelu_tanh", CLACT_GELU_TANH, D, D, 4e-5, 16);         /* 6.3 */
-    add_case("silu", CLACT_SILU, D, D, 4e-5, 8);                    /* 4.4 */
-    add_case("mish", CLACT_MISH, D, D, 4e-5, 8);                    /* 5.3 */
-    add_case("sigmoid", CLACT_SIGMOID, D, D, 4e-5, 4);              /* 2.4 */
-    add_case("tanh", CLACT_TANH, D, D, 4e-5, 4);                    /* 2.6 */
-    add_case("softplus", CLACT_SOFTPLUS, D, D, 4e-5, 4);            /* 2.4 */
-    add_case("softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4); /* 2.3 */
-    /* beta = 0.3 adds the rounding of log1p(e)/beta where the result is subnormal. */
-    add_case("softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16);  /* 7.4 */
-    add_case("softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4); /* 2.3 */
-    /* threshold > 88.7: PyTorch overflows to inf for 88.7 < x <= 100, clact does not. */
-    add_case("softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4); /* 2.3 */
-}
+/* Every row of the test table (op_table.c, which states and justifies the bounds); the worst
+ * error seen per row is printed at the end of every run. */
+#define MAX_ROWS 128
+static double worst_ulp[MAX_ROWS];
+static float worst_x[MAX_ROWS];
 
 static const float specials[] = {
     -INFINITY,  INFINITY,       NAN,     -0.0f,    0.0f,   FLT_MIN, -FLT_MIN, 0x1p-149f, -0x1p-149f,
@@ -82,16 +31,6 @@ static const float specials[] = {
     -1e-20f,    0x1.fffffep-1f, 1e10f,   -1e10f,   1e20f,  -1e20f,
 };
 #define N_SPECIALS (sizeof specials / sizeof specials[0])
-
-/* Where the op switches formula: PyTorch's softplus threshold, and the kernels' own cutoffs
- * (mish at 20, and 0 for every piecewise op). */
-static float threshold_of(const clact_activation *a) {
-    if (a->op == CLACT_SOFTPLUS)
-        return (float)((float)a->param[1] / (float)a->param[0]);
-    if (a->op == CLACT_MISH)
-        return 20.0f;
-    return 0.0f;
-}
 
 static float random_input(tu_rng *r, const clact_activation *a) {
     switch (tu_next(r) % 10) {
@@ -108,7 +47,7 @@ static float random_input(tu_rng *r, const clact_activation *a) {
         return f;
     }
     case 5: {
-        float t = threshold_of(a);
+        float t = (float)tu_op_boundary(a, CLACT_F32);
         float f = t;
         int steps = (int)(tu_next(r) % 9) - 4;
         for (int i = 0; i < abs(steps); ++i)
@@ -140,7 +79,9 @@ static void check_canaries(const float *buf, size_t from, size_t to, const char 
 
 /* One run: n elements, input at xoff, output at yoff (same buffer when inplace). */
 static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
-    const op_case *c = &cases[ci];
+    const tu_op_row *c = &tu_op_rows[ci];
+    const clact_activation act = tu_op_act(c);
+    const tu_tolerance tol = {c->rel32, c->ulp32};
     char label[128];
     snprintf(label, sizeof label, "%s n=%zu xoff=%zu yoff=%zu%s", c->label, n, xoff, yoff,
              inplace ? " in-place" : "");
@@ -148,7 +89,7 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
     float *x = malloc((n ? n : 1) * sizeof *x);
     double *xd = malloc((n ? n : 1) * sizeof *xd), *ref = malloc((n ? n : 1) * sizeof *ref);
     ck_assert(x && xd && ref);
-    fill_inputs(&r, &c->act, x, n);
+    fill_inputs(&r, &act, x, n);
 
     size_t xlen = xoff + n + GUARD, ylen = yoff + n + GUARD;
     cl_mem xb = tu_buffer(xlen, CL_MEM_READ_WRITE);
@@ -161,8 +102,7 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
     tu_write(xb, xoff, n, x);
 
     cl_event ev = NULL;
-    clact_status st =
-        clact_forward(tu_ctx(), &c->act, CLACT_F32, n, xb, xoff, yb, yoff, 0, NULL, &ev);
+    clact_status st = clact_forward(tu_ctx(), &act, CLACT_F32, n, xb, xoff, yb, yoff, 0, NULL, &ev);
     ck_assert_msg(st == CLACT_OK, "%s: %s: %s", label, clact_status_name(st),
                   clact_context_last_error(tu_ctx()));
     ck_assert_msg(ev != NULL, "%s: no event returned", label);
@@ -190,17 +130,17 @@ static void run(int ci, size_t n, size_t xoff, size_t yoff, int inplace) {
 
     for (size_t i = 0; i < n; ++i)
         xd[i] = x[i];
-    ck_assert_int_eq(clact_reference_forward(&c->act, CLACT_F32, n, xd, ref), CLACT_OK);
+    ck_assert_int_eq(clact_reference_forward(&act, CLACT_F32, n, xd, ref), CLACT_OK);
     for (size_t i = 0; i < n; ++i) {
         float got = y[yoff + i];
         if (tu_bits(got) == POISON)
             ck_abort_msg("%s: element %zu was not written", label, i);
-        if (!tu_close(got, ref[i], c->tol))
+        if (!tu_close(got, ref[i], tol))
             ck_abort_msg("%s: x[%zu] = %a (%.9g): got %.9g (%a), reference %.17g, %.1f ulp", label,
                          i, (double)x[i], (double)x[i], (double)got, (double)got, ref[i],
                          tu_ulp_error(got, ref[i]));
         double u = tu_ulp_error(got, ref[i]);
-        if (isfinite(u) && u > worst_ulp[ci]) {
+        if (isfinite(u) && ci < MAX_ROWS && u > worst_ulp[ci]) {
             worst_ulp[ci] = u;
             worst_x[ci] = x[i];
         }
@@ -225,34 +165,25 @@ START_TEST(activation_against_reference) {
 }
 END_TEST
 
-/* The special-value table of SEMANTICS.md, measured with PyTorch 1.13, row by row. */
+/* The special-value table of SEMANTICS.md, measured with PyTorch 1.13, row by row (op_table.c),
+ * for every op of the header's list: an op without a row fails here. */
 START_TEST(activation_special_table) {
-    static const float in[8] = {-INFINITY, -1e30f, -100.0f, -0.0f, 0.0f, 1e30f, INFINITY, NAN};
-    static const struct {
-        clact_op op;
-        float out[8];
-    } table[] = {
-        {CLACT_RELU, {0, 0, 0, -0.0f, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_LEAKY_RELU, {-INFINITY, -1e28f, -1, -0.0f, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_ELU, {-1, -1, -1, 0, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_GELU, {NAN, 0, 0, 0, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_GELU_TANH, {NAN, -0.0f, -0.0f, -0.0f, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_SILU, {NAN, -0.0f, -0.0f, -0.0f, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_MISH, {NAN, -0.0f, -3.78351e-42f, -0.0f, 0, 1e30f, INFINITY, NAN}},
-        {CLACT_SIGMOID, {0, 0, 0, 0.5f, 0.5f, 1, 1, NAN}},
-        {CLACT_TANH, {-1, -1, -1, -0.0f, 0, 1, 1, NAN}},
-        {CLACT_SOFTPLUS, {0, 0, 3.78351e-44f, 0.693147f, 0.693147f, 1e30f, INFINITY, NAN}},
-    };
-    cl_mem b = tu_buffer(8, CL_MEM_READ_WRITE);
-    for (size_t t = 0; t < sizeof table / sizeof table[0]; ++t) {
-        clact_activation a = clact_activation_default(table[t].op);
-        float y[8];
-        tu_write(b, 0, 8, in);
-        ck_assert_int_eq(clact_forward(tu_ctx(), &a, CLACT_F32, 8, b, 0, b, 0, 0, NULL, NULL),
-                         CLACT_OK);
-        tu_read(b, 0, 8, y);
-        for (int i = 0; i < 8; ++i) {
-            float want = table[t].out[i];
+    cl_mem b = tu_buffer(TU_N_SPECIAL, CL_MEM_READ_WRITE);
+    float in[TU_N_SPECIAL];
+    for (int i = 0; i < TU_N_SPECIAL; ++i)
+        in[i] = (float)tu_special_in[i];
+    for (int op = 0; op < CLACT_OP_COUNT; ++op) {
+        const tu_op_row *row = tu_op_default_row((clact_op)op);
+        ck_assert_msg(row, "op %s has no default row in tests/op_table.c", clact_op_name(op));
+        clact_activation a = clact_activation_default((clact_op)op);
+        float y[TU_N_SPECIAL];
+        tu_write(b, 0, TU_N_SPECIAL, in);
+        ck_assert_int_eq(
+            clact_forward(tu_ctx(), &a, CLACT_F32, TU_N_SPECIAL, b, 0, b, 0, 0, NULL, NULL),
+            CLACT_OK);
+        tu_read(b, 0, TU_N_SPECIAL, y);
+        for (int i = 0; i < TU_N_SPECIAL; ++i) {
+            float want = (float)row->special[i];
             int ok;
             if (!isfinite(in[i])) /* contract line 2: PyTorch's output exactly (zeros by ==) */
                 ok = isnan(want) ? isnan(y[i]) : y[i] == want;
@@ -260,8 +191,8 @@ START_TEST(activation_special_table) {
                   * (silu(-100) is -3.7e-42, PyTorch gives -0): within 1e-5 of PyTorch here,
                   * and within the op's tolerance of the reference in the tests above. */
                 ok = isfinite(y[i]) && fabsf(y[i] - want) <= 1e-5f + 1e-5f * fabsf(want);
-            ck_assert_msg(ok, "%s(%g) = %g, PyTorch gives %g", clact_op_name(table[t].op),
-                          (double)in[i], (double)y[i], (double)want);
+            ck_assert_msg(ok, "%s(%g) = %g, PyTorch gives %g", clact_op_name(op), (double)in[i],
+                          (double)y[i], (double)want);
         }
     }
     clReleaseMemObject(b);
@@ -271,19 +202,18 @@ END_TEST
 static void report(void) {
     printf("worst error in float ulp per op on this device (seed %llu):\n",
            (unsigned long long)tu_seed());
-    for (int i = 0; i < n_cases; ++i)
-        printf("  %-18s %10.2f ulp  at x = %.9g\n", cases[i].label, worst_ulp[i],
+    for (int i = 0; i < tu_op_row_count && i < MAX_ROWS; ++i)
+        printf("  %-18s %10.2f ulp  at x = %.9g\n", tu_op_rows[i].label, worst_ulp[i],
                (double)worst_x[i]);
 }
 
 Suite *activation_suite(void);
 Suite *activation_suite(void) {
-    make_cases();
     Suite *s = suite_create("activation");
     TCase *tc = tcase_create("forward");
     tcase_set_timeout(tc, 900);
     tcase_add_unchecked_fixture(tc, NULL, report);
-    tcase_add_loop_test(tc, activation_against_reference, 0, n_cases);
+    tcase_add_loop_test(tc, activation_against_reference, 0, tu_op_row_count);
     tcase_add_test(tc, activation_special_table);
     suite_add_tcase(s, tc);
     return s;

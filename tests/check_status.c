@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Status codes, names and messages, generated from one X-macro list; op and dtype tables. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -33,15 +35,27 @@ START_TEST(status_names_and_strings) {
 }
 END_TEST
 
+/* The names the header's list generates: every op has one, it looks itself up, and it is the
+ * enum's name in lower case (CLACT_GELU_TANH is "gelu_tanh"). */
 START_TEST(op_table) {
-    static const char *const names[] = {"relu", "leaky_relu", "elu",     "gelu", "gelu_tanh",
-                                        "silu", "mish",       "sigmoid", "tanh", "softplus"};
-    ck_assert_int_eq(CLACT_OP_COUNT, 10);
+    static const char *const enum_names[] = {
+#define ENUM_NAME(name, torch_name, n, p0, d0, p1, d1) #name,
+        CLACT_ACTIVATION_MAP(ENUM_NAME)
+#undef ENUM_NAME
+    };
+    ck_assert_int_eq(CLACT_OP_COUNT, (int)(sizeof enum_names / sizeof enum_names[0]));
     for (int i = 0; i < CLACT_OP_COUNT; ++i) {
         clact_op op;
-        ck_assert_str_eq(clact_op_name((clact_op)i), names[i]);
-        ck_assert_int_eq(clact_op_from_name(names[i], &op), CLACT_OK);
+        const char *name = clact_op_name((clact_op)i);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_int_eq(clact_op_from_name(name, &op), CLACT_OK);
         ck_assert_int_eq(op, i);
+        char lower[64];
+        size_t k = 0;
+        for (; enum_names[i][k] && k + 1 < sizeof lower; ++k)
+            lower[k] = (char)tolower((unsigned char)enum_names[i][k]);
+        lower[k] = '\0';
+        ck_assert_str_eq(name, lower);
     }
     clact_op op;
     ck_assert_int_eq(clact_op_from_name("swish", &op), CLACT_INVALID_ARGUMENT);
@@ -91,6 +105,32 @@ START_TEST(activation_check) {
 }
 END_TEST
 
+/* The README's op table names every op of the header's list (its C enum, CLACT_<NAME>), so the
+ * manual cannot fall behind the library. */
+START_TEST(readme_lists_every_op) {
+    FILE *f = fopen(CLACT_SOURCE_README, "rb");
+    ck_assert_msg(f, "cannot open %s", CLACT_SOURCE_README);
+    static char text[1 << 17];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    /* The table: from its header row to the first blank line after it. */
+    char *table = strstr(text, "| op (`clact apply OP`) |");
+    ck_assert_msg(table, "README.md has no op table");
+    char *end = strstr(table, "\n\n");
+    if (end)
+        *end = '\0';
+    static const char *const enum_names[] = {
+#define ENUM_NAME(name, torch_name, n, p0, d0, p1, d1) "`CLACT_" #name "`",
+        CLACT_ACTIVATION_MAP(ENUM_NAME)
+#undef ENUM_NAME
+    };
+    for (int i = 0; i < CLACT_OP_COUNT; ++i)
+        ck_assert_msg(strstr(table, enum_names[i]), "README.md's op table lacks %s (%s)",
+                      enum_names[i], clact_op_name((clact_op)i));
+}
+END_TEST
+
 START_TEST(dtype_table) {
     ck_assert_str_eq(clact_dtype_name(CLACT_F32), "f32");
     ck_assert_str_eq(clact_dtype_name(CLACT_BF16), "bf16");
@@ -98,6 +138,28 @@ START_TEST(dtype_table) {
     ck_assert_int_eq((int)clact_dtype_size(CLACT_F64), 8);
     ck_assert_ptr_null(clact_dtype_name((clact_dtype)9));
     ck_assert_int_eq((int)clact_dtype_size((clact_dtype)9), 0);
+    ck_assert_ptr_null(clact_dtype_name((clact_dtype)CLACT_DTYPE_COUNT));
+    for (int i = 0; i < CLACT_DTYPE_COUNT; ++i) {
+        clact_dtype d;
+        ck_assert_int_eq(clact_dtype_from_name(clact_dtype_name((clact_dtype)i), &d), CLACT_OK);
+        ck_assert_int_eq(d, i);
+    }
+    clact_dtype d;
+    ck_assert_int_eq(clact_dtype_from_name("f8", &d), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_dtype_from_name(NULL, &d), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(clact_dtype_from_name("f32", NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_int_eq(CLACT_SOFTMAX_KIND_COUNT, 3);
+    for (int i = 0; i < CLACT_SOFTMAX_KIND_COUNT; ++i) {
+        clact_softmax_kind k;
+        ck_assert_int_eq(
+            clact_softmax_kind_from_name(clact_softmax_kind_name((clact_softmax_kind)i), &k),
+            CLACT_OK);
+        ck_assert_int_eq(k, i);
+    }
+    ck_assert_str_eq(clact_softmax_kind_name(CLACT_LOG_SOFTMAX), "log_softmax");
+    ck_assert_ptr_null(clact_softmax_kind_name((clact_softmax_kind)CLACT_SOFTMAX_KIND_COUNT));
+    clact_softmax_kind k;
+    ck_assert_int_eq(clact_softmax_kind_from_name("softmax2", &k), CLACT_INVALID_ARGUMENT);
     ck_assert_str_eq(clact_version(), CLACT_VERSION_STRING);
 }
 END_TEST
@@ -110,6 +172,7 @@ Suite *status_suite(void) {
     tcase_add_test(tc, op_table);
     tcase_add_test(tc, activation_check);
     tcase_add_test(tc, dtype_table);
+    tcase_add_test(tc, readme_lists_every_op);
     suite_add_tcase(s, tc);
     return s;
 }

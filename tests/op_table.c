@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* The activations' test table (op_table.h). Bounds:
+ *  - rel32: benchdnn's bar from SEMANTICS.md contract line 3: 4e-6 for ops made of exact IEEE
+ *    operations (relu and leaky_relu are exact; 4e-6 covers the one rounding of x*slope), 4e-5
+ *    for ops built on exp/expm1/log1p/erfc (OpenCL allows 3-16 ulp for these, and the formulas
+ *    chain two or three of them).
+ *  - ulp32: the largest error in float ulp at the exact value over every finite input (subnormal
+ *    outputs included), set from the error analysis in kernels/activation.cl and the worst cases
+ *    measured on PoCL (in the comment; every run prints them), with a margin for other devices.
+ *  - ulp64: double ulps. The f64 kernels use OpenCL's double built-ins, which the specification
+ *    bounds at 3 ulp (exp, expm1), 2 (log1p) and 16 (erfc), in formulas of one to three of them
+ *    and a few exact or correctly rounded operations; the arguments that tails amplify (GELU's
+ *    -x/sqrt 2, tanh-GELU's 2u, softplus's beta*x) are carried with their rounding error (see
+ *    kernels/activation.cl), and the reference is long double, so it adds nothing.
+ *  - special: PyTorch 1.13's float outputs. Non-finite inputs must match exactly; finite ones
+ *    within 1e-5 (clact returns the exact value where PyTorch's float rounding loses it:
+ *    silu(-100) is -3.7e-42, PyTorch gives -0). */
+#include "op_table.h"
+
+#include <math.h>
+
+const double tu_special_in[TU_N_SPECIAL] = {-INFINITY, -1e30, -100.0,   -0.0,
+                                            0.0,       1e30,  INFINITY, NAN};
+
+/* Softplus switches to x where beta*x > threshold, decided in the compute type. */
+static double softplus_threshold(const clact_activation *a, clact_dtype dtype) {
+    if (dtype == CLACT_F64)
+        return a->param[1] / a->param[0];
+    return (double)((float)a->param[1] / (float)a->param[0]);
+}
+
+#define D NAN /* PyTorch's default parameter */
+#define NO_SPECIAL                                                                                 \
+    0, { 0 }
+
+/* Worst measured ulp on PoCL 3.1 (f32 / f64) in the comments. */
+const tu_op_row tu_op_rows[] = {
+    {"relu",
+     CLACT_RELU,
+     D,
+     D,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     1, /* exact */
+     {0, 0, 0, -0.0, 0, 1e30, INFINITY, NAN}},
+    {"leaky_relu",
+     CLACT_LEAKY_RELU,
+     D,
+     D,
+     4e-6,
+     1,
+     1,
+     0,
+     NULL,
+     1, /* 0.5 */
+     {-INFINITY, -1e28, -1, -0.0, 0, 1e30, INFINITY, NAN}},
+    {"leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1, 1, 0, NULL, NO_SPECIAL},
+    {"leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1, 1, 0, NULL, NO_SPECIAL},
+    {"elu",
+     CLACT_ELU,
+     D,
+     D,
+     4e-5,
+     4,
+     6,
+     0,
+     NULL,
+     1, /* 1.3 */
+     {-1, -1, -1, 0, 0, 1e30, INFINITY, NAN}},
+    {"elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4, 6, 0, NULL, NO_SPECIAL}, /* 1.7 */
+    {"elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4, 6, 0, NULL, NO_SPECIAL}, /* 1.4 */
+    /* The kernel's own Phi (see activation.cl): exp, the fitted polynomial, and two roundings
+     * of h = exp(-t^2/2) in the tail. */
+    {"gelu",
+     CLACT_GELU,
+     D,
+     D,
+     4e-5,
+     12,
+     32,
+     0,
+     NULL,
+     1, /* 6.2 */
+     {NAN, 0, 0, 0, 0, 1e30, INFINITY, NAN}},
+    /* The argument t = 2u of exp is carried as a float pair (see the kernel), or exp would turn
+     * its rounding into 200+ ulp of relative error by x = -10. */
+    {"gelu_tanh",
+     CLACT_GELU_TANH,
+     D,
+     D,
+     4e-5,
+     16,
+     16,
+     0,
+     NULL,
+     1, /* 6.3 */
+     {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
+    {"silu",
+     CLACT_SILU,
+     D,
+     D,
+     4e-5,
+     8,
+     8,
+     0,
+     NULL,
+     1, /* 4.4 */
+     {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
+    /* mish switches to x * tanh(x) past 20 in the kernel. */
+    {"mish",
+     CLACT_MISH,
+     D,
+     D,
+     4e-5,
+     8,
+     8,
+     20.0,
+     NULL,
+     1, /* 5.3 */
+     {NAN, -0.0, -3.78351e-42, -0.0, 0, 1e30, INFINITY, NAN}},
+    {"sigmoid",
+     CLACT_SIGMOID,
+     D,
+     D,
+     4e-5,
+     4,
+     6,
+     0,
+     NULL,
+     1, /* 2.4 */
+     {0, 0, 0, 0.5, 0.5, 1, 1, NAN}},
+    {"tanh",
+     CLACT_TANH,
+     D,
+     D,
+     4e-5,
+     4,
+     8,
+     0,
+     NULL,
+     1, /* 2.6 */
+     {-1, -1, -1, -0.0, 0, 1, 1, NAN}},
+    {"softplus",
+     CLACT_SOFTPLUS,
+     D,
+     D,
+     4e-5,
+     4,
+     8,
+     0,
+     softplus_threshold,
+     1, /* 2.4 */
+     {0, 0, 3.78351e-44, 0.693147, 0.693147, 1e30, INFINITY, NAN}},
+    {"softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4, 8, 0, softplus_threshold,
+     NO_SPECIAL}, /* 2.3 */
+    /* beta = 0.3 adds the rounding of log1p(e)/beta where the result is subnormal. */
+    {"softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16, 8, 0, softplus_threshold,
+     NO_SPECIAL}, /* 7.4 */
+    {"softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4, 8, 0, softplus_threshold,
+     NO_SPECIAL}, /* 2.3 */
+    /* threshold > 88.7: PyTorch overflows to inf for 88.7 < x <= 100, clact does not. */
+    {"softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4, 8, 0, softplus_threshold,
+     NO_SPECIAL}, /* 2.3 */
+};
+const int tu_op_row_count = (int)(sizeof tu_op_rows / sizeof tu_op_rows[0]);
+
+clact_activation tu_op_act(const tu_op_row *row) {
+    clact_activation a = clact_activation_default(row->op);
+    if (!isnan(row->p0))
+        a.param[0] = row->p0;
+    if (!isnan(row->p1))
+        a.param[1] = row->p1;
+    return a;
+}
+
+double tu_op_boundary(const clact_activation *act, clact_dtype dtype) {
+    const tu_op_row *row = tu_op_default_row(act->op);
+    if (!row)
+        return 0;
+    return row->boundary_of ? row->boundary_of(act, dtype) : row->boundary;
+}
+
+const tu_op_row *tu_op_default_row(clact_op op) {
+    for (int i = 0; i < tu_op_row_count; ++i)
+        if (tu_op_rows[i].op == op && tu_op_rows[i].has_special)
+            return &tu_op_rows[i];
+    return NULL;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The activations' test table: one row per tested (op, parameters), with its error bounds per
+ * dtype, where the op switches formula, and PyTorch's outputs at the special inputs. The
+ * activation, f64, dtype and reference suites all read it, and a test checks that every op of
+ * the header's list has a row with default parameters and special outputs: adding an op to
+ * clact means adding its row here, and nothing else in tests/. */
+#ifndef CLACT_TESTS_OP_TABLE_H
+#define CLACT_TESTS_OP_TABLE_H
+#include "clact/clact.h"
+
+/* The special inputs of the special-value table (SEMANTICS.md), in this order. */
+#define TU_N_SPECIAL 8
+extern const double tu_special_in[TU_N_SPECIAL];
+
+typedef struct tu_op_row {
+    const char *label;
+    clact_op op;
+    double p0, p1; /* NaN: PyTorch's default */
+    double rel32;  /* f32: benchdnn's relative bar (absolute below 1e-5) */
+    double ulp32;  /* f32: the largest error in float ulp at the exact value */
+    double ulp64;  /* f64: the largest error in double ulp */
+    /* Where the op switches formula (values there +-4 ulp are tested): boundary, or
+     * boundary_of(act, dtype) when it depends on the parameters (in the compute type). */
+    double boundary;
+    double (*boundary_of)(const clact_activation *act, clact_dtype dtype);
+    /* PyTorch 1.13's float outputs at tu_special_in; rows with default parameters only
+     * (has_special 1). */
+    int has_special;
+    double special[TU_N_SPECIAL];
+} tu_op_row;
+
+extern const tu_op_row tu_op_rows[];
+extern const int tu_op_row_count;
+
+/* The row's activation descriptor (defaults, then the row's parameters). */
+clact_activation tu_op_act(const tu_op_row *row);
+/* Where act switches formula in dtype's compute type, per its row's rule (0 without a row). */
+double tu_op_boundary(const clact_activation *act, clact_dtype dtype);
+/* The row of op with default parameters and special outputs, or NULL. */
+const tu_op_row *tu_op_default_row(clact_op op);
+
+#endif
