@@ -65,6 +65,9 @@ _sig(_lib, "clact_op_from_name", _i32, ctypes.c_char_p, ctypes.POINTER(_i32))
 _sig(_lib, "clact_activation_default", _Activation, _i32)
 _sig(_lib, "clact_op_param_count", _i32, _i32)
 _sig(_lib, "clact_op_param_name", ctypes.c_char_p, _i32, _i32)
+_sig(_lib, "clact_op_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_dtype_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_softmax_kind_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
      _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
@@ -80,14 +83,27 @@ _sig(_cl, "clEnqueueWriteBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes
 _sig(_cl, "clEnqueueReadBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes.POINTER(_p), _p)
 _sig(_cl, "clReleaseEvent", _i32, _p)
 
+
+def _names(name_of):
+    """{name: value} of one of the header's lists, read through its name function, which
+    returns NULL past the last value (values run from 0 without gaps)."""
+    names = {}
+    while (name := name_of(len(names))) is not None:
+        names[name.decode()] = len(names)
+    return names
+
+
+# The header's lists, read from the library at import so that a new op, dtype or softmax kind
+# needs no edit here.
+_DTYPES = _names(_lib.clact_dtype_name)
+_KINDS = _names(_lib.clact_softmax_kind_name)
+OPS = tuple(_names(_lib.clact_op_name))
+
 _CL_MEM_READ_WRITE = 1
-_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "f64": 3}
+# How the library's dtypes travel in NumPy arrays; bf16 has no NumPy type (see _prepare).
 _NP = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16", np.dtype(np.float64): "f64"}
-_KINDS = {"softmax": 0, "log_softmax": 1, "softmin": 2}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-OPS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "mish", "sigmoid", "tanh",
-       "softplus")
 
 
 class Error(RuntimeError):
@@ -252,7 +268,7 @@ class Context:
             x32 = np.ascontiguousarray(x, dtype=np.float32)
             bits = (_bf16_round(x32).view(np.uint32) >> 16).astype(np.uint16)
             return bits, "bf16", lambda b: (b.astype(np.uint32) << 16).view(np.float32)
-        want = {"f32": np.float32, "f16": np.float16, "f64": np.float64}[dtype]
+        want = {name: np_dtype for np_dtype, name in _NP.items()}[dtype]
         return np.ascontiguousarray(x, dtype=want), dtype, None
 
     def forward(self, op, x, dtype=None, **params):
