@@ -10,7 +10,9 @@ Two ways in:
     ``wait_for`` list of events and return a ``pyopencl.Event`` at once, without waiting.
 
 Errors raise ``clact.Error`` with the status name and the library's message. The library is
-found through ``CLACT_LIBRARY`` (a path), else ``libclact.so.0`` on the loader's path.
+``CLACT_LIBRARY`` (a path) when set; else the one installed with this binding (``cmake
+--install`` installs it as the package ``clact`` and records where the library lies, relative
+to the package); else ``libclact.so.0`` on the loader's path.
 """
 import ctypes
 import ctypes.util
@@ -21,18 +23,35 @@ import numpy as np
 __all__ = ["Context", "Error", "OPS", "version"]
 
 
-def _load(name, env=None):
-    path = os.environ.get(env) if env else None
-    for candidate in [path, name, ctypes.util.find_library(name.split(".")[0][3:])]:
+def _load(name, *first):
+    """Load the first of these that loads: the paths in first (None skipped), name, and what
+    find_library gives for name."""
+    tried = []
+    for candidate in [*first, name, ctypes.util.find_library(name.split(".")[0][3:])]:
         if candidate:
             try:
                 return ctypes.CDLL(candidate)
-            except OSError:
-                continue
-    raise OSError(f"cannot load {name}" + (f" (set {env} to its path)" if env else ""))
+            except OSError as e:
+                tried.append(str(e))
+    raise OSError(f"cannot load {name}: " + "; ".join(tried))
 
 
-_lib = _load("libclact.so.0", "CLACT_LIBRARY")
+def _installed_library():
+    """The library installed with this package, from the path CMake recorded beside it; None
+    from the source tree, where this file is the plain module python/clact.py."""
+    try:
+        from ._installed import LIBRARY
+    except ImportError:
+        return None
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY))
+
+
+if os.environ.get("CLACT_LIBRARY"):
+    # Exactly the library named, as the tests need: a wrong path is an error, not a reason to
+    # load another copy.
+    _lib = ctypes.CDLL(os.environ["CLACT_LIBRARY"])
+else:
+    _lib = _load("libclact.so.0", _installed_library())
 _cl = _load("libOpenCL.so.1")
 
 _p, _sz, _u32, _i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int
