@@ -10,7 +10,9 @@ Two ways in:
     ``wait_for`` list of events and return a ``pyopencl.Event`` at once, without waiting.
 
 Errors raise ``clact.Error`` with the status name and the library's message. The library is
-found through ``CLACT_LIBRARY`` (a path), else ``libclact.so.0`` on the loader's path.
+``CLACT_LIBRARY`` (a path) when set; else the one installed with this binding (``cmake
+--install`` installs it as the package ``clact`` and records where the library lies, relative
+to the package); else ``libclact.so.0`` on the loader's path.
 """
 import ctypes
 import ctypes.util
@@ -21,18 +23,35 @@ import numpy as np
 __all__ = ["Context", "Error", "OPS", "version"]
 
 
-def _load(name, env=None):
-    path = os.environ.get(env) if env else None
-    for candidate in [path, name, ctypes.util.find_library(name.split(".")[0][3:])]:
+def _load(name, *first):
+    """Load the first of these that loads: the paths in first (None skipped), name, and what
+    find_library gives for name."""
+    tried = []
+    for candidate in [*first, name, ctypes.util.find_library(name.split(".")[0][3:])]:
         if candidate:
             try:
                 return ctypes.CDLL(candidate)
-            except OSError:
-                continue
-    raise OSError(f"cannot load {name}" + (f" (set {env} to its path)" if env else ""))
+            except OSError as e:
+                tried.append(str(e))
+    raise OSError(f"cannot load {name}: " + "; ".join(tried))
 
 
-_lib = _load("libclact.so.0", "CLACT_LIBRARY")
+def _installed_library():
+    """The library installed with this package, from the path CMake recorded beside it; None
+    from the source tree, where this file is the plain module python/clact.py."""
+    try:
+        from ._installed import LIBRARY
+    except ImportError:
+        return None
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY))
+
+
+if os.environ.get("CLACT_LIBRARY"):
+    # Exactly the library named, as the tests need: a wrong path is an error, not a reason to
+    # load another copy.
+    _lib = ctypes.CDLL(os.environ["CLACT_LIBRARY"])
+else:
+    _lib = _load("libclact.so.0", _installed_library())
 _cl = _load("libOpenCL.so.1")
 
 _p, _sz, _u32, _i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int
@@ -65,6 +84,9 @@ _sig(_lib, "clact_op_from_name", _i32, ctypes.c_char_p, ctypes.POINTER(_i32))
 _sig(_lib, "clact_activation_default", _Activation, _i32)
 _sig(_lib, "clact_op_param_count", _i32, _i32)
 _sig(_lib, "clact_op_param_name", ctypes.c_char_p, _i32, _i32)
+_sig(_lib, "clact_op_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_dtype_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_softmax_kind_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
      _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
@@ -80,14 +102,27 @@ _sig(_cl, "clEnqueueWriteBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes
 _sig(_cl, "clEnqueueReadBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes.POINTER(_p), _p)
 _sig(_cl, "clReleaseEvent", _i32, _p)
 
+
+def _names(name_of):
+    """{name: value} of one of the header's lists, read through its name function, which
+    returns NULL past the last value (values run from 0 without gaps)."""
+    names = {}
+    while (name := name_of(len(names))) is not None:
+        names[name.decode()] = len(names)
+    return names
+
+
+# The header's lists, read from the library at import so that a new op, dtype or softmax kind
+# needs no edit here.
+_DTYPES = _names(_lib.clact_dtype_name)
+_KINDS = _names(_lib.clact_softmax_kind_name)
+OPS = tuple(_names(_lib.clact_op_name))
+
 _CL_MEM_READ_WRITE = 1
-_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "f64": 3}
+# How the library's dtypes travel in NumPy arrays; bf16 has no NumPy type (see _prepare).
 _NP = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16", np.dtype(np.float64): "f64"}
-_KINDS = {"softmax": 0, "log_softmax": 1, "softmin": 2}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-OPS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "mish", "sigmoid", "tanh",
-       "softplus")
 
 
 class Error(RuntimeError):
@@ -252,7 +287,7 @@ class Context:
             x32 = np.ascontiguousarray(x, dtype=np.float32)
             bits = (_bf16_round(x32).view(np.uint32) >> 16).astype(np.uint16)
             return bits, "bf16", lambda b: (b.astype(np.uint32) << 16).view(np.float32)
-        want = {"f32": np.float32, "f16": np.float16, "f64": np.float64}[dtype]
+        want = {name: np_dtype for np_dtype, name in _NP.items()}[dtype]
         return np.ascontiguousarray(x, dtype=want), dtype, None
 
     def forward(self, op, x, dtype=None, **params):

@@ -3,6 +3,7 @@
 references, the softmax family and cross-entropy, errors as clact.Error, and PyOpenCL interop
 (a borrowed queue, pyopencl.Buffer in, pyopencl.Event out, a user event that gates the ops:
 every call returns before it opens). Run by CTest with CLACT_LIBRARY set."""
+import ctypes
 import math
 import os
 import sys
@@ -116,6 +117,49 @@ class NumpyTest(unittest.TestCase):
         self.assertIn("dim", str(e.exception))
         with self.assertRaises(clact.Error):
             clact.Context("no-such-device-anywhere")
+
+
+class ListsTest(unittest.TestCase):
+    """The binding's op, dtype and softmax-kind lists are the library's, read here through
+    ctypes directly rather than through the binding's own loop."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lib = ctypes.CDLL(os.environ.get("CLACT_LIBRARY") or clact._lib._name)
+
+    def names(self, function):
+        f = getattr(self.lib, function)
+        f.restype, f.argtypes = ctypes.c_char_p, [ctypes.c_int]
+        out = []
+        while f(len(out)) is not None:
+            out.append(f(len(out)).decode())
+        return out
+
+    def values(self, function, names):
+        f = getattr(self.lib, function)
+        f.restype, f.argtypes = ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+        out = {}
+        for name in names:
+            value = ctypes.c_int(-1)
+            self.assertEqual(f(name.encode(), ctypes.byref(value)), 0, name)
+            out[name] = value.value
+        return out
+
+    def test_ops(self):
+        self.assertEqual(list(clact.OPS), self.names("clact_op_name"))
+        self.assertIn("softplus", clact.OPS)
+
+    def test_dtypes(self):
+        names = self.names("clact_dtype_name")
+        self.assertEqual(list(clact._DTYPES), names)
+        self.assertEqual(clact._DTYPES, self.values("clact_dtype_from_name", names))
+        self.assertIn("bf16", names)
+
+    def test_softmax_kinds(self):
+        names = self.names("clact_softmax_kind_name")
+        self.assertEqual(list(clact._KINDS), names)
+        self.assertEqual(clact._KINDS, self.values("clact_softmax_kind_from_name", names))
+        self.assertIn("log_softmax", names)
 
 
 class PyOpenCLTest(unittest.TestCase):
