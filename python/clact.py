@@ -91,6 +91,7 @@ _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p
      _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
      _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_context_check", _i32, _p)
 _sig(_lib, "clact_cross_entropy_default", _CEDesc)
 _sig(_lib, "clact_cross_entropy", _i32, _p, ctypes.POINTER(_CEDesc), _i32, _i32,
      ctypes.POINTER(_sz), _p, _sz, _p, _sz, _p, _sz, _p, _sz, _p, _sz, _u32, ctypes.POINTER(_p),
@@ -119,6 +120,7 @@ _KINDS = _names(_lib.clact_softmax_kind_name)
 OPS = tuple(_names(_lib.clact_op_name))
 
 _CL_MEM_READ_WRITE = 1
+_CE_VALIDATE = 2  # CLACT_CE_VALIDATE
 # How the library's dtypes travel in NumPy arrays; bf16 has no NumPy type (see _prepare).
 _NP = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16", np.dtype(np.float64): "f64"}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
@@ -194,6 +196,12 @@ class Context:
         if st != 0:
             raise Error(_status_name(st), _lib.clact_context_last_error(None).decode())
         return cls(_handle=h, _queue=queue)
+
+    def check(self):
+        """Wait for the context's queue and raise Error for what only the device could see since
+        the last check (a cross-entropy class index out of range, with its position): the
+        buffer API never blocks, so errors found on the device surface here."""
+        self._check(_lib.clact_context_check(self._h))
 
     def close(self):
         if getattr(self, "_h", None):
@@ -332,6 +340,9 @@ class Context:
         d = _lib.clact_cross_entropy_default()
         d.reduction, d.ignore_index = _REDUCTIONS[reduction], ignore_index
         d.label_smoothing = label_smoothing
+        # This call waits for its results anyway, so it asks the library to validate the class
+        # indices first (CLACT_CE_VALIDATE): a bad index raises Error naming it, as PyTorch raises.
+        d.flags = _CE_VALIDATE
         if t.dtype in _TARGETS:
             d.target_type = _TARGETS[t.dtype]
         else:

@@ -102,6 +102,13 @@ class NumpyTest(unittest.TestCase):
         self.assertAlmostEqual(float(loss), want, places=12)  # f64 logits: computed in double
         self.assertEqual(g.shape, logits.shape)
         self.assertTrue(np.allclose(g[5], 0))
+        # A class index out of range raises, naming it, as PyTorch does; the context goes on.
+        bad = np.array([0, 3, 4, 2, 2, -100], dtype=np.int64)
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.cross_entropy(logits, bad)
+        self.assertIn("target 4 at position 2", str(e.exception))
+        self.ctx.check()
+        self.assertAlmostEqual(float(self.ctx.cross_entropy(logits, t)), want, places=12)
 
     def test_errors(self):
         with self.assertRaises(clact.Error) as e:
