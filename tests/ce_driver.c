@@ -53,6 +53,10 @@ int main(int argc, char **argv) {
     cl_mem gb = clCreateBuffer(cl, CL_MEM_READ_WRITE, (x.count ? x.count : 1) * 4, NULL, &e);
     clact_status st = clact_cross_entropy(ctx, &d, CLACT_F32, x.ndim, x.shape, xb, 0, tb, 0, wb, 0,
                                           lb, 0, gb, 0, 0, NULL, NULL);
+    /* The call never blocks; a class index out of range surfaces at the check, as PyTorch
+     * raises (and as a training loop that reads its loss would see it). */
+    if (st == CLACT_OK)
+        st = clact_context_check(ctx);
     if (st != CLACT_OK)
         return fail(clact_status_name(st), clact_context_last_error(ctx));
     clact_npy loss = {.descr = "<f4", .item_size = 4, .count = nloss};
