@@ -57,6 +57,31 @@ CASES = [
     ("softplus", ["threshold=100"], lambda t: F.softplus(t, 1.0, 100.0), TR),
 ]
 
+
+
+def library_ops():
+    """The op names of the header's list, from the library beside the CLI (clact_op_name(i) until
+    NULL), so that a new op is compared with PyTorch without an edit here."""
+    import ctypes
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(CLACT)), "libclact.so.0"))
+    lib.clact_op_name.restype = ctypes.c_char_p
+    lib.clact_op_name.argtypes = [ctypes.c_int]
+    names, i = [], 0
+    while lib.clact_op_name(i):
+        names.append(lib.clact_op_name(i).decode())
+        i += 1
+    return names
+
+
+# Every op of the library with PyTorch's defaults, as torch.nn.functional's function of the same
+# name (torch.<name> for sigmoid and tanh), unless a case above covers it; gelu_tanh is
+# F.gelu(approximate='tanh'), covered above.
+COVERED = {op for op, *_ in CASES} | {"gelu_tanh"}
+for name in library_ops():
+    if name not in COVERED:
+        fn = getattr(F, name, None) or getattr(torch, name)
+        CASES.append((name, [], fn, TR))
+
 SPECIAL = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0, 1e-45, -1e-45, 1e-40, -1e-40,
                     1.1754944e-38, -1.1754944e-38, 3.4028235e38, -3.4028235e38, 1e30, -1e30,
                     100, -100, 88.72283, -88.72283, 88.7, -88.7, 89, -89, 20, -20, 19.999998,
