@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const char *fmt, ...)
+static clact_status fail(clact_status st, char *err, size_t len, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
-static clact_npy_status fail(clact_npy_status st, char *err, size_t len, const char *fmt, ...) {
+static clact_status fail(clact_status st, char *err, size_t len, const char *fmt, ...) {
     if (err && len) {
         va_list ap;
         va_start(ap, fmt);
@@ -101,28 +101,28 @@ static int parse_shape(parser *ps, clact_npy *a) {
     }
 }
 
-static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a, const char *path,
+static clact_status parse_header(const char *text, size_t len, clact_npy *a, const char *path,
                                      char *err, size_t err_len) {
     parser ps = {text, text + len};
     int have_descr = 0, have_order = 0, have_shape = 0;
     skip_ws(&ps);
     if (ps.p >= ps.end || *ps.p++ != '{')
-        return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (no '{')", path);
+        return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (no '{')", path);
     for (;;) {
         skip_ws(&ps);
         if (ps.p < ps.end && *ps.p == '}')
             break;
         char key[32];
         if (!parse_string(&ps, key, sizeof key))
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (bad key)",
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (bad key)",
                         path);
         skip_ws(&ps);
         if (ps.p >= ps.end || *ps.p++ != ':')
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (no ':')", path);
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (no ':')", path);
         skip_ws(&ps);
         if (!strcmp(key, "descr")) {
             if (!parse_string(&ps, a->descr, sizeof a->descr))
-                return fail(CLACT_NPY_FORMAT, err, err_len,
+                return fail(CLACT_FORMAT_ERROR, err, err_len,
                             "%s: unsupported dtype description (structured or too long)", path);
             have_descr = 1;
         } else if (!strcmp(key, "fortran_order")) {
@@ -131,105 +131,114 @@ static clact_npy_status parse_header(const char *text, size_t len, clact_npy *a,
             else if (parse_word(&ps, "False"))
                 a->fortran_order = 0;
             else
-                return fail(CLACT_NPY_FORMAT, err, err_len,
+                return fail(CLACT_FORMAT_ERROR, err, err_len,
                             "%s: malformed .npy header (fortran_order)", path);
             have_order = 1;
         } else if (!strcmp(key, "shape")) {
             if (!parse_shape(&ps, a))
-                return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header (shape)",
+                return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (shape)",
                             path);
             have_shape = 1;
         } else {
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: unexpected key '%s' in .npy header",
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unexpected key '%s' in .npy header",
                         path, key);
         }
         skip_ws(&ps);
         if (ps.p < ps.end && *ps.p == ',')
             ps.p++;
         else if (ps.p >= ps.end || *ps.p != '}')
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: malformed .npy header", path);
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header", path);
     }
     if (!have_descr || !have_order || !have_shape)
-        return fail(CLACT_NPY_FORMAT, err, err_len,
+        return fail(CLACT_FORMAT_ERROR, err, err_len,
                     "%s: .npy header lacks 'descr', 'fortran_order' or 'shape'", path);
     const char *d = a->descr;
     if (!strchr("<>|=", d[0]) || !isalpha((unsigned char)d[1]) || !isdigit((unsigned char)d[2]))
-        return fail(CLACT_NPY_FORMAT, err, err_len, "%s: unsupported dtype '%s'", path, d);
+        return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unsupported dtype '%s'", path, d);
     char *end;
     unsigned long size = strtoul(d + 2, &end, 10);
     if (*end || size == 0 || size > 64)
-        return fail(CLACT_NPY_FORMAT, err, err_len, "%s: unsupported dtype '%s'", path, d);
+        return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unsupported dtype '%s'", path, d);
     a->item_size = size;
     a->count = 1;
     for (int i = 0; i < a->ndim; ++i) {
         if (a->shape[i] && a->count > SIZE_MAX / a->shape[i])
-            return fail(CLACT_NPY_FORMAT, err, err_len, "%s: shape too large", path);
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: shape too large", path);
         a->count *= a->shape[i];
     }
     if (a->count && a->count > SIZE_MAX / a->item_size)
-        return fail(CLACT_NPY_FORMAT, err, err_len, "%s: shape too large", path);
-    return CLACT_NPY_OK;
+        return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: shape too large", path);
+    return CLACT_OK;
 }
 
-clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len) {
+clact_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(CLACT_NPY_IO, err, err_len, "cannot open %s: %s", path, strerror(errno));
+        return fail(CLACT_IO_ERROR, err, err_len, "cannot open %s: %s", path, strerror(errno));
     clact_npy a;
     memset(&a, 0, sizeof a);
     unsigned char pre[12];
-    clact_npy_status st = CLACT_NPY_OK;
+    clact_status st = CLACT_OK;
     size_t got = fread(pre, 1, 10, f);
     size_t header_len = 0;
     char *header = NULL;
     if (got < 10 || memcmp(pre, "\x93NUMPY", 6)) {
-        st = fail(CLACT_NPY_FORMAT, err, err_len, "%s is not a .npy file (bad magic)", path);
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s is not a .npy file (bad magic)", path);
     } else if (pre[6] == 1) {
         header_len = (size_t)pre[8] | (size_t)pre[9] << 8;
     } else if (pre[6] == 2 || pre[6] == 3) {
         if (fread(pre + 10, 1, 2, f) != 2)
-            st = fail(CLACT_NPY_FORMAT, err, err_len, "%s: truncated .npy header", path);
+            st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: truncated .npy header", path);
         else
             header_len = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                          (size_t)pre[11] << 24;
     } else {
-        st = fail(CLACT_NPY_FORMAT, err, err_len, "%s: unsupported .npy format version %u.%u", path,
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unsupported .npy format version %u.%u", path,
                   pre[6], pre[7]);
     }
-    if (st == CLACT_NPY_OK && header_len > (1u << 24))
-        st = fail(CLACT_NPY_FORMAT, err, err_len, "%s: .npy header too long", path);
-    if (st == CLACT_NPY_OK && !(header = malloc(header_len + 1)))
-        st = fail(CLACT_NPY_IO, err, err_len, "%s: out of memory", path);
-    if (st == CLACT_NPY_OK && fread(header, 1, header_len, f) != header_len)
-        st = fail(CLACT_NPY_FORMAT, err, err_len, "%s: truncated .npy header", path);
-    if (st == CLACT_NPY_OK)
+    if (st == CLACT_OK && header_len > (1u << 24))
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: .npy header too long", path);
+    if (st == CLACT_OK && !(header = malloc(header_len + 1)))
+        st = fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
+    if (st == CLACT_OK && fread(header, 1, header_len, f) != header_len)
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: truncated .npy header", path);
+    if (st == CLACT_OK)
         st = parse_header(header, header_len, &a, path, err, err_len);
     free(header);
-    if (st == CLACT_NPY_OK && a.count) {
+    if (st == CLACT_OK && a.count) {
         size_t bytes = a.count * a.item_size;
-        a.data = malloc(bytes);
-        if (!a.data) {
-            st = fail(CLACT_NPY_IO, err, err_len, "%s: out of memory for %zu bytes", path, bytes);
-        } else {
+        /* A regular file must hold what the header promises before that much is allocated: a
+         * 128-byte file may claim terabytes. */
+        struct stat sb;
+        long at = ftell(f);
+        if (at >= 0 && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+            (uint64_t)sb.st_size - (uint64_t)at < (uint64_t)bytes)
+            st = fail(CLACT_FORMAT_ERROR, err, err_len,
+                      "%s: truncated data: the header promises %zu bytes, the file has %llu", path,
+                      bytes, (unsigned long long)((uint64_t)sb.st_size - (uint64_t)at));
+        else if (!(a.data = malloc(bytes)))
+            st = fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory for %zu bytes", path,
+                      bytes);
+        else {
             size_t n = fread(a.data, 1, bytes, f);
             if (n != bytes)
-                st = fail(CLACT_NPY_FORMAT, err, err_len,
+                st = fail(CLACT_FORMAT_ERROR, err, err_len,
                           "%s: truncated data: the header promises %zu bytes, the file has %zu",
                           path, bytes, n);
         }
     }
-    if (st == CLACT_NPY_OK && fgetc(f) != EOF)
-        st = fail(CLACT_NPY_FORMAT, err, err_len, "%s: unexpected bytes after the data", path);
-    if (st == CLACT_NPY_OK && ferror(f))
-        st = fail(CLACT_NPY_IO, err, err_len, "error reading %s", path);
+    if (st == CLACT_OK && fgetc(f) != EOF)
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unexpected bytes after the data", path);
+    if (st == CLACT_OK && ferror(f))
+        st = fail(CLACT_IO_ERROR, err, err_len, "error reading %s", path);
     fclose(f);
-    if (st != CLACT_NPY_OK) {
+    if (st != CLACT_OK) {
         clact_npy_free(&a);
         return st;
     }
     *out = a;
-    return CLACT_NPY_OK;
+    return CLACT_OK;
 }
 
 static size_t format_header(const clact_npy *a, char *buf, size_t len) {
@@ -248,7 +257,7 @@ static size_t format_header(const clact_npy *a, char *buf, size_t len) {
     return n < 0 ? 0 : (size_t)n;
 }
 
-clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len) {
+clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len) {
     char dict[CLACT_NPY_MAX_DIMS * 24 + 128];
     size_t dict_len = format_header(a, dict, sizeof dict);
     /* Pad so that the data starts on a 64-byte boundary, as NumPy does. */
@@ -261,7 +270,7 @@ clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err
     size_t hlen = total - prefix;
     unsigned char head[4096 + 64];
     if (total > sizeof head)
-        return fail(CLACT_NPY_FORMAT, err, err_len, "%s: header too long", path);
+        return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: header too long", path);
     memcpy(head, "\x93NUMPY", 6);
     head[6] = prefix == 10 ? 1 : 2;
     head[7] = 0;
@@ -278,14 +287,14 @@ clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
-        return fail(CLACT_NPY_IO, err, err_len, "%s: out of memory", path);
+        return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return fail(CLACT_NPY_IO, err, err_len, "cannot write %s: %s", path, strerror(e));
+        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
     }
     /* mkstemp makes the file 0600; give it the mode a plain fopen would have. */
     mode_t mask = umask(0);
@@ -311,6 +320,6 @@ clact_npy_status clact_npy_write(const char *path, const clact_npy *a, char *err
         unlink(tmp);
     free(tmp);
     if (!ok)
-        return fail(CLACT_NPY_IO, err, err_len, "cannot write %s: %s", path, strerror(e));
-    return CLACT_NPY_OK;
+        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+    return CLACT_OK;
 }

@@ -5,6 +5,8 @@
 #define CLACT_HOST_NPY_H
 #include <stddef.h>
 
+#include "clact/clact.h"
+
 #define CLACT_NPY_MAX_DIMS 32
 
 typedef struct clact_npy {
@@ -17,20 +19,17 @@ typedef struct clact_npy {
     void *data;       /* count * item_size bytes, malloc'd; NULL when count is 0 */
 } clact_npy;
 
-typedef enum clact_npy_status {
-    CLACT_NPY_OK = 0,
-    CLACT_NPY_IO = 1,    /* the file could not be opened, read or written */
-    CLACT_NPY_FORMAT = 2 /* not a well-formed .npy file */
-} clact_npy_status;
-
-/* Read the whole file. On failure, *out is left empty and err holds one line naming the
- * problem. The data is not interpreted: the caller checks descr and fortran_order. */
-clact_npy_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len);
+/* Read the whole file. Returns CLACT_OK, CLACT_IO_ERROR (the file could not be opened, read or
+ * written), CLACT_FORMAT_ERROR (not a well-formed .npy file) or CLACT_OUT_OF_MEMORY: the
+ * library's status codes, one system for both. On failure, *out is left empty and err holds one
+ * line naming the problem. The data is not interpreted: the caller checks descr and
+ * fortran_order. */
+clact_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t err_len);
 
 /* Write a C-order .npy (version 1.0, or 2.0 when the header needs it) atomically: the data
  * goes to a temporary file in the same folder, which is renamed over path only when complete.
- * On failure nothing is left behind. */
-clact_npy_status clact_npy_write(const char *path, const clact_npy *array, char *err,
+ * On failure nothing is left behind. Same statuses as clact_npy_read. */
+clact_status clact_npy_write(const char *path, const clact_npy *array, char *err,
                                  size_t err_len);
 
 void clact_npy_free(clact_npy *array);

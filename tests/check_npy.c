@@ -51,7 +51,7 @@ static void write_npy(const char *name, int major, const char *dict, const void 
     write_raw(name, buf, total + len);
 }
 
-static clact_npy_status read_named(const char *name, clact_npy *a, char *err) {
+static clact_status read_named(const char *name, clact_npy *a, char *err) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return clact_npy_read(path, a, err, 256);
@@ -63,9 +63,9 @@ START_TEST(npy_round_trip) {
         .descr = "<f4", .ndim = 2, .shape = {2, 3}, .count = 6, .item_size = 4, .data = v};
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/rt.npy", dir);
-    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_OK);
     clact_npy b;
-    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_OK);
     ck_assert_str_eq(b.descr, "<f4");
     ck_assert_int_eq(b.ndim, 2);
     ck_assert_int_eq((int)b.shape[0], 2);
@@ -76,14 +76,14 @@ START_TEST(npy_round_trip) {
     clact_npy_free(&b);
     /* 0-d and empty arrays. */
     clact_npy s = {.descr = "<f4", .ndim = 0, .count = 1, .item_size = 4, .data = v};
-    ck_assert_int_eq(clact_npy_write(path, &s, err, sizeof err), CLACT_NPY_OK);
-    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_write(path, &s, err, sizeof err), CLACT_OK);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_OK);
     ck_assert_int_eq(b.ndim, 0);
     ck_assert_int_eq((int)b.count, 1);
     clact_npy_free(&b);
     clact_npy e = {.descr = "<f4", .ndim = 2, .shape = {0, 5}, .count = 0, .item_size = 4};
-    ck_assert_int_eq(clact_npy_write(path, &e, err, sizeof err), CLACT_NPY_OK);
-    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_NPY_OK);
+    ck_assert_int_eq(clact_npy_write(path, &e, err, sizeof err), CLACT_OK);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_OK);
     ck_assert_int_eq((int)b.count, 0);
     ck_assert_int_eq((int)b.shape[1], 5);
     clact_npy_free(&b);
@@ -95,22 +95,22 @@ START_TEST(npy_versions_and_forms) {
     clact_npy a;
     char err[256];
     write_npy("v1.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 12);
-    ck_assert_int_eq(read_named("v1.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(read_named("v1.npy", &a, err), CLACT_OK);
     clact_npy_free(&a);
     write_npy("v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 12);
-    ck_assert_int_eq(read_named("v2.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(read_named("v2.npy", &a, err), CLACT_OK);
     clact_npy_free(&a);
     write_npy("v3.npy", 3, "{\"shape\": (3,), \"descr\": \"<f4\", \"fortran_order\": False}", v,
               12);
-    ck_assert_int_eq(read_named("v3.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(read_named("v3.npy", &a, err), CLACT_OK);
     ck_assert_int_eq((int)a.count, 3);
     clact_npy_free(&a);
     write_npy("f.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }", v, 12);
-    ck_assert_int_eq(read_named("f.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(read_named("f.npy", &a, err), CLACT_OK);
     ck_assert_int_eq(a.fortran_order, 1);
     clact_npy_free(&a);
     write_npy("i.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", v, 8);
-    ck_assert_int_eq(read_named("i.npy", &a, err), CLACT_NPY_OK);
+    ck_assert_int_eq(read_named("i.npy", &a, err), CLACT_OK);
     ck_assert_str_eq(a.descr, "<i8");
     ck_assert_int_eq((int)a.item_size, 8);
     clact_npy_free(&a);
@@ -121,20 +121,27 @@ START_TEST(npy_malformed) {
     float v[4] = {1, 2, 3, 4};
     clact_npy a;
     char err[256];
-    ck_assert_int_eq(read_named("missing.npy", &a, err), CLACT_NPY_IO);
+    ck_assert_int_eq(read_named("missing.npy", &a, err), CLACT_IO_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "missing.npy"));
     write_raw("magic.npy", "NOTNUMPYFILE....", 16);
-    ck_assert_int_eq(read_named("magic.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_int_eq(read_named("magic.npy", &a, err), CLACT_FORMAT_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "magic"));
     write_raw("short.npy", "\x93NUM", 4);
-    ck_assert_int_eq(read_named("short.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_int_eq(read_named("short.npy", &a, err), CLACT_FORMAT_ERROR);
     write_npy("trunc.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", v, 10);
-    ck_assert_int_eq(read_named("trunc.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_int_eq(read_named("trunc.npy", &a, err), CLACT_FORMAT_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "truncated"));
+    /* A header that promises far more than the file holds is refused before anything that size
+     * is allocated (an allocation of 4e11 bytes would fail, or succeed and be wasted). */
+    write_npy("huge.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,), }",
+              v, 16);
+    ck_assert_int_eq(read_named("huge.npy", &a, err), CLACT_FORMAT_ERROR);
+    ck_assert_msg(strstr(err, "400000000000 bytes, the file has 16"), "%s", err);
+    ck_assert_ptr_null(a.data);
     write_npy("extra.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, 16);
-    ck_assert_int_eq(read_named("extra.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_int_eq(read_named("extra.npy", &a, err), CLACT_FORMAT_ERROR);
     write_npy("ver.npy", 9, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", v, 4);
-    ck_assert_int_eq(read_named("ver.npy", &a, err), CLACT_NPY_FORMAT);
+    ck_assert_int_eq(read_named("ver.npy", &a, err), CLACT_FORMAT_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "version"));
     static const char *const bad[] = {
         "{'descr': '<f4', 'fortran_order': False}",
@@ -149,7 +156,7 @@ START_TEST(npy_malformed) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         write_npy("bad.npy", 1, bad[i], v, 4);
-        ck_assert_msg(read_named("bad.npy", &a, err) == CLACT_NPY_FORMAT, "accepted: %s", bad[i]);
+        ck_assert_msg(read_named("bad.npy", &a, err) == CLACT_FORMAT_ERROR, "accepted: %s", bad[i]);
         ck_assert_ptr_null(a.data);
     }
 }
@@ -160,12 +167,12 @@ START_TEST(npy_write_failure_leaves_nothing) {
     clact_npy a = {.descr = "<f4", .ndim = 1, .shape = {1}, .count = 1, .item_size = 4, .data = v};
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/no/such/dir/out.npy", dir);
-    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_IO);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_IO_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "out.npy"));
     /* A directory in the way of the rename: the temporary file must be cleaned up. */
     snprintf(path, sizeof path, "%s/adir", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
-    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_NPY_IO);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_IO_ERROR);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir);
     ck_assert_int_eq(system(cmd), 0);

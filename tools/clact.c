@@ -399,8 +399,8 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     char err[1024];
     clact_npy x;
-    clact_npy_status ns = clact_npy_read(a.in, &x, err, sizeof err);
-    if (ns != CLACT_NPY_OK)
+    clact_status ns = clact_npy_read(a.in, &x, err, sizeof err);
+    if (ns != CLACT_OK)
         return die(EXIT_USAGE, "%s", err);
     clact_dtype file_dtype = CLACT_F32;
     if ((code = check_input(&x, a.in, &file_dtype)) != EXIT_OK) {
@@ -449,7 +449,7 @@ static int cmd_apply(int argc, char **argv) {
     }
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
-        if (ns != CLACT_NPY_OK)
+        if (ns != CLACT_OK)
             code = die(EXIT_USAGE, "%s", err);
     }
     if (code == EXIT_OK && a.summary)
