@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Test-only OpenCL fault injection (fault_shim.c). */
+#ifndef CLACT_TESTS_FAULT_SHIM_H
+#define CLACT_TESTS_FAULT_SHIM_H
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stdio.h>
+
+/* From now on, the nth call (1-based) of OpenCL function `function` (clEnqueueNDRangeKernel,
+ * clEnqueueReadBuffer or clSetKernelArg) fails with `error`, once; nth 0 disarms. */
+void clact_fault_arm(const char *function, unsigned nth, cl_int error);
+/* How many calls of the armed function were seen since it was armed. */
+unsigned clact_fault_calls(void);
+#endif

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Failure paths that only a failing driver reaches, through the fault-injection shim (linked in
+ * front of OpenCL): a kernel argument that cannot be set, a finishing launch that fails after
+ * the first launch of a two-launch op was enqueued, a read that fails in cross-entropy's
+ * blocking validation. Each checks the status and the message, and what must hold afterwards. */
+#define _POSIX_C_SOURCE 200809L /* setenv, nanosleep */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clact/clact.h"
+#include "fault_shim.h"
+
+static clact_context *ctx;
+
+static cl_mem buffer(size_t bytes, const void *init) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(clact_context_cl_context(ctx),
+                              CL_MEM_READ_WRITE | (init ? CL_MEM_COPY_HOST_PTR : 0), bytes,
+                              (void *)init, &err);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+/* A kernel argument that cannot be set is named: the kernel, the argument's index, the CL
+ * error; nothing is enqueued. */
+START_TEST(kernel_argument_failure_is_named) {
+    float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8};
+    cl_mem b = buffer(sizeof x, x);
+    clact_activation relu = clact_activation_default(CLACT_RELU);
+    /* Build the program first, so that the armed calls are the op's own. */
+    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, 8, b, 0, b, 0, 0, NULL, NULL), CLACT_OK);
+    clact_fault_arm("clSetKernelArg", 3, CL_INVALID_ARG_VALUE);
+    cl_event ev = (cl_event)1;
+    ck_assert_int_eq(clact_forward(ctx, &relu, CLACT_F32, 8, b, 0, b, 0, 0, NULL, &ev),
+                     CLACT_OPENCL_ERROR);
+    ck_assert_ptr_null(ev);
+    const char *msg = clact_context_last_error(ctx);
+    ck_assert_msg(strstr(msg, "clSetKernelArg(clact_relu, argument 2)") &&
+                      strstr(msg, "CL_INVALID_ARG_VALUE"),
+                  "%s", msg);
+    clReleaseMemObject(b);
+}
+END_TEST
+
+static int complete(cl_event e) {
+    cl_int st = -1;
+    clGetEventInfo(e, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+    return st == CL_COMPLETE;
+}
+
+/* The split softmax's finishing launch fails after its partial launch was enqueued (behind a
+ * shut gate, on an out-of-order queue). The error names the launch; and the partial kernel
+ * still holds the context's scratch buffer, so the next split softmax on that context must not
+ * start before it: its event stays pending while the gate is shut, and its result is right once
+ * the gate opens. (Before the fix, the failed call left the scratch buffer's last user unset and
+ * the next call ran at once, sharing the buffer with the pending kernel.) */
+START_TEST(split_softmax_failed_finish_keeps_scratch_ordered) {
+    cl_int err;
+    cl_command_queue q =
+        clCreateCommandQueue(clact_context_cl_context(ctx), clact_context_device(ctx),
+                             CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+    ck_assert_ptr_nonnull(q);
+    setenv("CLACT_SOFTMAX_PATH", "split", 1);
+    clact_context *c = NULL;
+    ck_assert_int_eq(clact_context_create_from_queue(&c, q), CLACT_OK);
+    unsetenv("CLACT_SOFTMAX_PATH");
+    enum { R = 2, C = 20000 };
+    static float x[R * C], y[R * C];
+    for (int i = 0; i < R * C; ++i)
+        x[i] = (float)((i * 7919) % 1001) / 100.0f;
+    cl_mem xb = buffer(sizeof x, x), yb = buffer(sizeof x, NULL), zb = buffer(sizeof x, NULL);
+    const size_t shape[2] = {R, C};
+    /* Build the program, so that the armed launches are the op's own. */
+    ck_assert_int_eq(
+        clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, xb, 0, zb, 0, 0, NULL, NULL),
+        CLACT_OK);
+    ck_assert_int_eq(clFinish(q), CL_SUCCESS);
+    cl_event gate = clCreateUserEvent(clact_context_cl_context(ctx), &err), done = NULL;
+    clact_fault_arm("clEnqueueNDRangeKernel", 2, CL_OUT_OF_RESOURCES);
+    ck_assert_int_eq(
+        clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, xb, 0, yb, 0, 1, &gate, NULL),
+        CLACT_OUT_OF_MEMORY);
+    const char *msg = clact_context_last_error(c);
+    ck_assert_msg(strstr(msg, "clEnqueueNDRangeKernel(clact_softmax_finish)") &&
+                      strstr(msg, "CL_OUT_OF_RESOURCES"),
+                  "%s", msg);
+    ck_assert_int_eq(
+        clact_softmax(c, CLACT_SOFTMAX, 0, CLACT_F32, 2, shape, 1, xb, 0, zb, 0, 0, NULL, &done),
+        CLACT_OK);
+    clFlush(q);
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    ck_assert_msg(!complete(done), "the next user of the scratch buffer ran before the pending "
+                                   "partial kernel of the failed call");
+    ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+    ck_assert_int_eq(clWaitForEvents(1, &done), CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(q, zb, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int r = 0; r < R; ++r) {
+        double m = -INFINITY, s = 0;
+        for (int i = 0; i < C; ++i)
+            m = fmax(m, x[r * C + i]);
+        for (int i = 0; i < C; ++i)
+            s += exp((double)x[r * C + i] - m);
+        for (int i = 0; i < C; ++i) {
+            double want = exp((double)x[r * C + i] - m) / s;
+            ck_assert_msg(fabs(y[r * C + i] - want) <= 4e-6 * want, "row %d element %d: %g, %g", r,
+                          i, (double)y[r * C + i], want);
+        }
+    }
+    clReleaseEvent(done), clReleaseEvent(gate);
+    clReleaseMemObject(xb), clReleaseMemObject(yb), clReleaseMemObject(zb);
+    clact_context_destroy(c);
+    clReleaseCommandQueue(q);
+}
+END_TEST
+
+/* CLACT_CE_VALIDATE: when the read of the bad target's value fails, the call says so (before the
+ * fix it reported "target 0", a value it never read); nothing is written either way. */
+START_TEST(cross_entropy_validate_read_failure) {
+    float x[6] = {0};
+    long long t[2] = {1, 7};
+    float poison[6];
+    memset(poison, 0xff, sizeof poison);
+    cl_mem xb = buffer(sizeof x, x), tb = buffer(sizeof t, t), lb = buffer(4, poison);
+    cl_mem gb = buffer(sizeof poison, poison);
+    const size_t shape[2] = {2, 3};
+    clact_cross_entropy_desc d = clact_cross_entropy_default();
+    d.flags = CLACT_CE_VALIDATE;
+    ck_assert_int_eq(clact_cross_entropy(ctx, &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0,
+                                         gb, 0, 0, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(ctx), "target 7 at position 1"));
+    clact_fault_arm("clEnqueueReadBuffer", 2, CL_OUT_OF_RESOURCES);
+    ck_assert_int_eq(clact_cross_entropy(ctx, &d, CLACT_F32, 2, shape, xb, 0, tb, 0, NULL, 0, lb, 0,
+                                         gb, 0, 0, NULL, NULL),
+                     CLACT_OUT_OF_MEMORY);
+    const char *msg = clact_context_last_error(ctx);
+    ck_assert_msg(strstr(msg, "bad target value") && strstr(msg, "CL_OUT_OF_RESOURCES"), "%s", msg);
+    float l, g[6];
+    ck_assert_int_eq(
+        clEnqueueReadBuffer(clact_context_queue(ctx), lb, CL_TRUE, 0, 4, &l, 0, NULL, NULL),
+        CL_SUCCESS);
+    ck_assert_int_eq(
+        clEnqueueReadBuffer(clact_context_queue(ctx), gb, CL_TRUE, 0, sizeof g, g, 0, NULL, NULL),
+        CL_SUCCESS);
+    ck_assert(!memcmp(&l, poison, 4) && !memcmp(g, poison, sizeof g));
+    clReleaseMemObject(xb), clReleaseMemObject(tb), clReleaseMemObject(lb), clReleaseMemObject(gb);
+}
+END_TEST
+
+int main(void) {
+    if (clact_context_create(&ctx, NULL) != CLACT_OK) {
+        fprintf(stderr, "fault_tests: no OpenCL device: %s\n", clact_context_last_error(NULL));
+        return EXIT_FAILURE;
+    }
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("injected");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, kernel_argument_failure_is_named);
+    tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
+    tcase_add_test(tc, cross_entropy_validate_read_failure);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    clact_context_destroy(ctx);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
