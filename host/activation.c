@@ -99,12 +99,9 @@ static clact_status forward(clact__call *call, const clact_activation *act, size
     clact__kern k;
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, ops[act->op].kernel, &k));
-    cl_ulong un = n, xo = x_offset, yo = y_offset;
-    CLACT__ARG(&k, un);
-    CLACT__ARG(&k, x);
-    CLACT__ARG(&k, xo);
-    CLACT__ARG(&k, y);
-    CLACT__ARG(&k, yo);
+    clact__arg_size(&k, n);
+    clact__arg_buf(&k, x, x_offset);
+    clact__arg_buf(&k, y, y_offset);
     clact__arg_real(&k, call->dtype, act->param[0]);
     clact__arg_real(&k, call->dtype, act->param[1]);
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;

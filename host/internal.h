@@ -158,6 +158,10 @@ clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype
                            const char *name, clact__kern *k);
 void clact__arg(clact__kern *k, size_t size, const void *value);
 #define CLACT__ARG(k, v) clact__arg((k), sizeof(v), &(v))
+/* A size or count, as the kernels' ulong. */
+void clact__arg_size(clact__kern *k, size_t v);
+/* A buffer and its element offset (two arguments): how every kernel takes a buffer. */
+void clact__arg_buf(clact__kern *k, cl_mem m, size_t offset);
 /* A scalar in the compute type: double for f64, float otherwise (PyTorch's opmath type; an
  * out-of-range double becomes ±inf as (float) does in PyTorch). */
 void clact__arg_real(clact__kern *k, clact_dtype dtype, double v);

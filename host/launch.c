@@ -67,6 +67,16 @@ void clact__arg(clact__kern *k, size_t size, const void *value) {
     ++k->next;
 }
 
+void clact__arg_size(clact__kern *k, size_t v) {
+    cl_ulong u = v;
+    CLACT__ARG(k, u);
+}
+
+void clact__arg_buf(clact__kern *k, cl_mem m, size_t offset) {
+    CLACT__ARG(k, m);
+    clact__arg_size(k, offset);
+}
+
 void clact__arg_real(clact__kern *k, clact_dtype dtype, double v) {
     cl_double d = v;
     cl_float f = (cl_float)v;

@@ -65,7 +65,7 @@ typedef struct ce_call {
     size_t real_size;  /* the scratch's reals: double for f64, float otherwise */
     const char *tname; /* "i64", "i32" or "prob": the kernels' suffix */
     cl_mem logits, target, weight, loss, grad;
-    cl_ulong lo, to, wo, so, go;
+    size_t lo, to, wo, so, go; /* their element offsets */
 } ce_call;
 
 /* Index of the scratch's first-invalid-position slot, in reals (see kernels/loss.cl). */
@@ -113,12 +113,9 @@ static clact_status ce_validate(ce_call *c, int ndim, const size_t *shape, size_
 static void ce_inputs_args(const ce_call *c, clact__kern *k) {
     cl_int has_w = c->weight != NULL;
     cl_long ign = c->d->ignore_index;
-    CLACT__ARG(k, c->logits);
-    CLACT__ARG(k, c->lo);
-    CLACT__ARG(k, c->target);
-    CLACT__ARG(k, c->to);
-    CLACT__ARG(k, c->weight);
-    CLACT__ARG(k, c->wo);
+    clact__arg_buf(k, c->logits, c->lo);
+    clact__arg_buf(k, c->target, c->to);
+    clact__arg_buf(k, c->weight, c->wo);
     CLACT__ARG(k, has_w);
     CLACT__ARG(k, ign);
     clact__arg_real(k, c->call->dtype, c->d->label_smoothing);
@@ -137,10 +134,9 @@ static clact_status ce_positions(const ce_call *c, cl_uint nw, const cl_event *w
     clact_context *ctx = c->call->ctx;
     clact__kern k;
     CLACT__FORWARD(ce_kernel(c, "pos", &k));
-    cl_ulong P = c->P, C = c->C, inner = c->inner;
-    CLACT__ARG(&k, P);
-    CLACT__ARG(&k, C);
-    CLACT__ARG(&k, inner);
+    clact__arg_size(&k, c->P);
+    clact__arg_size(&k, c->C);
+    clact__arg_size(&k, c->inner);
     ce_inputs_args(c, &k);
     CLACT__ARG(&k, ctx->scratch);
     CLACT__FORWARD(clact__args_status(ctx, &k));
@@ -183,20 +179,16 @@ static clact_status ce_reduce(const ce_call *c, cl_event after, cl_event *e_red)
     clact_context *ctx = c->call->ctx;
     clact__kern k;
     CLACT__FORWARD(ce_kernel(c, "reduce", &k));
-    cl_ulong P = c->P, C = c->C;
     cl_int has_w = c->weight != NULL, red = (cl_int)c->d->reduction;
     cl_long ign = c->d->ignore_index;
-    CLACT__ARG(&k, P);
-    CLACT__ARG(&k, C);
-    CLACT__ARG(&k, c->weight);
-    CLACT__ARG(&k, c->wo);
+    clact__arg_size(&k, c->P);
+    clact__arg_size(&k, c->C);
+    clact__arg_buf(&k, c->weight, c->wo);
     CLACT__ARG(&k, has_w);
     CLACT__ARG(&k, red);
     CLACT__ARG(&k, ctx->scratch);
-    CLACT__ARG(&k, c->loss);
-    CLACT__ARG(&k, c->so);
-    CLACT__ARG(&k, c->target);
-    CLACT__ARG(&k, c->to);
+    clact__arg_buf(&k, c->loss, c->so);
+    clact__arg_buf(&k, c->target, c->to);
     CLACT__ARG(&k, ign);
     CLACT__ARG(&k, ctx->device_errors);
     return clact__launch_groups(ctx, &k, 1, 256, 1, &after, e_red);
@@ -207,17 +199,15 @@ static clact_status ce_gradient(const ce_call *c, cl_event e_red, cl_event *e_gr
     clact_context *ctx = c->call->ctx;
     clact__kern k;
     CLACT__FORWARD(ce_kernel(c, "grad", &k));
-    cl_ulong total = c->total, C = c->C, inner = c->inner, P = c->P;
     cl_int red = (cl_int)c->d->reduction;
-    CLACT__ARG(&k, total);
-    CLACT__ARG(&k, C);
-    CLACT__ARG(&k, inner);
-    CLACT__ARG(&k, P);
+    clact__arg_size(&k, c->total);
+    clact__arg_size(&k, c->C);
+    clact__arg_size(&k, c->inner);
+    clact__arg_size(&k, c->P);
     ce_inputs_args(c, &k);
     CLACT__ARG(&k, red);
     CLACT__ARG(&k, ctx->scratch);
-    CLACT__ARG(&k, c->grad);
-    CLACT__ARG(&k, c->go);
+    clact__arg_buf(&k, c->grad, c->go);
     return clact__launch(ctx, &k, c->total, 256, 1, &e_red, e_grad);
 }
 

@@ -102,7 +102,7 @@ static int parse_shape(parser *ps, clact_npy *a) {
 }
 
 static clact_status parse_header(const char *text, size_t len, clact_npy *a, const char *path,
-                                     char *err, size_t err_len) {
+                                 char *err, size_t err_len) {
     parser ps = {text, text + len};
     int have_descr = 0, have_order = 0, have_shape = 0;
     skip_ws(&ps);
@@ -118,7 +118,8 @@ static clact_status parse_header(const char *text, size_t len, clact_npy *a, con
                         path);
         skip_ws(&ps);
         if (ps.p >= ps.end || *ps.p++ != ':')
-            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (no ':')", path);
+            return fail(CLACT_FORMAT_ERROR, err, err_len, "%s: malformed .npy header (no ':')",
+                        path);
         skip_ws(&ps);
         if (!strcmp(key, "descr")) {
             if (!parse_string(&ps, a->descr, sizeof a->descr))
@@ -194,8 +195,8 @@ clact_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t 
             header_len = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                          (size_t)pre[11] << 24;
     } else {
-        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unsupported .npy format version %u.%u", path,
-                  pre[6], pre[7]);
+        st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: unsupported .npy format version %u.%u",
+                  path, pre[6], pre[7]);
     }
     if (st == CLACT_OK && header_len > (1u << 24))
         st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: .npy header too long", path);

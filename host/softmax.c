@@ -76,16 +76,14 @@ static clact__softmax_path choose_path(const clact_context *ctx, size_t rows, si
 }
 
 /* The split path's two kernels take the same leading arguments. */
-static void split_args(clact__kern *k, cl_ulong rows, cl_ulong C, cl_ulong chunk, cl_ulong nch,
-                       cl_mem x, cl_ulong xo, cl_mem y, cl_ulong yo, cl_mem part, cl_int kind) {
-    CLACT__ARG(k, rows);
-    CLACT__ARG(k, C);
-    CLACT__ARG(k, chunk);
-    CLACT__ARG(k, nch);
-    CLACT__ARG(k, x);
-    CLACT__ARG(k, xo);
-    CLACT__ARG(k, y);
-    CLACT__ARG(k, yo);
+static void split_args(clact__kern *k, size_t rows, size_t C, size_t chunk, size_t nch, cl_mem x,
+                       size_t x_offset, cl_mem y, size_t y_offset, cl_mem part, cl_int kind) {
+    clact__arg_size(k, rows);
+    clact__arg_size(k, C);
+    clact__arg_size(k, chunk);
+    clact__arg_size(k, nch);
+    clact__arg_buf(k, x, x_offset);
+    clact__arg_buf(k, y, y_offset);
     CLACT__ARG(k, part);
     CLACT__ARG(k, kind);
 }
@@ -96,7 +94,7 @@ static void split_args(clact__kern *k, cl_ulong rows, cl_ulong C, cl_ulong chunk
 static clact_status run_split(clact__call *call, cl_int kind, cl_int safe, size_t rows, size_t C,
                               size_t chunk, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset) {
     clact_context *ctx = call->ctx;
-    cl_ulong nch = (C + chunk - 1) / chunk;
+    size_t nch = (C + chunk - 1) / chunk;
     clact__kern kp, kf;
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, call->dtype, "clact_softmax_partial", &kp));
@@ -155,14 +153,11 @@ static clact_status run_strided(clact__call *call, cl_int kind, cl_int safe, siz
     clact__kern k;
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, call->dtype, "clact_softmax_strided", &k));
-    cl_ulong o = outer, c = C, in = inner, xo = x_offset, yo = y_offset;
-    CLACT__ARG(&k, o);
-    CLACT__ARG(&k, c);
-    CLACT__ARG(&k, in);
-    CLACT__ARG(&k, x);
-    CLACT__ARG(&k, xo);
-    CLACT__ARG(&k, y);
-    CLACT__ARG(&k, yo);
+    clact__arg_size(&k, outer);
+    clact__arg_size(&k, C);
+    clact__arg_size(&k, inner);
+    clact__arg_buf(&k, x, x_offset);
+    clact__arg_buf(&k, y, y_offset);
     CLACT__ARG(&k, kind);
     CLACT__ARG(&k, safe);
     return clact__launch(ctx, &k, outer * inner, 64, call->num_wait, call->wait_list, call->event);
@@ -176,13 +171,10 @@ static clact_status run_rows(clact__call *call, clact__softmax_path p, cl_int ki
     const char *name = p == CLACT__PATH_ROWS ? "clact_softmax_rows" : "clact_softmax_group";
     clact__kern k;
     CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, call->dtype, name, &k));
-    cl_ulong r = rows, c = C, xo = x_offset, yo = y_offset;
-    CLACT__ARG(&k, r);
-    CLACT__ARG(&k, c);
-    CLACT__ARG(&k, x);
-    CLACT__ARG(&k, xo);
-    CLACT__ARG(&k, y);
-    CLACT__ARG(&k, yo);
+    clact__arg_size(&k, rows);
+    clact__arg_size(&k, C);
+    clact__arg_buf(&k, x, x_offset);
+    clact__arg_buf(&k, y, y_offset);
     CLACT__ARG(&k, kind);
     CLACT__ARG(&k, safe);
     if (p == CLACT__PATH_GROUP) /* the kernel's reduction halves a power of two up to 256 */
@@ -230,17 +222,13 @@ static clact_status softmax_backward(clact__call *call, clact_softmax_kind kind,
     clact__kern k;
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_SOFTMAX, call->dtype, "clact_softmax_backward", &k));
-    cl_ulong o = outer, c = C, in = inner, yo = y_offset, go = dy_offset, dxo = dx_offset;
     cl_int kd = (cl_int)kind;
-    CLACT__ARG(&k, o);
-    CLACT__ARG(&k, c);
-    CLACT__ARG(&k, in);
-    CLACT__ARG(&k, y);
-    CLACT__ARG(&k, yo);
-    CLACT__ARG(&k, dy);
-    CLACT__ARG(&k, go);
-    CLACT__ARG(&k, dx);
-    CLACT__ARG(&k, dxo);
+    clact__arg_size(&k, outer);
+    clact__arg_size(&k, C);
+    clact__arg_size(&k, inner);
+    clact__arg_buf(&k, y, y_offset);
+    clact__arg_buf(&k, dy, dy_offset);
+    clact__arg_buf(&k, dx, dx_offset);
     CLACT__ARG(&k, kd);
     return clact__launch(ctx, &k, outer * inner, 64, call->num_wait, call->wait_list, call->event);
 }
