@@ -564,6 +564,7 @@ typedef struct size_buffers {
     int sets;
     cl_mem in[MAX_SETS], out[MAX_SETS];
     float *init;
+    clact_dtype loaded; /* the dtype the inputs hold now */
 } size_buffers;
 
 static void buffers_release(size_buffers *b) {
@@ -579,6 +580,7 @@ static void buffers_release(size_buffers *b) {
 static int buffers_create(size_buffers *b, const bench_device *d, size_t n, size_t esize) {
     memset(b, 0, sizeof *b);
     b->n = n;
+    b->loaded = CLACT_F32;
     size_t bytes = n * 4;
     /* Enough buffer pairs that the working set exceeds twice the last-level cache. */
     b->sets = 1;
@@ -603,11 +605,12 @@ static int buffers_create(size_buffers *b, const bench_device *d, size_t n, size
     return EXIT_OK;
 }
 
-/* The same values, stored in dtype, at the start of every input buffer. */
+/* The same values, stored in dtype, at the start of every input buffer. Written again whenever
+ * the dtype changes: f32 after f16 would otherwise read f16 bytes as floats. */
 static int load_inputs(const bench_device *d, size_buffers *b, clact_dtype dtype) {
-    if (dtype == CLACT_F32)
+    if (dtype == b->loaded)
         return EXIT_OK;
-    void *conv = clact_cli_convert(b->init, CLACT_F32, dtype, b->n);
+    void *conv = dtype == CLACT_F32 ? b->init : clact_cli_convert(b->init, CLACT_F32, dtype, b->n);
     if (!conv)
         return bench_error(EXIT_RUNTIME, "out of memory converting the input to %s",
                            clact_dtype_name(dtype));
@@ -615,9 +618,11 @@ static int load_inputs(const bench_device *d, size_buffers *b, clact_dtype dtype
     for (int k = 0; err == CL_SUCCESS && k < b->sets; ++k)
         err = clEnqueueWriteBuffer(clact_context_queue(d->ctx), b->in[k], CL_TRUE, 0,
                                    b->n * clact_dtype_size(dtype), conv, 0, NULL, NULL);
-    free(conv);
+    if (conv != b->init)
+        free(conv);
     if (err != CL_SUCCESS)
         return bench_error(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+    b->loaded = dtype;
     return EXIT_OK;
 }
 
