@@ -136,6 +136,45 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
+static void print_devices_json(const clact_device_info *list, size_t count, size_t def) {
+    printf("{\"devices\": [");
+    for (size_t i = 0; i < count; ++i) {
+        const clact_device_info *d = &list[i];
+        printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", d->platform_index,
+               d->device_index);
+        json_string(d->platform_name);
+        printf(", \"platform_version\": ");
+        json_string(d->platform_version);
+        printf(", \"name\": ");
+        json_string(d->name);
+        printf(", \"vendor\": ");
+        json_string(d->vendor);
+        printf(", \"driver_version\": ");
+        json_string(d->driver_version);
+        printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
+               "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
+               d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
+               d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
+               i == def ? "true" : "false");
+    }
+    printf("%s]}\n", count ? "\n" : "");
+}
+
+static void print_devices_table(const clact_device_info *list, size_t count, size_t def) {
+    printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units", "memory",
+           "fp16", "fp64", "platform / driver");
+    for (size_t i = 0; i < count; ++i) {
+        const clact_device_info *d = &list[i];
+        char spec[32];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+        printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
+               spec, d->type, d->name, d->compute_units,
+               (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0), d->has_fp16 ? "yes" : "no",
+               d->has_fp64 ? "yes" : "no", d->platform_name, d->driver_version);
+    }
+    printf("(* = default device)\n");
+}
+
 static int cmd_devices(int argc, char **argv) {
     int json = 0;
     for (int i = 0; i < argc; ++i) {
@@ -161,45 +200,12 @@ static int cmd_devices(int argc, char **argv) {
         fprintf(stderr, "clact: no default device: %s\n", clact_context_last_error(NULL));
         def = (size_t)-1;
     }
-    if (json) {
-        printf("{\"devices\": [");
-        for (size_t i = 0; i < count; ++i) {
-            const clact_device_info *d = &list[i];
-            printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", d->platform_index,
-                   d->device_index);
-            json_string(d->platform_name);
-            printf(", \"platform_version\": ");
-            json_string(d->platform_version);
-            printf(", \"name\": ");
-            json_string(d->name);
-            printf(", \"vendor\": ");
-            json_string(d->vendor);
-            printf(", \"driver_version\": ");
-            json_string(d->driver_version);
-            printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
-                   "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
-                   d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
-                   d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
-                   i == def ? "true" : "false");
-        }
-        printf("%s]}\n", count ? "\n" : "");
-    } else if (count == 0) {
+    if (json)
+        print_devices_json(list, count, def);
+    else if (count == 0)
         printf("no OpenCL devices (install an OpenCL driver, e.g. Debian's pocl-opencl-icd)\n");
-    } else {
-        printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units",
-               "memory", "fp16", "fp64", "platform / driver");
-        for (size_t i = 0; i < count; ++i) {
-            const clact_device_info *d = &list[i];
-            char spec[32];
-            snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
-            printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
-                   spec, d->type, d->name, d->compute_units,
-                   (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0),
-                   d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no", d->platform_name,
-                   d->driver_version);
-        }
-        printf("(* = default device)\n");
-    }
+    else
+        print_devices_table(list, count, def);
     free(list);
     return count ? EXIT_OK : EXIT_RUNTIME;
 }
@@ -459,6 +465,27 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype f
            y->count - nan ? hi : NAN, finite ? sum / (double)finite : NAN, nan, a->out);
 }
 
+/* The device works in dtype; the data, and so the output file, keep the input file's type. */
+static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x,
+                           clact_dtype file_dtype, clact_dtype dtype, double *kernel_ms) {
+    void *dev =
+        dtype == file_dtype ? x->data : clact_cli_convert(x->data, file_dtype, dtype, x->count);
+    if (!dev)
+        return die(EXIT_RUNTIME, "out of memory");
+    int code = run_device(ctx, a, x, dev, dtype, kernel_ms);
+    if (dev != x->data) {
+        void *back = clact_cli_convert(dev, dtype, file_dtype, x->count);
+        free(dev);
+        if (back) {
+            free(x->data);
+            x->data = back;
+        } else if (code == EXIT_OK) {
+            code = die(EXIT_RUNTIME, "out of memory");
+        }
+    }
+    return code;
+}
+
 static int cmd_apply(int argc, char **argv) {
     apply_args a;
     int code = parse_apply(argc, argv, &a);
@@ -494,26 +521,8 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     double kernel_ms = 0;
-    if (x.count) {
-        /* The device works in dtype; the output file keeps the input file's type. */
-        void *dev =
-            dtype == file_dtype ? x.data : clact_cli_convert(x.data, file_dtype, dtype, x.count);
-        if (!dev) {
-            code = die(EXIT_RUNTIME, "out of memory");
-        } else {
-            code = run_device(ctx, &a, &x, dev, dtype, &kernel_ms);
-            if (dev != x.data) {
-                void *back = clact_cli_convert(dev, dtype, file_dtype, x.count);
-                free(dev);
-                if (back) {
-                    free(x.data);
-                    x.data = back;
-                } else if (code == EXIT_OK) {
-                    code = die(EXIT_RUNTIME, "out of memory");
-                }
-            }
-        }
-    }
+    if (x.count)
+        code = convert_and_run(ctx, &a, &x, file_dtype, dtype, &kernel_ms);
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
         if (ns != CLACT_NPY_OK)
