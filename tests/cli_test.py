@@ -3,8 +3,10 @@
 """The clact command: success paths, and every kind of bad input giving exit 2, one stderr
 line starting 'clact: ' that names the problem, and no output file left behind.
 Usage: cli_test.py path/to/clact"""
+import ctypes
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -43,6 +45,49 @@ def expect_error(name, args, word, code=2, out=None, env=None):
         leftovers = [f for f in os.listdir(os.path.dirname(out))
                      if f == base or f.startswith(base + ".tmp")]
         check(name + " (no output file)", not leftovers, f"left behind: {leftovers}")
+
+
+# The library next to the CLI, asked through ctypes for its lists, so that the CLI's help and
+# messages are compared against the library rather than against a copy of its lists.
+LIB = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(CLACT)), "libclact.so.0"))
+
+
+class Activation(ctypes.Structure):
+    _fields_ = [("op", ctypes.c_int), ("param", ctypes.c_double * 2)]
+
+
+INT = ctypes.c_int
+for fn, restype, argtypes in [("clact_op_name", ctypes.c_char_p, [INT]),
+                              ("clact_dtype_name", ctypes.c_char_p, [INT]),
+                              ("clact_softmax_kind_name", ctypes.c_char_p, [INT]),
+                              ("clact_op_param_count", INT, [INT]),
+                              ("clact_op_param_name", ctypes.c_char_p, [INT, INT]),
+                              ("clact_activation_default", Activation, [INT])]:
+    getattr(LIB, fn).restype = restype
+    getattr(LIB, fn).argtypes = argtypes
+
+
+def library_names(fn):
+    """fn(0), fn(1), ... until it returns NULL."""
+    names = []
+    while len(names) < 1000 and (name := getattr(LIB, fn)(len(names))) is not None:
+        names.append(name.decode())
+    return names
+
+
+OPS = library_names("clact_op_name")
+DTYPES = library_names("clact_dtype_name")
+KINDS = library_names("clact_softmax_kind_name")
+
+
+def listed(name, text):
+    """name as an item of a list in text: after a space, a comma or a line start, and followed
+    by one of them or by its parameters (so 'tanh' in 'approximate=none|tanh' does not count)."""
+    return re.search(rf"(?:^|[\s,]){re.escape(name)}(?=[\s,(]|$)", text, re.M) is not None
+
+
+def names_every_dtype(text):
+    return all(re.search(rf"\b{dt}\b", text) for dt in DTYPES)
 
 
 with tempfile.TemporaryDirectory() as d:
@@ -118,6 +163,29 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("bench bad row", ["bench", "--ops", "softmax_x"], "softmax_x")
     expect_error("bench bad format", ["bench", "--format", "xml"], "xml")
     expect_error("bench dtype", ["bench", "--dtype", "f128"], "f128")
+    expect_error("bench dtype f17", ["bench", "--dtype", "f17"], "f17")
+    r = run("bench", "--dtype", "f17")
+    check("bench dtype f17 names the dtypes", names_every_dtype(r.stderr), r.stderr)
+    expect_error("bench row 0", ["bench", "--ops", "softmax_0"], "softmax_0")
+    expect_error("bench row negative", ["bench", "--ops", "softmin_-64"], "softmin_-64")
+    expect_error("bench kind without row", ["bench", "--ops", "softmax"], "softmax_N")
+    expect_error("bench op too long", ["bench", "--ops", "relu" * 10], "too long")
+    # KIND_N for every softmax kind (softmin_N was refused), one row each.
+    r = run("bench", "--ops", "softmin_64", "--sizes", "4096", "--quick", "--format", "csv")
+    rows = r.stdout.splitlines()[1:]
+    check("bench softmin", r.returncode == 0 and len(rows) == 1
+          and rows[0].startswith("softmin_64,f32,4096,"), r.stdout + r.stderr)
+    kinds_n = [k + "_64" for k in KINDS]
+    r = run("bench", "--ops", ",".join(kinds_n), "--sizes", "4096", "--quick", "--format", "csv")
+    check("bench every softmax kind", r.returncode == 0
+          and [l.split(",")[0] for l in r.stdout.splitlines()[1:]] == kinds_n, r.stdout + r.stderr)
+    # The default op list: every activation of the library, then softmax rows (32768 is longer
+    # than 4096 elements, so it is skipped with a line on stderr).
+    r = run("bench", "--sizes", "4096", "--quick", "--format", "csv")
+    check("bench default ops", r.returncode == 0
+          and [l.split(",")[0] for l in r.stdout.splitlines()[1:]]
+          == OPS + ["softmax_1000", "softmax_4096"] and "softmax_32768 skipped" in r.stderr,
+          r.stdout + r.stderr)
     r = run("bench", "--ops", "relu", "--sizes", "4K", "--dtype", "f64,f32", "--format", "csv",
             env={"CLACT_NO_FP64": "1"})
     check("bench without fp64 skips f64", r.returncode == 0 and "skipped" in r.stderr
@@ -157,6 +225,26 @@ with tempfile.TemporaryDirectory() as d:
         check("devices --json", False, f"{e}: {r.stdout!r}")
     expect_error("devices bad arg", ["devices", "--yaml"], "--yaml")
 
+    # --help is made from the library's lists: every op with its parameters and their defaults,
+    # every softmax kind with dim=, every dtype, and the bench command.
+    r = run("--help")
+    h = r.stdout
+    check("help", r.returncode == 0 and "clact bench" in h and "--ops" in h and "dim=" in h,
+          h + r.stderr)
+    check("help lists every op", len(OPS) >= 10 and all(listed(op, h) for op in OPS),
+          f"missing: {[op for op in OPS if not listed(op, h)]}")
+    for i, op in enumerate(OPS):
+        m = re.search(rf"(?:^|[\s,]){re.escape(op)} \(([^)]*)\)", h, re.M)
+        given = dict(kv.split("=", 1) for kv in m.group(1).split(", ") if "=" in kv) if m else {}
+        default = LIB.clact_activation_default(i)
+        want = {LIB.clact_op_param_name(i, k).decode(): default.param[k]
+                for k in range(LIB.clact_op_param_count(i))}
+        check("help defaults " + op, all(k in given and float(given[k]) == v
+                                         for k, v in want.items()), f"want {want}, help {given}")
+    check("help lists every softmax kind with dim=", len(KINDS) == 3 and all(
+        re.search(rf"(?:^|[\s,]){k} \(dim=D\)", h, re.M) for k in KINDS), h)
+    check("help lists every dtype", names_every_dtype(h), h)
+
     # Usage errors.
     out = p("out.npy")
     expect_error("no args", ["apply"], "expected", out=out)
@@ -175,6 +263,8 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("dtype f64 without fp64", ["apply", "relu", "--dtype", "f64", p("x.npy"), out],
                  "cl_khr_fp64", out=out, env={"CLACT_NO_FP64": "1"})
     expect_error("dtype unknown", ["apply", "relu", "--dtype", "int8", p("x.npy"), out], "int8", out=out)
+    r = run("apply", "relu", "--dtype", "int8", p("x.npy"), out)
+    check("dtype unknown names the dtypes", names_every_dtype(r.stderr), r.stderr)
     expect_error("device none", ["apply", "relu", "--device", "nothing-like-this", p("x.npy"), out],
                  "nothing-like-this", out=out)
     expect_error("device env", ["apply", "relu", p("x.npy"), out], "CLACT_DEVICE", out=out,

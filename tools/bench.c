@@ -11,8 +11,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,38 @@
 
 #include "clact/clact.h"
 #include "convert.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* List lengths. The op list has room for every activation the library has, plus as many more
+ * entries, so that a longer activation list in the header needs no edit here. */
+enum {
+    NAME_LEN = 32,
+    MAX_OPS = CLACT_OP_COUNT + 64,
+    MAX_SIZES = 16,
+    MAX_DTYPES = 16,
+    MAX_SETS = 16
+};
+
+/* The defaults, kept here once: the runs use them and clact_bench_help prints them. */
+static const size_t default_rows[] = {1000, 4096, 32768};
+static const char *const default_sizes = "16777216,67108864", *const quick_sizes = "4194304";
+
+static int bench_error(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static int bench_error(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clact: bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -99,11 +134,19 @@ static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int
     return t;
 }
 
+/* What enqueue_op launches: an op of the library, or one of the two copy yardsticks. */
+typedef enum bench_kind {
+    BENCH_ACTIVATION,  /* clact_forward */
+    BENCH_SOFTMAX,     /* clact_softmax over rows of rowlen */
+    BENCH_COPY_BUFFER, /* clEnqueueCopyBuffer of n floats */
+    BENCH_COPY_KERNEL  /* the copy kernel over n floats */
+} bench_kind;
+
 typedef struct op_state {
     clact_context *ctx;
     cl_mem *in, *out;
     size_t n, rowlen;
-    int kind; /* 0 activation, 1 softmax family, 2 copy buffer, 3 copy kernel */
+    bench_kind kind;
     clact_dtype dtype;
     clact_activation act;
     clact_softmax_kind sm;
@@ -115,24 +158,24 @@ static cl_event enqueue_op(void *p, int set) {
     cl_event e = NULL;
     cl_command_queue q = clact_context_queue(s->ctx);
     switch (s->kind) {
-    case 0:
+    case BENCH_ACTIVATION:
         if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
                           &e) != CLACT_OK)
             return NULL;
         break;
-    case 1: {
+    case BENCH_SOFTMAX: {
         size_t shape[2] = {s->n / s->rowlen, s->rowlen};
         if (clact_softmax(s->ctx, s->sm, 0, s->dtype, 2, shape, 1, s->in[set], 0, s->out[set], 0, 0,
                           NULL, &e) != CLACT_OK)
             return NULL;
         break;
     }
-    case 2:
+    case BENCH_COPY_BUFFER:
         if (clEnqueueCopyBuffer(q, s->in[set], s->out[set], 0, 0, s->n * 4, 0, NULL, &e) !=
             CL_SUCCESS)
             return NULL;
         break;
-    default: {
+    case BENCH_COPY_KERNEL: {
         cl_ulong n = s->n;
         clSetKernelArg(s->copy, 0, sizeof n, &n);
         clSetKernelArg(s->copy, 1, sizeof(cl_mem), &s->in[set]);
@@ -159,6 +202,10 @@ static overhead measure_overhead(const char *device, cl_kernel empty) {
         return o;
     cl_int err;
     cl_mem b = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE, 1024 * 4, NULL, &err);
+    if (!b) {
+        clact_context_destroy(c);
+        return o;
+    }
     cl_command_queue q = clact_context_queue(c);
     clact_activation relu = clact_activation_default(CLACT_RELU);
     float zero = 0.5f;
@@ -184,15 +231,17 @@ static overhead measure_overhead(const char *device, cl_kernel empty) {
     clGetKernelInfo(empty, CL_KERNEL_CONTEXT, sizeof ec, &ec, NULL);
     clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL);
     cl_command_queue eq = clCreateCommandQueue(ec, dev, 0, &err);
-    size_t g = 1024 / 16, l = 64;
-    clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
-    clFinish(eq);
-    t0 = now_s();
-    for (int i = 0; i < REPS; ++i)
+    if (eq) {
+        size_t g = 1024 / 16, l = 64;
         clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
-    clFinish(eq);
-    o.empty_us = (now_s() - t0) * 1e6 / REPS;
-    clReleaseCommandQueue(eq);
+        clFinish(eq);
+        t0 = now_s();
+        for (int i = 0; i < REPS; ++i)
+            clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
+        clFinish(eq);
+        o.empty_us = (now_s() - t0) * 1e6 / REPS;
+        clReleaseCommandQueue(eq);
+    }
     clReleaseMemObject(b);
     clact_context_destroy(c);
     return o;
@@ -251,16 +300,20 @@ static double host_copy_gbs(size_t bytes, unsigned threads) {
     return 2.0 * (double)bytes / best * 1e-9;
 }
 
-static int parse_list(const char *s, char items[][32], int max) {
+/* Splits a comma-separated list into items[0..max). More items than max, or an item of NAME_LEN
+ * characters or more, is a usage error: cutting them off silently would measure something other
+ * than what was asked. Returns the count, or -1 after the message. */
+static int parse_list(const char *option, const char *s, char items[][NAME_LEN], int max) {
     int n = 0;
-    while (*s && n < max) {
+    while (*s) {
         const char *c = strchr(s, ',');
         size_t len = c ? (size_t)(c - s) : strlen(s);
-        if (len >= 32)
-            len = 31;
+        if (n == max)
+            return bench_error(EXIT_USAGE, "%s takes at most %d items", option, max), -1;
+        if (len >= NAME_LEN)
+            return bench_error(EXIT_USAGE, "%s: '%.*s' is too long", option, (int)len, s), -1;
         memcpy(items[n], s, len);
-        items[n][len] = '\0';
-        ++n;
+        items[n++][len] = '\0';
         if (!c)
             break;
         s = c + 1;
@@ -268,253 +321,507 @@ static int parse_list(const char *s, char items[][32], int max) {
     return n;
 }
 
-int clact_bench_main(int argc, char **argv) {
-    const char *ops_arg = NULL, *sizes_arg = NULL, *device = NULL, *format = "table",
-               *dtypes_arg = "f32";
-    int quick = 0;
-    for (int i = 0; i < argc; ++i) {
-        const char *a = argv[i];
-        const char **slot = !strcmp(a, "--ops")      ? &ops_arg
-                            : !strcmp(a, "--sizes")  ? &sizes_arg
-                            : !strcmp(a, "--device") ? &device
-                            : !strcmp(a, "--format") ? &format
-                            : !strcmp(a, "--dtype")  ? &dtypes_arg
-                                                     : NULL;
-        if (!strcmp(a, "--quick")) {
-            quick = 1;
-        } else if (slot && i + 1 < argc) {
-            *slot = argv[++i];
-        } else {
-            fprintf(stderr, "clact: bench: unknown or incomplete argument '%s'\n", a);
-            return 2;
-        }
+/* One entry of --ops, parsed once at validation: an activation, or a softmax kind over rows. */
+typedef struct bench_op {
+    char name[NAME_LEN];
+    bench_kind kind; /* BENCH_ACTIVATION or BENCH_SOFTMAX */
+    clact_op op;
+    clact_softmax_kind sm;
+    size_t rowlen;
+} bench_op;
+
+typedef enum bench_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } bench_format;
+
+typedef struct bench_args {
+    bench_op ops[MAX_OPS];
+    int nops;
+    size_t sizes[MAX_SIZES];
+    int nsizes;
+    clact_dtype dtypes[MAX_DTYPES];
+    int ndtypes;
+    size_t max_esize; /* the buffers hold n elements of the widest dtype asked for */
+    const char *device;
+    bench_format format;
+    double target_s; /* the time each measurement is calibrated to */
+    int quick;
+} bench_args;
+
+/* An activation's name, or KIND_N: a softmax kind's name and a positive row length N. The
+ * activation is tried first, so that an activation whose name ends in _N stays one. */
+static int parse_op(const char *name, bench_op *op) {
+    memset(op, 0, sizeof *op);
+    snprintf(op->name, sizeof op->name, "%s", name);
+    if (clact_op_from_name(name, &op->op) == CLACT_OK) {
+        op->kind = BENCH_ACTIVATION;
+        return EXIT_OK;
     }
-    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
-        fprintf(stderr, "clact: bench: --format must be table, csv or json, not '%s'\n", format);
-        return 2;
+    const char *sep = strrchr(name, '_');
+    char kind[NAME_LEN] = "";
+    if (sep)
+        snprintf(kind, sizeof kind, "%.*s", (int)(sep - name), name);
+    if (!sep || clact_softmax_kind_from_name(kind, &op->sm) != CLACT_OK) {
+        if (clact_softmax_kind_from_name(name, &op->sm) == CLACT_OK)
+            return bench_error(EXIT_USAGE, "'%s' needs a row length: %s_N", name, name);
+        return bench_error(EXIT_USAGE, "unknown op '%s'", name);
     }
-    char ops[64][32], sizes_s[16][32], dtype_s[4][32];
-    clact_dtype dtypes[4];
-    size_t max_esize = 4; /* the buffers hold n elements of the widest dtype asked for */
-    int ndtypes = parse_list(dtypes_arg, dtype_s, 4);
-    for (int i = 0; i < ndtypes; ++i) {
-        if (!strcmp(dtype_s[i], "f32") || !strcmp(dtype_s[i], "f16") ||
-            !strcmp(dtype_s[i], "bf16") || !strcmp(dtype_s[i], "f64")) {
-            dtypes[i] = dtype_s[i][0] == 'b'   ? CLACT_BF16
-                        : dtype_s[i][1] == '3' ? CLACT_F32
-                        : dtype_s[i][1] == '6' ? CLACT_F64
-                                               : CLACT_F16;
-            if (clact_dtype_size(dtypes[i]) > max_esize)
-                max_esize = clact_dtype_size(dtypes[i]);
-        } else {
-            fprintf(stderr, "clact: bench: --dtype must be f32, f16, bf16 or f64, not '%s'\n",
-                    dtype_s[i]);
-            return 2;
-        }
+    char *end;
+    errno = 0;
+    unsigned long long rowlen = strtoull(sep + 1, &end, 10);
+    /* strtoull would take a sign or spaces; a row length is digits only. */
+    if (!isdigit((unsigned char)sep[1]) || *end || errno == ERANGE || rowlen < 1 ||
+        rowlen > SIZE_MAX)
+        return bench_error(EXIT_USAGE, "'%s': the row length after '_' must be a positive integer",
+                           name);
+    op->kind = BENCH_SOFTMAX;
+    op->rowlen = (size_t)rowlen;
+    return EXIT_OK;
+}
+
+/* Every activation in the library's order, then softmax over a few row lengths. */
+static int default_ops(bench_args *a) {
+    char name[NAME_LEN];
+    int code = EXIT_OK;
+    a->nops = 0;
+    for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op)
+        code = parse_op(clact_op_name((clact_op)op), &a->ops[a->nops++]);
+    for (size_t i = 0; i < sizeof default_rows / sizeof *default_rows && code == EXIT_OK; ++i) {
+        snprintf(name, sizeof name, "%s_%zu", clact_softmax_kind_name(CLACT_SOFTMAX),
+                 default_rows[i]);
+        code = parse_op(name, &a->ops[a->nops++]);
     }
-    int nops = parse_list(ops_arg ? ops_arg
-                                  : "relu,leaky_relu,elu,gelu,gelu_tanh,silu,mish,sigmoid,tanh,"
-                                    "softplus,softmax_1000,softmax_4096,softmax_32768",
-                          ops, 64);
-    int nsizes = parse_list(sizes_arg ? sizes_arg
-                            : quick   ? "4194304"
-                                      : "16777216,67108864",
-                            sizes_s, 16);
-    size_t sizes[16];
-    for (int i = 0; i < nsizes; ++i) {
+    return code;
+}
+
+static int parse_ops(const char *arg, bench_args *a) {
+    if (!arg)
+        return default_ops(a);
+    char items[MAX_OPS][NAME_LEN];
+    int n = parse_list("--ops", arg, items, MAX_OPS);
+    if (n < 0)
+        return EXIT_USAGE;
+    for (a->nops = 0; a->nops < n; ++a->nops)
+        if (parse_op(items[a->nops], &a->ops[a->nops]) != EXIT_OK)
+            return EXIT_USAGE;
+    return EXIT_OK;
+}
+
+static int parse_sizes(const char *arg, bench_args *a) {
+    char items[MAX_SIZES][NAME_LEN];
+    int n = parse_list("--sizes", arg, items, MAX_SIZES);
+    if (n < 0)
+        return EXIT_USAGE;
+    for (a->nsizes = 0; a->nsizes < n; ++a->nsizes) {
+        const char *item = items[a->nsizes];
         char *end;
-        double v = strtod(sizes_s[i], &end);
+        double v = strtod(item, &end);
         if (*end == 'M')
             v *= 1048576, ++end;
         else if (*end == 'K')
             v *= 1024, ++end;
-        if (*end || v < 1 || v > 1e10) {
-            fprintf(stderr, "clact: bench: bad size '%s'\n", sizes_s[i]);
-            return 2;
-        }
-        sizes[i] = (size_t)v;
+        /* Written so that NaN fails too. */
+        if (*end || !(v >= 1 && v <= 1e10))
+            return bench_error(EXIT_USAGE, "bad size '%s'", item);
+        a->sizes[a->nsizes] = (size_t)v;
     }
-    /* Validate every op name before touching the device. */
-    for (int i = 0; i < nops; ++i) {
-        clact_op op;
-        if (!strncmp(ops[i], "softmax_", 8) || !strncmp(ops[i], "log_softmax_", 12)) {
-            const char *len = strchr(ops[i], '_') + (ops[i][0] == 'l' ? 9 : 1);
-            char *end;
-            long v = strtol(len, &end, 10);
-            if (end == len || *end || v < 1) {
-                fprintf(stderr,
-                        "clact: bench: '%s': the row length after '_' must be a positive "
-                        "integer\n",
-                        ops[i]);
-                return 2;
-            }
-            continue;
+    return EXIT_OK;
+}
+
+static int parse_dtypes(const char *arg, bench_args *a) {
+    char items[MAX_DTYPES][NAME_LEN];
+    int n = parse_list("--dtype", arg, items, MAX_DTYPES);
+    if (n < 0)
+        return EXIT_USAGE;
+    /* At least a float per element: the yardstick copies n floats, and the inputs start as such. */
+    a->max_esize = sizeof(float);
+    for (a->ndtypes = 0; a->ndtypes < n; ++a->ndtypes) {
+        clact_dtype *dtype = &a->dtypes[a->ndtypes];
+        if (clact_dtype_from_name(items[a->ndtypes], dtype) != CLACT_OK) {
+            char names[128];
+            clact_cli_dtype_names(names, sizeof names, ", ", " or ");
+            return bench_error(EXIT_USAGE, "--dtype must be %s, not '%s'", names,
+                               items[a->ndtypes]);
         }
-        if (clact_op_from_name(ops[i], &op) != CLACT_OK) {
-            fprintf(stderr, "clact: bench: unknown op '%s'\n", ops[i]);
-            return 2;
-        }
+        if (clact_dtype_size(*dtype) > a->max_esize)
+            a->max_esize = clact_dtype_size(*dtype);
     }
+    return EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a) {
+    const char *ops_arg = NULL, *sizes_arg = NULL, *format = "table", *dtypes_arg = "f32";
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; ++i) {
+        const char *s = argv[i];
+        const char **slot = !strcmp(s, "--ops")      ? &ops_arg
+                            : !strcmp(s, "--sizes")  ? &sizes_arg
+                            : !strcmp(s, "--device") ? &a->device
+                            : !strcmp(s, "--format") ? &format
+                            : !strcmp(s, "--dtype")  ? &dtypes_arg
+                                                     : NULL;
+        if (!strcmp(s, "--quick"))
+            a->quick = 1;
+        else if (slot && i + 1 < argc)
+            *slot = argv[++i];
+        else
+            return bench_error(EXIT_USAGE, "unknown or incomplete argument '%s'", s);
+    }
+    if (!strcmp(format, "table"))
+        a->format = FORMAT_TABLE;
+    else if (!strcmp(format, "csv"))
+        a->format = FORMAT_CSV;
+    else if (!strcmp(format, "json"))
+        a->format = FORMAT_JSON;
+    else
+        return bench_error(EXIT_USAGE, "--format must be table, csv or json, not '%s'", format);
+    a->target_s = a->quick ? 0.15 : 0.5;
+    int code = parse_dtypes(dtypes_arg, a);
+    if (code == EXIT_OK)
+        code = parse_sizes(sizes_arg ? sizes_arg : a->quick ? quick_sizes : default_sizes, a);
+    if (code == EXIT_OK)
+        code = parse_ops(ops_arg, a);
+    return code;
+}
+
+/* What the bench makes once: the library's context, the copy program and its kernels, and the
+ * device's properties. device_close releases whatever of it was made. */
+typedef struct bench_device {
     clact_context *ctx;
-    if (clact_context_create(&ctx, device) != CLACT_OK) {
-        fprintf(stderr, "clact: %s\n", clact_context_last_error(NULL));
-        return device ? 2 : 1;
-    }
-    cl_context cl = clact_context_cl_context(ctx);
-    cl_device_id dev = clact_context_device(ctx);
-    char name[256] = "";
-    cl_uint units = 1;
-    cl_ulong cache = 0;
-    cl_device_type type = 0;
-    clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
-    clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL);
-    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    cl_program prog;
+    cl_kernel copy, empty;
+    char name[256];
+    cl_uint units;
+    cl_ulong cache;
+    cl_device_type type;
+} bench_device;
+
+static void device_close(bench_device *d) {
+    if (d->copy)
+        clReleaseKernel(d->copy);
+    if (d->empty)
+        clReleaseKernel(d->empty);
+    if (d->prog)
+        clReleaseProgram(d->prog);
+    clact_context_destroy(d->ctx);
+}
+
+/* The compiler's log, on the error's one line (newlines become spaces, and it is cut short). */
+static int copy_build_error(const bench_device *d, cl_device_id dev, cl_int err) {
+    size_t size = 0;
+    clGetProgramBuildInfo(d->prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    char *log = size ? calloc(1, size) : NULL;
+    if (log &&
+        clGetProgramBuildInfo(d->prog, dev, CL_PROGRAM_BUILD_LOG, size, log, NULL) != CL_SUCCESS)
+        log[0] = '\0';
+    size_t len = log ? strlen(log) : 0;
+    for (size_t i = 0; i < len; ++i)
+        log[i] = log[i] == '\n' || log[i] == '\r' || log[i] == '\t' ? ' ' : log[i];
+    while (len && log[len - 1] == ' ')
+        log[--len] = '\0';
+    bench_error(EXIT_RUNTIME, "clBuildProgram (the copy kernel) failed (%d)%s%.300s", err,
+                log && log[0] ? ": " : "", log ? log : "");
+    free(log);
+    return EXIT_RUNTIME;
+}
+
+static int build_copy_program(bench_device *d) {
+    cl_device_id dev = clact_context_device(d->ctx);
     cl_int err;
-    cl_program prog = clCreateProgramWithSource(cl, 1, &copy_src, NULL, &err);
-    clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL);
-    cl_kernel copyk = clCreateKernel(prog, "copy", &err);
-    cl_kernel emptyk = clCreateKernel(prog, "empty", &err);
-    overhead ov = measure_overhead(device, emptyk);
-    double target = quick ? 0.15 : 0.5;
-    int json_first = 1;
-    if (!strcmp(format, "csv"))
+    d->prog = clCreateProgramWithSource(clact_context_cl_context(d->ctx), 1, &copy_src, NULL, &err);
+    if (!d->prog)
+        return bench_error(EXIT_RUNTIME, "clCreateProgramWithSource (the copy kernel) failed (%d)",
+                           err);
+    err = clBuildProgram(d->prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL);
+    if (err != CL_SUCCESS)
+        return copy_build_error(d, dev, err);
+    d->copy = clCreateKernel(d->prog, "copy", &err);
+    if (!d->copy)
+        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy) failed (%d)", err);
+    d->empty = clCreateKernel(d->prog, "empty", &err);
+    if (!d->empty)
+        return bench_error(EXIT_RUNTIME, "clCreateKernel (empty) failed (%d)", err);
+    return EXIT_OK;
+}
+
+static int device_open(bench_device *d, const char *device) {
+    memset(d, 0, sizeof *d);
+    d->units = 1;
+    if (clact_context_create(&d->ctx, device) != CLACT_OK) {
+        fprintf(stderr, "clact: %s\n", clact_context_last_error(NULL));
+        return device ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    cl_device_id dev = clact_context_device(d->ctx);
+    clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof d->name - 1, d->name, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof d->units, &d->units, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof d->cache, &d->cache, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
+    return build_copy_program(d);
+}
+
+/* One size's buffers: sets pairs of n elements of the widest dtype asked for, and the values every
+ * input starts from, as floats. buffers_release frees whatever of it was made. */
+typedef struct size_buffers {
+    size_t n;
+    int sets;
+    cl_mem in[MAX_SETS], out[MAX_SETS];
+    float *init;
+    clact_dtype loaded; /* the dtype the inputs hold now */
+} size_buffers;
+
+static void buffers_release(size_buffers *b) {
+    for (int k = 0; k < b->sets; ++k) {
+        if (b->in[k])
+            clReleaseMemObject(b->in[k]);
+        if (b->out[k])
+            clReleaseMemObject(b->out[k]);
+    }
+    free(b->init);
+}
+
+static int buffers_create(size_buffers *b, const bench_device *d, size_t n, size_t esize) {
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->loaded = CLACT_F32;
+    size_t bytes = n * 4;
+    /* Enough buffer pairs that the working set exceeds twice the last-level cache. */
+    b->sets = 1;
+    while ((size_t)b->sets * 2 * bytes < 2 * (size_t)(d->cache ? d->cache : 32u << 20) &&
+           b->sets < MAX_SETS)
+        ++b->sets;
+    b->init = calloc(n ? n : 1, esize);
+    int ok = b->init != NULL;
+    for (size_t i = 0; ok && i < n; ++i)
+        b->init[i] = (float)((double)(i * 2654435761u % 20000) / 1000.0 - 10.0);
+    cl_context cl = clact_context_cl_context(d->ctx);
+    cl_int err;
+    for (int k = 0; ok && k < b->sets; ++k) {
+        b->in[k] =
+            clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * esize, b->init, &err);
+        b->out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, n * esize, NULL, &err);
+        ok = b->in[k] && b->out[k];
+    }
+    if (!ok)
+        return bench_error(EXIT_RUNTIME, "cannot allocate %d x 2 buffers of %zu bytes", b->sets,
+                           n * esize);
+    return EXIT_OK;
+}
+
+/* The same values, stored in dtype, at the start of every input buffer. Written again whenever
+ * the dtype changes: f32 after f16 would otherwise read f16 bytes as floats. */
+static int load_inputs(const bench_device *d, size_buffers *b, clact_dtype dtype) {
+    if (dtype == b->loaded)
+        return EXIT_OK;
+    void *conv = dtype == CLACT_F32 ? b->init : clact_cli_convert(b->init, CLACT_F32, dtype, b->n);
+    if (!conv)
+        return bench_error(EXIT_RUNTIME, "out of memory converting the input to %s",
+                           clact_dtype_name(dtype));
+    cl_int err = CL_SUCCESS;
+    for (int k = 0; err == CL_SUCCESS && k < b->sets; ++k)
+        err = clEnqueueWriteBuffer(clact_context_queue(d->ctx), b->in[k], CL_TRUE, 0,
+                                   b->n * clact_dtype_size(dtype), conv, 0, NULL, NULL);
+    if (conv != b->init)
+        free(conv);
+    if (err != CL_SUCCESS)
+        return bench_error(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+    b->loaded = dtype;
+    return EXIT_OK;
+}
+
+/* The copy yardstick, GB/s counting bytes read plus written: clEnqueueCopyBuffer, the copy
+ * kernel, and on CPU devices a host memcpy on every core; best is the fastest of them. */
+typedef struct yardstick {
+    double copy_buf, copy_ker, host, best;
+} yardstick;
+
+static yardstick measure_yardstick(const bench_device *d, size_buffers *b, double target_s) {
+    size_t bytes = b->n * 4;
+    op_state st = {.ctx = d->ctx,
+                   .in = b->in,
+                   .out = b->out,
+                   .n = b->n,
+                   .rowlen = 1,
+                   .kind = BENCH_COPY_BUFFER,
+                   .dtype = CLACT_F32,
+                   .copy = d->copy};
+    timing tc = time_it(enqueue_op, &st, b->sets, target_s, 1000);
+    st.kind = BENCH_COPY_KERNEL;
+    timing tk = time_it(enqueue_op, &st, b->sets, target_s, 1000);
+    yardstick y;
+    y.copy_buf = 2.0 * (double)bytes / (tc.median_ms * 1e-3) * 1e-9;
+    y.copy_ker = 2.0 * (double)bytes / (tk.median_ms * 1e-3) * 1e-9;
+    y.host = (d->type & CL_DEVICE_TYPE_CPU) ? host_copy_gbs(bytes, d->units) : 0;
+    y.best = y.copy_buf > y.copy_ker ? y.copy_buf : y.copy_ker;
+    y.best = y.host > y.best ? y.host : y.best;
+    return y;
+}
+
+/* One result: an op in a dtype over n elements, against the yardstick and the copy kernel timed
+ * alternately with it. */
+typedef struct result_row {
+    const char *op;
+    clact_dtype dtype;
+    size_t n;
+    timing t;
+    double gbs, ges, yard, copy_gbs;
+} result_row;
+
+typedef struct printer {
+    bench_format format;
+    int first; /* no row printed yet: JSON puts no comma before it */
+} printer;
+
+static void print_header(const printer *p, const bench_device *d, overhead ov) {
+    if (p->format == FORMAT_CSV)
         printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy,"
                "fraction_of_interleaved_copy\n");
-    else if (!strcmp(format, "json"))
+    else if (p->format == FORMAT_JSON)
         printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
                "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"results\": [",
-               name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us);
+               d->name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us);
     else
         printf("device: %s (%u compute units)\n"
                "fresh context: first op %.1f ms (program build and first launch), second %.3f ms\n"
                "host cost per op, 1K-element relu: %.2f us per enqueue, an empty kernel %.2f us "
                "(overhead %.2f us)\n",
-               name, units, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us,
+               d->name, d->units, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us,
                ov.op_us - ov.empty_us);
-    for (int si = 0; si < nsizes; ++si) {
-        size_t n = sizes[si], bytes = n * 4;
-        /* Enough buffer pairs that the working set exceeds twice the last-level cache. */
-        int sets = 1;
-        while ((size_t)sets * 2 * bytes < 2 * (size_t)(cache ? cache : 32u << 20) && sets < 16)
-            ++sets;
-        cl_mem in[16], out[16];
-        float *init = calloc(n ? n : 1, max_esize);
-        for (size_t i = 0; i < n; ++i)
-            init[i] = (float)((double)(i * 2654435761u % 20000) / 1000.0 - 10.0);
-        int ok = init != NULL;
-        for (int k = 0; k < sets; ++k) {
-            in[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * max_esize,
-                                   init, &err);
-            out[k] = clCreateBuffer(cl, CL_MEM_READ_WRITE, n * max_esize, NULL, &err);
-            ok &= in[k] && out[k];
-        }
-        if (!ok) {
-            free(init);
-            fprintf(stderr, "clact: bench: cannot allocate %d x 2 buffers of %zu bytes\n", sets,
-                    bytes);
-            return 1;
-        }
-        op_state st = {ctx,           in,   out, n, 1, 2, CLACT_F32, {CLACT_RELU, {0, 0}},
-                       CLACT_SOFTMAX, copyk};
-        timing tc = time_it(enqueue_op, &st, sets, target, 1000);
-        st.kind = 3;
-        timing tk = time_it(enqueue_op, &st, sets, target, 1000);
-        double copy_buf = 2.0 * (double)bytes / (tc.median_ms * 1e-3) * 1e-9;
-        double copy_ker = 2.0 * (double)bytes / (tk.median_ms * 1e-3) * 1e-9;
-        double host = (type & CL_DEVICE_TYPE_CPU) ? host_copy_gbs(bytes, units) : 0;
-        double yard = copy_buf > copy_ker ? copy_buf : copy_ker;
-        yard = host > yard ? host : yard;
-        if (!strcmp(format, "table"))
-            printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
-                   "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
-                   "%-16s %10s %10s %6s %9s %9s %8s %9s\n",
-                   n, bytes >> 20, sets, yard, copy_buf, copy_ker, host, "op", "median ms",
-                   "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
-        for (int di = 0; di < ndtypes; ++di) {
-            st.dtype = dtypes[di];
-            size_t esize = clact_dtype_size(st.dtype);
-            if (st.dtype != CLACT_F32) {
-                /* The same values, stored in the dtype, at the start of every input buffer. */
-                void *conv = clact_cli_convert(init, CLACT_F32, st.dtype, n);
-                for (int k = 0; conv && k < sets; ++k)
-                    clEnqueueWriteBuffer(clact_context_queue(ctx), in[k], CL_TRUE, 0, n * esize,
-                                         conv, 0, NULL, NULL);
-                free(conv);
-            }
-            for (int oi = 0; oi < nops; ++oi) {
-                st.kind = 0;
-                if (!strncmp(ops[oi], "softmax_", 8) || !strncmp(ops[oi], "log_softmax_", 12)) {
-                    st.kind = 1;
-                    st.sm = ops[oi][0] == 'l' ? CLACT_LOG_SOFTMAX : CLACT_SOFTMAX;
-                    st.rowlen = (size_t)atol(strchr(ops[oi], '_') + (ops[oi][0] == 'l' ? 9 : 1));
-                    if (st.rowlen > n) {
-                        fprintf(stderr,
-                                "clact: bench: %s skipped at %zu elements (fewer than a row)\n",
-                                ops[oi], n);
-                        continue;
-                    }
-                } else {
-                    clact_op op;
-                    clact_op_from_name(ops[oi], &op);
-                    st.act = clact_activation_default(op);
-                }
-                size_t n_used = st.kind == 1 ? n / st.rowlen * st.rowlen : n;
-                size_t saved = st.n;
-                st.n = n_used;
-                op_state cs = st; /* the copy kernel over all n floats, alternating with the op */
-                cs.n = saved;
-                cs.kind = 3;
-                void *pair[2] = {&st, &cs};
-                timing both[2];
-                time_alternating(enqueue_op, pair, 2, sets, target, 1000, both);
-                timing t = both[0];
-                st.n = saved;
-                if (!t.reps) {
-                    fprintf(stderr, "clact: bench: %s %s skipped: %s\n", ops[oi],
-                            clact_dtype_name(st.dtype), clact_context_last_error(ctx));
-                    continue;
-                }
-                double gbs = 2.0 * (double)esize * (double)n_used / (t.median_ms * 1e-3) * 1e-9;
-                double copy_gbs = 2.0 * (double)bytes / (both[1].median_ms * 1e-3) * 1e-9;
-                double ges = (double)n_used / (t.median_ms * 1e-3) * 1e-9;
-                char label[64];
-                snprintf(label, sizeof label, "%.31s%s%s", ops[oi],
-                         st.dtype == CLACT_F32 ? "" : " ",
-                         st.dtype == CLACT_F32 ? "" : clact_dtype_name(st.dtype));
-                if (!strcmp(format, "table"))
-                    printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label,
-                           t.median_ms, t.min_ms, t.reps, gbs, ges, 100.0 * gbs / yard,
-                           100.0 * gbs / copy_gbs);
-                else if (!strcmp(format, "csv"))
-                    printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f\n", ops[oi],
-                           clact_dtype_name(st.dtype), n_used, t.median_ms, t.min_ms, t.reps, gbs,
-                           ges, gbs / yard, gbs / copy_gbs);
-                else
-                    printf(
-                        "%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, "
-                        "\"median_ms\": "
-                        "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
-                        "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f, "
-                        "\"interleaved_copy_GB_s\": %.3f, \"fraction_of_interleaved_copy\": %.4f}",
-                        json_first ? "" : ",", ops[oi], clact_dtype_name(st.dtype), n_used,
-                        t.median_ms, t.min_ms, t.reps, gbs, ges, yard, gbs / yard, copy_gbs,
-                        gbs / copy_gbs);
-                json_first = 0;
-                fflush(stdout);
-            }
-        }
-        free(init);
-        for (int k = 0; k < sets; ++k) {
-            clReleaseMemObject(in[k]);
-            clReleaseMemObject(out[k]);
+}
+
+static void print_size_header(const printer *p, const size_buffers *b, const yardstick *y) {
+    size_t bytes = b->n * 4;
+    if (p->format == FORMAT_TABLE)
+        printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
+               "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
+               "%-16s %10s %10s %6s %9s %9s %8s %9s\n",
+               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, "op",
+               "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
+}
+
+static void print_row(printer *p, const result_row *r) {
+    const char *dtype = clact_dtype_name(r->dtype);
+    if (p->format == FORMAT_TABLE) {
+        char label[64];
+        int f32 = r->dtype == CLACT_F32;
+        snprintf(label, sizeof label, "%.31s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
+        printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label, r->t.median_ms,
+               r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
+               100.0 * r->gbs / r->copy_gbs);
+    } else if (p->format == FORMAT_CSV) {
+        printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f\n", r->op, dtype, r->n, r->t.median_ms,
+               r->t.min_ms, r->t.reps, r->gbs, r->ges, r->gbs / r->yard, r->gbs / r->copy_gbs);
+    } else {
+        printf("%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, \"median_ms\": "
+               "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GB_s\": %.3f, \"Gelem_s\": %.4f, "
+               "\"copy_GB_s\": %.3f, \"fraction_of_copy\": %.4f, "
+               "\"interleaved_copy_GB_s\": %.3f, \"fraction_of_interleaved_copy\": %.4f}",
+               p->first ? "" : ",", r->op, dtype, r->n, r->t.median_ms, r->t.min_ms, r->t.reps,
+               r->gbs, r->ges, r->yard, r->gbs / r->yard, r->copy_gbs, r->gbs / r->copy_gbs);
+    }
+    p->first = 0;
+    fflush(stdout);
+}
+
+/* Times one op in one dtype alternately with the copy kernel over all n floats, and prints its
+ * row. An op that cannot run here (rows longer than the size, a dtype the device lacks) is
+ * skipped with a line on stderr, and the others still run. */
+static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, clact_dtype dtype,
+                   double target_s, double yard, printer *p) {
+    size_t n = b->n;
+    int softmax = op->kind == BENCH_SOFTMAX;
+    if (softmax && op->rowlen > n) {
+        fprintf(stderr, "clact: bench: %s skipped at %zu elements (fewer than a row)\n", op->name,
+                n);
+        return;
+    }
+    size_t n_used = softmax ? n / op->rowlen * op->rowlen : n;
+    op_state st = {.ctx = d->ctx,
+                   .in = b->in,
+                   .out = b->out,
+                   .n = n_used,
+                   .rowlen = softmax ? op->rowlen : 1,
+                   .kind = op->kind,
+                   .dtype = dtype,
+                   .act = clact_activation_default(op->op),
+                   .sm = op->sm,
+                   .copy = d->copy};
+    op_state cs = st;
+    cs.n = n;
+    cs.kind = BENCH_COPY_KERNEL;
+    void *pair[2] = {&st, &cs};
+    timing both[2];
+    time_alternating(enqueue_op, pair, 2, b->sets, target_s, 1000, both);
+    if (!both[0].reps) {
+        fprintf(stderr, "clact: bench: %s %s skipped: %s\n", op->name, clact_dtype_name(dtype),
+                clact_context_last_error(d->ctx));
+        return;
+    }
+    double esize = (double)clact_dtype_size(dtype), seconds = both[0].median_ms * 1e-3;
+    double gbs = 2.0 * esize * (double)n_used / seconds * 1e-9;
+    result_row r = {.op = op->name,
+                    .dtype = dtype,
+                    .n = n_used,
+                    .t = both[0],
+                    .gbs = gbs,
+                    .ges = (double)n_used / seconds * 1e-9,
+                    .yard = yard,
+                    .copy_gbs = 2.0 * (double)(n * 4) / (both[1].median_ms * 1e-3) * 1e-9};
+    print_row(p, &r);
+}
+
+/* One size: its buffers, the copy yardstick, then every dtype and op. */
+static int run_size(const bench_args *a, const bench_device *d, size_t n, printer *p) {
+    size_buffers b;
+    int code = buffers_create(&b, d, n, a->max_esize);
+    if (code == EXIT_OK) {
+        yardstick y = measure_yardstick(d, &b, a->target_s);
+        print_size_header(p, &b, &y);
+        for (int di = 0; di < a->ndtypes && code == EXIT_OK; ++di) {
+            code = load_inputs(d, &b, a->dtypes[di]);
+            for (int oi = 0; oi < a->nops && code == EXIT_OK; ++oi)
+                run_op(d, &b, &a->ops[oi], a->dtypes[di], a->target_s, y.best, p);
         }
     }
-    if (!strcmp(format, "json"))
-        printf("\n]}\n");
-    clReleaseKernel(copyk);
-    clReleaseKernel(emptyk);
-    clReleaseProgram(prog);
-    clact_context_destroy(ctx);
-    return 0;
+    buffers_release(&b);
+    return code;
+}
+
+int clact_bench_main(int argc, char **argv) {
+    /* Large: the op list has room for every activation of the library. */
+    static bench_args args;
+    int code = parse_args(argc, argv, &args);
+    if (code != EXIT_OK)
+        return code;
+    bench_device dev;
+    code = device_open(&dev, args.device);
+    if (code == EXIT_OK) {
+        printer p = {args.format, 1};
+        print_header(&p, &dev, measure_overhead(args.device, dev.empty));
+        for (int i = 0; i < args.nsizes && code == EXIT_OK; ++i)
+            code = run_size(&args, &dev, args.sizes[i], &p);
+        if (code == EXIT_OK && p.format == FORMAT_JSON)
+            printf("\n]}\n");
+    }
+    device_close(&dev);
+    return code;
+}
+
+void clact_bench_help(FILE *out) {
+    char kinds[256] = "", rows[256] = "";
+    size_t used = 0;
+    for (int k = 0; k < CLACT_SOFTMAX_KIND_COUNT && used < sizeof kinds; ++k)
+        used += (size_t)snprintf(kinds + used, sizeof kinds - used, "%s%s_N", k ? ", " : "",
+                                 clact_softmax_kind_name((clact_softmax_kind)k));
+    used = 0;
+    for (size_t i = 0; i < sizeof default_rows / sizeof *default_rows && used < sizeof rows; ++i)
+        used += (size_t)snprintf(rows + used, sizeof rows - used, "%s%s_%zu", i ? ", " : "",
+                                 clact_softmax_kind_name(CLACT_SOFTMAX), default_rows[i]);
+    fprintf(out,
+            "bench: LISTs are comma-separated.\n"
+            "    --ops     OP names, and KIND_N for the softmax family over rows of N elements\n"
+            "              (%s);\n"
+            "              default: every activation, then %s\n"
+            "    --sizes   element counts, with K or M after a number; default %s\n"
+            "              (--quick: %s)\n"
+            "    --dtype   the dtypes above; default f32\n"
+            "    --format  table (the default), csv or json; --quick: shorter timing\n",
+            kinds, rows, default_sizes, quick_sizes);
 }

@@ -42,16 +42,80 @@ static const char *one_line(const char *s) {
     return buf;
 }
 
+/* Lines of comma-separated items, each line started by indent and kept under USAGE_WIDTH. */
+enum { USAGE_WIDTH = 96 };
+
+typedef struct usage_list {
+    FILE *out;
+    int col, count;
+} usage_list;
+
+static void usage_item(usage_list *l, const char *item) {
+    int len = (int)strlen(item);
+    if (l->count && l->col + 2 + len > USAGE_WIDTH) {
+        fputs(",\n    ", l->out);
+        l->col = 4;
+    } else if (l->count) {
+        fputs(", ", l->out);
+        l->col += 2;
+    }
+    fputs(item, l->out);
+    l->col += len;
+    ++l->count;
+}
+
+/* PyTorch writes float defaults as 1.0, not 1: the usage text does the same. */
+static void format_default(char *buf, size_t len, double v) {
+    snprintf(buf, len, "%g", v);
+    if (!strpbrk(buf, ".einf"))
+        snprintf(buf + strlen(buf), len - strlen(buf), ".0");
+}
+
+/* "leaky_relu (negative_slope=0.01)": the op's parameters and their defaults, from the
+ * library's list. approximate= is this command's alias for the pair gelu and gelu_tanh. */
+static void activation_item(char *buf, size_t len, clact_op op) {
+    clact_activation def = clact_activation_default(op);
+    size_t used = (size_t)snprintf(buf, len, "%s", clact_op_name(op));
+    int n = clact_op_param_count(op);
+    for (int k = 0; k < n && used < len; ++k) {
+        char value[32];
+        format_default(value, sizeof value, def.param[k]);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (",
+                                 clact_op_param_name(op, k), value, k + 1 == n ? ")" : "");
+    }
+    if (op == CLACT_GELU && used < len)
+        snprintf(buf + used, len - used, " (approximate=none|tanh)");
+}
+
+/* Every op, parameter, default and dtype comes from the library's lists, so that an op added
+ * there appears here without an edit. */
 static void usage(FILE *out) {
+    char dtypes[128];
+    clact_cli_dtype_names(dtypes, sizeof dtypes, "|", "|");
+    fprintf(out,
+            "usage: clact devices [--json]\n"
+            "       clact apply OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
+            "                   [--summary] IN.npy OUT.npy\n"
+            "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
+            "                   [--format table|csv|json] [--quick]\n"
+            "       clact --version\n"
+            "\n"
+            "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
+            "over):\n    ",
+            dtypes);
+    usage_list list = {out, 4, 0};
+    char item[256];
+    for (int op = 0; op < CLACT_OP_COUNT; ++op) {
+        activation_item(item, sizeof item, (clact_op)op);
+        usage_item(&list, item);
+    }
+    for (int k = 0; k < CLACT_SOFTMAX_KIND_COUNT; ++k) {
+        snprintf(item, sizeof item, "%s (dim=D)", clact_softmax_kind_name((clact_softmax_kind)k));
+        usage_item(&list, item);
+    }
+    fputc('\n', out);
+    clact_bench_help(out);
     fputs(
-        "usage: clact devices [--json]\n"
-        "       clact apply OP [NAME=VALUE ...] [--dtype f32|f16|bf16|f64] [--device SPEC]\n"
-        "                   [--summary] IN.npy OUT.npy\n"
-        "       clact --version\n"
-        "\n"
-        "OP: relu, leaky_relu (negative_slope=0.01), elu (alpha=1.0), gelu "
-        "(approximate=none|tanh),\n"
-        "    silu, mish, sigmoid, tanh, softplus (beta=1.0, threshold=20.0)\n"
         "SPEC: gpu, cpu, accelerator, P:D, or part of a device name (default: $CLACT_DEVICE, then\n"
         "      the first GPU, accelerator, CPU)\n"
         "Exit status: 0 ok, 1 runtime failure, 2 usage or input error.\n",
@@ -70,6 +134,45 @@ static void json_string(const char *s) {
             putchar(c);
     }
     putchar('"');
+}
+
+static void print_devices_json(const clact_device_info *list, size_t count, size_t def) {
+    printf("{\"devices\": [");
+    for (size_t i = 0; i < count; ++i) {
+        const clact_device_info *d = &list[i];
+        printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", d->platform_index,
+               d->device_index);
+        json_string(d->platform_name);
+        printf(", \"platform_version\": ");
+        json_string(d->platform_version);
+        printf(", \"name\": ");
+        json_string(d->name);
+        printf(", \"vendor\": ");
+        json_string(d->vendor);
+        printf(", \"driver_version\": ");
+        json_string(d->driver_version);
+        printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
+               "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
+               d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
+               d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
+               i == def ? "true" : "false");
+    }
+    printf("%s]}\n", count ? "\n" : "");
+}
+
+static void print_devices_table(const clact_device_info *list, size_t count, size_t def) {
+    printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units", "memory",
+           "fp16", "fp64", "platform / driver");
+    for (size_t i = 0; i < count; ++i) {
+        const clact_device_info *d = &list[i];
+        char spec[32];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+        printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
+               spec, d->type, d->name, d->compute_units,
+               (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0), d->has_fp16 ? "yes" : "no",
+               d->has_fp64 ? "yes" : "no", d->platform_name, d->driver_version);
+    }
+    printf("(* = default device)\n");
 }
 
 static int cmd_devices(int argc, char **argv) {
@@ -97,45 +200,12 @@ static int cmd_devices(int argc, char **argv) {
         fprintf(stderr, "clact: no default device: %s\n", clact_context_last_error(NULL));
         def = (size_t)-1;
     }
-    if (json) {
-        printf("{\"devices\": [");
-        for (size_t i = 0; i < count; ++i) {
-            const clact_device_info *d = &list[i];
-            printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", d->platform_index,
-                   d->device_index);
-            json_string(d->platform_name);
-            printf(", \"platform_version\": ");
-            json_string(d->platform_version);
-            printf(", \"name\": ");
-            json_string(d->name);
-            printf(", \"vendor\": ");
-            json_string(d->vendor);
-            printf(", \"driver_version\": ");
-            json_string(d->driver_version);
-            printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
-                   "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
-                   d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
-                   d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
-                   i == def ? "true" : "false");
-        }
-        printf("%s]}\n", count ? "\n" : "");
-    } else if (count == 0) {
+    if (json)
+        print_devices_json(list, count, def);
+    else if (count == 0)
         printf("no OpenCL devices (install an OpenCL driver, e.g. Debian's pocl-opencl-icd)\n");
-    } else {
-        printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units",
-               "memory", "fp16", "fp64", "platform / driver");
-        for (size_t i = 0; i < count; ++i) {
-            const clact_device_info *d = &list[i];
-            char spec[32];
-            snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
-            printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
-                   spec, d->type, d->name, d->compute_units,
-                   (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0),
-                   d->has_fp16 ? "yes" : "no", d->has_fp64 ? "yes" : "no", d->platform_name,
-                   d->driver_version);
-        }
-        printf("(* = default device)\n");
-    }
+    else
+        print_devices_table(list, count, def);
     free(list);
     return count ? EXIT_OK : EXIT_RUNTIME;
 }
@@ -189,69 +259,17 @@ static int parse_softmax(apply_args *a, const char **params, int n) {
     return EXIT_OK;
 }
 
-static int parse_apply(int argc, char **argv, apply_args *a) {
-    const char *pos[64];
-    int npos = 0;
-    memset(a, 0, sizeof *a);
-    for (int i = 0; i < argc; ++i) {
-        const char *s = argv[i];
-        if (!strcmp(s, "--dtype") || !strcmp(s, "--device") || !strncmp(s, "--dtype=", 8)) {
-            const char *v;
-            if (!strncmp(s, "--dtype=", 8)) {
-                v = s + 8;
-            } else {
-                if (i + 1 >= argc)
-                    return die(EXIT_USAGE, "apply: %s needs a value", s);
-                v = argv[++i];
-            }
-            if (!strcmp(s, "--device")) {
-                a->device = v;
-            } else if (!strcmp(v, "f32") || !strcmp(v, "f16") || !strcmp(v, "bf16") ||
-                       !strcmp(v, "f64")) {
-                a->dtype_given = 1;
-                a->dtype = !strcmp(v, "f32")   ? CLACT_F32
-                           : !strcmp(v, "f16") ? CLACT_F16
-                           : !strcmp(v, "f64") ? CLACT_F64
-                                               : CLACT_BF16;
-            } else {
-                return die(EXIT_USAGE, "apply: --dtype must be f32, f16, bf16 or f64, not '%s'", v);
-            }
-        } else if (!strncmp(s, "--device=", 9)) {
-            a->device = s + 9;
-        } else if (!strcmp(s, "--summary")) {
-            a->summary = 1;
-        } else if (s[0] == '-' && s[1] == '-') {
-            return die(EXIT_USAGE, "apply: unknown option '%s'", s);
-        } else if (npos < 64) {
-            pos[npos++] = s;
-        } else {
-            return die(EXIT_USAGE, "apply: too many arguments");
-        }
-    }
-    if (npos < 3)
-        return die(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
-    a->op_name = pos[0];
-    a->in = pos[npos - 2];
-    a->out = pos[npos - 1];
-    for (int k = CLACT_SOFTMAX; k <= CLACT_SOFTMIN; ++k)
-        if (!strcmp(a->op_name, clact_softmax_kind_name((clact_softmax_kind)k))) {
-            a->is_softmax = 1;
-            a->kind = (clact_softmax_kind)k;
-        }
-    if (a->is_softmax)
-        return parse_softmax(a, pos + 1, npos - 3);
-    clact_op op;
-    if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
-        return die(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
-    a->act = clact_activation_default(op);
+/* NAME=VALUE parameters of an activation, by the library's parameter names, plus
+ * approximate=none|tanh, this command's spelling of the choice between gelu and gelu_tanh. */
+static int parse_activation(apply_args *a, const char **params, int n) {
     int seen[2] = {0, 0}, seen_approx = 0;
-    for (int i = 1; i < npos - 2; ++i) {
-        const char *eq = strchr(pos[i], '=');
+    for (int i = 0; i < n; ++i) {
+        const char *eq = strchr(params[i], '=');
         if (!eq)
-            return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", pos[i]);
-        size_t klen = (size_t)(eq - pos[i]);
+            return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
+        size_t klen = (size_t)(eq - params[i]);
         const char *value = eq + 1;
-        if (klen == 11 && !strncmp(pos[i], "approximate", 11) &&
+        if (klen == 11 && !strncmp(params[i], "approximate", 11) &&
             (a->act.op == CLACT_GELU || a->act.op == CLACT_GELU_TANH)) {
             if (seen_approx++)
                 return die(EXIT_USAGE, "apply: approximate given twice");
@@ -266,22 +284,77 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
         int idx = -1;
         for (int k = 0; k < clact_op_param_count(a->act.op); ++k) {
             const char *name = clact_op_param_name(a->act.op, k);
-            if (strlen(name) == klen && !strncmp(name, pos[i], klen))
+            if (strlen(name) == klen && !strncmp(name, params[i], klen))
                 idx = k;
         }
         if (idx < 0)
             return die(EXIT_USAGE, "apply: %s takes no parameter '%.*s'", a->op_name, (int)klen,
-                       pos[i]);
+                       params[i]);
         if (seen[idx]++)
-            return die(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen, pos[i]);
+            return die(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen, params[i]);
         if (!parse_number(value, &a->act.param[idx]))
             return die(EXIT_USAGE, "apply: parameter '%.*s': '%s' is not a number", (int)klen,
-                       pos[i], value);
+                       params[i], value);
     }
     char why[256];
     if (clact_activation_check(&a->act, why, sizeof why) != CLACT_OK)
         return die(EXIT_USAGE, "apply: %s", why);
     return EXIT_OK;
+}
+
+static int parse_dtype(apply_args *a, const char *v) {
+    if (clact_dtype_from_name(v, &a->dtype) != CLACT_OK) {
+        char names[128];
+        clact_cli_dtype_names(names, sizeof names, ", ", " or ");
+        return die(EXIT_USAGE, "apply: --dtype must be %s, not '%s'", names, v);
+    }
+    a->dtype_given = 1;
+    return EXIT_OK;
+}
+
+static int parse_apply(int argc, char **argv, apply_args *a) {
+    const char *pos[64];
+    int npos = 0, code = EXIT_OK;
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc && code == EXIT_OK; ++i) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
+            if (i + 1 >= argc)
+                return die(EXIT_USAGE, "apply: %s needs a value", s);
+            if (!strcmp(s, "--device"))
+                a->device = argv[++i];
+            else
+                code = parse_dtype(a, argv[++i]);
+        } else if (!strncmp(s, "--dtype=", 8)) {
+            code = parse_dtype(a, s + 8);
+        } else if (!strncmp(s, "--device=", 9)) {
+            a->device = s + 9;
+        } else if (!strcmp(s, "--summary")) {
+            a->summary = 1;
+        } else if (s[0] == '-' && s[1] == '-') {
+            return die(EXIT_USAGE, "apply: unknown option '%s'", s);
+        } else if (npos < 64) {
+            pos[npos++] = s;
+        } else {
+            return die(EXIT_USAGE, "apply: too many arguments");
+        }
+    }
+    if (code != EXIT_OK)
+        return code;
+    if (npos < 3)
+        return die(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
+    a->op_name = pos[0];
+    a->in = pos[npos - 2];
+    a->out = pos[npos - 1];
+    if (clact_softmax_kind_from_name(a->op_name, &a->kind) == CLACT_OK) {
+        a->is_softmax = 1;
+        return parse_softmax(a, pos + 1, npos - 3);
+    }
+    clact_op op;
+    if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
+        return die(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
+    a->act = clact_activation_default(op);
+    return parse_activation(a, pos + 1, npos - 3);
 }
 
 /* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error. */
@@ -392,6 +465,27 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype f
            y->count - nan ? hi : NAN, finite ? sum / (double)finite : NAN, nan, a->out);
 }
 
+/* The device works in dtype; the data, and so the output file, keep the input file's type. */
+static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x,
+                           clact_dtype file_dtype, clact_dtype dtype, double *kernel_ms) {
+    void *dev =
+        dtype == file_dtype ? x->data : clact_cli_convert(x->data, file_dtype, dtype, x->count);
+    if (!dev)
+        return die(EXIT_RUNTIME, "out of memory");
+    int code = run_device(ctx, a, x, dev, dtype, kernel_ms);
+    if (dev != x->data) {
+        void *back = clact_cli_convert(dev, dtype, file_dtype, x->count);
+        free(dev);
+        if (back) {
+            free(x->data);
+            x->data = back;
+        } else if (code == EXIT_OK) {
+            code = die(EXIT_RUNTIME, "out of memory");
+        }
+    }
+    return code;
+}
+
 static int cmd_apply(int argc, char **argv) {
     apply_args a;
     int code = parse_apply(argc, argv, &a);
@@ -427,26 +521,8 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     double kernel_ms = 0;
-    if (x.count) {
-        /* The device works in dtype; the output file keeps the input file's type. */
-        void *dev =
-            dtype == file_dtype ? x.data : clact_cli_convert(x.data, file_dtype, dtype, x.count);
-        if (!dev) {
-            code = die(EXIT_RUNTIME, "out of memory");
-        } else {
-            code = run_device(ctx, &a, &x, dev, dtype, &kernel_ms);
-            if (dev != x.data) {
-                void *back = clact_cli_convert(dev, dtype, file_dtype, x.count);
-                free(dev);
-                if (back) {
-                    free(x.data);
-                    x.data = back;
-                } else if (code == EXIT_OK) {
-                    code = die(EXIT_RUNTIME, "out of memory");
-                }
-            }
-        }
-    }
+    if (x.count)
+        code = convert_and_run(ctx, &a, &x, file_dtype, dtype, &kernel_ms);
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
         if (ns != CLACT_OK)
