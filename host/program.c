@@ -155,95 +155,123 @@ static void program_release(clact__program *p) {
     memset(p, 0, sizeof *p);
 }
 
-static clact_status program_build(clact_context *ctx, clact__program_id id, clact_dtype dtype,
-                                  clact__program *p) {
+/* A program's sources: the embedded copies, or the files in CLACT_KERNEL_DIR (owned[i] then holds
+ * what to free). */
+typedef struct sources {
+    const char *text[8];
+    char *owned[8];
+    cl_uint count;
+} sources;
+
+static clact_status sources_get(clact_context *ctx, clact__program_id id, sources *src) {
+    memset(src, 0, sizeof *src);
     const char *dir = ctx->env.kernel_dir;
-    const char *texts[8] = {0};
-    char *owned[8] = {0};
-    cl_uint count = 0;
-    clact_status status = CLACT_OK;
-    for (const char *const *f = program_files[id]; *f && status == CLACT_OK; ++f, ++count) {
-        if (dir && dir[0]) {
-            status = read_file(ctx, dir, *f, &owned[count]);
-            texts[count] = owned[count];
-        } else if (!(texts[count] = embedded(*f))) {
-            status = clact__fail(ctx, CLACT_BUILD_FAILED, "kernel source %s is not embedded", *f);
+    for (const char *const *f = program_files[id]; *f; ++f, ++src->count) {
+        if (dir) {
+            CLACT__FORWARD(read_file(ctx, dir, *f, &src->owned[src->count]));
+            src->text[src->count] = src->owned[src->count];
+        } else if (!(src->text[src->count] = embedded(*f))) {
+            return clact__fail(ctx, CLACT_BUILD_FAILED, "kernel source %s is not embedded", *f);
         }
     }
-    char options[1024];
+    return CLACT_OK;
+}
+
+static void sources_free(sources *src) {
+    for (cl_uint i = 0; i < src->count; ++i)
+        free(src->owned[i]);
+}
+
+/* -w: some drivers (PoCL) print compiler warnings to stderr, and the library never prints. Only
+ * the dtype and the vector width are compile-time; every per-call value (sizes, offsets,
+ * parameters) is a kernel argument, so nothing is ever rebuilt per call. */
+static void build_options(const clact_context *ctx, clact__program_id id, clact_dtype dtype,
+                          char *options, size_t len) {
     const char *extra = ctx->env.build_options;
-    /* -w: some drivers (PoCL) print compiler warnings to stderr, and the library never prints.
-     * Only the dtype and the vector width are compile-time; every per-call value (sizes,
-     * offsets, parameters) is a kernel argument, so nothing is ever rebuilt per call. */
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
+    snprintf(options, len, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
              id == CLACT__PROGRAM_ACTIVATION ? ctx->vector_width : ctx->reduce_width,
              extra ? " " : "", extra ? extra : "");
-    /* The disk cache key: everything the binary depends on. */
-    char key[3072] = "";
-    if (status == CLACT_OK && ctx->env.cache_dir) {
-        uint64_t h = 14695981039346656037ull;
-        for (cl_uint i = 0; i < count; ++i)
-            h = clact__fnv1a(h, texts[i], strlen(texts[i]) + 1);
-        char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
-        /* A device that will not name itself (or names too long) gets no disk cache. */
-        int named =
-            !clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) &&
-            !clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) &&
-            !clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) &&
-            !clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL);
-        if (named)
-            snprintf(key, sizeof key,
-                     "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\n"
-                     "vendor %s\ndriver %s\nplatform %s\n",
-                     CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
-                     options, (unsigned long long)h, dev, vendor, driver, plat);
-    }
-    double t0 = now_ms();
-    int from_disk = 0;
-    if (status == CLACT_OK && key[0]) {
-        clact__disk_result r = clact__disk_cache_load(ctx, key, options, &p->program);
-        if (r == CLACT__DISK_HIT) {
-            if (create_kernels(ctx, p) == CLACT_OK) {
-                from_disk = 1;
-            } else {
-                program_release(p); /* a binary the driver took but cannot run: rebuild */
-                r = CLACT__DISK_REJECTED;
-                clact__clear_error(ctx);
-            }
-        }
-        if (r == CLACT__DISK_REJECTED)
-            ++ctx->cache.disk_rejects;
-    }
-    cl_int err = CL_SUCCESS;
-    if (status == CLACT_OK && !from_disk) {
-        p->program = clCreateProgramWithSource(ctx->context, count, texts, NULL, &err);
-        if (!p->program)
-            status = clact__fail_cl(ctx, err, "clCreateProgramWithSource");
-    }
-    for (cl_uint i = 0; i < count; ++i)
-        free(owned[i]);
-    if (status == CLACT_OK && !from_disk) {
-        err = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
-        if (err != CL_SUCCESS)
-            status = build_log(ctx, p->program, family_file(id), options, err);
-        if (status == CLACT_OK)
-            status = create_kernels(ctx, p);
-        if (status == CLACT_OK) {
-            ++ctx->cache.builds;
-            if (key[0] && clact__disk_cache_store(ctx, key, p->program))
-                ++ctx->cache.disk_stores;
-        }
-    }
-    if (status == CLACT_OK) {
-        if (from_disk)
+}
+
+/* The disk cache key: everything the binary depends on; "" (no disk cache) when the cache is off
+ * or the device will not name itself whole. */
+static void cache_key(const clact_context *ctx, clact__program_id id, const sources *src,
+                      const char *options, char *key, size_t len) {
+    key[0] = '\0';
+    if (!ctx->env.cache_dir)
+        return;
+    uint64_t h = 14695981039346656037ull;
+    for (cl_uint i = 0; i < src->count; ++i)
+        h = clact__fnv1a(h, src->text[i], strlen(src->text[i]) + 1);
+    char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) ||
+        clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) ||
+        clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) ||
+        clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL))
+        return;
+    snprintf(key, len,
+             "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\nvendor %s\n"
+             "driver %s\nplatform %s\n",
+             CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
+             options, (unsigned long long)h, dev, vendor, driver, plat);
+}
+
+/* The program from the disk cache, with its kernels; 0 when there is no usable entry. */
+static int load_from_disk(clact_context *ctx, const char *key, const char *options,
+                          clact__program *p) {
+    clact__disk_result r = clact__disk_cache_load(ctx, key, options, &p->program);
+    if (r == CLACT__DISK_HIT) {
+        if (create_kernels(ctx, p) == CLACT_OK) {
             ++ctx->cache.disk_hits;
-        ctx->last_origin = from_disk ? CLACT__ORIGIN_DISK : CLACT__ORIGIN_COMPILED;
-        ctx->last_origin_ms = now_ms() - t0;
-        ctx->cache.build_ms += ctx->last_origin_ms;
+            return 1;
+        }
+        program_release(p); /* a binary the driver took but cannot run: rebuild */
+        r = CLACT__DISK_REJECTED;
+        clact__clear_error(ctx);
     }
-    if (status != CLACT_OK)
+    if (r == CLACT__DISK_REJECTED)
+        ++ctx->cache.disk_rejects;
+    return 0;
+}
+
+/* Compile from source, make the kernels, and store the binary under key (when there is one). */
+static clact_status build_from_source(clact_context *ctx, clact__program_id id, sources *src,
+                                      const char *options, const char *key, clact__program *p) {
+    cl_int err;
+    p->program = clCreateProgramWithSource(ctx->context, src->count, src->text, NULL, &err);
+    if (!p->program)
+        return clact__fail_cl(ctx, err, "clCreateProgramWithSource");
+    err = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return build_log(ctx, p->program, family_file(id), options, err);
+    CLACT__FORWARD(create_kernels(ctx, p));
+    ++ctx->cache.builds;
+    if (key[0] && clact__disk_cache_store(ctx, key, p->program))
+        ++ctx->cache.disk_stores;
+    return CLACT_OK;
+}
+
+static clact_status program_build(clact_context *ctx, clact__program_id id, clact_dtype dtype,
+                                  clact__program *p) {
+    sources src;
+    char options[1024], key[3072];
+    clact_status status = sources_get(ctx, id, &src);
+    build_options(ctx, id, dtype, options, sizeof options);
+    if (status == CLACT_OK)
+        cache_key(ctx, id, &src, options, key, sizeof key);
+    double t0 = now_ms();
+    int from_disk = status == CLACT_OK && key[0] && load_from_disk(ctx, key, options, p);
+    if (status == CLACT_OK && !from_disk)
+        status = build_from_source(ctx, id, &src, options, key, p);
+    sources_free(&src);
+    if (status != CLACT_OK) {
         program_release(p);
-    return status;
+        return status;
+    }
+    ctx->last_origin = from_disk ? CLACT__ORIGIN_DISK : CLACT__ORIGIN_COMPILED;
+    ctx->last_origin_ms = now_ms() - t0;
+    ctx->cache.build_ms += ctx->last_origin_ms;
+    return CLACT_OK;
 }
 
 clact_status clact__kernel(clact_context *ctx, clact__program_id id, clact_dtype dtype,
