@@ -15,16 +15,15 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clact/clact.h"
+#include "cli.h"
 #include "convert.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* List lengths. The op list has room for every activation the library has, plus as many more
  * entries, so that a longer activation list in the header needs no edit here. */
@@ -40,21 +39,8 @@ enum {
 static const size_t default_rows[] = {1000, 4096, 32768};
 static const char *const default_sizes = "16777216,67108864", *const quick_sizes = "4194304";
 
-static int bench_error(int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static int bench_error(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clact: bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return code;
-}
+/* Errors are one line, "clact: bench: ...". */
+#define bench_error(code, ...) clact_cli_fail(code, "bench: " __VA_ARGS__)
 
 static double now_s(void) {
     struct timespec ts;

@@ -3,7 +3,6 @@
  * line on stderr starting "clact: ". Exit status: 0 ok, 1 runtime failure, 2 usage or input. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,36 +10,9 @@
 
 #include "bench.h"
 #include "clact/clact.h"
+#include "cli.h"
 #include "convert.h"
 #include "npy.h"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-
-static int die(int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static int die(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clact: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return code;
-}
-
-/* The library's multi-line details (a build log) still make one line on stderr. */
-static const char *one_line(const char *s) {
-    static char buf[2048];
-    size_t i = 0;
-    for (; s[i] && i + 1 < sizeof buf; ++i)
-        buf[i] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
-    buf[i] = '\0';
-    return buf;
-}
 
 /* Lines of comma-separated items, each line started by indent and kept under USAGE_WIDTH. */
 enum { USAGE_WIDTH = 96 };
@@ -181,19 +153,19 @@ static int cmd_devices(int argc, char **argv) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else
-            return die(EXIT_USAGE, "devices: unknown argument '%s'", argv[i]);
+            return clact_cli_fail(EXIT_USAGE, "devices: unknown argument '%s'", argv[i]);
     }
     size_t count = 0;
     clact_status st = clact_device_list(NULL, 0, &count);
     if (st != CLACT_OK)
-        return die(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
+        return clact_cli_fail(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
     clact_device_info *list = calloc(count ? count : 1, sizeof *list);
     if (!list)
-        return die(EXIT_RUNTIME, "out of memory");
+        return clact_cli_fail(EXIT_RUNTIME, "out of memory");
     st = clact_device_list(list, count, &count);
     if (st != CLACT_OK) {
         free(list);
-        return die(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
+        return clact_cli_fail(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
     }
     size_t def = (size_t)-1;
     if (count && clact_device_select(NULL, &def) != CLACT_OK) {
@@ -241,21 +213,22 @@ static int parse_softmax(apply_args *a, const char **params, int n) {
         if (strncmp(params[i], "dim=", 4)) {
             const char *eq = strchr(params[i], '=');
             if (!eq)
-                return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
-            return die(EXIT_USAGE, "apply: %s takes no parameter '%.*s' (only dim)", a->op_name,
-                       (int)(eq - params[i]), params[i]);
+                return clact_cli_fail(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
+            return clact_cli_fail(EXIT_USAGE, "apply: %s takes no parameter '%.*s' (only dim)",
+                                  a->op_name, (int)(eq - params[i]), params[i]);
         }
         if (have_dim++)
-            return die(EXIT_USAGE, "apply: parameter 'dim' given twice");
+            return clact_cli_fail(EXIT_USAGE, "apply: parameter 'dim' given twice");
         char *end;
         errno = 0;
         a->dim = strtol(params[i] + 4, &end, 10);
         if (end == params[i] + 4 || *end || errno == ERANGE)
-            return die(EXIT_USAGE, "apply: parameter 'dim': '%s' is not an integer", params[i] + 4);
+            return clact_cli_fail(EXIT_USAGE, "apply: parameter 'dim': '%s' is not an integer",
+                                  params[i] + 4);
     }
     if (!have_dim)
-        return die(EXIT_USAGE, "apply: %s needs dim=D (the dimension to normalise over)",
-                   a->op_name);
+        return clact_cli_fail(EXIT_USAGE, "apply: %s needs dim=D (the dimension to normalise over)",
+                              a->op_name);
     return EXIT_OK;
 }
 
@@ -266,19 +239,20 @@ static int parse_activation(apply_args *a, const char **params, int n) {
     for (int i = 0; i < n; ++i) {
         const char *eq = strchr(params[i], '=');
         if (!eq)
-            return die(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
+            return clact_cli_fail(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
         size_t klen = (size_t)(eq - params[i]);
         const char *value = eq + 1;
         if (klen == 11 && !strncmp(params[i], "approximate", 11) &&
             (a->act.op == CLACT_GELU || a->act.op == CLACT_GELU_TANH)) {
             if (seen_approx++)
-                return die(EXIT_USAGE, "apply: approximate given twice");
+                return clact_cli_fail(EXIT_USAGE, "apply: approximate given twice");
             if (!strcmp(value, "none") || !strcmp(value, "'none'"))
                 a->act.op = CLACT_GELU;
             else if (!strcmp(value, "tanh") || !strcmp(value, "'tanh'"))
                 a->act.op = CLACT_GELU_TANH;
             else
-                return die(EXIT_USAGE, "apply: approximate must be none or tanh, not '%s'", value);
+                return clact_cli_fail(EXIT_USAGE,
+                                      "apply: approximate must be none or tanh, not '%s'", value);
             continue;
         }
         int idx = -1;
@@ -288,17 +262,18 @@ static int parse_activation(apply_args *a, const char **params, int n) {
                 idx = k;
         }
         if (idx < 0)
-            return die(EXIT_USAGE, "apply: %s takes no parameter '%.*s'", a->op_name, (int)klen,
-                       params[i]);
+            return clact_cli_fail(EXIT_USAGE, "apply: %s takes no parameter '%.*s'", a->op_name,
+                                  (int)klen, params[i]);
         if (seen[idx]++)
-            return die(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen, params[i]);
+            return clact_cli_fail(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen,
+                                  params[i]);
         if (!parse_number(value, &a->act.param[idx]))
-            return die(EXIT_USAGE, "apply: parameter '%.*s': '%s' is not a number", (int)klen,
-                       params[i], value);
+            return clact_cli_fail(EXIT_USAGE, "apply: parameter '%.*s': '%s' is not a number",
+                                  (int)klen, params[i], value);
     }
     char why[256];
     if (clact_activation_check(&a->act, why, sizeof why) != CLACT_OK)
-        return die(EXIT_USAGE, "apply: %s", why);
+        return clact_cli_fail(EXIT_USAGE, "apply: %s", why);
     return EXIT_OK;
 }
 
@@ -306,7 +281,7 @@ static int parse_dtype(apply_args *a, const char *v) {
     if (clact_dtype_from_name(v, &a->dtype) != CLACT_OK) {
         char names[128];
         clact_cli_dtype_names(names, sizeof names, ", ", " or ");
-        return die(EXIT_USAGE, "apply: --dtype must be %s, not '%s'", names, v);
+        return clact_cli_fail(EXIT_USAGE, "apply: --dtype must be %s, not '%s'", names, v);
     }
     a->dtype_given = 1;
     return EXIT_OK;
@@ -320,7 +295,7 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
         const char *s = argv[i];
         if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
             if (i + 1 >= argc)
-                return die(EXIT_USAGE, "apply: %s needs a value", s);
+                return clact_cli_fail(EXIT_USAGE, "apply: %s needs a value", s);
             if (!strcmp(s, "--device"))
                 a->device = argv[++i];
             else
@@ -332,17 +307,17 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
         } else if (!strcmp(s, "--summary")) {
             a->summary = 1;
         } else if (s[0] == '-' && s[1] == '-') {
-            return die(EXIT_USAGE, "apply: unknown option '%s'", s);
+            return clact_cli_fail(EXIT_USAGE, "apply: unknown option '%s'", s);
         } else if (npos < 64) {
             pos[npos++] = s;
         } else {
-            return die(EXIT_USAGE, "apply: too many arguments");
+            return clact_cli_fail(EXIT_USAGE, "apply: too many arguments");
         }
     }
     if (code != EXIT_OK)
         return code;
     if (npos < 3)
-        return die(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
+        return clact_cli_fail(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
     a->op_name = pos[0];
     a->in = pos[npos - 2];
     a->out = pos[npos - 1];
@@ -352,7 +327,7 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
     }
     clact_op op;
     if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
-        return die(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
+        return clact_cli_fail(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
     a->act = clact_activation_default(op);
     return parse_activation(a, pos + 1, npos - 3);
 }
@@ -361,16 +336,18 @@ static int parse_apply(int argc, char **argv, apply_args *a) {
 static int check_input(const clact_npy *x, const char *path, clact_dtype *dtype) {
     const char *d = x->descr;
     if (x->fortran_order)
-        return die(EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)",
-                   path);
+        return clact_cli_fail(
+            EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)", path);
     if (!strcmp(d, "<f4") || !strcmp(d, "<f2") || !strcmp(d, "<f8")) {
         *dtype = d[2] == '4' ? CLACT_F32 : d[2] == '2' ? CLACT_F16 : CLACT_F64;
         return EXIT_OK;
     }
     if (d[0] == '>' && d[1] == 'f')
-        return die(EXIT_USAGE, "%s: big-endian '%s' is not supported (need little-endian '<%s')",
-                   path, d, d + 1);
-    return die(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', '<f2' or '<f8')", path, d);
+        return clact_cli_fail(EXIT_USAGE,
+                              "%s: big-endian '%s' is not supported (need little-endian '<%s')",
+                              path, d, d + 1);
+    return clact_cli_fail(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', '<f2' or '<f8')",
+                          path, d);
 }
 
 /* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */
@@ -381,13 +358,13 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
     cl_mem buf =
         clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (!buf)
-        return die(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
+        return clact_cli_fail(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
     cl_command_queue q = clact_context_queue(ctx);
     cl_event written = NULL, done = NULL;
     int code = EXIT_OK;
     err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, bytes, data, 0, NULL, &written);
     if (err != CL_SUCCESS) {
-        code = die(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+        code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
     } else {
         clact_status st;
         if (a->is_softmax) {
@@ -400,9 +377,9 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
             st = clact_forward(ctx, &a->act, dtype, n, buf, 0, buf, 0, 1, &written, &done);
         }
         if (st != CLACT_OK)
-            code = die(st == CLACT_INVALID_ARGUMENT || st == CLACT_UNSUPPORTED ? EXIT_USAGE
-                                                                               : EXIT_RUNTIME,
-                       "%s: %s", clact_status_name(st), one_line(clact_context_last_error(ctx)));
+            code = clact_cli_fail(
+                st == CLACT_INVALID_ARGUMENT || st == CLACT_UNSUPPORTED ? EXIT_USAGE : EXIT_RUNTIME,
+                "%s: %s", clact_status_name(st), clact_cli_one_line(clact_context_last_error(ctx)));
     }
     if (code != EXIT_OK && written) {
         /* The upload reads data until it completes, and the caller frees data next: wait for
@@ -412,7 +389,7 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
     if (code == EXIT_OK) {
         err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, bytes, data, 1, &done, NULL);
         if (err != CL_SUCCESS)
-            code = die(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
+            code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
     }
     if (code == EXIT_OK) {
         cl_ulong t0 = 0, t1 = 0;
@@ -471,7 +448,7 @@ static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x
     void *dev =
         dtype == file_dtype ? x->data : clact_cli_convert(x->data, file_dtype, dtype, x->count);
     if (!dev)
-        return die(EXIT_RUNTIME, "out of memory");
+        return clact_cli_fail(EXIT_RUNTIME, "out of memory");
     int code = run_device(ctx, a, x, dev, dtype, kernel_ms);
     if (dev != x->data) {
         void *back = clact_cli_convert(dev, dtype, file_dtype, x->count);
@@ -480,7 +457,7 @@ static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x
             free(x->data);
             x->data = back;
         } else if (code == EXIT_OK) {
-            code = die(EXIT_RUNTIME, "out of memory");
+            code = clact_cli_fail(EXIT_RUNTIME, "out of memory");
         }
     }
     return code;
@@ -495,7 +472,7 @@ static int cmd_apply(int argc, char **argv) {
     clact_npy x;
     clact_status ns = clact_npy_read(a.in, &x, err, sizeof err);
     if (ns != CLACT_OK)
-        return die(EXIT_USAGE, "%s", err);
+        return clact_cli_fail(EXIT_USAGE, "%s", err);
     clact_dtype file_dtype = CLACT_F32;
     if ((code = check_input(&x, a.in, &file_dtype)) != EXIT_OK) {
         clact_npy_free(&x);
@@ -504,9 +481,9 @@ static int cmd_apply(int argc, char **argv) {
     clact_dtype dtype = a.dtype_given ? a.dtype : file_dtype;
     long nd = x.ndim ? x.ndim : 1;
     if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
-        code =
-            die(EXIT_USAGE, "apply: dim %ld is out of range for a %d-dimensional array (%ld..%ld)",
-                a.dim, x.ndim, -nd, nd - 1);
+        code = clact_cli_fail(
+            EXIT_USAGE, "apply: dim %ld is out of range for a %d-dimensional array (%ld..%ld)",
+            a.dim, x.ndim, -nd, nd - 1);
         clact_npy_free(&x);
         return code;
     }
@@ -515,8 +492,8 @@ static int cmd_apply(int argc, char **argv) {
     if (st != CLACT_OK) {
         /* A spec that matches nothing is the user's mistake; no driver at all is not. */
         int user_spec = a.device || getenv("CLACT_DEVICE");
-        code = die(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
-                   one_line(clact_context_last_error(NULL)));
+        code = clact_cli_fail(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
+                              clact_cli_one_line(clact_context_last_error(NULL)));
         clact_npy_free(&x);
         return code;
     }
@@ -526,7 +503,7 @@ static int cmd_apply(int argc, char **argv) {
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.out, &x, err, sizeof err);
         if (ns != CLACT_OK)
-            code = die(EXIT_USAGE, "%s", err);
+            code = clact_cli_fail(EXIT_USAGE, "%s", err);
     }
     if (code == EXIT_OK && a.summary)
         print_summary(&a, &x, file_dtype, dtype, ctx, kernel_ms);
@@ -555,5 +532,5 @@ int main(int argc, char **argv) {
         return cmd_apply(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench"))
         return clact_bench_main(argc - 2, argv + 2);
-    return die(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
+    return clact_cli_fail(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
 }

@@ -101,13 +101,3 @@ void *clact_cli_convert(const void *src, clact_dtype from, clact_dtype to, size_
 
 /* Taken from the header's list, so that a new dtype shows up in every message without an edit
  * here. */
-void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last) {
-    size_t used = 0;
-    if (len)
-        buf[0] = '\0';
-    for (int i = 0; i < CLACT_DTYPE_COUNT && used < len; ++i) {
-        const char *joint = i == 0 ? "" : i + 1 == CLACT_DTYPE_COUNT ? last : sep;
-        int w = snprintf(buf + used, len - used, "%s%s", joint, clact_dtype_name((clact_dtype)i));
-        used += w > 0 ? (size_t)w : 0;
-    }
-}

@@ -17,7 +17,4 @@ double clact_cli_load(clact_dtype dtype, const void *p, size_t i);
 void clact_cli_store(clact_dtype dtype, void *p, size_t i, double v);
 /* n elements of type from -> a new malloc'd array of type to; NULL when out of memory. */
 void *clact_cli_convert(const void *src, clact_dtype from, clact_dtype to, size_t n);
-/* The library's dtype names joined into buf for messages and usage text: with sep ", " and last
- * " or ", "f32, f16, bf16 or f64"; with both "|", "f32|f16|bf16|f64". Truncated to len. */
-void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last);
 #endif

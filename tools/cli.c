@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "clact/clact.h"
+
+int clact_cli_fail(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clact: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+const char *clact_cli_one_line(const char *s) {
+    static char buf[2048];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof buf; ++i)
+        buf[i] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
+void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last) {
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < CLACT_DTYPE_COUNT && used < len; ++i) {
+        const char *joint = i == 0 ? "" : i + 1 == CLACT_DTYPE_COUNT ? last : sep;
+        int w = snprintf(buf + used, len - used, "%s%s", joint, clact_dtype_name((clact_dtype)i));
+        used += w > 0 ? (size_t)w : 0;
+    }
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* What the clact command's parts share to talk to the user: the one-line error, the library's
+ * detail on one line, and the dtype list for messages. */
+#ifndef CLACT_TOOLS_CLI_H
+#define CLACT_TOOLS_CLI_H
+#include <stddef.h>
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* Print "clact: " and the message as one line on stderr; return code (the exit status). */
+int clact_cli_fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* s with line breaks turned into spaces (a build log still makes one line); a static buffer,
+ * valid until the next call. */
+const char *clact_cli_one_line(const char *s);
+/* The library's dtype names joined into buf for messages and usage text: with sep ", " and last
+ * " or ", "f32, f16, bf16 or f64"; with both "|", "f32|f16|bf16|f64". Truncated to len. */
+void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last);
+#endif
