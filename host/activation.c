@@ -7,17 +7,21 @@
 
 #include "internal.h"
 
+/* What the header's `saved` column says the backward reads (see CLACT_ACTIVATION_MAP). */
+enum { CLACT__SAVED_X_ONLY, CLACT__SAVED_X_OR_Y, CLACT__SAVED_Y_OR_X };
+
 typedef struct op_entry {
     const char *name;
     const char *kernel;
+    int saved;
     int n_params;
     const char *param_name[2];
     double param_default[2];
 } op_entry;
 
 static const op_entry ops[CLACT_OP_COUNT] = {
-#define CLACT__OP_ENTRY(name, torch_name, n, p0, d0, p1, d1)                                       \
-    [CLACT_##name] = {torch_name, "clact_" torch_name, n, {p0, p1}, {d0, d1}},
+#define CLACT__OP_ENTRY(name, torch_name, saved, n, p0, d0, p1, d1)                                \
+    [CLACT_##name] = {torch_name, "clact_" torch_name, CLACT__SAVED_##saved, n, {p0, p1}, {d0, d1}},
     CLACT_ACTIVATION_MAP(CLACT__OP_ENTRY)
 #undef CLACT__OP_ENTRY
 };
@@ -117,5 +121,81 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
     call.n = n;
     if (st == CLACT_OK)
         st = forward(&call, act, n, x, x_offset, y, y_offset);
+    return clact__end(&call, st);
+}
+
+unsigned clact_backward_saved(const clact_activation *act) {
+    if (clact_activation_check(act, NULL, 0) != CLACT_OK)
+        return 0;
+    switch (ops[act->op].saved) {
+    case CLACT__SAVED_Y_OR_X: return CLACT_SAVED_X | CLACT_SAVED_Y;
+    /* The output determines the gradient only while the negative branch keeps its sign
+     * (negative_slope or alpha >= 0), as PyTorch's in-place backward requires. */
+    case CLACT__SAVED_X_OR_Y: return CLACT_SAVED_X | (act->param[0] >= 0 ? CLACT_SAVED_Y : 0u);
+    default: return CLACT_SAVED_X;
+    }
+}
+
+/* Which saved tensor to read: the one PyTorch saves when both are given and allowed. */
+static clact_status pick_saved(clact__call *call, const clact_activation *act, cl_mem x, cl_mem y,
+                               int *from_y) {
+    unsigned can = clact_backward_saved(act);
+    int x_ok = x && (can & CLACT_SAVED_X), y_ok = y && (can & CLACT_SAVED_Y);
+    *from_y = y_ok && (!x_ok || ops[act->op].saved == CLACT__SAVED_Y_OR_X);
+    if (x_ok || y_ok)
+        return CLACT_OK;
+    if (!(can & CLACT_SAVED_Y))
+        return clact__fail(call->ctx, CLACT_INVALID_ARGUMENT,
+                           "%s backward needs x (the forward's input)%s", ops[act->op].name,
+                           y && ops[act->op].saved == CLACT__SAVED_X_OR_Y
+                               ? ": with a negative parameter, y does not determine the gradient"
+                               : "");
+    return clact__fail(call->ctx, CLACT_INVALID_ARGUMENT,
+                       "%s backward needs x or y (the forward's input or output); both are NULL",
+                       ops[act->op].name);
+}
+
+static clact_status backward(clact__call *call, const clact_activation *act, size_t n, cl_mem x,
+                             size_t x_offset, cl_mem y, size_t y_offset, cl_mem dy,
+                             size_t dy_offset, cl_mem dx, size_t dx_offset) {
+    clact_context *ctx = call->ctx;
+    char why[256];
+    CLACT__RETURN_IF(clact_activation_check(act, why, sizeof why) != CLACT_OK, ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
+    int from_y;
+    CLACT__FORWARD(pick_saved(call, act, x, y, &from_y));
+    cl_mem s = from_y ? y : x;
+    size_t s_offset = from_y ? y_offset : x_offset, es = clact_dtype_size(call->dtype);
+    /* dx is the output: the saved tensor -> dx and dy -> dx must each be in place or disjoint. */
+    CLACT__FORWARD(clact__check_io(ctx, n, es, s, s_offset, dx, dx_offset));
+    CLACT__FORWARD(clact__check_io(ctx, n, es, dy, dy_offset, dx, dx_offset));
+    if (n == 0)
+        return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
+    char name[64];
+    snprintf(name, sizeof name, "%s_bwd_%s", ops[act->op].kernel, from_y ? "y" : "x");
+    clact__kern k;
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
+    clact__arg_size(&k, n);
+    clact__arg_buf(&k, s, s_offset);
+    clact__arg_buf(&k, dy, dy_offset);
+    clact__arg_buf(&k, dx, dx_offset);
+    clact__arg_real(&k, call->dtype, act->param[0]);
+    clact__arg_real(&k, call->dtype, act->param[1]);
+    size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
+    return clact__launch(ctx, &k, items, 256, call->num_wait, call->wait_list, call->event);
+}
+
+clact_status clact_backward(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+                            size_t n, cl_mem x, size_t x_offset, cl_mem y, size_t y_offset,
+                            cl_mem dy, size_t dy_offset, cl_mem dx, size_t dx_offset,
+                            cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    clact__call call;
+    char name[48];
+    snprintf(name, sizeof name, "%s_backward",
+             act && op_valid(act->op) ? ops[act->op].name : "activation");
+    clact_status st = clact__begin(&call, ctx, name, dtype, num_wait, wait_list, event);
+    call.n = n;
+    if (st == CLACT_OK)
+        st = backward(&call, act, n, x, x_offset, y, y_offset, dy, dy_offset, dx, dx_offset);
     return clact__end(&call, st);
 }

@@ -20,17 +20,18 @@ static double now_ms(void) {
 
 /* The files of each program, concatenated in this order. */
 static const char *const program_files[CLACT__PROGRAM_COUNT][4] = {
-    [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", NULL},
+    [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", "activation_backward.cl", NULL},
     [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
     [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
 };
 
-/* The file that names a program in messages: its last, e.g. "softmax.cl". */
+/* The file that names a program in messages and cache keys: the one with its family's kernels
+ * ("softmax.cl"), the first after the shared prelude and reduction. */
 static const char *family_file(clact__program_id id) {
-    const char *name = program_files[id][0];
-    for (const char *const *f = program_files[id]; *f; ++f)
-        name = *f;
-    return name;
+    const char *const *f = program_files[id];
+    while (f[1] && (!strcmp(*f, "prelude.cl") || !strcmp(*f, "reduce.cl")))
+        ++f;
+    return *f;
 }
 
 /* -DCLACT_F32 and so on: the header's dtype list names the define. */

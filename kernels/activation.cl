@@ -162,7 +162,11 @@ vreal act_gelu(vreal x, real p0, real p1)
 //    in the far tail rounds into the subnormal range once, at the end. Then Phi = 0.5 erfc(|t|)
 //    for x < 0 and 1 - 0.5 erfc(|t|) for x > 0 (no cancellation: erfc(|t|) < 0.48).
 // gelu(-inf) = -inf * 0 = NaN, gelu(+inf) = inf, gelu(-1e30) = -0, as PyTorch.
-vreal act_gelu(vreal x, real p0, real p1)
+// The pieces of Phi(x) that GELU and its gradient share: t, and for |t| >= 0.5 erfc(|t|) =
+// tail * h * h; for |t| < 0.5 Phi itself (phi_small); and 1 - c, the carried roundings, which
+// turn h * h into exp(-x^2 / 2) (the gradient's pdf).
+void clact_phi_parts(vreal x, vreal *t_out, vreal *tail_out, vreal *h_out, vreal *one_c_out,
+                     vreal *phi_small_out)
 {
     const float c_hi = 0.70710677f;    // 1/sqrt(2) rounded to float
     const float c_lo = 1.2101617e-08f; // 1/sqrt(2) - c_hi
@@ -198,11 +202,20 @@ vreal act_gelu(vreal x, real p0, real p1)
     // (|t| + |d|)^2 = w + c: the rounding of t * t, and the carried d.
     vreal c = fma(t, t, -w) + 2.0f * t * d;
     c = CLACT_SEL(c, (vreal)(0.0f), a >= 11.0f); // beyond, erfc is 0 and c may be inf - inf
-    vreal h = clact_exp_neg(-0.5f * w);
-    vreal tail = (G * y) * (1.0f - c); // erfc(|t|) = tail * h * h
+    *h_out = clact_exp_neg(-0.5f * w);
+    *one_c_out = 1.0f - c;
+    *tail_out = (G * y) * (1.0f - c); // erfc(|t|) = tail * h * h
+    *t_out = t;
+    *phi_small_out = phi_small;
+}
+
+vreal act_gelu(vreal x, real p0, real p1)
+{
+    vreal t, tail, h, one_c, phi_small;
+    clact_phi_parts(x, &t, &tail, &h, &one_c, &phi_small);
     vreal neg = (((0.5f * x) * tail) * h) * h;             // x Phi for x < 0
     vreal pos = x * fma((vreal)(-0.5f) * tail, h * h, (vreal)(1.0f)); // x Phi for x > 0
-    return CLACT_SEL(CLACT_SEL(pos, neg, t > 0.0f), x * phi_small, a < 0.5f);
+    return CLACT_SEL(CLACT_SEL(pos, neg, t > 0.0f), x * phi_small, fabs(t) < 0.5f);
 }
 #endif
 
@@ -214,7 +227,8 @@ vreal act_gelu(vreal x, real p0, real p1)
 // products and the sum, with the products' exact remainders from fma and the constants split
 // into high and low floats. Beyond |x| = 100, sigmoid(t) is exactly 0 or 1 and the pair
 // arithmetic would overflow (inf - inf), so tl is 0 there.
-vreal act_gelu_tanh(vreal x, real p0, real p1)
+// t + tl = 2 sqrt(2/pi) (x + 0.044715 x^3) as a pair (see act_gelu_tanh); tl is 0 for |x| > 100.
+vreal clact_gelu_tanh_arg(vreal x, vreal *tl_out)
 {
 #if defined(CLACT_F64)
     const double b_hi = 1.5957691216057308; // 2 sqrt(2/pi) = b_hi + b_lo
@@ -238,7 +252,14 @@ vreal act_gelu_tanh(vreal x, real p0, real p1)
     vreal sl = ((x - (s - bv)) + (a - bv)) + al;
     vreal t = b_hi * s;
     vreal tl = fma((vreal)(b_hi), s, -t) + (b_hi * sl + b_lo * s);
-    tl = CLACT_SEL(tl, (vreal)(0.0f), fabs(x) > 100.0f);
+    *tl_out = CLACT_SEL(tl, (vreal)(0.0f), fabs(x) > 100.0f);
+    return t;
+}
+
+vreal act_gelu_tanh(vreal x, real p0, real p1)
+{
+    vreal tl;
+    vreal t = clact_gelu_tanh_arg(x, &tl);
     return x_logistic(x, t, tl);
 }
 

@@ -12,7 +12,11 @@
  *    and a few exact or correctly rounded operations; the arguments that tails amplify (GELU's
  *    -x/sqrt 2, tanh-GELU's 2u, softplus's beta*x) are carried with their rounding error (see
  *    kernels/activation.cl), and the reference is long double, so it adds nothing.
- *  - special: PyTorch 1.13's float outputs. Non-finite inputs must match exactly; finite ones
+ *  - bwd_ulp32, bwd_ulp64: the gradient, a few roundings more than the forward (the derivative's
+ *    terms, and the product with dy): e.g. sigmoid and tanh from x, (h / d)^2 with h = exp(-|x|)
+ *    or exp(-|x|/2), d = 1 + h^2: twice (1 + 1 + 0.5) and the product, about 5. Near a root of f'
+ *    the bound is absolute (op_table.h).
+ *  - special, bwd_special: PyTorch 1.13's float outputs. Non-finite inputs must match exactly; finite ones
  *    within 1e-5 (clact returns the exact value where PyTorch's float rounding loses it:
  *    silu(-100) is -3.7e-42, PyTorch gives -0). */
 #include "op_table.h"
@@ -30,141 +34,40 @@ static double softplus_threshold(const clact_activation *a, clact_dtype dtype) {
 }
 
 #define D NAN /* PyTorch's default parameter */
-#define NO_SPECIAL                                                                                 \
-    0, { 0 }
+#define N NAN /* no root */
 
-/* Worst measured ulp on PoCL 3.1 (f32 / f64) in the comments. */
+// clang-format off: one row per line reads as a table
 const tu_op_row tu_op_rows[] = {
-    {"relu",
-     CLACT_RELU,
-     D,
-     D,
-     0,
-     0,
-     0,
-     0,
-     NULL,
-     1, /* exact */
-     {0, 0, 0, -0.0, 0, 1e30, INFINITY, NAN}},
-    {"leaky_relu",
-     CLACT_LEAKY_RELU,
-     D,
-     D,
-     4e-6,
-     1,
-     1,
-     0,
-     NULL,
-     1, /* 0.5 */
-     {-INFINITY, -1e28, -1, -0.0, 0, 1e30, INFINITY, NAN}},
-    {"leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1, 1, 0, NULL, NO_SPECIAL},
-    {"leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1, 1, 0, NULL, NO_SPECIAL},
-    {"elu",
-     CLACT_ELU,
-     D,
-     D,
-     4e-5,
-     4,
-     6,
-     0,
-     NULL,
-     1, /* 1.3 */
-     {-1, -1, -1, 0, 0, 1e30, INFINITY, NAN}},
-    {"elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4, 6, 0, NULL, NO_SPECIAL}, /* 1.7 */
-    {"elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4, 6, 0, NULL, NO_SPECIAL}, /* 1.4 */
+    /* label, op, p0, p1, rel32, ulp32, ulp64, boundary, boundary_of, has_special, special,
+     * bwd_ulp32, bwd_ulp64, bwd_root, bwd_special */
+    {"relu", CLACT_RELU, D, D, 0, 0, 0, 0, NULL, 1, {0, 0, 0, -0.0, 0, 1e30, INFINITY, NAN}, 0, 0, N, {0, 0, 0, 0, 0, 1, 1, 1}}, /* measured f32: exact */
+    {"leaky_relu", CLACT_LEAKY_RELU, D, D, 4e-6, 1, 1, 0, NULL, 1, {-INFINITY, -1e28, -1, -0.0, 0, 1e30, INFINITY, NAN}, 1, 1, N, {0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 1, 1, 0.01f}}, /* measured f32: 0.5 */
+    {"leaky_relu(0.2)", CLACT_LEAKY_RELU, 0.2, D, 4e-6, 1, 1, 0, NULL, 0, {0}, 1, 1, N, {0}},
+    {"leaky_relu(-1.5)", CLACT_LEAKY_RELU, -1.5, D, 4e-6, 1, 1, 0, NULL, 0, {0}, 1, 1, N, {0}},
+    {"elu", CLACT_ELU, D, D, 4e-5, 4, 6, 0, NULL, 1, {-1, -1, -1, 0, 0, 1e30, INFINITY, NAN}, 4, 8, N, {0, 0, 3.783506e-44, 1, 1, 1, 1, 1}}, /* measured f32: 1.3 */
+    {"elu(0.3)", CLACT_ELU, 0.3, D, 4e-5, 4, 6, 0, NULL, 0, {0}, 4, 8, N, {0}}, /* measured f32: 1.7 */
+    {"elu(-2)", CLACT_ELU, -2.0, D, 4e-5, 4, 6, 0, NULL, 0, {0}, 4, 8, N, {0}}, /* measured f32: 1.4 */
     /* The kernel's own Phi (see activation.cl): exp, the fitted polynomial, and two roundings
      * of h = exp(-t^2/2) in the tail. */
-    {"gelu",
-     CLACT_GELU,
-     D,
-     D,
-     4e-5,
-     12,
-     32,
-     0,
-     NULL,
-     1, /* 6.2 */
-     {NAN, 0, 0, 0, 0, 1e30, INFINITY, NAN}},
+    {"gelu", CLACT_GELU, D, D, 4e-5, 12, 32, 0, NULL, 1, {NAN, 0, 0, 0, 0, 1e30, INFINITY, NAN}, 16, 32, -0.7518, {NAN, 0, 0, 0.5, 0.5, 1, NAN, NAN}}, /* measured f32: 6.2 */
     /* The argument t = 2u of exp is carried as a float pair (see the kernel), or exp would turn
-     * its rounding into 200+ ulp of relative error by x = -10. */
-    {"gelu_tanh",
-     CLACT_GELU_TANH,
-     D,
-     D,
-     4e-5,
-     16,
-     16,
-     0,
-     NULL,
-     1, /* 6.3 */
-     {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
-    {"silu",
-     CLACT_SILU,
-     D,
-     D,
-     4e-5,
-     8,
-     8,
-     0,
-     NULL,
-     1, /* 4.4 */
-     {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}},
+     * its rounding into 200+ ulp of relative error by x = -10. Its gradient at ±1e30 is 0 and 1
+     * where PyTorch's float x^2 overflows into NaN (a documented deviation). */
+    {"gelu_tanh", CLACT_GELU_TANH, D, D, 4e-5, 16, 16, 0, NULL, 1, {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}, 16, 32, -0.7528, {NAN, 0, 0, 0.5, 0.5, 1, NAN, NAN}}, /* measured f32: 6.3 */
+    {"silu", CLACT_SILU, D, D, 4e-5, 8, 8, 0, NULL, 1, {NAN, -0.0, -0.0, -0.0, 0, 1e30, INFINITY, NAN}, 16, 16, -1.2785, {NAN, -0.0, -0.0, 0.5, 0.5, 1, NAN, NAN}}, /* measured f32: 4.4 */
     /* mish switches to x * tanh(x) past 20 in the kernel. */
-    {"mish",
-     CLACT_MISH,
-     D,
-     D,
-     4e-5,
-     8,
-     8,
-     20.0,
-     NULL,
-     1, /* 5.3 */
-     {NAN, -0.0, -3.78351e-42, -0.0, 0, 1e30, INFINITY, NAN}},
-    {"sigmoid",
-     CLACT_SIGMOID,
-     D,
-     D,
-     4e-5,
-     4,
-     6,
-     0,
-     NULL,
-     1, /* 2.4 */
-     {0, 0, 0, 0.5, 0.5, 1, 1, NAN}},
-    {"tanh",
-     CLACT_TANH,
-     D,
-     D,
-     4e-5,
-     4,
-     8,
-     0,
-     NULL,
-     1, /* 2.6 */
-     {-1, -1, -1, -0.0, 0, 1, 1, NAN}},
-    {"softplus",
-     CLACT_SOFTPLUS,
-     D,
-     D,
-     4e-5,
-     4,
-     8,
-     0,
-     softplus_threshold,
-     1, /* 2.4 */
-     {0, 0, 3.78351e-44, 0.693147, 0.693147, 1e30, INFINITY, NAN}},
-    {"softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4, 8, 0, softplus_threshold,
-     NO_SPECIAL}, /* 2.3 */
+    {"mish", CLACT_MISH, D, D, 4e-5, 8, 8, 20.0, NULL, 1, {NAN, -0.0, -3.78351e-42, -0.0, 0, 1e30, INFINITY, NAN}, 16, 16, -1.1924, {NAN, 0, 3.783506e-44, 0.6, 0.6, 1, NAN, NAN}}, /* measured f32: 5.3 */
+    {"sigmoid", CLACT_SIGMOID, D, D, 4e-5, 4, 6, 0, NULL, 1, {0, 0, 0, 0.5, 0.5, 1, 1, NAN}, 6, 8, N, {0, 0, 0, 0.25, 0.25, 0, 0, NAN}}, /* measured f32: 2.4 */
+    {"tanh", CLACT_TANH, D, D, 4e-5, 4, 8, 0, NULL, 1, {-1, -1, -1, -0.0, 0, 1, 1, NAN}, 8, 8, N, {0, 0, 0, 1, 1, 0, 0, NAN}}, /* measured f32: 2.6 */
+    {"softplus", CLACT_SOFTPLUS, D, D, 4e-5, 4, 8, 0, softplus_threshold, 1, {0, 0, 3.78351e-44, 0.693147, 0.693147, 1e30, INFINITY, NAN}, 4, 8, N, {0, 0, 3.783506e-44, 0.5, 0.5, 1, 1, NAN}}, /* measured f32: 2.4 */
+    {"softplus(2,10)", CLACT_SOFTPLUS, 2.0, 10.0, 4e-5, 4, 8, 0, softplus_threshold, 0, {0}, 4, 8, N, {0}}, /* measured f32: 2.3 */
     /* beta = 0.3 adds the rounding of log1p(e)/beta where the result is subnormal. */
-    {"softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16, 8, 0, softplus_threshold,
-     NO_SPECIAL}, /* 7.4 */
-    {"softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4, 8, 0, softplus_threshold,
-     NO_SPECIAL}, /* 2.3 */
+    {"softplus(0.3,1)", CLACT_SOFTPLUS, 0.3, 1.0, 4e-5, 16, 8, 0, softplus_threshold, 0, {0}, 4, 8, N, {0}}, /* measured f32: 7.4 */
+    {"softplus(-1,20)", CLACT_SOFTPLUS, -1.0, 20.0, 4e-5, 4, 8, 0, softplus_threshold, 0, {0}, 4, 8, N, {0}}, /* measured f32: 2.3 */
     /* threshold > 88.7: PyTorch overflows to inf for 88.7 < x <= 100, clact does not. */
-    {"softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4, 8, 0, softplus_threshold,
-     NO_SPECIAL}, /* 2.3 */
+    {"softplus(1,100)", CLACT_SOFTPLUS, 1.0, 100.0, 4e-5, 4, 8, 0, softplus_threshold, 0, {0}, 4, 8, N, {0}}, /* measured f32: 2.3 */
 };
+// clang-format on
 const int tu_op_row_count = (int)(sizeof tu_op_rows / sizeof tu_op_rows[0]);
 
 clact_activation tu_op_act(const tu_op_row *row) {

@@ -27,6 +27,12 @@ typedef struct tu_op_row {
      * (has_special 1). */
     int has_special;
     double special[TU_N_SPECIAL];
+    /* Backward: the largest error of dx = dy f'(x) in ulps of the exact value, float and double;
+     * within 0.5 of bwd_root (NaN: none), where f' crosses 0 and the rounding of its terms is all
+     * the error there is, the bound is that many ulps of 1 times |dy| instead. */
+    double bwd_ulp32, bwd_ulp64, bwd_root;
+    /* PyTorch 1.13's gradient at tu_special_in for dy = 1 (default-parameter rows). */
+    double bwd_special[TU_N_SPECIAL];
 } tu_op_row;
 
 extern const tu_op_row tu_op_rows[];

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 Suite *activation_suite(void);
+Suite *backward_suite(void);
 Suite *cache_suite(void);
 Suite *context_suite(void);
 Suite *dtypes_suite(void);
@@ -63,7 +64,7 @@ int main(void) {
                   {"errors", errors_suite},   {"activation", activation_suite},
                   {"dtypes", dtypes_suite},   {"f64", f64_suite},
                   {"softmax", softmax_suite}, {"loss", loss_suite},
-                  {"cache", cache_suite}};
+                  {"cache", cache_suite},     {"backward", backward_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {

@@ -176,8 +176,8 @@ long tu_order16(uint16_t v) { return (v & 0x8000) ? -(long)(v & 0x7fff) : (long)
 /* Round a double to the type, to nearest even, by search: the nearest of the two neighbours
  * found by bisection over the ordered finite patterns. Independent of any hardware conversion. */
 uint16_t tu_round16(clact_dtype dt, double x) {
-    if (isnan(x))
-        return 0x7e00;
+    if (isnan(x)) /* a quiet NaN of the type (0x7e00 is a number in bf16) */
+        return dt == CLACT_F16 ? 0x7e00 : 0x7fc0;
     uint16_t maxp = dt == CLACT_F16 ? 0x7bff : 0x7f7f, inf = dt == CLACT_F16 ? 0x7c00 : 0x7f80;
     uint16_t sign = signbit(x) ? 0x8000 : 0;
     double a = fabs(x);

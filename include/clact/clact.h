@@ -178,28 +178,31 @@ CLACT_API clact_status clact_dtype_from_name(const char *name, clact_dtype *dtyp
 /** @name Activations */
 
 /**
- * The activation list: X(NAME, pytorch_name, n_params, param0_name, param0_default,
+ * The activation list: X(NAME, pytorch_name, saved, n_params, param0_name, param0_default,
  * param1_name, param1_default). Values are append-only. Parameter names are PyTorch's keyword
- * names; unused slots are NULL with default 0.
+ * names; unused slots are NULL with default 0. `saved` names what ::clact_backward computes the
+ * gradient from: X_ONLY the input; X_OR_Y the input, as PyTorch saves it, or the output while
+ * parameter 0 is >= 0 (see ::clact_backward_saved); Y_OR_X the output, as PyTorch saves it, or
+ * the input.
  */
 #define CLACT_ACTIVATION_MAP(X)                                                                    \
-    X(RELU, "relu", 0, NULL, 0.0, NULL, 0.0)                                                       \
-    X(LEAKY_RELU, "leaky_relu", 1, "negative_slope", 0.01, NULL, 0.0)                              \
-    X(ELU, "elu", 1, "alpha", 1.0, NULL, 0.0)                                                      \
-    X(GELU, "gelu", 0, NULL, 0.0, NULL, 0.0)                                                       \
-    X(GELU_TANH, "gelu_tanh", 0, NULL, 0.0, NULL, 0.0)                                             \
-    X(SILU, "silu", 0, NULL, 0.0, NULL, 0.0)                                                       \
-    X(MISH, "mish", 0, NULL, 0.0, NULL, 0.0)                                                       \
-    X(SIGMOID, "sigmoid", 0, NULL, 0.0, NULL, 0.0)                                                 \
-    X(TANH, "tanh", 0, NULL, 0.0, NULL, 0.0)                                                       \
-    X(SOFTPLUS, "softplus", 2, "beta", 1.0, "threshold", 20.0)
+    X(RELU, "relu", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                               \
+    X(LEAKY_RELU, "leaky_relu", X_OR_Y, 1, "negative_slope", 0.01, NULL, 0.0)                      \
+    X(ELU, "elu", X_OR_Y, 1, "alpha", 1.0, NULL, 0.0)                                              \
+    X(GELU, "gelu", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
+    X(GELU_TANH, "gelu_tanh", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                     \
+    X(SILU, "silu", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
+    X(MISH, "mish", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
+    X(SIGMOID, "sigmoid", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                         \
+    X(TANH, "tanh", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                               \
+    X(SOFTPLUS, "softplus", X_ONLY, 2, "beta", 1.0, "threshold", 20.0)
 
 /**
  * Activation functions, named after PyTorch's. ::CLACT_GELU is `GELU(approximate='none')`
  * (the erf form) and ::CLACT_GELU_TANH is `GELU(approximate='tanh')`.
  */
 typedef enum clact_op {
-#define CLACT__OP_ENUM(name, torch_name, n, p0, d0, p1, d1) CLACT_##name,
+#define CLACT__OP_ENUM(name, torch_name, saved, n, p0, d0, p1, d1) CLACT_##name,
     CLACT_ACTIVATION_MAP(CLACT__OP_ENUM)
 #undef CLACT__OP_ENUM
         CLACT_OP_COUNT /**< number of ops; not an op */
@@ -384,6 +387,47 @@ CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation 
                                      cl_mem y, size_t y_offset, cl_uint num_wait,
                                      const cl_event *wait_list, cl_event *event);
 
+/** ::clact_backward_saved's bits: the gradient can be computed from the input x ... */
+#define CLACT_SAVED_X 1u
+/** ... or from the output y = act(x). */
+#define CLACT_SAVED_Y 2u
+
+/**
+ * Which saved tensors ::clact_backward can compute @p act's gradient from: ::CLACT_SAVED_X,
+ * ::CLACT_SAVED_Y, or both (then either may be given, and the other NULL). From the output only
+ * where the output determines the gradient: relu, sigmoid, tanh, and leaky_relu and elu with a
+ * non-negative slope or alpha (as PyTorch's in-place forms require).
+ * @return the bits, or 0 for NULL, an unknown op or invalid parameters.
+ */
+CLACT_API unsigned clact_backward_saved(const clact_activation *act);
+
+/**
+ * Enqueue the backward of ::clact_forward: `dx[i] = dy[i] * act'(x[i])` for `i < n`, with
+ * PyTorch's autograd formulas (relu's gradient at 0 is 0, and where the output is 0 it is 0 even
+ * for an infinite or NaN dy; leaky_relu's at 0 is the slope; softplus tests `beta*x > threshold`
+ * strictly) and PyTorch's NaN at ±inf for gelu, gelu_tanh, silu and mish.
+ *
+ * @param x, x_offset the forward's input, or NULL; @param y, y_offset its output, or NULL. At
+ *        least one that ::clact_backward_saved allows must be given; when both are, the one
+ *        PyTorch saves is read (y for relu, sigmoid, tanh; x otherwise).
+ * @param dy, dy_offset the gradient with respect to the output.
+ * @param dx, dx_offset the gradient with respect to the input; may be the same elements as dy,
+ *        x or y (in place); partial overlaps are rejected.
+ * Other arguments as ::clact_forward.
+ *
+ * Deviations from PyTorch (exact values where PyTorch's float arithmetic overflows at finite
+ * inputs): gelu_tanh for |x| > 1.8e19, where PyTorch's x^2 overflows and it returns NaN, gives
+ * dy (x > 0) or 0 (x < 0); softplus with `threshold > 88.7`, where PyTorch's exp overflows and it
+ * returns NaN for 88.7 < beta*x <= threshold, gives the exact sigmoid(beta*x) * dy.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (as ::clact_forward, or no usable saved tensor);
+ *         ::CLACT_UNSUPPORTED; ::CLACT_IO_ERROR; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_backward(clact_context *ctx, const clact_activation *act,
+                                      clact_dtype dtype, size_t n, cl_mem x, size_t x_offset,
+                                      cl_mem y, size_t y_offset, cl_mem dy, size_t dy_offset,
+                                      cl_mem dx, size_t dx_offset, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event);
+
 /* ------------------------------------------------------------------------------------------ */
 /** @name Softmax, LogSoftmax, Softmin */
 
@@ -558,6 +602,22 @@ CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross
  */
 CLACT_API clact_status clact_reference_forward(const clact_activation *act, clact_dtype dtype,
                                                size_t n, const double *x, double *y);
+
+/**
+ * CPU reference of ::clact_backward: `dx[i] = dy[i] * act'(.)` in long double, rounded once to
+ * double, written from PyTorch's derivative formulas independently of the kernels. From @p x
+ * when it is given (the exact derivative at x); else from @p y, PyTorch's formula on the output
+ * (relu, leaky_relu and elu with parameter >= 0, sigmoid `(1 - y) y`, tanh `1 - y^2`, elu
+ * `y + alpha`), evaluated exactly on the given values. act' is rounded to @p dtype's compute type
+ * (float for f32, f16, bf16) before the product with dy, as PyTorch forms it (so an infinite dy
+ * where act' underflows to 0 gives NaN, as in PyTorch). Parameters convert to the compute type
+ * and branch tests run in it, as in ::clact_reference_forward. @p dx may be any input.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (NULL arrays with n > 0, unknown op or dtype,
+ *         invalid parameters, no saved tensor that ::clact_backward_saved allows).
+ */
+CLACT_API clact_status clact_reference_backward(const clact_activation *act, clact_dtype dtype,
+                                                size_t n, const double *x, const double *y,
+                                                const double *dy, double *dx);
 
 /**
  * CPU reference of ::clact_softmax, sums and exponentials in long double, on a host array of the

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// Elementwise activations, backward: dx = dy * f'(.), with PyTorch's autograd formulas
+// (SEMANTICS.md (b), (c) 21-23) and their outputs for ±inf and NaN. Built in the activation
+// program, after activation.cl, whose helpers it uses. One kernel per (op, saved tensor), all
+// with the same arguments:
+//   (ulong n, global const T *s, ulong s_offset, global const T *dy, ulong dy_offset,
+//    global T *dx, ulong dx_offset, real p0, real p1)
+// where s is what the op's backward reads: x (clact_<op>_bwd_x) or y = f(x) (clact_<op>_bwd_y).
+// Work-items as in the forward kernels; dx may be the same elements as s or dy (in place).
+//
+// Each bwd_* returns f'(.) itself (the caller multiplies by dy, once, as PyTorch does), written
+// where PyTorch's formula would cancel or overflow in a way that changes the exact value:
+//  - where f' is a product with a tiny exp (x << 0), exp(v) is taken as h * h, h = exp(v / 2),
+//    and the product rounds into the subnormal range once, at the end (as the forward does);
+//  - 1 - sigmoid and 1 - tanh^2 are never formed by subtraction near 1: sigmoid(-t) and
+//    4 e / (1 + e)^2 are computed directly;
+//  - PyTorch's NaN at ±inf (gelu, gelu_tanh, silu, mish: inf * 0) is kept, but not its NaN from
+//    float overflow at finite inputs (gelu_tanh for |x| > 1.8e19, where x^2 overflows; softplus
+//    with threshold > 88.7, where exp overflows): there clact gives the exact derivative.
+
+// relu: PyTorch's threshold_backward, `s <= 0 ? 0 : dy` on y (or on x: the same test), a choice
+// and not a product (CLACT_BWD_MASK: dy = inf or NaN still gives 0 where s <= 0). NaN passes the
+// gradient through.
+vreal bwd_relu(vreal s, real p0, real p1) { return CLACT_SEL((vreal)(1.0f), (vreal)(0.0f), s <= 0.0f); }
+
+// leaky_relu: `x > 0 ? dy : dy * slope`; from y only with slope >= 0 (then y > 0 iff x > 0).
+vreal bwd_leaky_relu(vreal s, real negative_slope, real p1)
+{
+    return CLACT_SEL((vreal)(negative_slope), (vreal)(1.0f), s > 0.0f);
+}
+
+// elu from x: `x <= 0 ? dy * alpha * exp(x) : dy`; from y (alpha >= 0): `y <= 0 ? dy * (y +
+// alpha) : dy`, as PyTorch's is_result form. NaN takes the dy branch in both.
+vreal bwd_elu_x(vreal x, real alpha, real p1)
+{
+    return CLACT_SEL((vreal)(1.0f), alpha * clact_exp_neg(fmin(x, (vreal)(0.0f))), x <= 0.0f);
+}
+vreal bwd_elu_y(vreal y, real alpha, real p1) { return CLACT_SEL((vreal)(1.0f), y + alpha, y <= 0.0f); }
+
+// sigmoid from y: PyTorch's (1 - y) y. From x: sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with
+// e = exp(-|x|), no cancellation, e as h * h for the subnormal tail.
+vreal bwd_sigmoid_y(vreal y, real p0, real p1) { return (1.0f - y) * y; }
+vreal bwd_sigmoid_x(vreal x, real p0, real p1)
+{
+    vreal h = clact_exp_neg(-0.5f * fabs(x));
+    vreal d = 1.0f + h * h;
+    return (h / d) * (h / d);
+}
+
+// tanh from y: PyTorch's 1 - y^2, as (1 - y)(1 + y): 1 - y is exact for |y| >= 1/2, so there is
+// no cancellation near |y| = 1 (1 - y * y would lose the rounding of y * y there). From x:
+// 1 - tanh(x)^2 = 4 e / (1 + e)^2, e = exp(-2|x|).
+vreal bwd_tanh_y(vreal y, real p0, real p1) { return (1.0f - y) * (1.0f + y); }
+vreal bwd_tanh_x(vreal x, real p0, real p1)
+{
+    vreal h = clact_exp_neg(-fabs(x));
+    vreal d = 1.0f + h * h;
+    return 4.0f * ((h / d) * (h / d));
+}
+
+// silu: s (1 + x (1 - s)), s = sigmoid(x), as s (1 + x sigmoid(-x)). With e = exp(-|x|):
+// x >= 0: (1 + x e / (1 + e)) / (1 + e); x < 0: e (1 + x / (1 + e)) / (1 + e), e = h * h.
+// ±inf: inf * 0 = NaN, as PyTorch.
+vreal bwd_silu(vreal x, real p0, real p1)
+{
+    vreal h = clact_exp_neg(-0.5f * fabs(x));
+    vreal e = h * h, d = 1.0f + e;
+    vreal pos = (1.0f + x * (e / d)) / d;
+    vreal neg = (((1.0f + x / d) * h) * h) / d;
+    return CLACT_SEL(neg, pos, x >= 0.0f);
+}
+
+// mish: t + x s (1 - t^2), t = tanh(softplus(x)), s = sigmoid(x). With e = exp(x),
+// n = e (e + 2): t = n / (n + 2) and s (1 - t^2) = 4 e (e + 1) / (n + 2)^2, so
+// f' = e ((e + 2) / (n + 2) + 4 x (e + 1) / (n + 2)^2), e = h * h for the tail, with x taken
+// into the product as x h (4 x alone overflows for x < -8.5e37, where f' is -0). Past x = 40 the
+// second term is below 2^-100 relative (4 x exp(-2x)) and f' is 1; +inf and -inf give NaN
+// (inf / inf, -inf * 0) as PyTorch.
+vreal bwd_mish(vreal x, real p0, real p1)
+{
+    vreal h = clact_exp_neg(0.5f * fmin(x, (vreal)(40.0f)));
+    vreal e = h * h, q = 1.0f / (e * (e + 2.0f) + 2.0f);
+    vreal f = ((e + 2.0f) * q * h + (4.0f * (e + 1.0f) * q * q) * (x * h)) * h;
+    f = CLACT_SEL(f, (vreal)(1.0f), x > 40.0f);
+    return CLACT_SEL(f, (vreal)(NAN), x == INFINITY);
+}
+
+// softplus: `beta x > threshold ? dy : dy z / (z + 1)`, z = exp(beta x), i.e. sigmoid(beta x),
+// with the product's rounding carried (as the forward) since sigmoid(z) ~ exp(z) for z << 0.
+vreal bwd_softplus(vreal x, real beta, real threshold)
+{
+    vreal z = x * beta;
+    vreal zl = CLACT_SEL(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
+    vmask positive = z > 0.0f;
+    vreal e = clact_exp_neg(-fabs(z)) * (1.0f + CLACT_SEL(zl, -zl, positive));
+    vreal s = CLACT_SEL(e, (vreal)(1.0f), positive) / (1.0f + e);
+    return CLACT_SEL(s, (vreal)(1.0f), z > threshold);
+}
+
+#if defined(CLACT_F64)
+// f64 GELU: Phi(x) + x pdf(x), Phi = 0.5 erfc(t + d) (t = -x/sqrt 2, d its rounding, as the
+// forward), pdf = exp(-x^2/2) / sqrt(2 pi) = exp(-w) (1 - c) / sqrt(2 pi). For t >= 20 (x <=
+// -28.3) Phi = r S(t) e^-t^2 / (t sqrt 2) from the asymptotic series S (the forward's), and
+// f' = e^-t^2 r (S / (t sqrt 2) + x), with e^-t^2 = h * h (1 - c) rounding once at the end.
+vreal bwd_gelu(vreal x, real p0, real p1)
+{
+    const double c_hi = 0.7071067811865476, c_lo = -4.833646656726457e-17;
+    const double k = 1.1283791670955126, r = 0.3989422804014327;
+    vreal t = x * -c_hi;
+    vreal d = fma(x, (vreal)(-c_hi), -t) - x * c_lo;
+    d = CLACT_SEL(d, (vreal)(0.0), isinf(x));
+    vreal w = t * t;
+    vreal c = fma(t, t, -w) + 2.0 * t * d;
+    c = CLACT_SEL(c, (vreal)(0.0), fabs(t) >= 30.0);
+    vreal ew = exp(-w);
+    vreal body = 0.5 * (erfc(t) - (k * d) * ew) + x * (r * (ew * (1.0 - c)));
+    vreal u = 0.5 / w;
+    vreal S = fma(u, (vreal)(-135135.0), (vreal)(10395.0));
+    S = fma(S, u, (vreal)(-945.0));
+    S = fma(S, u, (vreal)(105.0));
+    S = fma(S, u, (vreal)(-15.0));
+    S = fma(S, u, (vreal)(3.0));
+    S = fma(S, u, (vreal)(-1.0));
+    S = fma(S, u, (vreal)(1.0));
+    vreal h = exp(-0.5 * w);
+    vreal tail = (((r * (S / (t * 1.4142135623730951) + x)) * (1.0 - c)) * h) * h;
+    return CLACT_SEL(body, tail, t >= 20.0 && t < INFINITY);
+}
+#else
+// GELU: Phi(x) + x pdf(x), from the forward's pieces (activation.cl): with exp(-x^2/2) =
+// h * h (1 - c) and r = 1/sqrt(2 pi), x < 0: ((0.5 tail + x r (1 - c)) h) h; x > 0:
+// 1 + (x r (1 - c) - 0.5 tail) h h; |t| < 0.5: Phi + x r (1 - c) h h. f' has a root at
+// x = -0.7518, where any absolute error is all of the relative error.
+vreal bwd_gelu(vreal x, real p0, real p1)
+{
+    const float r = 0.398942280401432678f;
+    vreal t, tail, h, one_c, phi_small;
+    clact_phi_parts(x, &t, &tail, &h, &one_c, &phi_small);
+    vreal xpdf = x * (r * one_c); // x pdf(x) / (h * h)
+    vreal neg = ((0.5f * tail + xpdf) * h) * h;
+    vreal pos = fma(xpdf - 0.5f * tail, h * h, (vreal)(1.0f));
+    vreal small = phi_small + xpdf * (h * h);
+    return CLACT_SEL(CLACT_SEL(pos, neg, t > 0.0f), small, fabs(t) < 0.5f);
+}
+#endif
+
+// GELU(approximate='tanh'): PyTorch's 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) dt/dx / 2 with
+// t = 2u, i.e. s (1 + x sigmoid(-t) dt/dx), s = sigmoid(t), dt/dx = 2 sqrt(2/pi) (1 + 3 0.044715
+// x^2). t carried as the pair (t, tl) of the forward; e = exp(-|t + tl|) as h * h. Beyond
+// |x| = 100, f' is exactly 1 (x > 0) or 0 (x < 0) in float and double; at ±inf NaN (PyTorch).
+vreal bwd_gelu_tanh(vreal x, real p0, real p1)
+{
+#if defined(CLACT_F64)
+    const double b = 1.5957691216057308, k3 = 3.0 * 0.044715;
+#else
+    const float b = 1.5957691669464111f, k3 = 3.0f * 0.044715f;
+#endif
+    vreal tl;
+    vreal t = clact_gelu_tanh_arg(x, &tl);
+    vreal dt = b * fma((vreal)(k3), x * x, (vreal)(1.0f));
+    vreal h = clact_exp_neg(-0.5f * fabs(t)) * (1.0f - 0.5f * CLACT_SEL(-tl, tl, t >= 0.0f));
+    vreal e = h * h, d = 1.0f + e;
+    vreal pos = (1.0f + (x * dt) * (e / d)) / d;             // t >= 0: s = 1/d, sigmoid(-t) = e/d
+    vreal neg = (((1.0f + (x * dt) / d) * h) * h) / d;        // t < 0: s = e/d, sigmoid(-t) = 1/d
+    vreal f = CLACT_SEL(neg, pos, t >= 0.0f);
+    f = CLACT_SEL(f, CLACT_SEL((vreal)(0.0f), (vreal)(1.0f), x > 0.0f), fabs(x) > 100.0f);
+    return CLACT_SEL(f, (vreal)(NAN), isinf(x));
+}
+
+// How dy meets f': a product (every op but relu), or a choice of dy or 0 (relu).
+#define CLACT_BWD_SCALE(g, f) ((g) * (f))
+#define CLACT_BWD_MASK(g, f) CLACT_SEL((vreal)(0.0f), (g), (f) != 0.0f)
+
+#define CLACT_BACKWARD(op, from, fn, combine)                                                \
+    __kernel void clact_##op##_bwd_##from(const ulong n, __global const CLACT_STYPE *s,      \
+                                          const ulong s_offset,                              \
+                                          __global const CLACT_STYPE *dy,                    \
+                                          const ulong dy_offset, __global CLACT_STYPE *dx,   \
+                                          const ulong dx_offset, const real p0, const real p1) \
+    {                                                                                        \
+        const ulong i = (ulong)get_global_id(0) * CLACT_VW;                                  \
+        if (i >= n)                                                                          \
+            return;                                                                          \
+        __global const CLACT_STYPE *ss = s + s_offset + i, *gs = dy + dy_offset + i;         \
+        __global CLACT_STYPE *ds = dx + dx_offset + i;                                       \
+        if (n - i >= CLACT_VW) {                                                             \
+            CLACT_SSTORE(combine(CLACT_SLOAD(gs), fn(CLACT_SLOAD(ss), p0, p1)), ds);         \
+        } else {                                                                             \
+            const uint m = (uint)(n - i);                                                    \
+            real sb[CLACT_VW], gb[CLACT_VW];                                                 \
+            for (uint k = 0; k < CLACT_VW; ++k) {                                            \
+                sb[k] = k < m ? CLACT_SLOAD1(ss + k) : 0.0f;                                 \
+                gb[k] = k < m ? CLACT_SLOAD1(gs + k) : 0.0f;                                 \
+            }                                                                                \
+            vreal v = combine(CLACT_LOAD(gb), fn(CLACT_LOAD(sb), p0, p1));                   \
+            CLACT_STORE(v, sb);                                                              \
+            for (uint k = 0; k < m; ++k)                                                     \
+                CLACT_SSTORE1(sb[k], ds + k);                                                \
+        }                                                                                    \
+    }
+
+CLACT_BACKWARD(relu, x, bwd_relu, CLACT_BWD_MASK)
+CLACT_BACKWARD(relu, y, bwd_relu, CLACT_BWD_MASK)
+CLACT_BACKWARD(leaky_relu, x, bwd_leaky_relu, CLACT_BWD_SCALE)
+CLACT_BACKWARD(leaky_relu, y, bwd_leaky_relu, CLACT_BWD_SCALE)
+CLACT_BACKWARD(elu, x, bwd_elu_x, CLACT_BWD_SCALE)
+CLACT_BACKWARD(elu, y, bwd_elu_y, CLACT_BWD_SCALE)
+CLACT_BACKWARD(gelu, x, bwd_gelu, CLACT_BWD_SCALE)
+CLACT_BACKWARD(gelu_tanh, x, bwd_gelu_tanh, CLACT_BWD_SCALE)
+CLACT_BACKWARD(silu, x, bwd_silu, CLACT_BWD_SCALE)
+CLACT_BACKWARD(mish, x, bwd_mish, CLACT_BWD_SCALE)
+CLACT_BACKWARD(sigmoid, x, bwd_sigmoid_x, CLACT_BWD_SCALE)
+CLACT_BACKWARD(sigmoid, y, bwd_sigmoid_y, CLACT_BWD_SCALE)
+CLACT_BACKWARD(tanh, x, bwd_tanh_x, CLACT_BWD_SCALE)
+CLACT_BACKWARD(tanh, y, bwd_tanh_y, CLACT_BWD_SCALE)
+CLACT_BACKWARD(softplus, x, bwd_softplus, CLACT_BWD_SCALE)
