@@ -97,7 +97,7 @@ static R ref_derivative(clact_op op, R x, R p0, R p1, int float_branches) {
     switch (op) {
     case CLACT_RELU: return x > 0 ? 1.0L : 0.0L;
     case CLACT_LEAKY_RELU: return x > 0 ? 1.0L : p0;
-    case CLACT_ELU: return x <= 0 ? p0 * expl(x) : 1.0L;
+    case CLACT_ELU: return x > 0 ? 1.0L : p0 * expl(x); /* NaN: NaN */
     case CLACT_GELU:
         /* Phi(x) + x pdf(x); 1 + erf(x/sqrt 2) = erfc(-x/sqrt 2). */
         return 0.5L * erfcl(-x / sqrtl(2.0L)) + x * expl(-0.5L * x * x) / sqrt_2pi;
@@ -133,7 +133,7 @@ static R ref_derivative_from_y(clact_op op, R y, R p0) {
     switch (op) {
     case CLACT_RELU: return y > 0 ? 1.0L : 0.0L;
     case CLACT_LEAKY_RELU: return y > 0 ? 1.0L : p0;
-    case CLACT_ELU: return y <= 0 ? y + p0 : 1.0L;
+    case CLACT_ELU: return y > 0 ? 1.0L : y + p0;
     case CLACT_SIGMOID: return (1.0L - y) * y;
     case CLACT_TANH: return (1.0L - y) * (1.0L + y); /* 1 - y^2, without losing y * y's rounding */
     default: return NAN;

@@ -29,13 +29,15 @@ vreal bwd_leaky_relu(vreal s, real negative_slope, real p1)
     return CLACT_SEL((vreal)(negative_slope), (vreal)(1.0f), s > 0.0f);
 }
 
-// elu from x: `x <= 0 ? dy * alpha * exp(x) : dy`; from y (alpha >= 0): `y <= 0 ? dy * (y +
-// alpha) : dy`, as PyTorch's is_result form. NaN takes the dy branch in both.
+// elu from x: `x > 0 ? dy : dy * alpha * exp(x)`; from y (alpha >= 0): `y > 0 ? dy : dy * (y +
+// alpha)`, as PyTorch's is_result form. NaN gives NaN, as PyTorch's vectorised CPU kernel does
+// (its scalar tail, for the last few elements of a tensor, gives dy instead).
 vreal bwd_elu_x(vreal x, real alpha, real p1)
 {
-    return CLACT_SEL((vreal)(1.0f), alpha * clact_exp_neg(fmin(x, (vreal)(0.0f))), x <= 0.0f);
+    return CLACT_SEL(alpha * clact_exp_neg(CLACT_SEL(x, (vreal)(0.0f), x > 0.0f)), (vreal)(1.0f),
+                     x > 0.0f);
 }
-vreal bwd_elu_y(vreal y, real alpha, real p1) { return CLACT_SEL((vreal)(1.0f), y + alpha, y <= 0.0f); }
+vreal bwd_elu_y(vreal y, real alpha, real p1) { return CLACT_SEL(y + alpha, (vreal)(1.0f), y > 0.0f); }
 
 // sigmoid from y: PyTorch's (1 - y) y. From x: sigmoid(x) sigmoid(-x) = e / (1 + e)^2 with
 // e = exp(-|x|), no cancellation, e as h * h for the subnormal tail.

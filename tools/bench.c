@@ -24,7 +24,6 @@
 #include "cli.h"
 #include "convert.h"
 
-
 /* List lengths. The op list has room for every activation the library has, plus as many more
  * entries, so that a longer activation list in the header needs no edit here. */
 enum {

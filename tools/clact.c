@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "convert.h"
 #include "npy.h"
+#include "op_args.h"
 
 /* Lines of comma-separated items, each line started by indent and kept under USAGE_WIDTH. */
 enum { USAGE_WIDTH = 96 };
@@ -182,177 +183,9 @@ static int cmd_devices(int argc, char **argv) {
     return count ? EXIT_OK : EXIT_RUNTIME;
 }
 
-typedef struct apply_args {
-    const char *op_name;
-    const char *in, *out;
-    const char *device;
-    int summary;
-    clact_activation act;
-    int dtype_given; /* --dtype: the storage type on the device (default: the file's) */
-    clact_dtype dtype;
-    int is_softmax; /* softmax, log_softmax or softmin: then kind and dim, not act */
-    clact_softmax_kind kind;
-    long dim;
-} apply_args;
-
-static int parse_number(const char *text, double *value) {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE)
-        return 0;
-    *value = v;
-    return 1;
-}
-
-/* softmax, log_softmax, softmin: exactly one parameter, dim, an integer; its range is checked
- * against the array once it is read. PyTorch's implicit dim is deprecated, so it is required. */
-static int parse_softmax(apply_args *a, const char **params, int n) {
-    int have_dim = 0;
-    for (int i = 0; i < n; ++i) {
-        if (strncmp(params[i], "dim=", 4)) {
-            const char *eq = strchr(params[i], '=');
-            if (!eq)
-                return clact_cli_fail(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
-            return clact_cli_fail(EXIT_USAGE, "apply: %s takes no parameter '%.*s' (only dim)",
-                                  a->op_name, (int)(eq - params[i]), params[i]);
-        }
-        if (have_dim++)
-            return clact_cli_fail(EXIT_USAGE, "apply: parameter 'dim' given twice");
-        char *end;
-        errno = 0;
-        a->dim = strtol(params[i] + 4, &end, 10);
-        if (end == params[i] + 4 || *end || errno == ERANGE)
-            return clact_cli_fail(EXIT_USAGE, "apply: parameter 'dim': '%s' is not an integer",
-                                  params[i] + 4);
-    }
-    if (!have_dim)
-        return clact_cli_fail(EXIT_USAGE, "apply: %s needs dim=D (the dimension to normalise over)",
-                              a->op_name);
-    return EXIT_OK;
-}
-
-/* NAME=VALUE parameters of an activation, by the library's parameter names, plus
- * approximate=none|tanh, this command's spelling of the choice between gelu and gelu_tanh. */
-static int parse_activation(apply_args *a, const char **params, int n) {
-    int seen[2] = {0, 0}, seen_approx = 0;
-    for (int i = 0; i < n; ++i) {
-        const char *eq = strchr(params[i], '=');
-        if (!eq)
-            return clact_cli_fail(EXIT_USAGE, "apply: '%s' is not NAME=VALUE", params[i]);
-        size_t klen = (size_t)(eq - params[i]);
-        const char *value = eq + 1;
-        if (klen == 11 && !strncmp(params[i], "approximate", 11) &&
-            (a->act.op == CLACT_GELU || a->act.op == CLACT_GELU_TANH)) {
-            if (seen_approx++)
-                return clact_cli_fail(EXIT_USAGE, "apply: approximate given twice");
-            if (!strcmp(value, "none") || !strcmp(value, "'none'"))
-                a->act.op = CLACT_GELU;
-            else if (!strcmp(value, "tanh") || !strcmp(value, "'tanh'"))
-                a->act.op = CLACT_GELU_TANH;
-            else
-                return clact_cli_fail(EXIT_USAGE,
-                                      "apply: approximate must be none or tanh, not '%s'", value);
-            continue;
-        }
-        int idx = -1;
-        for (int k = 0; k < clact_op_param_count(a->act.op); ++k) {
-            const char *name = clact_op_param_name(a->act.op, k);
-            if (strlen(name) == klen && !strncmp(name, params[i], klen))
-                idx = k;
-        }
-        if (idx < 0)
-            return clact_cli_fail(EXIT_USAGE, "apply: %s takes no parameter '%.*s'", a->op_name,
-                                  (int)klen, params[i]);
-        if (seen[idx]++)
-            return clact_cli_fail(EXIT_USAGE, "apply: parameter '%.*s' given twice", (int)klen,
-                                  params[i]);
-        if (!parse_number(value, &a->act.param[idx]))
-            return clact_cli_fail(EXIT_USAGE, "apply: parameter '%.*s': '%s' is not a number",
-                                  (int)klen, params[i], value);
-    }
-    char why[256];
-    if (clact_activation_check(&a->act, why, sizeof why) != CLACT_OK)
-        return clact_cli_fail(EXIT_USAGE, "apply: %s", why);
-    return EXIT_OK;
-}
-
-static int parse_dtype(apply_args *a, const char *v) {
-    if (clact_dtype_from_name(v, &a->dtype) != CLACT_OK) {
-        char names[128];
-        clact_cli_dtype_names(names, sizeof names, ", ", " or ");
-        return clact_cli_fail(EXIT_USAGE, "apply: --dtype must be %s, not '%s'", names, v);
-    }
-    a->dtype_given = 1;
-    return EXIT_OK;
-}
-
-static int parse_apply(int argc, char **argv, apply_args *a) {
-    const char *pos[64];
-    int npos = 0, code = EXIT_OK;
-    memset(a, 0, sizeof *a);
-    for (int i = 0; i < argc && code == EXIT_OK; ++i) {
-        const char *s = argv[i];
-        if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
-            if (i + 1 >= argc)
-                return clact_cli_fail(EXIT_USAGE, "apply: %s needs a value", s);
-            if (!strcmp(s, "--device"))
-                a->device = argv[++i];
-            else
-                code = parse_dtype(a, argv[++i]);
-        } else if (!strncmp(s, "--dtype=", 8)) {
-            code = parse_dtype(a, s + 8);
-        } else if (!strncmp(s, "--device=", 9)) {
-            a->device = s + 9;
-        } else if (!strcmp(s, "--summary")) {
-            a->summary = 1;
-        } else if (s[0] == '-' && s[1] == '-') {
-            return clact_cli_fail(EXIT_USAGE, "apply: unknown option '%s'", s);
-        } else if (npos < 64) {
-            pos[npos++] = s;
-        } else {
-            return clact_cli_fail(EXIT_USAGE, "apply: too many arguments");
-        }
-    }
-    if (code != EXIT_OK)
-        return code;
-    if (npos < 3)
-        return clact_cli_fail(EXIT_USAGE, "apply: expected OP [NAME=VALUE ...] IN.npy OUT.npy");
-    a->op_name = pos[0];
-    a->in = pos[npos - 2];
-    a->out = pos[npos - 1];
-    if (clact_softmax_kind_from_name(a->op_name, &a->kind) == CLACT_OK) {
-        a->is_softmax = 1;
-        return parse_softmax(a, pos + 1, npos - 3);
-    }
-    clact_op op;
-    if (clact_op_from_name(a->op_name, &op) != CLACT_OK)
-        return clact_cli_fail(EXIT_USAGE, "apply: unknown op '%s' (try: clact --help)", a->op_name);
-    a->act = clact_activation_default(op);
-    return parse_activation(a, pos + 1, npos - 3);
-}
-
-/* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error. */
-static int check_input(const clact_npy *x, const char *path, clact_dtype *dtype) {
-    const char *d = x->descr;
-    if (x->fortran_order)
-        return clact_cli_fail(
-            EXIT_USAGE, "%s: Fortran-order arrays are not supported (save it C-contiguous)", path);
-    if (!strcmp(d, "<f4") || !strcmp(d, "<f2") || !strcmp(d, "<f8")) {
-        *dtype = d[2] == '4' ? CLACT_F32 : d[2] == '2' ? CLACT_F16 : CLACT_F64;
-        return EXIT_OK;
-    }
-    if (d[0] == '>' && d[1] == 'f')
-        return clact_cli_fail(EXIT_USAGE,
-                              "%s: big-endian '%s' is not supported (need little-endian '<%s')",
-                              path, d, d + 1);
-    return clact_cli_fail(EXIT_USAGE, "%s: unsupported dtype '%s' (need '<f4', '<f2' or '<f8')",
-                          path, d);
-}
-
 /* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */
-static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *x, void *data,
-                      clact_dtype dtype, double *kernel_ms) {
+static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clact_npy *x,
+                      void *data, clact_dtype dtype, double *kernel_ms) {
     size_t n = x->count, bytes = n * clact_dtype_size(dtype);
     cl_int err;
     cl_mem buf =
@@ -407,7 +240,7 @@ static int run_device(clact_context *ctx, const apply_args *a, const clact_npy *
     return code;
 }
 
-static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype file_dtype,
+static void print_summary(const clact_cli_op_args *a, const clact_npy *y, clact_dtype file_dtype,
                           clact_dtype dtype, clact_context *ctx, double kernel_ms) {
     double lo = INFINITY, hi = -INFINITY, sum = 0;
     size_t nan = 0, finite = 0;
@@ -439,11 +272,11 @@ static void print_summary(const apply_args *a, const clact_npy *y, clact_dtype f
         printf("%s%zu", i ? ", " : "", y->shape[i]);
     printf("%s), device '%s': kernel %.3f ms; output min %g, max %g, mean %g, NaN %zu -> %s\n",
            y->ndim == 1 ? "," : "", name, kernel_ms, y->count - nan ? lo : NAN,
-           y->count - nan ? hi : NAN, finite ? sum / (double)finite : NAN, nan, a->out);
+           y->count - nan ? hi : NAN, finite ? sum / (double)finite : NAN, nan, a->file[1]);
 }
 
 /* The device works in dtype; the data, and so the output file, keep the input file's type. */
-static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x,
+static int convert_and_run(clact_context *ctx, const clact_cli_op_args *a, clact_npy *x,
                            clact_dtype file_dtype, clact_dtype dtype, double *kernel_ms) {
     void *dev =
         dtype == file_dtype ? x->data : clact_cli_convert(x->data, file_dtype, dtype, x->count);
@@ -464,17 +297,17 @@ static int convert_and_run(clact_context *ctx, const apply_args *a, clact_npy *x
 }
 
 static int cmd_apply(int argc, char **argv) {
-    apply_args a;
-    int code = parse_apply(argc, argv, &a);
+    clact_cli_op_args a;
+    int code = clact_cli_parse_op("apply", 2, argc, argv, &a);
     if (code != EXIT_OK)
         return code;
     char err[1024];
     clact_npy x;
-    clact_status ns = clact_npy_read(a.in, &x, err, sizeof err);
+    clact_status ns = clact_npy_read(a.file[0], &x, err, sizeof err);
     if (ns != CLACT_OK)
         return clact_cli_fail(EXIT_USAGE, "%s", err);
     clact_dtype file_dtype = CLACT_F32;
-    if ((code = check_input(&x, a.in, &file_dtype)) != EXIT_OK) {
+    if ((code = clact_cli_check_input(&x, a.file[0], &file_dtype)) != EXIT_OK) {
         clact_npy_free(&x);
         return code;
     }
@@ -488,12 +321,7 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     clact_context *ctx = NULL;
-    clact_status st = clact_context_create(&ctx, a.device);
-    if (st != CLACT_OK) {
-        /* A spec that matches nothing is the user's mistake; no driver at all is not. */
-        int user_spec = a.device || getenv("CLACT_DEVICE");
-        code = clact_cli_fail(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
-                              clact_cli_one_line(clact_context_last_error(NULL)));
+    if ((code = clact_cli_context(&ctx, a.device)) != EXIT_OK) {
         clact_npy_free(&x);
         return code;
     }
@@ -501,7 +329,7 @@ static int cmd_apply(int argc, char **argv) {
     if (x.count)
         code = convert_and_run(ctx, &a, &x, file_dtype, dtype, &kernel_ms);
     if (code == EXIT_OK) {
-        ns = clact_npy_write(a.out, &x, err, sizeof err);
+        ns = clact_npy_write(a.file[1], &x, err, sizeof err);
         if (ns != CLACT_OK)
             code = clact_cli_fail(EXIT_USAGE, "%s", err);
     }
@@ -530,6 +358,8 @@ int main(int argc, char **argv) {
         return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "apply"))
         return cmd_apply(argc - 2, argv + 2);
+    if (!strcmp(cmd, "backward"))
+        return clact_cli_backward_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench"))
         return clact_bench_main(argc - 2, argv + 2);
     return clact_cli_fail(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);

@@ -3,8 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-
-#include "clact/clact.h"
+#include <stdlib.h>
 
 int clact_cli_fail(int code, const char *fmt, ...) {
     va_list ap;
@@ -34,4 +33,13 @@ void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *l
         int w = snprintf(buf + used, len - used, "%s%s", joint, clact_dtype_name((clact_dtype)i));
         used += w > 0 ? (size_t)w : 0;
     }
+}
+
+int clact_cli_context(clact_context **ctx, const char *device) {
+    clact_status st = clact_context_create(ctx, device);
+    if (st == CLACT_OK)
+        return EXIT_OK;
+    int user_spec = device || getenv("CLACT_DEVICE");
+    return clact_cli_fail(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
+                          clact_cli_one_line(clact_context_last_error(NULL)));
 }

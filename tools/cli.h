@@ -5,6 +5,8 @@
 #define CLACT_TOOLS_CLI_H
 #include <stddef.h>
 
+#include "clact/clact.h"
+
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Print "clact: " and the message as one line on stderr; return code (the exit status). */
@@ -19,4 +21,11 @@ const char *clact_cli_one_line(const char *s);
 /* The library's dtype names joined into buf for messages and usage text: with sep ", " and last
  * " or ", "f32, f16, bf16 or f64"; with both "|", "f32|f16|bf16|f64". Truncated to len. */
 void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last);
+/* A context on the device spec (NULL: CLACT_DEVICE, then the best device): EXIT_OK, or the exit
+ * status after a one-line error (EXIT_USAGE when a spec the user gave matches nothing, since
+ * that is their mistake; EXIT_RUNTIME when there is no driver at all). */
+int clact_cli_context(clact_context **ctx, const char *device);
+
+/* `clact backward ARGS...` (argv after "backward", tools/backward.c); returns the exit status. */
+int clact_cli_backward_main(int argc, char **argv);
 #endif

@@ -405,7 +405,9 @@ CLACT_API unsigned clact_backward_saved(const clact_activation *act);
  * Enqueue the backward of ::clact_forward: `dx[i] = dy[i] * act'(x[i])` for `i < n`, with
  * PyTorch's autograd formulas (relu's gradient at 0 is 0, and where the output is 0 it is 0 even
  * for an infinite or NaN dy; leaky_relu's at 0 is the slope; softplus tests `beta*x > threshold`
- * strictly) and PyTorch's NaN at ±inf for gelu, gelu_tanh, silu and mish.
+ * strictly) and PyTorch's NaN at ±inf for gelu, gelu_tanh, silu and mish. At a NaN input, relu and
+ * leaky_relu give what their formulas' tests give (dy, and dy times the slope), as PyTorch does;
+ * elu gives NaN, as PyTorch's vectorised CPU kernel does (its scalar tail gives dy).
  *
  * @param x, x_offset the forward's input, or NULL; @param y, y_offset its output, or NULL. At
  *        least one that ::clact_backward_saved allows must be given; when both are, the one
