@@ -334,5 +334,45 @@ with tempfile.TemporaryDirectory() as d:
     check("dir untouched", os.listdir(d).count("adir.npy") == 1
           and not [f for f in os.listdir(d) if f.startswith("adir.npy.tmp")], str(os.listdir(d)))
 
+# clact backward: the same rules as apply, with two inputs whose shapes and types must match.
+with tempfile.TemporaryDirectory() as d:
+    p = lambda name: os.path.join(d, name)
+    x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 3, 4)
+    g = np.linspace(1, 2, 24, dtype=np.float32).reshape(2, 3, 4)
+    np.save(p("x.npy"), x)
+    np.save(p("g.npy"), g)
+    r = run("backward", "relu", p("x.npy"), p("g.npy"), p("dx.npy"))
+    dx = np.load(p("dx.npy")) if r.returncode == 0 else None
+    check("backward relu", dx is not None and dx.shape == (2, 3, 4) and dx.dtype == np.float32
+          and np.array_equal(dx, np.where(x > 0, g, 0)) and r.stdout == "" and r.stderr == "",
+          r.stderr)
+    r = run("backward", "leaky_relu", "negative_slope=0.5", "--dtype", "f64", p("x.npy"),
+            p("g.npy"), p("dx.npy"))
+    dx = np.load(p("dx.npy")) if r.returncode == 0 else None
+    check("backward leaky_relu in f64", dx is not None and dx.dtype == np.float32 and
+          np.array_equal(dx, np.where(x > 0, g, 0.5 * g)), r.stderr)
+    r = run("backward", "softmax", "dim=1", p("x.npy"), p("g.npy"), p("dx.npy"))
+    check("backward softmax", r.returncode == 0 and np.load(p("dx.npy")).shape == (2, 3, 4),
+          r.stderr)
+    np.save(p("g5.npy"), np.ones((2, 3, 5), np.float32))
+    np.save(p("g64.npy"), g.astype(np.float64))
+    expect_error("backward shapes differ", ["backward", "relu", p("x.npy"), p("g5.npy"),
+                                            p("out.npy")], "shapes", out=p("out.npy"))
+    expect_error("backward types differ", ["backward", "relu", p("x.npy"), p("g64.npy"),
+                                           p("out.npy")], "<f8", out=p("out.npy"))
+    expect_error("backward missing dy", ["backward", "relu", p("x.npy"), p("nope.npy"),
+                                         p("out.npy")], "nope.npy", out=p("out.npy"))
+    expect_error("backward two files", ["backward", "relu", p("x.npy"), p("out.npy")],
+                 "DY.npy", out=p("out.npy"))
+    expect_error("backward unknown op", ["backward", "swish", p("x.npy"), p("g.npy"),
+                                         p("out.npy")], "swish", out=p("out.npy"))
+    expect_error("backward bad parameter", ["backward", "elu", "alpha=x", p("x.npy"), p("g.npy"),
+                                            p("out.npy")], "alpha", out=p("out.npy"))
+    expect_error("backward softmax dim", ["backward", "softmax", "dim=3", p("x.npy"),
+                                          p("g.npy"), p("out.npy")], "dim", out=p("out.npy"))
+    expect_error("backward --summary", ["backward", "relu", "--summary", p("x.npy"), p("g.npy"),
+                                        p("out.npy")], "summary", out=p("out.npy"))
+    check("help lists backward", "backward" in run("--help").stdout)
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

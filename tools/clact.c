@@ -69,13 +69,15 @@ static void usage(FILE *out) {
             "usage: clact devices [--json]\n"
             "       clact apply OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
             "                   [--summary] IN.npy OUT.npy\n"
+            "       clact backward OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
+            "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
             "over):\n    ",
-            dtypes);
+            dtypes, dtypes);
     usage_list list = {out, 4, 0};
     char item[256];
     for (int op = 0; op < CLACT_OP_COUNT; ++op) {
