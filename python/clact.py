@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Context", "Error", "OPS", "version"]
+__all__ = ["Context", "Error", "OPS", "saved", "version"]
 
 
 def _load(name, *first):
@@ -89,6 +89,9 @@ _sig(_lib, "clact_dtype_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_softmax_kind_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
      _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_backward_saved", _u32, ctypes.POINTER(_Activation))
+_sig(_lib, "clact_backward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
+     _p, _sz, _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
      _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_context_check", _i32, _p)
@@ -170,6 +173,12 @@ def _activation(op, params):
     return act
 
 
+def saved(op, **params):
+    """Which saved tensors the backward of op can start from: a subset of {"x", "y"}."""
+    bits = _lib.clact_backward_saved(ctypes.byref(_activation(op, params)))
+    return {name for bit, name in ((1, "x"), (2, "y")) if bits & bit}
+
+
 def _waits(wait_for):
     evs = [e.int_ptr for e in (wait_for or [])]
     return len(evs), ((_p * len(evs))(*evs) if evs else None)
@@ -238,6 +247,21 @@ class Context:
         ev = _p()
         self._check(_lib.clact_forward(self._h, ctypes.byref(act), _DTYPES[dtype], n, x.int_ptr,
                                        x_offset, y.int_ptr, y_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    def backward_buffers(self, op, n, dy, dx, x=None, y=None, dtype="f32", x_offset=0,
+                         y_offset=0, dy_offset=0, dx_offset=0, wait_for=None, **params):
+        """Enqueue ``dx = dy * op'(.)`` (torch.autograd's gradient) over n elements of pyopencl
+        Buffers, from the forward's input x or, where the op allows (``saved(op)``), its output
+        y; dx may be dy. Returns a ``pyopencl.Event`` without waiting."""
+        cl = self._pyopencl()
+        act = _activation(op, params)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_backward(self._h, ctypes.byref(act), _DTYPES[dtype], n,
+                                        x.int_ptr if x is not None else None, x_offset,
+                                        y.int_ptr if y is not None else None, y_offset, dy.int_ptr,
+                                        dy_offset, dx.int_ptr, dx_offset, nw, wl, ctypes.byref(ev)))
         return cl.Event.from_int_ptr(ev.value, retain=False)
 
     def softmax_buffers(self, x, y, shape, dim, kind="softmax", dtype="f32", safe=False,
@@ -312,6 +336,26 @@ class Context:
 
         self._run([a], [0], launch)
         return back(a) if back else a
+
+    def backward(self, op, x, dy, dtype=None, **params):
+        """The gradient of op at x for the output gradient dy (torch.autograd's), as a new NumPy
+        array; x and dy have one shape (dtypes as forward)."""
+        act = _activation(op, params)
+        a, dt, back = self._prepare(x, dtype)
+        g, _, _ = self._prepare(dy, dt if dtype is None else dtype)
+        if a.shape != g.shape:
+            raise Error("INVALID_ARGUMENT", f"x {a.shape} and dy {g.shape} differ in shape")
+        g = g.copy()
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_backward(self._h, ctypes.byref(act), _DTYPES[dt], a.size, b[0],
+                                            0, None, 0, b[1], 0, b[1], 0, 0, None,
+                                            ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a, g], [1], launch)
+        return back(g) if back else g
 
     def softmax(self, x, dim, kind="softmax", dtype=None, safe=False):
         """softmax / log_softmax / softmin of x over dim, as a new NumPy array."""

@@ -110,6 +110,21 @@ class NumpyTest(unittest.TestCase):
         self.ctx.check()
         self.assertAlmostEqual(float(self.ctx.cross_entropy(logits, t)), want, places=12)
 
+    def test_backward(self):
+        x = np.linspace(-6, 6, 101).astype(np.float32)
+        dy = np.linspace(1, 2, 101).astype(np.float32)
+        s = 1 / (1 + np.exp(-x.astype(np.float64)))
+        dx = self.ctx.backward("sigmoid", x, dy)
+        self.assertTrue(np.allclose(dx, dy * s * (1 - s), rtol=1e-5, atol=1e-9))
+        self.assertTrue(np.array_equal(self.ctx.backward("relu", x, dy), np.where(x > 0, dy, 0)))
+        dx = self.ctx.backward("leaky_relu", x, dy, negative_slope=0.25, dtype="f64")
+        self.assertTrue(np.array_equal(dx, np.where(x > 0, dy, 0.25 * dy)))
+        self.assertEqual(clact.saved("tanh"), {"x", "y"})
+        self.assertEqual(clact.saved("gelu"), {"x"})
+        self.assertEqual(clact.saved("elu", alpha=-1.0), {"x"})
+        with self.assertRaises(clact.Error):
+            self.ctx.backward("relu", x, dy[:50])
+
     def test_errors(self):
         with self.assertRaises(clact.Error) as e:
             self.ctx.forward("swish", X)
@@ -196,6 +211,19 @@ class PyOpenCLTest(unittest.TestCase):
             e = np.exp(g.reshape(10, 100) - g.reshape(10, 100).max(1, keepdims=True))
             want = (e / e.sum(1, keepdims=True)).ravel()
             self.assertTrue(np.allclose(y, want, rtol=2e-5, atol=1e-7), f"queue props {props}")
+            # The gradient of tanh from its output, in place over dy, after the forward.
+            t = cl.Buffer(cctx, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=x)
+            gb = cl.Buffer(cctx, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=np.ones_like(x))
+            e4 = ctx.forward_buffers("tanh", x.size, t, t)
+            e5 = ctx.backward_buffers("tanh", x.size, gb, gb, y=t, wait_for=[e4])
+            dx = np.empty_like(x)
+            cl.enqueue_copy(q, dx, gb, wait_for=[e5])
+            # From the float y: 1 - y^2 carries y's rounding (2 y 2^-24 absolute).
+            self.assertTrue(np.allclose(dx, 1 - np.tanh(x.astype(np.float64)) ** 2, rtol=1e-5,
+                                        atol=2.5e-7))
+            with self.assertRaises(clact.Error) as err:
+                ctx.backward_buffers("gelu", x.size, gb, gb, y=t)
+            self.assertIn("needs x", str(err.exception))
             with self.assertRaises(clact.Error) as err:
                 ctx.forward_buffers("relu", x.size + 1, xb, yb)
             self.assertIn("do not fit", str(err.exception))
