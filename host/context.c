@@ -22,6 +22,12 @@ clact_status clact__device_setup(clact_context *ctx) {
     /* CLACT_NO_FP64 makes clact treat the device as one without cl_khr_fp64: for testing that
      * path on devices that have it, or to keep f64 off a device that only emulates it. */
     ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") && !ctx->env.no_fp64;
+    ctx->has_fp16 = clact__device_has_extension(ctx->device, "cl_khr_fp16");
+    cl_command_queue_properties props = 0;
+    err = clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetCommandQueueInfo(CL_QUEUE_PROPERTIES)");
+    ctx->out_of_order = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     /* Floats per work-item. On CPU devices a work-item is a core's SIMD unit: explicit vectors of
      * the device's preferred width (8 on AVX2, 16 on AVX-512) run far faster than what PoCL's
      * auto-vectoriser makes of scalar code (shared/BENCH.md), and wider ones spill registers in
@@ -142,6 +148,8 @@ void clact_context_destroy(clact_context *ctx) {
     clact__env_free(&ctx->env);
     if (ctx->device_errors)
         clReleaseMemObject(ctx->device_errors);
+    if (ctx->gemm_temp)
+        clReleaseMemObject(ctx->gemm_temp);
     if (ctx->scratch_event)
         clReleaseEvent(ctx->scratch_event);
     if (ctx->scratch)

@@ -10,7 +10,7 @@
 /* The programs clact builds, one per family of kernels; each is built once per context and
  * dtype, on first use. */
 typedef enum clact__program_id {
-    CLACT__PROGRAM_ACTIVATION,
+    CLACT__PROGRAM_ACTIVATION, /* elementwise forward and backward, and the dense layer's passes */
     CLACT__PROGRAM_SOFTMAX,
     CLACT__PROGRAM_LOSS,
     CLACT__PROGRAM_COUNT
@@ -70,6 +70,12 @@ struct clact_context {
     unsigned reduce_width;  /* the same for the softmax and loss programs */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
+    int has_fp16;           /* cl_khr_fp16 (the dense layer's f16 GEMM needs it) */
+    int out_of_order;       /* the queue executes out of order: CLBlast's calls need barriers */
+    /* CLBlast's temporary GEMM buffer (dense.c), made on first need and grown; its users are
+     * ordered through the scratch buffer's chain. */
+    cl_mem gemm_temp;
+    size_t gemm_temp_bytes;
     clact__env env;
     /* What only the device can see (a cross-entropy class index out of range), recorded by the
      * kernels for clact_context_check: 4 cl_long {position or -1, value, C, ignore_index},

@@ -317,13 +317,18 @@ vreal act_softplus(vreal x, real beta, real threshold)
         }                                                                                    \
     }
 
-CLACT_ELEMENTWISE(relu)
-CLACT_ELEMENTWISE(leaky_relu)
-CLACT_ELEMENTWISE(elu)
-CLACT_ELEMENTWISE(gelu)
-CLACT_ELEMENTWISE(gelu_tanh)
-CLACT_ELEMENTWISE(silu)
-CLACT_ELEMENTWISE(mish)
-CLACT_ELEMENTWISE(sigmoid)
-CLACT_ELEMENTWISE(tanh)
-CLACT_ELEMENTWISE(softplus)
+// The ops, one line each. Every kernel family expands this list: the elementwise kernels here,
+// the dense layer's bias-and-activation kernels (dense.cl).
+#define CLACT_FORWARD_OPS(X)                                                                 \
+    X(relu)                                                                                  \
+    X(leaky_relu)                                                                            \
+    X(elu)                                                                                   \
+    X(gelu)                                                                                  \
+    X(gelu_tanh)                                                                             \
+    X(silu)                                                                                  \
+    X(mish)                                                                                  \
+    X(sigmoid)                                                                               \
+    X(tanh)                                                                                  \
+    X(softplus)
+
+CLACT_FORWARD_OPS(CLACT_ELEMENTWISE)

@@ -201,18 +201,23 @@ vreal bwd_gelu_tanh(vreal x, real p0, real p1)
         }                                                                                    \
     }
 
-CLACT_BACKWARD(relu, x, bwd_relu, CLACT_BWD_MASK)
-CLACT_BACKWARD(relu, y, bwd_relu, CLACT_BWD_MASK)
-CLACT_BACKWARD(leaky_relu, x, bwd_leaky_relu, CLACT_BWD_SCALE)
-CLACT_BACKWARD(leaky_relu, y, bwd_leaky_relu, CLACT_BWD_SCALE)
-CLACT_BACKWARD(elu, x, bwd_elu_x, CLACT_BWD_SCALE)
-CLACT_BACKWARD(elu, y, bwd_elu_y, CLACT_BWD_SCALE)
-CLACT_BACKWARD(gelu, x, bwd_gelu, CLACT_BWD_SCALE)
-CLACT_BACKWARD(gelu_tanh, x, bwd_gelu_tanh, CLACT_BWD_SCALE)
-CLACT_BACKWARD(silu, x, bwd_silu, CLACT_BWD_SCALE)
-CLACT_BACKWARD(mish, x, bwd_mish, CLACT_BWD_SCALE)
-CLACT_BACKWARD(sigmoid, x, bwd_sigmoid_x, CLACT_BWD_SCALE)
-CLACT_BACKWARD(sigmoid, y, bwd_sigmoid_y, CLACT_BWD_SCALE)
-CLACT_BACKWARD(tanh, x, bwd_tanh_x, CLACT_BWD_SCALE)
-CLACT_BACKWARD(tanh, y, bwd_tanh_y, CLACT_BWD_SCALE)
-CLACT_BACKWARD(softplus, x, bwd_softplus, CLACT_BWD_SCALE)
+// The backward forms, one line each: (op, saved tensor, f', how dy meets it). Every kernel family
+// expands this list: the elementwise kernels here, the dense layer's (dense.cl).
+#define CLACT_BACKWARD_OPS(X)                                                                \
+    X(relu, x, bwd_relu, CLACT_BWD_MASK)                                                     \
+    X(relu, y, bwd_relu, CLACT_BWD_MASK)                                                     \
+    X(leaky_relu, x, bwd_leaky_relu, CLACT_BWD_SCALE)                                        \
+    X(leaky_relu, y, bwd_leaky_relu, CLACT_BWD_SCALE)                                        \
+    X(elu, x, bwd_elu_x, CLACT_BWD_SCALE)                                                    \
+    X(elu, y, bwd_elu_y, CLACT_BWD_SCALE)                                                    \
+    X(gelu, x, bwd_gelu, CLACT_BWD_SCALE)                                                    \
+    X(gelu_tanh, x, bwd_gelu_tanh, CLACT_BWD_SCALE)                                          \
+    X(silu, x, bwd_silu, CLACT_BWD_SCALE)                                                    \
+    X(mish, x, bwd_mish, CLACT_BWD_SCALE)                                                    \
+    X(sigmoid, x, bwd_sigmoid_x, CLACT_BWD_SCALE)                                            \
+    X(sigmoid, y, bwd_sigmoid_y, CLACT_BWD_SCALE)                                            \
+    X(tanh, x, bwd_tanh_x, CLACT_BWD_SCALE)                                                  \
+    X(tanh, y, bwd_tanh_y, CLACT_BWD_SCALE)                                                  \
+    X(softplus, x, bwd_softplus, CLACT_BWD_SCALE)
+
+CLACT_BACKWARD_OPS(CLACT_BACKWARD)

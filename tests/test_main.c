@@ -10,6 +10,7 @@
 Suite *activation_suite(void);
 Suite *backward_suite(void);
 Suite *cache_suite(void);
+Suite *dense_suite(void);
 Suite *context_suite(void);
 Suite *dtypes_suite(void);
 Suite *errors_suite(void);
@@ -64,7 +65,8 @@ int main(void) {
                   {"errors", errors_suite},   {"activation", activation_suite},
                   {"dtypes", dtypes_suite},   {"f64", f64_suite},
                   {"softmax", softmax_suite}, {"loss", loss_suite},
-                  {"cache", cache_suite},     {"backward", backward_suite}};
+                  {"cache", cache_suite},     {"backward", backward_suite},
+                  {"dense", dense_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {

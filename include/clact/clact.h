@@ -431,6 +431,76 @@ CLACT_API clact_status clact_backward(clact_context *ctx, const clact_activation
                                       const cl_event *wait_list, cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Dense layer (nn.Linear, then an activation) */
+
+/** A buffer and an element offset into it, for the calls that take many buffers; mem NULL is
+ * "not given" where a buffer is optional. */
+typedef struct clact_buffer {
+    cl_mem mem;
+    size_t offset;
+} clact_buffer;
+
+/** Flag for ::clact_dense_backward: add dW and db to the buffers' contents instead of overwriting
+ * them, as PyTorch accumulates into `.grad`. */
+#define CLACT_DENSE_ACCUMULATE 1u
+
+/** A dense layer: `torch.nn.Linear(in_features, out_features)` followed by an activation. */
+typedef struct clact_dense_desc {
+    size_t in_features, out_features;
+    const clact_activation *act; /**< NULL: no activation (nn.Linear alone) */
+    unsigned flags;              /**< 0 or ::CLACT_DENSE_ACCUMULATE (backward) */
+} clact_dense_desc;
+
+/**
+ * Enqueue `y = act(x W^T + b)` with PyTorch's nn.Linear layout: x is `(batch, in_features)`, W
+ * `(out_features, in_features)` and y `(batch, out_features)`, all row-major; b has
+ * out_features elements. The GEMM is CLBlast's; the bias and the activation are one clact pass
+ * after it, which can also keep the pre-activation `z = x W^T + b` for the backward.
+ *
+ * dtypes: f32 and f64 (f64 on devices with cl_khr_fp64); f16 on devices with cl_khr_fp16
+ * (CLBlast's half GEMM needs it); bf16 is ::CLACT_UNSUPPORTED (CLBlast has no bf16 GEMM).
+ * Nothing blocks. CLBlast takes a queue and returns an event but no wait list: clact orders its
+ * GEMMs after @p wait_list with a barrier (clEnqueueBarrierWithWaitList) and, on an out-of-order
+ * queue, closes each GEMM with a barrier too, so that what follows it waits for all of CLBlast's
+ * kernels; on such a queue the barriers also hold back commands the caller enqueues after this
+ * call until they are passed. CLBlast's temporary buffer is the context's, made once and reused.
+ *
+ * @param b optional bias (mem NULL: none). @param z optional: receives the pre-activation (for
+ *        ::clact_dense_backward; unused without an activation). @param y the output. y and z
+ *        must not overlap x, W, b or each other.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL handles, zero out_features, sizes that
+ *         overflow or exceed a buffer, overlaps, an invalid activation); ::CLACT_UNSUPPORTED
+ *         (bf16, f16 without cl_khr_fp16, f64 without cl_khr_fp64); ::CLACT_OUT_OF_MEMORY;
+ *         ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR (an OpenCL call, or a CLBlast routine named
+ *         with CLBlast's status code).
+ */
+CLACT_API clact_status clact_dense_forward(clact_context *ctx, const clact_dense_desc *desc,
+                                           clact_dtype dtype, size_t batch, clact_buffer x,
+                                           clact_buffer w, clact_buffer b, clact_buffer z,
+                                           clact_buffer y, cl_uint num_wait,
+                                           const cl_event *wait_list, cl_event *event);
+
+/**
+ * Enqueue the backward of ::clact_dense_forward: from the output gradient @p dy, the gradients
+ * `dx = dz W`, `dW = dz^T x` and `db = sum over the batch of dz`, where `dz = dy * act'(z)`
+ * (`dz = dy` without an activation). The activation's gradient is folded into the bias-gradient
+ * pass (dy and z read once); dz lives in the context's scratch buffer.
+ *
+ * @param x, w the forward's input and weight. @param z the forward's pre-activation, or NULL
+ *        when @p y (the forward's output) is given and the activation's gradient can be taken from
+ *        it (::clact_backward_saved); both NULL only without an activation.
+ * @param dx, dw, db each optional (mem NULL: not wanted); with ::CLACT_DENSE_ACCUMULATE, dw and
+ *        db are added to. Outputs must not overlap any other buffer.
+ * Other arguments, ordering and statuses as ::clact_dense_forward.
+ */
+CLACT_API clact_status clact_dense_backward(clact_context *ctx, const clact_dense_desc *desc,
+                                            clact_dtype dtype, size_t batch, clact_buffer x,
+                                            clact_buffer w, clact_buffer z, clact_buffer y,
+                                            clact_buffer dy, clact_buffer dx, clact_buffer dw,
+                                            clact_buffer db, cl_uint num_wait,
+                                            const cl_event *wait_list, cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name Softmax, LogSoftmax, Softmin */
 
 /**
@@ -620,6 +690,27 @@ CLACT_API clact_status clact_reference_forward(const clact_activation *act, clac
 CLACT_API clact_status clact_reference_backward(const clact_activation *act, clact_dtype dtype,
                                                 size_t n, const double *x, const double *y,
                                                 const double *dy, double *dx);
+
+/**
+ * CPU reference of ::clact_dense_forward on host arrays (the same layouts), sums in long double:
+ * `z = x W^T + b` (@p b and @p z may be NULL), then `y = act(z)` by ::clact_reference_forward in
+ * @p dtype's semantics.
+ * @return ::CLACT_OK, ::CLACT_INVALID_ARGUMENT, ::CLACT_OUT_OF_MEMORY.
+ */
+CLACT_API clact_status clact_reference_dense_forward(const clact_dense_desc *desc,
+                                                     clact_dtype dtype, size_t batch,
+                                                     const double *x, const double *w,
+                                                     const double *b, double *z, double *y);
+
+/**
+ * CPU reference of ::clact_dense_backward: `dz` by ::clact_reference_backward from @p z or @p y
+ * (or dy itself without an activation), then dx, dW and db (each may be NULL) with long-double
+ * sums, added to their contents with ::CLACT_DENSE_ACCUMULATE.
+ * @return ::CLACT_OK, ::CLACT_INVALID_ARGUMENT, ::CLACT_OUT_OF_MEMORY.
+ */
+CLACT_API clact_status clact_reference_dense_backward(
+    const clact_dense_desc *desc, clact_dtype dtype, size_t batch, const double *x, const double *w,
+    const double *z, const double *y, const double *dy, double *dx, double *dw, double *db);
 
 /**
  * CPU reference of ::clact_softmax, sums and exponentials in long double, on a host array of the

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* The dense layer, nn.Linear then an activation, forward and backward: CLBlast's GEMMs around
+ * clact's own passes (kernels/dense.cl). CLBlast takes a queue and returns an event but takes no
+ * wait list, so its calls are ordered with barriers: one with the caller's wait list before the
+ * first command, and on out-of-order queues one before and one after every GEMM, whose event then
+ * stands for all of CLBlast's kernels. CLBlast's temporary buffer is the context's (made once,
+ * grown when too small) and, like dz in the scratch buffer, used by one op at a time: every dense
+ * op joins the scratch buffer's chain of users (clact__scratch_begin/end). */
+#include <clblast_c.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* The kernel suffix of an activation: its name, or "none". */
+static const char *act_suffix(const clact_activation *act) {
+    return act ? clact_op_name(act->op) : "none";
+}
+
+static const char *clblast_name(CLBlastStatusCode s) {
+    switch (s) {
+    case CLBlastNotImplemented: return "kNotImplemented";
+    case CLBlastInvalidDimension: return "kInvalidDimension";
+    case CLBlastInsufficientMemoryA: return "kInsufficientMemoryA";
+    case CLBlastInsufficientMemoryB: return "kInsufficientMemoryB";
+    case CLBlastInsufficientMemoryC: return "kInsufficientMemoryC";
+    case CLBlastInsufficientMemoryTemp: return "kInsufficientMemoryTemp";
+    case CLBlastInvalidLocalMemUsage: return "kInvalidLocalMemUsage";
+    case CLBlastNoHalfPrecision: return "kNoHalfPrecision";
+    case CLBlastNoDoublePrecision: return "kNoDoublePrecision";
+    default: return (int)s > -1000 ? clact__cl_error_name((cl_int)s) : "a CLBlast error";
+    }
+}
+
+/* A barrier on out-of-order queues (nothing on in-order ones, which order by themselves): what
+ * follows waits for everything enqueued before, CLBlast's kernels included. *ev NULL when none. */
+static clact_status order_point(clact_context *ctx, cl_event *ev) {
+    *ev = NULL;
+    if (!ctx->out_of_order)
+        return CLACT_OK;
+    cl_int err = clEnqueueBarrierWithWaitList(ctx->queue, 0, NULL, ev);
+    return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueBarrierWithWaitList");
+}
+
+/* A row-major C = op(A) op(B) (+ C when accumulate) in dtype; m x n x k. CLBlast rejects empty
+ * dimensions: an empty C is nothing to do, and k == 0 leaves C zero (or as it is, when
+ * accumulating). *ev: the last command (NULL when none). */
+typedef struct gemm_args {
+    CLBlastTranspose ta, tb;
+    size_t m, n, k;
+    clact_buffer a, b, c;
+    size_t lda, ldb, ldc;
+    int accumulate;
+} gemm_args;
+
+static clact_status gemm_temp(clact_context *ctx, size_t bytes) {
+    if (ctx->gemm_temp && ctx->gemm_temp_bytes >= bytes)
+        return CLACT_OK;
+    if (ctx->gemm_temp)
+        clReleaseMemObject(ctx->gemm_temp);
+    cl_int err;
+    ctx->gemm_temp_bytes = 0;
+    ctx->gemm_temp = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &err);
+    if (!ctx->gemm_temp)
+        return clact__fail_cl(ctx, err, "clCreateBuffer (CLBlast's temporary buffer)");
+    ctx->gemm_temp_bytes = bytes;
+    return CLACT_OK;
+}
+
+static CLBlastStatusCode gemm_call(clact_context *ctx, clact_dtype dt, const gemm_args *g,
+                                   size_t *temp_bytes, cl_event *ev) {
+    const CLBlastLayout L = CLBlastLayoutRowMajor;
+    const cl_half one_h = 0x3c00, zero_h = 0;
+    cl_command_queue *q = &ctx->queue;
+    if (temp_bytes) {
+        switch (dt) {
+        case CLACT_F64:
+            return CLBlastDGemmTempBufferSize(L, g->ta, g->tb, g->m, g->n, g->k, g->a.offset,
+                                              g->lda, g->b.offset, g->ldb, g->c.offset, g->ldc, q,
+                                              temp_bytes);
+        case CLACT_F16:
+            return CLBlastHGemmTempBufferSize(L, g->ta, g->tb, g->m, g->n, g->k, g->a.offset,
+                                              g->lda, g->b.offset, g->ldb, g->c.offset, g->ldc, q,
+                                              temp_bytes);
+        default:
+            return CLBlastSGemmTempBufferSize(L, g->ta, g->tb, g->m, g->n, g->k, g->a.offset,
+                                              g->lda, g->b.offset, g->ldb, g->c.offset, g->ldc, q,
+                                              temp_bytes);
+        }
+    }
+    cl_mem t = ctx->gemm_temp;
+    switch (dt) {
+    case CLACT_F64:
+        return CLBlastDgemmWithTempBuffer(L, g->ta, g->tb, g->m, g->n, g->k, 1.0, g->a.mem,
+                                          g->a.offset, g->lda, g->b.mem, g->b.offset, g->ldb,
+                                          g->accumulate ? 1.0 : 0.0, g->c.mem, g->c.offset, g->ldc,
+                                          q, ev, t);
+    case CLACT_F16:
+        return CLBlastHgemmWithTempBuffer(L, g->ta, g->tb, g->m, g->n, g->k, one_h, g->a.mem,
+                                          g->a.offset, g->lda, g->b.mem, g->b.offset, g->ldb,
+                                          g->accumulate ? one_h : zero_h, g->c.mem, g->c.offset,
+                                          g->ldc, q, ev, t);
+    default:
+        return CLBlastSgemmWithTempBuffer(L, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a.mem,
+                                          g->a.offset, g->lda, g->b.mem, g->b.offset, g->ldb,
+                                          g->accumulate ? 1.0f : 0.0f, g->c.mem, g->c.offset,
+                                          g->ldc, q, ev, t);
+    }
+}
+
+static clact_status gemm(clact_context *ctx, clact_dtype dt, const gemm_args *g, cl_event *ev) {
+    *ev = NULL;
+    size_t es = clact_dtype_size(dt);
+    if (!g->m || !g->n) /* an empty C: nothing to compute (CLBlast rejects it) */
+        return order_point(ctx, ev);
+    if (g->k == 0) {
+        if (g->accumulate)
+            return order_point(ctx, ev);
+        const uint64_t zero = 0;
+        cl_int err = clEnqueueFillBuffer(ctx->queue, g->c.mem, &zero, es, g->c.offset * es,
+                                         g->m * g->ldc * es, 0, NULL, ev);
+        return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueFillBuffer");
+    }
+    cl_event before;
+    CLACT__FORWARD(order_point(ctx, &before));
+    if (before)
+        clReleaseEvent(before);
+    size_t bytes = 0;
+    CLBlastStatusCode s = gemm_call(ctx, dt, g, &bytes, NULL);
+    if (s == CLBlastSuccess) {
+        CLACT__FORWARD(gemm_temp(ctx, bytes));
+        s = gemm_call(ctx, dt, g, NULL, ev);
+    }
+    if (s != CLBlastSuccess)
+        return clact__fail(
+            ctx, s == CLBlastTempBufferAllocFailure ? CLACT_OUT_OF_MEMORY : CLACT_OPENCL_ERROR,
+            "CLBlast%cgemm (%zu x %zu x %zu) failed: CLBlast status %d (%s)",
+            dt == CLACT_F64   ? 'D'
+            : dt == CLACT_F16 ? 'H'
+                              : 'S',
+            g->m, g->n, g->k, (int)s, clblast_name(s));
+    if (!ctx->out_of_order)
+        return CLACT_OK;
+    cl_event after;
+    clact_status st = order_point(ctx, &after);
+    clReleaseEvent(*ev);
+    *ev = after;
+    return st;
+}
+
+/* What every dense op checks first: the descriptor, the dtype's GEMM, and the sizes. */
+static clact_status check_desc(clact__call *call, const clact_dense_desc *d, size_t batch) {
+    clact_context *ctx = call->ctx;
+    CLACT__RETURN_IF(!d, ctx, CLACT_INVALID_ARGUMENT, "desc is NULL");
+    char why[256];
+    CLACT__RETURN_IF(d->act && clact_activation_check(d->act, why, sizeof why) != CLACT_OK, ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(d->flags & ~CLACT_DENSE_ACCUMULATE, ctx, CLACT_INVALID_ARGUMENT,
+                     "unknown flags 0x%x", d->flags);
+    CLACT__RETURN_IF(!d->out_features, ctx, CLACT_INVALID_ARGUMENT, "out_features is 0");
+    CLACT__RETURN_IF(call->dtype == CLACT_BF16, ctx, CLACT_UNSUPPORTED,
+                     "dense: bf16 has no GEMM in CLBlast; use f32 (or f16)");
+    if (call->dtype == CLACT_F16 && !ctx->has_fp16) {
+        char name[256] = "?";
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+        name[sizeof name - 1] = '\0';
+        return clact__fail(ctx, CLACT_UNSUPPORTED,
+                           "dense: f16 needs cl_khr_fp16 for CLBlast's half GEMM, which device "
+                           "'%s' does not report",
+                           name);
+    }
+    size_t in = d->in_features, out = d->out_features, big = SIZE_MAX / 16;
+    CLACT__RETURN_IF((batch && in > big / batch) || (batch && out > big / batch) ||
+                         (in && out > big / in),
+                     ctx, CLACT_INVALID_ARGUMENT, "the layer's sizes overflow");
+    call->n = batch;
+    return CLACT_OK;
+}
+
+/* The fused bias-and-activation pass over rows x cols of g (the GEMM's output). */
+static clact_status bias_act(clact__call *call, const clact_dense_desc *d, size_t rows,
+                             clact_buffer g, clact_buffer b, clact_buffer z, clact_buffer y,
+                             cl_uint nw, const cl_event *wl, cl_event *ev) {
+    clact_context *ctx = call->ctx;
+    char name[64];
+    snprintf(name, sizeof name, "clact_dense_fwd_%s", act_suffix(d->act));
+    clact__kern k;
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
+    size_t n = rows * d->out_features;
+    cl_int has_b = b.mem != NULL, has_z = d->act && z.mem;
+    clact__arg_size(&k, n);
+    clact__arg_size(&k, d->out_features);
+    clact__arg_buf(&k, g.mem, g.offset);
+    clact__arg_buf(&k, has_b ? b.mem : g.mem, b.offset);
+    CLACT__ARG(&k, has_b);
+    clact__arg_buf(&k, has_z ? z.mem : g.mem, z.offset);
+    CLACT__ARG(&k, has_z);
+    clact__arg_buf(&k, y.mem, y.offset);
+    clact__arg_real(&k, call->dtype, d->act ? d->act->param[0] : 0.0);
+    clact__arg_real(&k, call->dtype, d->act ? d->act->param[1] : 0.0);
+    return clact__launch(ctx, &k, (n + ctx->vector_width - 1) / ctx->vector_width, 256, nw, wl, ev);
+}
+
+/* Start an op: join the scratch buffer's chain (bytes of it for the op), and put a barrier on the
+ * queue with the caller's wait list and the chain's previous user, since CLBlast cannot wait. */
+static clact_status start(clact__call *call, size_t bytes, cl_event *e0) {
+    clact_context *ctx = call->ctx;
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    *e0 = NULL;
+    CLACT__FORWARD(clact__scratch_begin(ctx, bytes ? bytes : 1, call->num_wait, call->wait_list,
+                                        stack, &waits, &nw));
+    cl_int err = nw ? clEnqueueBarrierWithWaitList(ctx->queue, nw, waits, e0) : CL_SUCCESS;
+    if (waits != stack)
+        free(waits);
+    return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueBarrierWithWaitList");
+}
+
+/* Record the op's last command for the scratch chain and the caller; release the rest. */
+static void finish(clact__call *call, clact_status st, cl_event *events, int n) {
+    cl_event last = NULL;
+    for (int i = 0; i < n; ++i)
+        if (events[i])
+            last = events[i];
+    clact__scratch_end(call->ctx, last);
+    if (st == CLACT_OK && call->event && last) {
+        clRetainEvent(last);
+        *call->event = last;
+    }
+    for (int i = 0; i < n; ++i)
+        if (events[i])
+            clReleaseEvent(events[i]);
+}
+
+static clact_status forward(clact__call *call, const clact_dense_desc *d, size_t batch,
+                            clact_buffer x, clact_buffer w, clact_buffer b, clact_buffer z,
+                            clact_buffer y) {
+    clact_context *ctx = call->ctx;
+    CLACT__FORWARD(check_desc(call, d, batch));
+    size_t in = d->in_features, out = d->out_features, es = clact_dtype_size(call->dtype);
+    int keep_z = d->act && z.mem;
+    clact__buf bufs[5] = {{"x", x.mem, x.offset, batch * in, es, 0, -1},
+                          {"w", w.mem, w.offset, out * in, es, 0, -1},
+                          {"y", y.mem, y.offset, batch * out, es, 1, -1},
+                          {"b", b.mem, b.offset, out, es, 0, -1},
+                          {"z", z.mem, z.offset, batch * out, es, 1, -1}};
+    int nb = 3;
+    if (b.mem)
+        bufs[nb++] = bufs[3];
+    if (keep_z)
+        bufs[nb++] = bufs[4];
+    CLACT__FORWARD(clact__check_buffers(ctx, bufs, nb));
+    if (batch == 0)
+        return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
+    cl_event ev[4] = {NULL, NULL, NULL, NULL};
+    clact_status st = start(call, 1, &ev[0]);
+    /* The GEMM writes where the pass reads: z when it is kept, else y (in place). */
+    clact_buffer g = keep_z ? z : y;
+    gemm_args ga = {
+        CLBlastTransposeNo, CLBlastTransposeYes, batch, out, in, x, w, g, in, in, out, 0};
+    if (st == CLACT_OK)
+        st = gemm(ctx, call->dtype, &ga, &ev[1]);
+    if (st == CLACT_OK && (d->act || b.mem))
+        st = bias_act(call, d, batch, g, b, z, y, ev[1] && ctx->out_of_order ? 1 : 0,
+                      ev[1] && ctx->out_of_order ? &ev[1] : NULL, &ev[2]);
+    finish(call, st, ev, 3);
+    return st;
+}
+
+clact_status clact_dense_forward(clact_context *ctx, const clact_dense_desc *desc,
+                                 clact_dtype dtype, size_t batch, clact_buffer x, clact_buffer w,
+                                 clact_buffer b, clact_buffer z, clact_buffer y, cl_uint num_wait,
+                                 const cl_event *wait_list, cl_event *event) {
+    clact__call call;
+    char name[48];
+    snprintf(name, sizeof name, "dense_forward(%s)",
+             desc && desc->act && clact_op_name(desc->act->op) ? clact_op_name(desc->act->op)
+                                                               : "linear");
+    size_t shape[3] = {batch, desc ? desc->in_features : 0, desc ? desc->out_features : 0};
+    clact_status st = clact__begin(&call, ctx, name, dtype, num_wait, wait_list, event);
+    call.ndim = 3;
+    call.shape = shape;
+    if (st == CLACT_OK)
+        st = forward(&call, desc, batch, x, w, b, z, y);
+    return clact__end(&call, st);
+}
+
+/* dz = dy * act'(s) into the scratch buffer and db = its column sums, in one pass (without an
+ * activation dz is dy itself and the pass only sums, when db is wanted). */
+static clact_status grad_pass(clact__call *call, const clact_dense_desc *d, size_t batch,
+                              clact_buffer s, int from_y, clact_buffer dy, clact_buffer db,
+                              cl_uint nw, const cl_event *wl, cl_event *ev) {
+    clact_context *ctx = call->ctx;
+    *ev = NULL;
+    if (!d->act && !db.mem)
+        return CLACT_OK;
+    char name[64];
+    snprintf(name, sizeof name, "clact_dense_bwd_%s_%s", act_suffix(d->act), from_y ? "y" : "x");
+    clact__kern k;
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
+    cl_int store_dz = d->act != NULL, has_db = db.mem != NULL;
+    cl_int accumulate = (d->flags & CLACT_DENSE_ACCUMULATE) != 0;
+    clact__arg_size(&k, batch);
+    clact__arg_size(&k, d->out_features);
+    clact__arg_buf(&k, d->act ? s.mem : dy.mem, d->act ? s.offset : dy.offset);
+    clact__arg_buf(&k, dy.mem, dy.offset);
+    clact__arg_buf(&k, ctx->scratch, 0);
+    CLACT__ARG(&k, store_dz);
+    clact__arg_buf(&k, has_db ? db.mem : dy.mem, db.offset);
+    CLACT__ARG(&k, has_db);
+    CLACT__ARG(&k, accumulate);
+    clact__arg_real(&k, call->dtype, d->act ? d->act->param[0] : 0.0);
+    clact__arg_real(&k, call->dtype, d->act ? d->act->param[1] : 0.0);
+    size_t items = (d->out_features + ctx->vector_width - 1) / ctx->vector_width;
+    return clact__launch(ctx, &k, items, 64, nw, wl, ev);
+}
+
+/* Which saved tensor the activation's gradient is taken from (z, the pre-activation, is what
+ * the kernels call x); *from_y for the output. */
+static clact_status pick_saved(clact__call *call, const clact_dense_desc *d, clact_buffer z,
+                               clact_buffer y, clact_buffer *s, int *from_y) {
+    *from_y = 0;
+    *s = z;
+    if (!d->act)
+        return CLACT_OK;
+    unsigned can = clact_backward_saved(d->act);
+    if (z.mem && (can & CLACT_SAVED_X))
+        return CLACT_OK;
+    if (y.mem && (can & CLACT_SAVED_Y)) {
+        *s = y;
+        *from_y = 1;
+        return CLACT_OK;
+    }
+    return clact__fail(call->ctx, CLACT_INVALID_ARGUMENT,
+                       "dense backward of %s needs z (the forward's pre-activation)%s",
+                       clact_op_name(d->act->op), (can & CLACT_SAVED_Y) ? " or y" : "");
+}
+
+static clact_status backward(clact__call *call, const clact_dense_desc *d, size_t batch,
+                             clact_buffer x, clact_buffer w, clact_buffer z, clact_buffer y,
+                             clact_buffer dy, clact_buffer dx, clact_buffer dw, clact_buffer db) {
+    clact_context *ctx = call->ctx;
+    CLACT__FORWARD(check_desc(call, d, batch));
+    size_t in = d->in_features, out = d->out_features, es = clact_dtype_size(call->dtype);
+    clact_buffer s;
+    int from_y;
+    CLACT__FORWARD(pick_saved(call, d, z, y, &s, &from_y));
+    clact__buf bufs[8] = {{"dy", dy.mem, dy.offset, batch * out, es, 0, -1},
+                          {"x", x.mem, x.offset, batch * in, es, 0, -1},
+                          {"w", w.mem, w.offset, out * in, es, 0, -1},
+                          {from_y ? "y" : "z", s.mem, s.offset, batch * out, es, 0, -1},
+                          {"dx", dx.mem, dx.offset, batch * in, es, 1, -1},
+                          {"dw", dw.mem, dw.offset, out * in, es, 1, -1},
+                          {"db", db.mem, db.offset, out, es, 1, -1}};
+    int nb = 0;
+    for (int i = 0; i < 7; ++i) {
+        /* x is needed for dW, w for dx, the saved tensor with an activation; outputs if given. */
+        int need = i == 0 || (i == 1 && dw.mem) || (i == 2 && dx.mem) || (i == 3 && d->act) ||
+                   (i >= 4 && bufs[i].mem);
+        if (need)
+            bufs[nb++] = bufs[i];
+    }
+    CLACT__FORWARD(clact__check_buffers(ctx, bufs, nb));
+    cl_event ev[5] = {NULL, NULL, NULL, NULL, NULL};
+    size_t dz_bytes = d->act ? batch * out * es : 0;
+    clact_status st = start(call, dz_bytes, &ev[0]);
+    if (st == CLACT_OK)
+        st = grad_pass(call, d, batch, s, from_y, dy, db, ev[0] ? 1 : 0, ev[0] ? &ev[0] : NULL,
+                       &ev[1]);
+    clact_buffer dz = d->act ? (clact_buffer){ctx->scratch, 0} : dy;
+    int acc = (d->flags & CLACT_DENSE_ACCUMULATE) != 0;
+    gemm_args gw = {
+        CLBlastTransposeYes, CLBlastTransposeNo, out, in, batch, dz, x, dw, out, in, in, acc};
+    gemm_args gx = {
+        CLBlastTransposeNo, CLBlastTransposeNo, batch, in, out, dz, w, dx, out, in, in, 0};
+    if (st == CLACT_OK && dw.mem)
+        st = gemm(ctx, call->dtype, &gw, &ev[2]);
+    if (st == CLACT_OK && dx.mem && batch)
+        st = gemm(ctx, call->dtype, &gx, &ev[3]);
+    /* Nothing enqueued at all (no output wanted, or an empty batch without dW): a marker. */
+    if (st == CLACT_OK && !ev[0] && !ev[1] && !ev[2] && !ev[3])
+        st = clact__marker(ctx, 0, NULL, &ev[4]);
+    finish(call, st, ev, 5);
+    return st;
+}
+
+clact_status clact_dense_backward(clact_context *ctx, const clact_dense_desc *desc,
+                                  clact_dtype dtype, size_t batch, clact_buffer x, clact_buffer w,
+                                  clact_buffer z, clact_buffer y, clact_buffer dy, clact_buffer dx,
+                                  clact_buffer dw, clact_buffer db, cl_uint num_wait,
+                                  const cl_event *wait_list, cl_event *event) {
+    clact__call call;
+    char name[48];
+    snprintf(name, sizeof name, "dense_backward(%s)",
+             desc && desc->act && clact_op_name(desc->act->op) ? clact_op_name(desc->act->op)
+                                                               : "linear");
+    size_t shape[3] = {batch, desc ? desc->in_features : 0, desc ? desc->out_features : 0};
+    clact_status st = clact__begin(&call, ctx, name, dtype, num_wait, wait_list, event);
+    call.ndim = 3;
+    call.shape = shape;
+    if (st == CLACT_OK)
+        st = backward(&call, desc, batch, x, w, z, y, dy, dx, dw, db);
+    return clact__end(&call, st);
+}
