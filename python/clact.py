@@ -66,6 +66,15 @@ class _CEDesc(ctypes.Structure):
                 ("label_smoothing", ctypes.c_double), ("target_type", _i32), ("flags", _u32)]
 
 
+class _Buffer(ctypes.Structure):
+    _fields_ = [("mem", ctypes.c_void_p), ("offset", ctypes.c_size_t)]
+
+
+class _DenseDesc(ctypes.Structure):
+    _fields_ = [("in_features", ctypes.c_size_t), ("out_features", ctypes.c_size_t),
+                ("act", ctypes.POINTER(_Activation)), ("flags", ctypes.c_uint32)]
+
+
 def _sig(lib, name, res, *args):
     f = getattr(lib, name)
     f.restype, f.argtypes = res, list(args)
@@ -92,6 +101,11 @@ _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p
 _sig(_lib, "clact_backward_saved", _u32, ctypes.POINTER(_Activation))
 _sig(_lib, "clact_backward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
      _p, _sz, _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_dense_forward", _i32, _p, ctypes.POINTER(_DenseDesc), _i32, _sz, _Buffer, _Buffer,
+     _Buffer, _Buffer, _Buffer, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_dense_backward", _i32, _p, ctypes.POINTER(_DenseDesc), _i32, _sz, _Buffer,
+     _Buffer, _Buffer, _Buffer, _Buffer, _Buffer, _Buffer, _Buffer, _u32, ctypes.POINTER(_p),
+     ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
      _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_context_check", _i32, _p)
@@ -356,6 +370,67 @@ class Context:
 
         self._run([a, g], [1], launch)
         return back(g) if back else g
+
+    def _dense_desc(self, w, act, accumulate, params):
+        a = _activation(act, params) if act else None
+        d = _DenseDesc(w.shape[1], w.shape[0], ctypes.pointer(a) if a is not None else None,
+                       1 if accumulate else 0)
+        return d, a  # a is kept alive with d
+
+    def dense_forward(self, x, w, b=None, act=None, keep_z=False, **params):
+        """``act(x @ w.T + b)`` as torch.nn.Linear(in, out) then the activation (None: none):
+        x (batch, in), w (out, in), b (out) or None; float32 or float64 (float16 on devices
+        with cl_khr_fp16). Returns y, or (y, z) with z the pre-activation when keep_z."""
+        x, dt, _ = self._prepare(x, None)
+        w, _, _ = self._prepare(w, dt)
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1]:
+            raise Error("INVALID_ARGUMENT", f"x {x.shape} and w {w.shape} do not make a layer")
+        d, keep = self._dense_desc(w, act, False, params)
+        y = np.zeros((x.shape[0], w.shape[0]), x.dtype)
+        z = np.zeros_like(y)
+        arrays = [x, w, y, z] + ([self._prepare(b, dt)[0]] if b is not None else [])
+
+        def launch(bf):
+            ev = _p()
+            bias = _Buffer(bf[4], 0) if b is not None else _Buffer(None, 0)
+            self._check(_lib.clact_dense_forward(
+                self._h, ctypes.byref(d), _DTYPES[dt], x.shape[0], _Buffer(bf[0], 0),
+                _Buffer(bf[1], 0), bias, _Buffer(bf[3] if keep_z else None, 0),
+                _Buffer(bf[2], 0), 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run(arrays, [2, 3] if keep_z else [2], launch)
+        del keep
+        return (y, z) if keep_z else y
+
+    def dense_backward(self, x, w, dy, z=None, y=None, act=None, dw=None, db=None, **params):
+        """The gradients of dense_forward for the output gradient dy, from the pre-activation z
+        (or the output y where the activation allows): returns (dx, dw, db) as torch.autograd
+        gives them. With dw and db given, adds to them (as PyTorch accumulates into .grad)."""
+        x, dt, _ = self._prepare(x, None)
+        w, _, _ = self._prepare(w, dt)
+        g, _, _ = self._prepare(dy, dt)
+        acc = dw is not None and db is not None
+        d, keep = self._dense_desc(w, act, acc, params)
+        dx = np.zeros_like(x)
+        gw = np.array(dw, dtype=x.dtype, copy=True) if acc else np.zeros_like(w)
+        gb = np.array(db, dtype=x.dtype, copy=True) if acc else np.zeros(w.shape[0], x.dtype)
+        saved = self._prepare(z if z is not None else y if y is not None else g, dt)[0]
+        arrays = [x, w, g, saved, dx, gw, gb]
+
+        def launch(bf):
+            ev = _p()
+            zb = _Buffer(bf[3] if z is not None else None, 0)
+            yb = _Buffer(bf[3] if z is None and y is not None else None, 0)
+            self._check(_lib.clact_dense_backward(
+                self._h, ctypes.byref(d), _DTYPES[dt], x.shape[0], _Buffer(bf[0], 0),
+                _Buffer(bf[1], 0), zb, yb, _Buffer(bf[2], 0), _Buffer(bf[4], 0),
+                _Buffer(bf[5], 0), _Buffer(bf[6], 0), 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run(arrays, [4, 5, 6], launch)
+        del keep
+        return dx, gw, gb
 
     def softmax(self, x, dim, kind="softmax", dtype=None, safe=False):
         """softmax / log_softmax / softmin of x over dim, as a new NumPy array."""

@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The dense layer (python/clact.py over the library) against torch.nn.Linear + the activation +
+torch.autograd (Debian's python3-torch), for no activation and every activation of the library's
+list, with and without bias, shapes 1x1x1, 3x5x7, batch 1 and 129x257x65, the backward from the
+pre-activation and, where the activation allows (what PyTorch's in-place activations save), from
+the output; f32 and f64. Random weights as nn.Linear initialises them, fresh seed each run
+(printed; CLACT_TEST_SEED repeats a run). A sum of k products is compared within
+(2k + 8) u sum|terms| + 1e-5 |value| in float (u = 2^-24), with 1.2 |dy| bounding |dz|.
+Usage: torch_dense.py (with CLACT_LIBRARY naming the library and python/ beside this folder)"""
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import clact  # noqa: E402
+
+warnings.simplefilter("ignore", UserWarning)  # F.sigmoid and F.tanh are deprecated aliases
+seed = int(os.environ.get("CLACT_TEST_SEED", "0")) or int.from_bytes(os.urandom(4), "little")
+print(f"torch_dense: seed {seed} (set CLACT_TEST_SEED={seed} to repeat this run), "
+      f"torch {torch.__version__}")
+torch.manual_seed(seed)
+rng = np.random.default_rng(seed)
+
+
+def activation(name):
+    if name is None:
+        return lambda t: t
+    if name == "gelu_tanh":
+        return lambda t: F.gelu(t, approximate="tanh")
+    return getattr(F, name)
+
+
+failures = checked = 0
+
+
+def close(label, got, want, bound):
+    global failures, checked
+    checked += 1
+    err = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    bad = ~(err <= bound + 1e-5 * np.abs(want))
+    if bad.any():
+        failures += 1
+        i = np.unravel_index(np.argmax(err - bound), err.shape)
+        print(f"FAIL {label}: {bad.sum()} elements, worst at {i}: clact {got[i]} torch {want[i]} "
+              f"(bound {bound[i]:.3g})")
+        return False
+    return True
+
+
+ctx = clact.Context()
+shapes = [(1, 1, 1), (3, 5, 7), (1, 64, 10), (129, 257, 65)]
+for dt, u in ((np.float32, 2.0**-24), (np.float64, 2.0**-53)):
+    for act in [None, *clact.OPS]:
+        for batch, fin, fout in shapes:
+            for bias in (True, False):
+                lin = torch.nn.Linear(fin, fout, bias=bias).to(torch.float64 if dt == np.float64
+                                                              else torch.float32)
+                w = lin.weight.detach().numpy().astype(dt)
+                b = lin.bias.detach().numpy().astype(dt) if bias else None
+                x = rng.uniform(-2, 2, (batch, fin)).astype(dt)
+                dy = rng.uniform(-1, 1, (batch, fout)).astype(dt)
+                xt = torch.from_numpy(x.copy()).requires_grad_(True)
+                yt = activation(act)(lin(xt))
+                yt.backward(torch.from_numpy(dy.copy()))
+                label = f"{np.dtype(dt).name} {act or 'linear'} {batch}x{fin}x{fout} bias {bias}"
+                y, z = ctx.dense_forward(x, w, b, act=act, keep_z=True)
+                sy = np.abs(x).astype(np.float64) @ np.abs(w).T.astype(np.float64) + \
+                    (np.abs(b) if bias else 0)
+                ok = close(label + " y", y, yt.detach().numpy(), 1.2 * (2 * fin + 8) * u * sy)
+                saved = [("z", {"z": z})]
+                if act and "y" in clact.saved(act):
+                    saved.append(("y", {"y": y}))
+                ady = 1.2 * np.abs(dy).astype(np.float64)
+                for form, kw in saved:
+                    dx, gw, gb = ctx.dense_backward(x, w, dy, act=act, **kw)
+                    tag = f"{label} from {form}"
+                    ok &= close(tag + " dx", dx, xt.grad.numpy(),
+                                (2 * fout + 40) * u * (ady @ np.abs(w).astype(np.float64)))
+                    ok &= close(tag + " dW", gw, lin.weight.grad.numpy(),
+                                (2 * batch + 40) * u * (ady.T @ np.abs(x).astype(np.float64)))
+                    if bias:
+                        ok &= close(tag + " db", gb, lin.bias.grad.numpy(),
+                                    (2 * batch + 40) * u * ady.sum(0))
+                if ok:
+                    print(f"ok   {label}")
+    # Accumulation into existing .grad, as PyTorch's second backward adds.
+    lin = torch.nn.Linear(5, 7).to(torch.float64 if dt == np.float64 else torch.float32)
+    w = lin.weight.detach().numpy().astype(dt)
+    b = lin.bias.detach().numpy().astype(dt)
+    x = rng.uniform(-2, 2, (3, 5)).astype(dt)
+    dy = rng.uniform(-1, 1, (3, 7)).astype(dt)
+    for _ in range(2):
+        F.silu(lin(torch.from_numpy(x.copy()))).backward(torch.from_numpy(dy.copy()))
+    _, z = ctx.dense_forward(x, w, b, act="silu", keep_z=True)
+    _, gw, gb = ctx.dense_backward(x, w, dy, z=z, act="silu")
+    _, gw, gb = ctx.dense_backward(x, w, dy, z=z, act="silu", dw=gw, db=gb)
+    close(f"{np.dtype(dt).name} accumulate dW", gw, lin.weight.grad.numpy(),
+          np.full(gw.shape, 1e3 * u))
+    close(f"{np.dtype(dt).name} accumulate db", gb, lin.bias.grad.numpy(),
+          np.full(gb.shape, 1e3 * u))
+
+print(f"torch_dense: {checked - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
