@@ -373,6 +373,16 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("backward --summary", ["backward", "relu", "--summary", p("x.npy"), p("g.npy"),
                                         p("out.npy")], "summary", out=p("out.npy"))
     check("help lists backward", "backward" in run("--help").stdout)
+    # bench: an op's backward (three streams of bytes) and a dense layer (GFLOP/s), tiny.
+    r = run("bench", "--quick", "--sizes", "4096", "--format", "csv", "--ops",
+            "gelu_backward,dense_relu_8x16x4,dense_linear_8x16x4_backward")
+    rows = [l.split(",") for l in r.stdout.splitlines()[1:]]
+    check("bench backward and dense", r.returncode == 0 and len(rows) == 3 and
+          rows[0][0] == "gelu_backward" and float(rows[0][6]) > 0 and rows[1][10] and
+          float(rows[1][10]) > 0 and rows[2][0] == "dense_linear_8x16x4_backward",
+          r.stdout + r.stderr)
+    expect_error("bench bad dense", ["bench", "--ops", "dense_relu_8x16"], "dense_ACT_BxIxO")
+    expect_error("bench bad backward", ["bench", "--ops", "swish_backward"], "swish")
 
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

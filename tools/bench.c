@@ -27,8 +27,8 @@
 /* List lengths. The op list has room for every activation the library has, plus as many more
  * entries, so that a longer activation list in the header needs no edit here. */
 enum {
-    NAME_LEN = 32,
-    MAX_OPS = CLACT_OP_COUNT + 64,
+    NAME_LEN = 48,
+    MAX_OPS = 2 * CLACT_OP_COUNT + 64,
     MAX_SIZES = 16,
     MAX_DTYPES = 16,
     MAX_SETS = 16
@@ -36,6 +36,9 @@ enum {
 
 /* The defaults, kept here once: the runs use them and clact_bench_help prints them. */
 static const size_t default_rows[] = {1000, 4096, 32768};
+static const char *const default_dense[] = {
+    "dense_relu_128x784x256", "dense_relu_128x784x256_backward", "dense_linear_128x256x10",
+    "dense_linear_128x256x10_backward"};
 static const char *const default_sizes = "16777216,67108864", *const quick_sizes = "4194304";
 
 /* Errors are one line, "clact: bench: ...". */
@@ -59,8 +62,25 @@ static double event_ms(cl_event e) {
     return (double)(t1 - t0) * 1e-6;
 }
 
-/* One thing to time: enqueue(i) launches on buffer set i and returns an event. */
-typedef cl_event (*enqueue_fn)(void *state, int set);
+/* One thing to time: enqueue(i) launches on buffer set i and returns the event of its last
+ * command; an op of several commands also returns, through start, a marker enqueued just
+ * before them (NULL otherwise), so that its time spans them all. */
+typedef cl_event (*enqueue_fn)(void *state, int set, cl_event *start);
+
+/* The time of what enqueue launched: its one command, or from the start marker's end to the last
+ * command's end. Releases both events. */
+static double launched_ms(cl_event start, cl_event e) {
+    double ms = event_ms(e);
+    if (start) {
+        cl_ulong t0 = 0, t1 = 0;
+        clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        ms = (double)(t1 - t0) * 1e-6;
+        clReleaseEvent(start);
+    }
+    clReleaseEvent(e);
+    return ms;
+}
 
 typedef struct timing {
     double median_ms, min_ms;
@@ -81,11 +101,11 @@ static void time_alternating(enqueue_fn fn, void *const *states, int count, int 
     for (int k = 0; k < count; ++k)
         for (int w = 0; w < 2; ++w) { /* the second launch, warm, calibrates */
             double t0 = now_s();
-            cl_event e = fn(states[k], w % sets);
+            cl_event start = NULL, e = fn(states[k], w % sets, &start);
             if (!e)
                 return;
             clWaitForEvents(1, &e);
-            clReleaseEvent(e);
+            launched_ms(start, e);
             one += w ? now_s() - t0 : 0;
         }
     int reps = one > 0 ? (int)(target_s / one) : max_reps;
@@ -95,14 +115,13 @@ static void time_alternating(enqueue_fn fn, void *const *states, int count, int 
         return;
     for (int r = 0; r < reps; ++r)
         for (int k = 0; k < count; ++k) {
-            cl_event e = fn(states[k], (r + k * (sets / 2)) % sets);
+            cl_event start = NULL, e = fn(states[k], (r + k * (sets / 2)) % sets, &start);
             if (!e) {
                 free(ms);
                 return;
             }
             clWaitForEvents(1, &e);
-            ms[k * reps + r] = event_ms(e);
-            clReleaseEvent(e);
+            ms[k * reps + r] = launched_ms(start, e);
         }
     for (int k = 0; k < count; ++k) {
         qsort(ms + k * reps, (size_t)reps, sizeof *ms, cmp_double);
@@ -121,16 +140,29 @@ static timing time_it(enqueue_fn fn, void *state, int sets, double target_s, int
 
 /* What enqueue_op launches: an op of the library, or one of the two copy yardsticks. */
 typedef enum bench_kind {
-    BENCH_ACTIVATION,  /* clact_forward */
-    BENCH_SOFTMAX,     /* clact_softmax over rows of rowlen */
-    BENCH_COPY_BUFFER, /* clEnqueueCopyBuffer of n floats */
-    BENCH_COPY_KERNEL  /* the copy kernel over n floats */
+    BENCH_ACTIVATION,     /* clact_forward */
+    BENCH_BACKWARD,       /* clact_backward from x */
+    BENCH_SOFTMAX,        /* clact_softmax over rows of rowlen */
+    BENCH_DENSE,          /* clact_dense_forward, keeping z */
+    BENCH_DENSE_BACKWARD, /* clact_dense_backward from z: dx, dW, db */
+    BENCH_COPY_BUFFER,    /* clEnqueueCopyBuffer of n floats */
+    BENCH_COPY_KERNEL     /* the copy kernel over n floats */
 } bench_kind;
+
+/* A dense layer's buffers (row-major, as nn.Linear): x (batch, in), w (out, in), b (out), z, y
+ * and dy (batch, out), and the gradients. */
+typedef struct dense_buffers {
+    size_t batch, in, out;
+    cl_mem x, w, b, z, y, dy, dx, dw, db;
+} dense_buffers;
 
 typedef struct op_state {
     clact_context *ctx;
     cl_mem *in, *out;
+    int sets; /* the backward reads dy from the next set's input */
     size_t n, rowlen;
+    const dense_buffers *dense;
+    int has_act; /* the dense layer's activation is act (else none) */
     bench_kind kind;
     clact_dtype dtype;
     clact_activation act;
@@ -138,21 +170,57 @@ typedef struct op_state {
     cl_kernel copy;
 } op_state;
 
-static cl_event enqueue_op(void *p, int set) {
+static cl_event enqueue_op(void *p, int set, cl_event *start) {
     op_state *s = p;
     cl_event e = NULL;
     cl_command_queue q = clact_context_queue(s->ctx);
+    *start = NULL;
     switch (s->kind) {
     case BENCH_ACTIVATION:
         if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
                           &e) != CLACT_OK)
             return NULL;
         break;
+    case BENCH_BACKWARD:
+        if (clact_backward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, NULL, 0,
+                           s->in[(set + 1) % s->sets], 0, s->out[set], 0, 0, NULL, &e) != CLACT_OK)
+            return NULL;
+        break;
+    case BENCH_DENSE:
+    case BENCH_DENSE_BACKWARD: {
+        const dense_buffers *b = s->dense;
+        clact_dense_desc d = {b->in, b->out, s->has_act ? &s->act : NULL, 0};
+        clact_buffer none = {NULL, 0};
+        if (clEnqueueMarkerWithWaitList(q, 0, NULL, start) != CL_SUCCESS)
+            return NULL;
+        clact_status st =
+            s->kind == BENCH_DENSE
+                ? clact_dense_forward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
+                                      (clact_buffer){b->w, 0}, (clact_buffer){b->b, 0},
+                                      (clact_buffer){b->z, 0}, (clact_buffer){b->y, 0}, 0, NULL, &e)
+                : clact_dense_backward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
+                                       (clact_buffer){b->w, 0}, (clact_buffer){b->z, 0}, none,
+                                       (clact_buffer){b->dy, 0}, (clact_buffer){b->dx, 0},
+                                       (clact_buffer){b->dw, 0}, (clact_buffer){b->db, 0}, 0, NULL,
+                                       &e);
+        if (st != CLACT_OK) {
+            clReleaseEvent(*start);
+            *start = NULL;
+            return NULL;
+        }
+        break;
+    }
     case BENCH_SOFTMAX: {
+        /* Long rows take two kernels (the split path): time from a marker before them. */
+        if (clEnqueueMarkerWithWaitList(q, 0, NULL, start) != CL_SUCCESS)
+            return NULL;
         size_t shape[2] = {s->n / s->rowlen, s->rowlen};
         if (clact_softmax(s->ctx, s->sm, 0, s->dtype, 2, shape, 1, s->in[set], 0, s->out[set], 0, 0,
-                          NULL, &e) != CLACT_OK)
+                          NULL, &e) != CLACT_OK) {
+            clReleaseEvent(*start);
+            *start = NULL;
             return NULL;
+        }
         break;
     }
     case BENCH_COPY_BUFFER:
@@ -306,13 +374,16 @@ static int parse_list(const char *option, const char *s, char items[][NAME_LEN],
     return n;
 }
 
-/* One entry of --ops, parsed once at validation: an activation, or a softmax kind over rows. */
+/* One entry of --ops, parsed once at validation: an activation, its backward, a softmax kind
+ * over rows, or a dense layer of a given shape (forward or backward). */
 typedef struct bench_op {
     char name[NAME_LEN];
-    bench_kind kind; /* BENCH_ACTIVATION or BENCH_SOFTMAX */
+    bench_kind kind;
     clact_op op;
+    int has_act; /* dense: with op as its activation (else "linear") */
     clact_softmax_kind sm;
     size_t rowlen;
+    size_t batch, in, out; /* dense */
 } bench_op;
 
 typedef enum bench_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } bench_format;
@@ -331,13 +402,49 @@ typedef struct bench_args {
     int quick;
 } bench_args;
 
-/* An activation's name, or KIND_N: a softmax kind's name and a positive row length N. The
- * activation is tried first, so that an activation whose name ends in _N stays one. */
+/* dense_ACT_BxIxO: ACT an activation's name or "linear", B, I and O positive integers. */
+static int parse_dense(const char *spec, bench_op *op) {
+    const char *shape = strrchr(spec, '_');
+    char act[NAME_LEN] = "";
+    if (shape)
+        snprintf(act, sizeof act, "%.*s", (int)(shape - spec), spec);
+    unsigned long long b = 0, i = 0, o = 0;
+    char tail;
+    if (!shape || sscanf(shape + 1, "%llux%llux%llu%c", &b, &i, &o, &tail) != 3 || !b || !i || !o ||
+        !isdigit((unsigned char)shape[1]) || b > (1u << 20) || i > (1u << 20) || o > (1u << 20))
+        return bench_error(EXIT_USAGE,
+                           "'%s': a dense layer is dense_ACT_BxIxO (ACT an activation or linear; "
+                           "batch, in and out features positive)",
+                           op->name);
+    op->has_act = strcmp(act, "linear") != 0;
+    if (op->has_act && clact_op_from_name(act, &op->op) != CLACT_OK)
+        return bench_error(EXIT_USAGE, "'%s': unknown activation '%s'", op->name, act);
+    op->batch = (size_t)b, op->in = (size_t)i, op->out = (size_t)o;
+    return EXIT_OK;
+}
+
+/* An activation's name, OP_backward, dense_ACT_BxIxO[_backward], or KIND_N: a softmax kind's
+ * name and a positive row length N. The activation is tried first, so that an activation whose
+ * name ends in _N stays one. */
 static int parse_op(const char *name, bench_op *op) {
     memset(op, 0, sizeof *op);
     snprintf(op->name, sizeof op->name, "%s", name);
     if (clact_op_from_name(name, &op->op) == CLACT_OK) {
         op->kind = BENCH_ACTIVATION;
+        return EXIT_OK;
+    }
+    size_t len = strlen(name), suffix = strlen("_backward");
+    int backward = len > suffix && !strcmp(name + len - suffix, "_backward");
+    char base[NAME_LEN];
+    snprintf(base, sizeof base, "%.*s", (int)(backward ? len - suffix : len), name);
+    if (!strncmp(base, "dense_", 6)) {
+        op->kind = backward ? BENCH_DENSE_BACKWARD : BENCH_DENSE;
+        return parse_dense(base + 6, op);
+    }
+    if (backward) {
+        op->kind = BENCH_BACKWARD;
+        if (clact_op_from_name(base, &op->op) != CLACT_OK)
+            return bench_error(EXIT_USAGE, "unknown op '%s' in '%s'", base, name);
         return EXIT_OK;
     }
     const char *sep = strrchr(name, '_');
@@ -362,18 +469,26 @@ static int parse_op(const char *name, bench_op *op) {
     return EXIT_OK;
 }
 
-/* Every activation in the library's order, then softmax over a few row lengths. */
+/* Every activation in the library's order, then every activation's backward, softmax over a
+ * few row lengths, and the MLP layers of `clact train` (784 -> 256 with ReLU, 256 -> 10) at its
+ * batch of 128, forward and backward. */
 static int default_ops(bench_args *a) {
     char name[NAME_LEN];
     int code = EXIT_OK;
     a->nops = 0;
     for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op)
         code = parse_op(clact_op_name((clact_op)op), &a->ops[a->nops++]);
+    for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op) {
+        snprintf(name, sizeof name, "%s_backward", clact_op_name((clact_op)op));
+        code = parse_op(name, &a->ops[a->nops++]);
+    }
     for (size_t i = 0; i < sizeof default_rows / sizeof *default_rows && code == EXIT_OK; ++i) {
         snprintf(name, sizeof name, "%s_%zu", clact_softmax_kind_name(CLACT_SOFTMAX),
                  default_rows[i]);
         code = parse_op(name, &a->ops[a->nops++]);
     }
+    for (size_t i = 0; i < sizeof default_dense / sizeof *default_dense && code == EXIT_OK; ++i)
+        code = parse_op(default_dense[i], &a->ops[a->nops++]);
     return code;
 }
 
@@ -647,17 +762,19 @@ typedef struct result_row {
     size_t n;
     timing t;
     double gbs, ges, yard, copy_gbs;
+    double gflops; /* dense layers: GFLOP/s (their rows have no bandwidth figures) */
 } result_row;
 
 typedef struct printer {
     bench_format format;
-    int first; /* no row printed yet: JSON puts no comma before it */
+    int first;       /* no row printed yet: JSON puts no comma before it */
+    int first_dense; /* no dense row printed yet: the table prints its header first */
 } printer;
 
 static void print_header(const printer *p, const bench_device *d, overhead ov) {
     if (p->format == FORMAT_CSV)
         printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy,"
-               "fraction_of_interleaved_copy\n");
+               "fraction_of_interleaved_copy,GFLOP_s\n");
     else if (p->format == FORMAT_JSON)
         printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
                "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"results\": [",
@@ -676,9 +793,32 @@ static void print_size_header(const printer *p, const size_buffers *b, const yar
     if (p->format == FORMAT_TABLE)
         printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
                "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
-               "%-16s %10s %10s %6s %9s %9s %8s %9s\n",
+               "%-20s %10s %10s %6s %9s %9s %8s %9s\n",
                b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, "op",
                "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
+}
+
+/* A dense layer's row: time and GFLOP/s (elements: batch x out_features). */
+static void print_dense_row(printer *p, const result_row *r) {
+    const char *dtype = clact_dtype_name(r->dtype);
+    if (p->format == FORMAT_TABLE) {
+        if (p->first_dense)
+            printf("\ndense layers (CLBlast GEMMs + clact's passes)\n%-40s %6s %10s %10s %6s "
+                   "%9s\n",
+                   "op", "dtype", "median ms", "min ms", "reps", "GFLOP/s");
+        printf("%-40s %6s %10.3f %10.3f %6d %9.2f\n", r->op, dtype, r->t.median_ms, r->t.min_ms,
+               r->t.reps, r->gflops);
+    } else if (p->format == FORMAT_CSV) {
+        printf("%s,%s,%zu,%.6f,%.6f,%d,,,,,%.3f\n", r->op, dtype, r->n, r->t.median_ms, r->t.min_ms,
+               r->t.reps, r->gflops);
+    } else {
+        printf("%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, \"median_ms\": "
+               "%.6f, \"min_ms\": %.6f, \"reps\": %d, \"GFLOP_s\": %.3f}",
+               p->first ? "" : ",", r->op, dtype, r->n, r->t.median_ms, r->t.min_ms, r->t.reps,
+               r->gflops);
+    }
+    p->first = p->first_dense = 0;
+    fflush(stdout);
 }
 
 static void print_row(printer *p, const result_row *r) {
@@ -687,11 +827,11 @@ static void print_row(printer *p, const result_row *r) {
         char label[64];
         int f32 = r->dtype == CLACT_F32;
         snprintf(label, sizeof label, "%.31s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
-        printf("%-16s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label, r->t.median_ms,
+        printf("%-20s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label, r->t.median_ms,
                r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
                100.0 * r->gbs / r->copy_gbs);
     } else if (p->format == FORMAT_CSV) {
-        printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f\n", r->op, dtype, r->n, r->t.median_ms,
+        printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f,\n", r->op, dtype, r->n, r->t.median_ms,
                r->t.min_ms, r->t.reps, r->gbs, r->ges, r->gbs / r->yard, r->gbs / r->copy_gbs);
     } else {
         printf("%s\n  {\"op\": \"%s\", \"dtype\": \"%s\", \"elements\": %zu, \"median_ms\": "
@@ -721,6 +861,7 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
     op_state st = {.ctx = d->ctx,
                    .in = b->in,
                    .out = b->out,
+                   .sets = b->sets,
                    .n = n_used,
                    .rowlen = softmax ? op->rowlen : 1,
                    .kind = op->kind,
@@ -739,8 +880,10 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                 clact_context_last_error(d->ctx));
         return;
     }
+    /* Bytes read plus written per element: x and y, or for the backward x, dy and dx. */
+    double streams = op->kind == BENCH_BACKWARD ? 3.0 : 2.0;
     double esize = (double)clact_dtype_size(dtype), seconds = both[0].median_ms * 1e-3;
-    double gbs = 2.0 * esize * (double)n_used / seconds * 1e-9;
+    double gbs = streams * esize * (double)n_used / seconds * 1e-9;
     result_row r = {.op = op->name,
                     .dtype = dtype,
                     .n = n_used,
@@ -762,11 +905,91 @@ static int run_size(const bench_args *a, const bench_device *d, size_t n, printe
         for (int di = 0; di < a->ndtypes && code == EXIT_OK; ++di) {
             code = load_inputs(d, &b, a->dtypes[di]);
             for (int oi = 0; oi < a->nops && code == EXIT_OK; ++oi)
-                run_op(d, &b, &a->ops[oi], a->dtypes[di], a->target_s, y.best, p);
+                if (a->ops[oi].kind != BENCH_DENSE && a->ops[oi].kind != BENCH_DENSE_BACKWARD)
+                    run_op(d, &b, &a->ops[oi], a->dtypes[di], a->target_s, y.best, p);
         }
     }
     buffers_release(&b);
     return code;
+}
+
+static void dense_release(dense_buffers *b) {
+    cl_mem all[] = {b->x, b->w, b->b, b->z, b->y, b->dy, b->dx, b->dw, b->db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i)
+        if (all[i])
+            clReleaseMemObject(all[i]);
+}
+
+/* A dense layer's buffers in dtype, inputs filled with values of nn.Linear's scale. */
+static int dense_create(dense_buffers *b, const bench_device *d, const bench_op *op,
+                        clact_dtype dtype) {
+    memset(b, 0, sizeof *b);
+    b->batch = op->batch, b->in = op->in, b->out = op->out;
+    size_t es = clact_dtype_size(dtype),
+           sizes[9] = {b->batch * b->in,  b->out * b->in,    b->out,
+                       b->batch * b->out, b->batch * b->out, b->batch * b->out,
+                       b->batch * b->in,  b->out * b->in,    b->out};
+    cl_mem *all[9] = {&b->x, &b->w, &b->b, &b->z, &b->y, &b->dy, &b->dx, &b->dw, &b->db};
+    size_t most = 0;
+    for (int i = 0; i < 9; ++i)
+        most = sizes[i] > most ? sizes[i] : most;
+    float *init = malloc(most * sizeof *init);
+    void *conv = NULL;
+    if (init) {
+        for (size_t i = 0; i < most; ++i)
+            init[i] =
+                (float)((double)(i * 2654435761u % 20000) / 10000.0 - 1.0) / sqrtf((float)b->in);
+        conv = dtype == CLACT_F32 ? init : clact_cli_convert(init, CLACT_F32, dtype, most);
+    }
+    int ok = conv != NULL;
+    cl_int err;
+    for (int i = 0; ok && i < 9; ++i) {
+        *all[i] =
+            clCreateBuffer(clact_context_cl_context(d->ctx),
+                           CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizes[i] * es, conv, &err);
+        ok = *all[i] != NULL;
+    }
+    if (conv != init)
+        free(conv);
+    free(init);
+    if (!ok) {
+        dense_release(b);
+        return bench_error(EXIT_RUNTIME, "cannot allocate the buffers of %s", op->name);
+    }
+    return EXIT_OK;
+}
+
+/* Times a dense layer (forward, or backward: dx, dW and db) in dtype and prints its row. The
+ * forward does 2 B I O flops, the backward 4 B I O (its two GEMMs). */
+static int run_dense(const bench_device *d, const bench_op *op, clact_dtype dtype, double target_s,
+                     printer *p) {
+    dense_buffers b;
+    int code = dense_create(&b, d, op, dtype);
+    if (code != EXIT_OK)
+        return code;
+    op_state st = {.ctx = d->ctx,
+                   .sets = 1,
+                   .dense = &b,
+                   .has_act = op->has_act,
+                   .kind = op->kind,
+                   .dtype = dtype,
+                   .act = clact_activation_default(op->op)};
+    timing t = time_it(enqueue_op, &st, 1, target_s, 1000);
+    if (!t.reps) {
+        fprintf(stderr, "clact: bench: %s %s skipped: %s\n", op->name, clact_dtype_name(dtype),
+                clact_context_last_error(d->ctx));
+    } else {
+        double flops = (op->kind == BENCH_DENSE ? 2.0 : 4.0) * (double)op->batch * (double)op->in *
+                       (double)op->out;
+        result_row r = {.op = op->name,
+                        .dtype = dtype,
+                        .n = op->batch * op->out,
+                        .t = t,
+                        .gflops = flops / (t.median_ms * 1e-3) * 1e-9};
+        print_dense_row(p, &r);
+    }
+    dense_release(&b);
+    return EXIT_OK;
 }
 
 int clact_bench_main(int argc, char **argv) {
@@ -778,10 +1001,15 @@ int clact_bench_main(int argc, char **argv) {
     bench_device dev;
     code = device_open(&dev, args.device);
     if (code == EXIT_OK) {
-        printer p = {args.format, 1};
+        printer p = {args.format, 1, 1};
         print_header(&p, &dev, measure_overhead(args.device, dev.empty));
         for (int i = 0; i < args.nsizes && code == EXIT_OK; ++i)
             code = run_size(&args, &dev, args.sizes[i], &p);
+        /* Dense layers have their own shapes: once per dtype, whatever the sizes. */
+        for (int di = 0; di < args.ndtypes && code == EXIT_OK; ++di)
+            for (int oi = 0; oi < args.nops && code == EXIT_OK; ++oi)
+                if (args.ops[oi].kind == BENCH_DENSE || args.ops[oi].kind == BENCH_DENSE_BACKWARD)
+                    code = run_dense(&dev, &args.ops[oi], args.dtypes[di], args.target_s, &p);
         if (code == EXIT_OK && p.format == FORMAT_JSON)
             printf("\n]}\n");
     }
@@ -799,14 +1027,22 @@ void clact_bench_help(FILE *out) {
     for (size_t i = 0; i < sizeof default_rows / sizeof *default_rows && used < sizeof rows; ++i)
         used += (size_t)snprintf(rows + used, sizeof rows - used, "%s%s_%zu", i ? ", " : "",
                                  clact_softmax_kind_name(CLACT_SOFTMAX), default_rows[i]);
+    char dense[256] = "";
+    used = 0;
+    for (size_t i = 0; i < sizeof default_dense / sizeof *default_dense && used < sizeof dense; ++i)
+        used += (size_t)snprintf(dense + used, sizeof dense - used, "%s%s", i ? ", " : "",
+                                 default_dense[i]);
     fprintf(out,
             "bench: LISTs are comma-separated.\n"
-            "    --ops     OP names, and KIND_N for the softmax family over rows of N elements\n"
-            "              (%s);\n"
-            "              default: every activation, then %s\n"
+            "    --ops     OP names, OP_backward (the gradient from x), KIND_N for the softmax\n"
+            "              family over rows of N elements (%s), and dense_ACT_BxIxO[_backward]\n"
+            "              (a dense layer: batch B, in and out features, ACT an OP or linear;\n"
+            "              GFLOP/s, run once per dtype whatever the sizes);\n"
+            "              default: every activation, every OP_backward, then %s,\n"
+            "              %s\n"
             "    --sizes   element counts, with K or M after a number; default %s\n"
             "              (--quick: %s)\n"
             "    --dtype   the dtypes above; default f32\n"
             "    --format  table (the default), csv or json; --quick: shorter timing\n",
-            kinds, rows, default_sizes, quick_sizes);
+            kinds, rows, dense, default_sizes, quick_sizes);
 }
