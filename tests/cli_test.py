@@ -169,7 +169,7 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("bench row 0", ["bench", "--ops", "softmax_0"], "softmax_0")
     expect_error("bench row negative", ["bench", "--ops", "softmin_-64"], "softmin_-64")
     expect_error("bench kind without row", ["bench", "--ops", "softmax"], "softmax_N")
-    expect_error("bench op too long", ["bench", "--ops", "relu" * 10], "too long")
+    expect_error("bench op too long", ["bench", "--ops", "relu" * 13], "too long")
     # KIND_N for every softmax kind (softmin_N was refused), one row each.
     r = run("bench", "--ops", "softmin_64", "--sizes", "4096", "--quick", "--format", "csv")
     rows = r.stdout.splitlines()[1:]
@@ -179,13 +179,16 @@ with tempfile.TemporaryDirectory() as d:
     r = run("bench", "--ops", ",".join(kinds_n), "--sizes", "4096", "--quick", "--format", "csv")
     check("bench every softmax kind", r.returncode == 0
           and [l.split(",")[0] for l in r.stdout.splitlines()[1:]] == kinds_n, r.stdout + r.stderr)
-    # The default op list: every activation of the library, then softmax rows (32768 is longer
-    # than 4096 elements, so it is skipped with a line on stderr).
+    # The default op list: every activation of the library, every backward, then softmax rows
+    # (32768 is longer than 4096 elements, so it is skipped with a line on stderr), then the
+    # MLP's dense layers.
     r = run("bench", "--sizes", "4096", "--quick", "--format", "csv")
+    dense = ["dense_relu_128x784x256", "dense_relu_128x784x256_backward",
+             "dense_linear_128x256x10", "dense_linear_128x256x10_backward"]
     check("bench default ops", r.returncode == 0
           and [l.split(",")[0] for l in r.stdout.splitlines()[1:]]
-          == OPS + ["softmax_1000", "softmax_4096"] and "softmax_32768 skipped" in r.stderr,
-          r.stdout + r.stderr)
+          == OPS + [op + "_backward" for op in OPS] + ["softmax_1000", "softmax_4096"] + dense
+          and "softmax_32768 skipped" in r.stderr, r.stdout + r.stderr)
     r = run("bench", "--ops", "relu", "--sizes", "4K", "--dtype", "f64,f32", "--format", "csv",
             env={"CLACT_NO_FP64": "1"})
     check("bench without fp64 skips f64", r.returncode == 0 and "skipped" in r.stderr
