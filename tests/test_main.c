@@ -99,6 +99,6 @@ int main(void) {
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    clact_context_destroy(tu_ctx()); /* tu_setenv may have replaced ctx */
+    tu_release_contexts(); /* ctx, and the contexts tu_setenv made */
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,20 +16,74 @@ static uint64_t the_seed;
 clact_context *tu_ctx(void) { return the_ctx; }
 void tu_set_ctx(clact_context *ctx) { the_ctx = ctx; }
 
+int tu_quick(void) {
+    const char *v = getenv("CLACT_TEST_QUICK");
+    return v && v[0] && strcmp(v, "0");
+}
+
+/* Contexts made by tu_setenv, one per combination of the variables it set, so that going back
+ * to an earlier setting reuses that context and its programs (building programs again for every
+ * change costs seconds under valgrind). */
+enum { MAX_POOL = 32 };
+static struct {
+    char key[256];
+    clact_context *ctx;
+} pool[MAX_POOL];
+static int pooled;
+static const char *const tracked[] = {"CLACT_SOFTMAX_PATH", "CLACT_SOFTMAX_ROWS_PER_ITEM",
+                                      "CLACT_VECTOR_WIDTH"};
+
+static void pool_key(char *key, size_t len) {
+    size_t used = 0;
+    key[0] = '\0';
+    for (size_t i = 0; i < sizeof tracked / sizeof tracked[0] && used < len; ++i) {
+        const char *v = getenv(tracked[i]);
+        used += (size_t)snprintf(key + used, len - used, "%s=%s;", tracked[i], v ? v : "");
+    }
+}
+
 void tu_setenv(const char *name, const char *value) {
+    int known = 0;
+    for (size_t i = 0; i < sizeof tracked / sizeof tracked[0]; ++i)
+        known |= !strcmp(name, tracked[i]);
+    ck_assert_msg(known, "tu_setenv: %s is not a variable the test pool tracks", name);
     const char *now = getenv(name);
     if ((!now && !value) || (now && value && !strcmp(now, value)))
         return;
+    if (!pooled) { /* the runner's context is the pool's first entry, for its setting */
+        pool_key(pool[0].key, sizeof pool[0].key);
+        pool[0].ctx = the_ctx;
+        pooled = 1;
+    }
     if (value)
         setenv(name, value, 1);
     else
         unsetenv(name);
+    char key[256];
+    pool_key(key, sizeof key);
+    for (int i = 0; i < pooled; ++i)
+        if (!strcmp(pool[i].key, key)) {
+            the_ctx = pool[i].ctx;
+            return;
+        }
+    ck_assert_msg(pooled < MAX_POOL, "tu_setenv: more than %d settings", MAX_POOL);
     clact_context *fresh = NULL;
     ck_assert_msg(clact_context_create_from_queue(&fresh, clact_context_queue(the_ctx)) == CLACT_OK,
                   "%s=%s: %s", name, value ? value : "(unset)", clact_context_last_error(NULL));
-    clact_context_destroy(the_ctx);
+    snprintf(pool[pooled].key, sizeof pool[pooled].key, "%s", key);
+    pool[pooled++].ctx = fresh;
     the_ctx = fresh;
 }
+
+void tu_release_contexts(void) {
+    if (!pooled)
+        clact_context_destroy(the_ctx);
+    for (int i = 0; i < pooled; ++i)
+        clact_context_destroy(pool[i].ctx);
+    pooled = 0;
+    the_ctx = NULL;
+}
+
 uint64_t tu_seed(void) { return the_seed; }
 
 static uint64_t splitmix(uint64_t *x) {

@@ -13,9 +13,17 @@
 clact_context *tu_ctx(void);
 void tu_set_ctx(clact_context *ctx);
 /* Set (value NULL: unset) an environment variable the library reads and, when that changes it,
- * replace tu_ctx() by a fresh context on the same queue (same cl_context: buffers stay valid),
- * since a context reads the environment once, when it is created. */
+ * make tu_ctx() a context made with the new setting, on the same queue (same cl_context: buffers
+ * stay valid), since a context reads the environment once, when it is created. Contexts are kept
+ * per setting and reused. */
 void tu_setenv(const char *name, const char *value);
+/* Destroy tu_ctx() and every context tu_setenv made (the runner, at the end). */
+void tu_release_contexts(void);
+
+/* CLACT_TEST_QUICK set and not 0 (memcheck.sh sets it for the runs under valgrind): the suites
+ * whose largest cases are long loops trim them (fewer sizes, a stride through an exhaustive
+ * range); every check still runs. */
+int tu_quick(void);
 
 /* The run's seed: CLACT_TEST_SEED if set, else fresh; printed by the runner. */
 uint64_t tu_seed(void);
