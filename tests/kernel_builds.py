@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Every program (prelude.cl + activation.cl; + reduce.cl + softmax.cl; + reduce.cl + loss.cl)
+"""Every program (the files host/program.c lists for each)
 built by the default OpenCL device's compiler at the vector widths the Check suite does not run
 here, 1, 2 and 4 (the library picks 4, 8 or 16 from the device, host/context.c; the prelude
 accepts 1 to 16), in every dtype (f32, f16, bf16; f64 where the device has cl_khr_fp64), with
@@ -8,6 +8,7 @@ the options the library uses: so that the kernels keep compiling at widths anoth
 would pick. --all adds 8 and 16. Exits 1 with the build log of each failure. CLACT_KERNEL_DIR
 reads the kernels from another directory, as for the library. Builds run in two processes."""
 import os
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
@@ -15,9 +16,19 @@ import pyopencl as cl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KDIR = os.environ.get("CLACT_KERNEL_DIR") or os.path.join(HERE, "..", "kernels")
-PROGRAMS = {"activation": ["prelude.cl", "activation.cl"],
-            "softmax": ["prelude.cl", "reduce.cl", "softmax.cl"],
-            "loss": ["prelude.cl", "reduce.cl", "loss.cl"]}
+
+
+def programs():
+    """The library's programs and their files, read from host/program.c's table, so that this
+    list cannot fall behind it."""
+    text = open(os.path.join(HERE, "..", "host", "program.c")).read()
+    table = re.findall(r"\[CLACT__PROGRAM_(\w+)\]\s*=\s*\{([^}]*)\}", text)
+    found = {name.lower(): re.findall(r'"([^"]+)"', files) for name, files in table}
+    assert found and all(found.values()), "no program table in host/program.c"
+    return found
+
+
+PROGRAMS = programs()
 
 
 def build(job):
