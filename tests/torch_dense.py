@@ -36,12 +36,18 @@ def activation(name):
 
 
 failures = checked = 0
+worst = {}  # (dtype, quantity) -> (largest error relative to the largest |value|, label)
 
 
 def close(label, got, want, bound):
     global failures, checked
     checked += 1
     err = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    key = (label.split()[0], label.split()[-1])
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    rel = float(np.max(err)) / scale if scale > 0 else 0.0
+    if rel >= worst.get(key, (0.0, ""))[0]:
+        worst[key] = (rel, label)
     bad = ~(err <= bound + 1e-5 * np.abs(want))
     if bad.any():
         failures += 1
@@ -104,5 +110,8 @@ for dt, u in ((np.float32, 2.0**-24), (np.float64, 2.0**-53)):
     close(f"{np.dtype(dt).name} accumulate db", gb, lin.bias.grad.numpy(),
           np.full(gb.shape, 1e3 * u))
 
+print("largest difference from PyTorch, relative to the largest |value| of the tensor:")
+for (dt, what), (rel, label) in sorted(worst.items()):
+    print(f"  {dt:8s} {what:3s} {rel:.2e}  ({label})")
 print(f"torch_dense: {checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
