@@ -3,21 +3,41 @@
 """clact against its CPU peers in one run: `clact bench`, PyTorch CPU (bench/peer_torch.py) and
 oneDNN (build/bench/peer_onednn, built when Debian's libdnnl-dev is installed), on the same ops
 and sizes with as many threads as cores, interleaved op by op so that machine load hits all three
-alike. Prints each one's Gelem/s and clact's ratio to the best peer.
-Usage: bench/peers.py [--build build] [--ops LIST] [--sizes LIST] [--quick]"""
+alike. Prints each one's Gelem/s for the elementwise, backward and softmax ops, then GFLOP/s for
+the dense ops, and clact's ratio to the best peer.
+Op names: an activation, `softmax_<row length>`, `<activation>_backward` and
+`dense_<act>_<B>x<I>x<O>[_backward]` (act an activation or `linear`); dense ops do not depend on
+--sizes and run once per round. Every program's CSV has the columns op, elements, median_ms and
+Gelem_s, and GFLOP_s for dense rows (computed here from median_ms when a program leaves it out);
+clact's also has dtype (only f32 rows are compared), the peers' peer and form. A program that
+fails or has no row for an op leaves 'n/a' in its cell.
+--repeat N runs N interleaved rounds (the three programs' order rotating from round to round) and
+prints the median of each figure and of the per-round ratio, with the ratio's min-max spread.
+Usage: bench/peers.py [--build build] [--ops LIST] [--sizes LIST] [--repeat N] [--quick]"""
 import argparse
 import csv
 import io
 import os
+import re
+import statistics
 import subprocess
 import sys
+
+ACTIVATIONS = ["relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "mish", "sigmoid",
+               "tanh", "softplus"]
+DENSE_OPS = ["dense_relu_128x784x256", "dense_relu_128x784x256_backward",
+             "dense_linear_128x256x10", "dense_linear_128x256x10_backward"]
+DENSE = re.compile(r"dense_\w+_(\d+)x(\d+)x(\d+)(_backward)?$")
+COLS = ["clact:out", "torch:out", "torch:alloc", "onednn:out"]
 
 here = os.path.dirname(os.path.abspath(__file__))
 ap = argparse.ArgumentParser()
 ap.add_argument("--build", default=os.path.join(here, "..", "build"))
-ap.add_argument("--ops", default="relu,leaky_relu,elu,gelu,gelu_tanh,silu,mish,sigmoid,tanh,"
-                                 "softplus,softmax_1000,softmax_4096,softmax_32768")
+ap.add_argument("--ops", default=",".join(
+    ACTIVATIONS + ["softmax_1000", "softmax_4096", "softmax_32768"] +
+    [f"{act}_backward" for act in ACTIVATIONS] + DENSE_OPS))
 ap.add_argument("--sizes", default="16777216")
+ap.add_argument("--repeat", type=int, default=1)
 ap.add_argument("--quick", action="store_true")
 a = ap.parse_args()
 quick = ["--quick"] if a.quick else []
@@ -26,27 +46,115 @@ onednn = os.path.join(a.build, "bench", "peer_onednn")
 if not os.path.exists(onednn):
     onednn = None
     print("peers: oneDNN peer not built (install libdnnl-dev and re-run cmake)", file=sys.stderr)
+sizes = a.sizes.split(",")
+ops = a.ops.split(",")
+elementwise = [op for op in ops if not DENSE.match(op)]
+dense = [op for op in ops if DENSE.match(op)]
 
+
+def flops(op):
+    """A dense op's flops: 2 B I O forward, 4 B I O backward."""
+    m = DENSE.match(op)
+    return (4 if m.group(4) else 2) * int(m.group(1)) * int(m.group(2)) * int(m.group(3))
+
+
+said = set()
+
+
+def run(name, cmd):
+    """The CSV rows a program prints; none, with a message, when it cannot run or fails (a row
+    it printed before failing still counts). What the programs say on stderr (an op they do not
+    have, the PyTorch peer's BLAS) is passed on once per distinct line."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        print(f"peers: {name}: {e}", file=sys.stderr)
+        return []
+    for line in p.stderr.strip().splitlines():
+        if line not in said:
+            said.add(line)
+            print(line, file=sys.stderr)
+    if p.returncode:
+        print(f"peers: {name} {' '.join(cmd[1:])} failed ({p.returncode})", file=sys.stderr)
+    try:
+        return list(csv.DictReader(io.StringIO(p.stdout)))
+    except csv.Error:
+        return []
+
+
+def metric(op, r):
+    """GFLOP/s for a dense row, Gelem/s otherwise; None when the row does not say."""
+    try:
+        if DENSE.match(op):
+            if r.get("GFLOP_s"):
+                return float(r["GFLOP_s"])
+            return flops(op) / float(r["median_ms"]) * 1e-6
+        return float(r["Gelem_s"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+# (op, requested size or None for dense) -> {"elements": n, column: [value per round]}
 rows = {}
-for size in a.sizes.split(","):
-    for op in a.ops.split(","):
-        runs = [[clact, "bench", "--ops", op, "--sizes", size, "--format", "csv", *quick],
-                ["/usr/bin/python3", os.path.join(here, "peer_torch.py"), "--ops", op, "--sizes",
-                 size, *quick]]
-        if onednn:
-            runs.append([onednn, op, size, *(["quick"] if a.quick else [])])
-        for cmd in runs:
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            for r in csv.DictReader(io.StringIO(out)):
-                peer = r.get("peer", "clact")
-                form = r.get("form", "out")
-                key = (op, int(r["elements"]))
-                rows.setdefault(key, {})[f"{peer}:{form}"] = float(r["Gelem_s"])
 
-cols = ["clact:out", "torch:out", "torch:alloc", "onednn:out"]
-print(f"{'op':16s} {'elements':>9s} " + " ".join(f"{c:>12s}" for c in cols) +
-      "   clact / best peer (Gelem/s)")
-for (op, n), v in rows.items():
-    best = max([v.get(c, 0) for c in cols[1:]])
-    print(f"{op:16s} {n:9d} " + " ".join(f"{v.get(c, float('nan')):12.3f}" for c in cols) +
-          f"   {v.get('clact:out', 0) / best if best else float('nan'):.2f}")
+
+def measure(op, size, rnd):
+    runs = [("clact", [clact, "bench", "--ops", op, "--sizes", size, "--format", "csv", *quick]),
+            ("torch", ["/usr/bin/python3", os.path.join(here, "peer_torch.py"), "--ops", op,
+                       "--sizes", size, *quick])]
+    if onednn:
+        runs.append(("onednn", [onednn, op, size, *(["quick"] if a.quick else [])]))
+    # Rotating the order from round to round keeps any one program from always running first
+    # (or last) in whatever state the machine's neighbours leave it.
+    k = rnd % len(runs)
+    key = (op, None if DENSE.match(op) else size)
+    cell = rows.setdefault(key, {})
+    for name, cmd in runs[k:] + runs[:k]:
+        for r in run(name, cmd):
+            if r.get("op") != op or r.get("dtype", "f32") != "f32":
+                continue
+            v = metric(op, r)
+            if v is None:
+                continue
+            cell.setdefault("elements", r.get("elements", "?"))
+            cell.setdefault(f"{r.get('peer', 'clact')}:{r.get('form', 'out')}", {})[rnd] = v
+
+
+for rnd in range(a.repeat):
+    for size in sizes:
+        for op in elementwise:
+            measure(op, size, rnd)
+    # Dense ops take their shape from their names: once per round, with the first size.
+    for op in dense:
+        measure(op, sizes[0], rnd)
+
+
+def fmt(x, width, digits=3):
+    return f"{x:{width}.{digits}f}" if x is not None else f"{'n/a':>{width}s}"
+
+
+def table(keys, unit):
+    print(f"{'op':34s} {'elements':>9s} " + " ".join(f"{c:>12s}" for c in COLS) +
+          f"   clact / best peer ({unit})" + ("" if a.repeat == 1 else
+                                              f", median and min-max of {a.repeat} rounds"))
+    for key in keys:
+        v = rows.get(key, {})
+        med = {c: statistics.median(v[c].values()) if v.get(c) else None for c in COLS}
+        ratios = []
+        for rnd in range(a.repeat):
+            best = max([v[c][rnd] for c in COLS[1:] if rnd in v.get(c, {})], default=0)
+            if best > 0 and rnd in v.get("clact:out", {}):
+                ratios.append(v["clact:out"][rnd] / best)
+        ratio = fmt(statistics.median(ratios) if ratios else None, 5, 2)
+        if a.repeat > 1 and ratios:
+            ratio += f" ({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds)"
+        print(f"{key[0]:34s} {v.get('elements', 'n/a'):>9s} " +
+              " ".join(fmt(med[c], 12) for c in COLS) + f"   {ratio}")
+
+
+if elementwise:
+    table([(op, size) for size in sizes for op in elementwise], "Gelem/s")
+if dense:
+    if elementwise:
+        print()
+    table([(op, None) for op in dense], "GFLOP/s")
