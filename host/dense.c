@@ -162,13 +162,11 @@ static clact_status check_desc(clact__call *call, const clact_dense_desc *d, siz
     CLACT__RETURN_IF(call->dtype == CLACT_BF16, ctx, CLACT_UNSUPPORTED,
                      "dense: bf16 has no GEMM in CLBlast; use f32 (or f16)");
     if (call->dtype == CLACT_F16 && !ctx->has_fp16) {
-        char name[256] = "?";
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-        name[sizeof name - 1] = '\0';
+        char name[256];
         return clact__fail(ctx, CLACT_UNSUPPORTED,
                            "dense: f16 needs cl_khr_fp16 for CLBlast's half GEMM, which device "
                            "'%s' does not report",
-                           name);
+                           clact__device_name(ctx, name, sizeof name));
     }
     size_t in = d->in_features, out = d->out_features, big = SIZE_MAX / 16;
     CLACT__RETURN_IF((batch && in > big / batch) || (batch && out > big / batch) ||
@@ -268,19 +266,30 @@ static clact_status forward(clact__call *call, const clact_dense_desc *d, size_t
     return st;
 }
 
+/* The entry of both dense calls: the frame's prologue, with the op named after the activation
+ * and the shape (batch, in, out) for CLACT_VERBOSE. */
+static clact_status dense_begin(clact__call *call, const char *what, clact_context *ctx,
+                                const clact_dense_desc *d, clact_dtype dtype, size_t shape[3],
+                                cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
+    char name[48];
+    const char *act = d && d->act ? clact_op_name(d->act->op) : NULL;
+    snprintf(name, sizeof name, "%s(%s)", what, act ? act : "linear");
+    shape[1] = d ? d->in_features : 0;
+    shape[2] = d ? d->out_features : 0;
+    clact_status st = clact__begin(call, ctx, name, dtype, num_wait, wait_list, event);
+    call->ndim = 3;
+    call->shape = shape;
+    return st;
+}
+
 clact_status clact_dense_forward(clact_context *ctx, const clact_dense_desc *desc,
                                  clact_dtype dtype, size_t batch, clact_buffer x, clact_buffer w,
                                  clact_buffer b, clact_buffer z, clact_buffer y, cl_uint num_wait,
                                  const cl_event *wait_list, cl_event *event) {
     clact__call call;
-    char name[48];
-    snprintf(name, sizeof name, "dense_forward(%s)",
-             desc && desc->act && clact_op_name(desc->act->op) ? clact_op_name(desc->act->op)
-                                                               : "linear");
-    size_t shape[3] = {batch, desc ? desc->in_features : 0, desc ? desc->out_features : 0};
-    clact_status st = clact__begin(&call, ctx, name, dtype, num_wait, wait_list, event);
-    call.ndim = 3;
-    call.shape = shape;
+    size_t shape[3] = {batch, 0, 0};
+    clact_status st =
+        dense_begin(&call, "dense_forward", ctx, desc, dtype, shape, num_wait, wait_list, event);
     if (st == CLACT_OK)
         st = forward(&call, desc, batch, x, w, b, z, y);
     return clact__end(&call, st);
@@ -391,14 +400,9 @@ clact_status clact_dense_backward(clact_context *ctx, const clact_dense_desc *de
                                   clact_buffer dw, clact_buffer db, cl_uint num_wait,
                                   const cl_event *wait_list, cl_event *event) {
     clact__call call;
-    char name[48];
-    snprintf(name, sizeof name, "dense_backward(%s)",
-             desc && desc->act && clact_op_name(desc->act->op) ? clact_op_name(desc->act->op)
-                                                               : "linear");
-    size_t shape[3] = {batch, desc ? desc->in_features : 0, desc ? desc->out_features : 0};
-    clact_status st = clact__begin(&call, ctx, name, dtype, num_wait, wait_list, event);
-    call.ndim = 3;
-    call.shape = shape;
+    size_t shape[3] = {batch, 0, 0};
+    clact_status st =
+        dense_begin(&call, "dense_backward", ctx, desc, dtype, shape, num_wait, wait_list, event);
     if (st == CLACT_OK)
         st = backward(&call, desc, batch, x, w, z, y, dy, dx, dw, db);
     return clact__end(&call, st);

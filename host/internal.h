@@ -183,6 +183,9 @@ clact_status clact__launch(clact_context *ctx, const clact__kern *k, size_t item
 clact_status clact__launch_groups(clact_context *ctx, const clact__kern *k, size_t groups,
                                   size_t max_local, cl_uint num_wait, const cl_event *wait_list,
                                   cl_event *event);
+/* The device's name into buf (for messages; "?" when it will not say); returns buf. */
+const char *clact__device_name(const clact_context *ctx, char *buf, size_t len);
+
 /* CLACT_VERBOSE's line for a call whose last command is event (verbose.c). */
 void clact__verbose_report(const clact__call *call, cl_event event);
 

@@ -19,13 +19,12 @@ static clact_status check_dtype(clact_context *ctx, clact_dtype dtype, const cha
     CLACT__RETURN_IF(!clact_dtype_size(dtype), ctx, CLACT_INVALID_ARGUMENT, "%s: unknown dtype %d",
                      op, (int)dtype);
     if (dtype == CLACT_F64 && !ctx->has_fp64) {
-        char name[256] = "?";
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-        name[sizeof name - 1] = '\0';
+        char name[256];
         return clact__fail(ctx, CLACT_UNSUPPORTED,
                            "%s: dtype f64 needs the cl_khr_fp64 extension, which device '%s' does "
                            "not report%s",
-                           op, name, ctx->env.no_fp64 ? " (or CLACT_NO_FP64 is set)" : "");
+                           op, clact__device_name(ctx, name, sizeof name),
+                           ctx->env.no_fp64 ? " (or CLACT_NO_FP64 is set)" : "");
     }
     return CLACT_OK;
 }
@@ -132,4 +131,12 @@ clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event 
     if (err != CL_SUCCESS)
         return clact__fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
     return CLACT_OK;
+}
+
+const char *clact__device_name(const clact_context *ctx, char *buf, size_t len) {
+    snprintf(buf, len, "?");
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, len - 1, buf, NULL) != CL_SUCCESS)
+        snprintf(buf, len, "?");
+    buf[len - 1] = '\0';
+    return buf;
 }

@@ -122,6 +122,21 @@ vreal act_silu(vreal x, real p0, real p1) { return x_logistic(x, x, (vreal)(0.0f
 // 1 - 1/(2t^2) + 3/(2t^2)^2 - ... to the seventh term (truncation below 2e-17 at t = 20), and
 // exp(-(t + d)^2) = h * h (1 - c), h = exp(-t^2 / 2), c the rounding of t^2 plus 2 t d, so the
 // result rounds into the subnormal range once, at the end.
+// The asymptotic series of erfc's tail, erfc(t) = exp(-t^2) S / (t sqrt(pi)) with
+// S = 1 - 1/(2t^2) + 3/(2t^2)^2 - ... to the seventh term, in w = t^2 (truncation below 2e-17
+// for t >= 20); the f64 GELU and its gradient take their far tails from it.
+vreal clact_erfc_series(vreal w)
+{
+    vreal u = 0.5 / w;
+    vreal S = fma(u, (vreal)(-135135.0), (vreal)(10395.0));
+    S = fma(S, u, (vreal)(-945.0));
+    S = fma(S, u, (vreal)(105.0));
+    S = fma(S, u, (vreal)(-15.0));
+    S = fma(S, u, (vreal)(3.0));
+    S = fma(S, u, (vreal)(-1.0));
+    return fma(S, u, (vreal)(1.0));
+}
+
 vreal act_gelu(vreal x, real p0, real p1)
 {
     const double c_hi = 0.7071067811865476;     // 1/sqrt(2) = c_hi + c_lo
@@ -134,14 +149,7 @@ vreal act_gelu(vreal x, real p0, real p1)
     vreal w = t * t;
     vreal body = (0.5 * x) * (erfc(t) - (k * d) * exp(-w));
 
-    vreal u = 0.5 / w;
-    vreal S = fma(u, (vreal)(-135135.0), (vreal)(10395.0));
-    S = fma(S, u, (vreal)(-945.0));
-    S = fma(S, u, (vreal)(105.0));
-    S = fma(S, u, (vreal)(-15.0));
-    S = fma(S, u, (vreal)(3.0));
-    S = fma(S, u, (vreal)(-1.0));
-    S = fma(S, u, (vreal)(1.0));
+    vreal S = clact_erfc_series(w);
     vreal c = fma(t, t, -w) + 2.0 * t * d;
     c = CLACT_SEL(c, (vreal)(0.0), t >= 30.0); // beyond, the result is 0 and c may be inf - inf
     vreal h = exp(-0.5 * w);

@@ -116,14 +116,7 @@ vreal bwd_gelu(vreal x, real p0, real p1)
     c = CLACT_SEL(c, (vreal)(0.0), fabs(t) >= 30.0);
     vreal ew = exp(-w);
     vreal body = 0.5 * (erfc(t) - (k * d) * ew) + x * (r * (ew * (1.0 - c)));
-    vreal u = 0.5 / w;
-    vreal S = fma(u, (vreal)(-135135.0), (vreal)(10395.0));
-    S = fma(S, u, (vreal)(-945.0));
-    S = fma(S, u, (vreal)(105.0));
-    S = fma(S, u, (vreal)(-15.0));
-    S = fma(S, u, (vreal)(3.0));
-    S = fma(S, u, (vreal)(-1.0));
-    S = fma(S, u, (vreal)(1.0));
+    vreal S = clact_erfc_series(w);
     vreal h = exp(-0.5 * w);
     vreal tail = (((r * (S / (t * 1.4142135623730951) + x)) * (1.0 - c)) * h) * h;
     return CLACT_SEL(body, tail, t >= 20.0 && t < INFINITY);

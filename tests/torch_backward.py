@@ -15,7 +15,6 @@ special values, with random dy. Rules:
     Check suite's ('backward').
   - the softmax family's backward on 3-D tensors, every dim, against autograd.
 Usage: torch_backward.py path/to/clact"""
-import ctypes
 import os
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from clact_names import library_ops  # tests/clact_names.py, beside this script
+
 CLACT = sys.argv[1]
 warnings.simplefilter("ignore", RuntimeWarning)
 warnings.simplefilter("ignore", UserWarning)  # F.sigmoid and F.tanh are deprecated aliases
@@ -33,17 +34,6 @@ seed = int(os.environ.get("CLACT_TEST_SEED", "0")) or int.from_bytes(os.urandom(
 print(f"torch_backward: seed {seed} (set CLACT_TEST_SEED={seed} to repeat this run), "
       f"torch {torch.__version__}")
 rng = np.random.default_rng(seed)
-
-
-def library_ops():
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(CLACT)), "libclact.so.0"))
-    lib.clact_op_name.restype = ctypes.c_char_p
-    lib.clact_op_name.argtypes = [ctypes.c_int]
-    names, i = [], 0
-    while lib.clact_op_name(i):
-        names.append(lib.clact_op_name(i).decode())
-        i += 1
-    return names
 
 
 def torch_fn(name, params):
@@ -56,7 +46,7 @@ def torch_fn(name, params):
     return lambda t: fn(t, **kw)
 
 
-CASES = [(op, []) for op in library_ops()] + [
+CASES = [(op, []) for op in library_ops(CLACT)] + [
     ("leaky_relu", ["negative_slope=0.2"]), ("leaky_relu", ["negative_slope=-1.5"]),
     ("elu", ["alpha=0.3"]), ("elu", ["alpha=-2"]),
     ("softplus", ["beta=2", "threshold=10"]), ("softplus", ["beta=0.3", "threshold=1"]),

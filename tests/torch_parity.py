@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from clact_names import library_ops  # tests/clact_names.py, beside this script
+
 CLACT = sys.argv[1]
 warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf and 0/0 in the masked arithmetic
 seed = int(os.environ.get("CLACT_TEST_SEED", "0")) or int.from_bytes(os.urandom(4), "little")
@@ -58,26 +60,11 @@ CASES = [
 ]
 
 
-
-def library_ops():
-    """The op names of the header's list, from the library beside the CLI (clact_op_name(i) until
-    NULL), so that a new op is compared with PyTorch without an edit here."""
-    import ctypes
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(CLACT)), "libclact.so.0"))
-    lib.clact_op_name.restype = ctypes.c_char_p
-    lib.clact_op_name.argtypes = [ctypes.c_int]
-    names, i = [], 0
-    while lib.clact_op_name(i):
-        names.append(lib.clact_op_name(i).decode())
-        i += 1
-    return names
-
-
 # Every op of the library with PyTorch's defaults, as torch.nn.functional's function of the same
 # name (torch.<name> for sigmoid and tanh), unless a case above covers it; gelu_tanh is
 # F.gelu(approximate='tanh'), covered above.
 COVERED = {op for op, *_ in CASES} | {"gelu_tanh"}
-for name in library_ops():
+for name in library_ops(CLACT):
     if name not in COVERED:
         fn = getattr(F, name, None) or getattr(torch, name)
         CASES.append((name, [], fn, TR))
