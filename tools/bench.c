@@ -170,6 +170,32 @@ typedef struct op_state {
     cl_kernel copy;
 } op_state;
 
+/* A dense layer, forward (keeping z) or backward from z (dx, dW, db), after a start marker. */
+static cl_event enqueue_dense(const op_state *s, cl_event *start) {
+    const dense_buffers *b = s->dense;
+    clact_activation act = s->act;
+    clact_dense_desc d = {b->in, b->out, s->has_act ? &act : NULL, 0};
+    clact_buffer none = {NULL, 0};
+    cl_event e = NULL;
+    if (clEnqueueMarkerWithWaitList(clact_context_queue(s->ctx), 0, NULL, start) != CL_SUCCESS)
+        return NULL;
+    clact_status st =
+        s->kind == BENCH_DENSE
+            ? clact_dense_forward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
+                                  (clact_buffer){b->w, 0}, (clact_buffer){b->b, 0},
+                                  (clact_buffer){b->z, 0}, (clact_buffer){b->y, 0}, 0, NULL, &e)
+            : clact_dense_backward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
+                                   (clact_buffer){b->w, 0}, (clact_buffer){b->z, 0}, none,
+                                   (clact_buffer){b->dy, 0}, (clact_buffer){b->dx, 0},
+                                   (clact_buffer){b->dw, 0}, (clact_buffer){b->db, 0}, 0, NULL, &e);
+    if (st != CLACT_OK) {
+        clReleaseEvent(*start);
+        *start = NULL;
+        return NULL;
+    }
+    return e;
+}
+
 static cl_event enqueue_op(void *p, int set, cl_event *start) {
     op_state *s = p;
     cl_event e = NULL;
@@ -187,29 +213,7 @@ static cl_event enqueue_op(void *p, int set, cl_event *start) {
             return NULL;
         break;
     case BENCH_DENSE:
-    case BENCH_DENSE_BACKWARD: {
-        const dense_buffers *b = s->dense;
-        clact_dense_desc d = {b->in, b->out, s->has_act ? &s->act : NULL, 0};
-        clact_buffer none = {NULL, 0};
-        if (clEnqueueMarkerWithWaitList(q, 0, NULL, start) != CL_SUCCESS)
-            return NULL;
-        clact_status st =
-            s->kind == BENCH_DENSE
-                ? clact_dense_forward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
-                                      (clact_buffer){b->w, 0}, (clact_buffer){b->b, 0},
-                                      (clact_buffer){b->z, 0}, (clact_buffer){b->y, 0}, 0, NULL, &e)
-                : clact_dense_backward(s->ctx, &d, s->dtype, b->batch, (clact_buffer){b->x, 0},
-                                       (clact_buffer){b->w, 0}, (clact_buffer){b->z, 0}, none,
-                                       (clact_buffer){b->dy, 0}, (clact_buffer){b->dx, 0},
-                                       (clact_buffer){b->dw, 0}, (clact_buffer){b->db, 0}, 0, NULL,
-                                       &e);
-        if (st != CLACT_OK) {
-            clReleaseEvent(*start);
-            *start = NULL;
-            return NULL;
-        }
-        break;
-    }
+    case BENCH_DENSE_BACKWARD: return enqueue_dense(s, start);
     case BENCH_SOFTMAX: {
         /* Long rows take two kernels (the split path): time from a marker before them. */
         if (clEnqueueMarkerWithWaitList(q, 0, NULL, start) != CL_SUCCESS)
