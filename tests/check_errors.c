@@ -170,6 +170,11 @@ START_TEST(kernel_dir_failures) {
     write_file(path, "#define CLACT_OK_PRELUDE 1\n");
     snprintf(path, sizeof path, "%s/activation.cl", dir);
     write_file(path, "__kernel void clact_relu(__global float *x) { this is not C; }\n");
+    /* The activation program's other files, present and empty: the build fails on the above. */
+    snprintf(path, sizeof path, "%s/activation_backward.cl", dir);
+    write_file(path, "\n");
+    snprintf(path, sizeof path, "%s/dense.cl", dir);
+    write_file(path, "\n");
     ck_assert_int_eq(clact_context_create(&c, NULL), CLACT_OK);
     x = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE, N * 4, NULL, &err);
     ck_assert_int_eq(clact_forward(c, &a, CLACT_F32, N, x, 0, x, 0, 0, NULL, NULL),
