@@ -5,9 +5,16 @@ import ctypes
 import os
 
 
+def library_path(cli):
+    """The libclact.so.0 next to cli, or CLACT_LIST_LIBRARY: memcheck.sh names the plain build's
+    there when cli is ASan-built, whose library an uninstrumented python cannot load."""
+    return os.environ.get("CLACT_LIST_LIBRARY") or os.path.join(
+        os.path.dirname(os.path.abspath(cli)), "libclact.so.0")
+
+
 def library_ops(cli):
-    """clact_op_name(i) for i = 0, 1, ... until NULL, from the libclact.so.0 next to cli."""
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(cli)), "libclact.so.0"))
+    """clact_op_name(i) for i = 0, 1, ... until NULL, from the library (library_path)."""
+    lib = ctypes.CDLL(library_path(cli))
     lib.clact_op_name.restype = ctypes.c_char_p
     lib.clact_op_name.argtypes = [ctypes.c_int]
     names, i = [], 0

@@ -14,6 +14,8 @@ import tempfile
 
 import numpy as np
 
+from clact_names import library_path  # tests/clact_names.py, beside this script
+
 CLACT = sys.argv[1]
 passed = failed = 0
 
@@ -48,8 +50,9 @@ def expect_error(name, args, word, code=2, out=None, env=None):
 
 
 # The library next to the CLI, asked through ctypes for its lists, so that the CLI's help and
-# messages are compared against the library rather than against a copy of its lists.
-LIB = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(CLACT)), "libclact.so.0"))
+# messages are compared against the library rather than against a copy of its lists
+# (tests/clact_names.py says where it is found).
+LIB = ctypes.CDLL(library_path(CLACT))
 
 
 class Activation(ctypes.Structure):

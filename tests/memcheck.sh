@@ -17,6 +17,9 @@ echo "memcheck: valgrind clean"
 echo "memcheck: ASan + UBSan build in build-asan"
 cmake -S . -B build-asan -DCLACT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j2 >/dev/null
+# The scripted tests read the library's lists through ctypes: from the plain build's library,
+# since an uninstrumented python cannot load the ASan-built one.
+CLACT_LIST_LIBRARY="$(pwd)/$build/libclact.so.0" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error \
     -E "packaging|python|torch_dense|exp_neg_exhaustive|kernel_builds|^vw"
