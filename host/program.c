@@ -19,9 +19,9 @@ static double now_ms(void) {
 }
 
 /* The files of each program, concatenated in this order. */
-static const char *const program_files[CLACT__PROGRAM_COUNT][6] = {
+static const char *const program_files[CLACT__PROGRAM_COUNT][8] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", "activation_backward.cl",
-                                   "dense.cl", NULL},
+                                   "dense.cl", "stats.cl", NULL},
     [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
     [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
 };

@@ -501,6 +501,43 @@ CLACT_API clact_status clact_dense_backward(clact_context *ctx, const clact_dens
                                             const cl_event *wait_list, cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Training diagnostics
+ * What `clact train` watches to tell why a network trains or not: dead and saturated units of a
+ * layer's output, and the norm of a gradient. Both only enqueue, on the context's queue. */
+
+/**
+ * Count, per unit of a layer's output @p y (@p rows x @p units, row-major, e.g. a dense layer's
+ * activation over a batch), into @p counts (`cl_uint`, 2 x @p units, at element offset
+ * `counts.offset`), *adding* to what is there so that a caller can accumulate over an epoch:
+ *  - `counts[u]` += the rows where `y[r][u] != 0` (NaN counts as nonzero): a ReLU unit whose
+ *    count stays 0 over an epoch is dead, it passed no gradient for any sample;
+ *  - `counts[units + u]` += the rows where `y <= lo` or `y >= hi` (NaN counts as neither):
+ *    saturated (tanh: lo = -0.99, hi = 0.99; sigmoid: 0.01, 0.99; -inf/inf: never).
+ * The comparisons are made in the compute type (float for f32, f16, bf16; double for f64) with
+ * @p lo and @p hi converted to it. Counts saturate at UINT_MAX instead of wrapping.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL or too small buffers, counts overlapping
+ *         y, lo or hi NaN, rows * units overflowing); ::CLACT_UNSUPPORTED; ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_unit_stats(clact_context *ctx, clact_dtype dtype, size_t rows,
+                                        size_t units, clact_buffer y, double lo, double hi,
+                                        clact_buffer counts, cl_uint num_wait,
+                                        const cl_event *wait_list, cl_event *event);
+
+/**
+ * Write the sum of the squares of @p n elements of @p x (the squared L2 norm, as
+ * `torch.linalg.vector_norm(x) ** 2`) to one element of @p out, which holds the compute type:
+ * `float` for f32, f16 and bf16, `double` for f64 (a sum of squares of f16 values overflows f16
+ * long before float); `out.offset` counts those elements, so a caller can keep one slot per
+ * step. Compensated partial sums in one work-group: within a few ulp of the exact sum (stated
+ * bound in tests/check_stats.c). An infinite element or an overflowing sum gives +inf, a NaN
+ * element NaN; n = 0 gives 0.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT; ::CLACT_UNSUPPORTED; ::CLACT_OPENCL_ERROR.
+ */
+CLACT_API clact_status clact_sum_squares(clact_context *ctx, clact_dtype dtype, size_t n,
+                                         clact_buffer x, clact_buffer out, cl_uint num_wait,
+                                         const cl_event *wait_list, cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name Softmax, LogSoftmax, Softmin */
 
 /**
@@ -737,6 +774,22 @@ CLACT_API clact_status clact_reference_cross_entropy(const clact_cross_entropy_d
                                                      const size_t *shape, const double *logits,
                                                      const void *target, const double *weight,
                                                      double *loss, double *grad);
+
+/**
+ * CPU reference of ::clact_unit_stats on a host array: adds to @p counts (2 x @p units) with the
+ * comparisons made in @p dtype's compute type.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT.
+ */
+CLACT_API clact_status clact_reference_unit_stats(clact_dtype dtype, size_t rows, size_t units,
+                                                  const double *y, double lo, double hi,
+                                                  unsigned *counts);
+
+/**
+ * CPU reference of ::clact_sum_squares: the sum of `x[i]^2` in long double, rounded once to
+ * double in *@p out.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT.
+ */
+CLACT_API clact_status clact_reference_sum_squares(size_t n, const double *x, double *out);
 
 #ifdef __cplusplus
 }
