@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The runner for the CLI-support suites (IDX reading), and their shared helpers. */
+/* The runner for the CLI-support suites (IDX reading, SVG charts), and their shared helpers. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
@@ -64,6 +64,7 @@ int main(void) {
            (unsigned long long)the_seed, (unsigned long long)the_seed);
     fflush(stdout);
     SRunner *sr = srunner_create(idx_suite());
+    srunner_add_suite(sr, svg_suite());
     srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY, default normal */
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

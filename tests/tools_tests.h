@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the CLI-support suites (IDX reading) share: their runner (tools_main.c) needs
+/* What the CLI-support suites (IDX reading, SVG charts) share: their runner (tools_main.c) needs
  * no OpenCL device, so they do not use testutil's context. */
 #ifndef CLACT_TOOLS_TESTS_H
 #define CLACT_TOOLS_TESTS_H
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 Suite *idx_suite(void);
+Suite *svg_suite(void);
 
 /* CLACT_TEST_QUICK set and not 0 (memcheck.sh's valgrind run): the largest cases are left out. */
 int tt_quick(void);
