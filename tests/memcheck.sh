@@ -12,6 +12,10 @@ echo "memcheck: valgrind on $build/tests/clact_tests (CLACT_TEST_QUICK: the long
 CLACT_TEST_QUICK=1 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30 \
     --suppressions=tests/valgrind.supp "$build/tests/clact_tests" >/dev/null
+echo "memcheck: valgrind on $build/tests/tools_tests (IDX reading through zlib, SVG charts)"
+CLACT_TEST_QUICK=1 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30 \
+    --suppressions=tests/valgrind.supp "$build/tests/tools_tests" >/dev/null
 echo "memcheck: valgrind clean"
 
 echo "memcheck: ASan + UBSan build in build-asan"
