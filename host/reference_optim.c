@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The CPU reference of the optimizer steps, written from PyTorch 1.13's torch/optim/sgd.py,
  * adam.py and adamw.py (single-tensor path) independently of kernels/optim.cl. Each PyTorch
- * operation is evaluated in long double and rounded once to the compute type: for float data this
- * is the correctly rounded float result (a product of floats is exact in long double, and a 64-bit
- * or even 53-bit significand is wide enough, 2p + 2 bits, for a sum, quotient or square root
- * rounded twice to be rounded once); PyTorch's fused multiply-adds go through libm's fmaf and fma,
- * which round once. For f64 data the long double result is rounded to double (where long double
- * has 64 bits, a rare halfway case rounds twice: within an ulp). The stored tensors are then
- * rounded to the dtype itself: f16 and bf16 to nearest even. */
+ * operation is correctly rounded to the compute type, as IEEE arithmetic defines it. For float
+ * data it is evaluated in long double and rounded once to float: a product of floats is exact
+ * there, and a significand of 64 bits (or 53, where long double is double) is wide enough,
+ * 2p + 2 bits, for a sum, quotient or square root rounded twice to be rounded once. For double
+ * data the operations are double's own (long double would round twice now and then). PyTorch's
+ * fused multiply-adds go through libm's fmaf and fma, which round once. The stored tensors are
+ * then rounded to the dtype itself: f16 and bf16 to nearest even. */
 #include <math.h>
 
 #include "internal.h"
@@ -19,8 +19,21 @@ typedef struct numerics {
     int in_float; /* the compute type is float (f32, f16, bf16), else double */
 } numerics;
 
-/* x rounded to the compute type. */
-static R op(const numerics *nu, R x) { return nu->in_float ? (R)(float)x : (R)(double)x; }
+/* The four operations and the square root, each correctly rounded to the compute type. */
+static R mul(const numerics *nu, R a, R b) {
+    return nu->in_float ? (R)(float)(a * b) : (R)((double)a * (double)b);
+}
+static R add(const numerics *nu, R a, R b) {
+    return nu->in_float ? (R)(float)(a + b) : (R)((double)a + (double)b);
+}
+static R quotient(const numerics *nu, R a, R b) {
+    return nu->in_float ? (R)(float)(a / b) : (R)((double)a / (double)b);
+}
+static R root(const numerics *nu, R a) {
+    return nu->in_float ? (R)(float)sqrtl(a) : (R)sqrt((double)a);
+}
+/* A Python number converted to the compute type. */
+static R scalar(const numerics *nu, double v) { return nu->in_float ? (R)(float)v : (R)v; }
 
 /* a * b + c with one rounding, as PyTorch's vectorised add(alpha=) and addcmul. */
 static R fused(const numerics *nu, R a, R b, R c) {
@@ -86,8 +99,8 @@ clact_status clact_reference_sgd_step(const clact_sgd_desc *d, clact_dtype dtype
     if (d->nesterov)
         CLACT__FORWARD(clact__optim_fits(NULL, dtype, "sgd", "momentum", d->momentum));
     numerics nu = numerics_of(dtype);
-    R lr_neg = op(&nu, -d->lr), wd = op(&nu, d->weight_decay), mom = op(&nu, d->momentum);
-    R keep = op(&nu, 1.0 - d->dampening);
+    R lr_neg = scalar(&nu, -d->lr), wd = scalar(&nu, d->weight_decay);
+    R mom = scalar(&nu, d->momentum), keep = scalar(&nu, 1.0 - d->dampening);
     for (size_t i = 0; i < n; ++i) {
         R p = stored(&nu, param[i]);
         R d_p = stored(&nu, grad[i]);
@@ -98,7 +111,7 @@ clact_status clact_reference_sgd_step(const clact_sgd_desc *d, clact_dtype dtype
         if (has_momentum) {
             R buf = d_p; /* the first step clones d_p */
             if (step > 1)
-                buf = fused(&nu, d_p, keep, op(&nu, stored(&nu, momentum_buffer[i]) * mom));
+                buf = fused(&nu, d_p, keep, mul(&nu, stored(&nu, momentum_buffer[i]), mom));
             momentum_buffer[i] = stored(&nu, buf);
             d_p = d->nesterov ? fused(&nu, buf, mom, d_p) : buf;
         }
@@ -134,11 +147,11 @@ clact_status clact_reference_adam_step(const clact_adam_desc *d, clact_dtype dty
         CLACT__FORWARD(clact__optim_fits(NULL, dtype, name, "weight_decay", d->weight_decay));
     CLACT__FORWARD(clact__optim_fits(NULL, dtype, name, "-step_size", -step_size));
     numerics nu = numerics_of(dtype);
-    R b1 = op(&nu, d->beta1), b2 = op(&nu, d->beta2);
-    R one_b1 = op(&nu, 1 - d->beta1), one_b2 = op(&nu, 1 - d->beta2);
-    R wd = op(&nu, d->weight_decay), shrink = op(&nu, 1 - d->lr * d->weight_decay);
-    R bc2s = op(&nu, bias_correction2_sqrt), eps = op(&nu, d->eps);
-    R value = op(&nu, -step_size);
+    R b1 = scalar(&nu, d->beta1), b2 = scalar(&nu, d->beta2);
+    R one_b1 = scalar(&nu, 1 - d->beta1), one_b2 = scalar(&nu, 1 - d->beta2);
+    R wd = scalar(&nu, d->weight_decay), shrink = scalar(&nu, 1 - d->lr * d->weight_decay);
+    R bc2s = scalar(&nu, bias_correction2_sqrt), eps = scalar(&nu, d->eps);
+    R value = scalar(&nu, -step_size);
     for (size_t i = 0; i < n; ++i) {
         R p = stored(&nu, param[i]);
         R g = stored(&nu, grad[i]);
@@ -147,17 +160,17 @@ clact_status clact_reference_adam_step(const clact_adam_desc *d, clact_dtype dty
         if (l2)
             g = fused(&nu, p, wd, g); /* grad.add(param, alpha=weight_decay) */
         if (d->decoupled)
-            p = op(&nu, p * shrink); /* param.mul_(1 - lr * weight_decay) */
-        R m = fused(&nu, g, one_b1, op(&nu, stored(&nu, exp_avg[i]) * b1));
-        R v = fused(&nu, op(&nu, one_b2 * g), g, op(&nu, stored(&nu, exp_avg_sq[i]) * b2));
+            p = mul(&nu, p, shrink); /* param.mul_(1 - lr * weight_decay) */
+        R m = fused(&nu, g, one_b1, mul(&nu, stored(&nu, exp_avg[i]), b1));
+        R v = fused(&nu, mul(&nu, one_b2, g), g, mul(&nu, stored(&nu, exp_avg_sq[i]), b2));
         exp_avg[i] = stored(&nu, m);
         exp_avg_sq[i] = stored(&nu, v);
         if (d->amsgrad) {
             v = maximum_propagating_nan(stored(&nu, max_exp_avg_sq[i]), v);
             max_exp_avg_sq[i] = stored(&nu, v);
         }
-        R denom = op(&nu, op(&nu, op(&nu, sqrtl(v)) / bc2s) + eps);
-        param[i] = stored(&nu, op(&nu, p + op(&nu, op(&nu, value * m) / denom)));
+        R denom = add(&nu, quotient(&nu, root(&nu, v), bc2s), eps);
+        param[i] = stored(&nu, add(&nu, p, quotient(&nu, mul(&nu, value, m), denom)));
     }
     return CLACT_OK;
 }

@@ -17,6 +17,7 @@ Suite *errors_suite(void);
 Suite *f64_suite(void);
 Suite *loss_suite(void);
 Suite *npy_suite(void);
+Suite *optim_suite(void);
 Suite *reference_suite(void);
 Suite *softmax_suite(void);
 Suite *status_suite(void);
@@ -66,7 +67,7 @@ int main(void) {
                   {"dtypes", dtypes_suite},   {"f64", f64_suite},
                   {"softmax", softmax_suite}, {"loss", loss_suite},
                   {"cache", cache_suite},     {"backward", backward_suite},
-                  {"dense", dense_suite}};
+                  {"dense", dense_suite},     {"optim", optim_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {

@@ -911,12 +911,13 @@ CLACT_API clact_status clact_reference_cross_entropy(const clact_cross_entropy_d
                                                      double *loss, double *grad);
 
 /**
- * CPU reference of ::clact_sgd_step on host arrays, updated in place: each of the step's
- * operations evaluated in long double and rounded to @p dtype's compute type where PyTorch
- * rounds (a fused multiply-add rounds once, through libm's fmaf/fma), written independently of
- * the kernel; @p param and @p momentum_buffer are then rounded to @p dtype itself (to nearest
- * even for f16 and bf16), as the device stores them. Same options, step and NaN rules as the
- * device function; @p momentum_buffer may be NULL when momentum is 0.
+ * CPU reference of ::clact_sgd_step on host arrays, updated in place, written independently of
+ * the kernel: each of the step's operations correctly rounded to @p dtype's compute type, where
+ * PyTorch rounds (float data: evaluated in long double, then rounded once to float; double data:
+ * double's own operations; the fused multiply-adds through libm's fmaf and fma); @p param and
+ * @p momentum_buffer are then rounded to @p dtype itself (to nearest even for f16 and bf16), as
+ * the device stores them. Same options, step and NaN rules as the device function;
+ * @p momentum_buffer may be NULL when momentum is 0.
  * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_sgd_step, and NULL arrays with
  *         n > 0).
  */
