@@ -47,8 +47,7 @@ typedef struct field {
     int below_one; /* value < 1 (betas), else no upper limit */
 } field;
 
-static clact_status check_fields(const char *op, const field *f, int n, char *message,
-                                 size_t len) {
+static clact_status check_fields(const char *op, const field *f, int n, char *message, size_t len) {
     for (int i = 0; i < n; ++i) {
         if (isnan(f[i].value))
             return reject(message, len, "%s: %s is NaN", op, f[i].name);
@@ -201,8 +200,8 @@ static clact_status adam(clact__call *call, const clact_adam_desc *d, size_t n,
                          unsigned long long step, const clact_buffer b[5]) {
     clact_context *ctx = call->ctx;
     char why[256];
-    CLACT__RETURN_IF(clact_adam_check(d, why, sizeof why) != CLACT_OK, ctx,
-                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(clact_adam_check(d, why, sizeof why) != CLACT_OK, ctx, CLACT_INVALID_ARGUMENT,
+                     "%s", why);
     const char *op = adam_name(d);
     CLACT__RETURN_IF(step == 0, ctx, CLACT_INVALID_ARGUMENT, "%s: step is 0 (steps count from 1)",
                      op);
@@ -212,8 +211,8 @@ static clact_status adam(clact__call *call, const clact_adam_desc *d, size_t n,
     cl_int l2 = !decoupled && d->weight_decay != 0;
     if (l2)
         CLACT__FORWARD(clact__optim_fits(ctx, dt, op, "weight_decay", d->weight_decay));
-    CLACT__FORWARD(clact__optim_fits(ctx, dt, op, "-step_size (-lr / bias_correction1)",
-                                     -s.step_size));
+    CLACT__FORWARD(
+        clact__optim_fits(ctx, dt, op, "-step_size (-lr / bias_correction1)", -s.step_size));
     size_t es = clact_dtype_size(dt);
     const clact__buf bufs[5] = {{"param", b[0].mem, b[0].offset, n, es, 1, -1},
                                 {"grad", b[1].mem, b[1].offset, n, es, 0, -1},

@@ -82,14 +82,15 @@ clact_status clact_reference_sgd_step(const clact_sgd_desc *d, clact_dtype dtype
                                       double *momentum_buffer) {
     char why[256];
     clact__clear_error(NULL);
-    CLACT__RETURN_IF(clact_sgd_check(d, why, sizeof why) != CLACT_OK, NULL,
-                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(clact_sgd_check(d, why, sizeof why) != CLACT_OK, NULL, CLACT_INVALID_ARGUMENT,
+                     "%s", why);
     CLACT__RETURN_IF(!clact_dtype_size(dtype), NULL, CLACT_INVALID_ARGUMENT, "unknown dtype %d",
                      (int)dtype);
     CLACT__RETURN_IF(step == 0, NULL, CLACT_INVALID_ARGUMENT, "sgd: step is 0");
     int has_momentum = d->momentum != 0;
     CLACT__RETURN_IF(n > 0 && (!param || !grad || (has_momentum && !momentum_buffer)), NULL,
-                     CLACT_INVALID_ARGUMENT, "param, grad or (with momentum) momentum_buffer is NULL");
+                     CLACT_INVALID_ARGUMENT,
+                     "param, grad or (with momentum) momentum_buffer is NULL");
     /* Python's scalars: -lr, 1 - dampening in double, each converted to the compute type. */
     CLACT__FORWARD(clact__optim_fits(NULL, dtype, "sgd", "-lr", -d->lr));
     if (d->weight_decay != 0)
@@ -126,16 +127,16 @@ clact_status clact_reference_adam_step(const clact_adam_desc *d, clact_dtype dty
                                        double *max_exp_avg_sq) {
     char why[256];
     clact__clear_error(NULL);
-    CLACT__RETURN_IF(clact_adam_check(d, why, sizeof why) != CLACT_OK, NULL,
-                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(clact_adam_check(d, why, sizeof why) != CLACT_OK, NULL, CLACT_INVALID_ARGUMENT,
+                     "%s", why);
     CLACT__RETURN_IF(!clact_dtype_size(dtype), NULL, CLACT_INVALID_ARGUMENT, "unknown dtype %d",
                      (int)dtype);
     const char *name = d->decoupled ? "adamw" : "adam";
     CLACT__RETURN_IF(step == 0, NULL, CLACT_INVALID_ARGUMENT, "%s: step is 0", name);
-    CLACT__RETURN_IF(n > 0 && (!param || !grad || !exp_avg || !exp_avg_sq ||
-                               (d->amsgrad && !max_exp_avg_sq)),
-                     NULL, CLACT_INVALID_ARGUMENT,
-                     "param, grad, exp_avg, exp_avg_sq or (amsgrad) max_exp_avg_sq is NULL");
+    CLACT__RETURN_IF(
+        n > 0 && (!param || !grad || !exp_avg || !exp_avg_sq || (d->amsgrad && !max_exp_avg_sq)),
+        NULL, CLACT_INVALID_ARGUMENT,
+        "param, grad, exp_avg, exp_avg_sq or (amsgrad) max_exp_avg_sq is NULL");
     /* The Python part of the step, in double. */
     double t = (double)step;
     double bias_correction1 = 1 - pow(d->beta1, t);

@@ -26,7 +26,7 @@
 
 #include "testutil.h"
 
-#define GUARD 3
+#define GUARD  3
 #define CANARY (-1234.5)
 
 /* A device tensor of n elements at `offset`, with GUARD canaries on each side. */
@@ -122,8 +122,7 @@ static void expect(const char *label, const char *what, size_t i, double got, do
 
 static int device_rounds_divide_sqrt(void) {
     cl_device_fp_config c = 0;
-    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_SINGLE_FP_CONFIG, sizeof c, &c,
-                    NULL);
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_SINGLE_FP_CONFIG, sizeof c, &c, NULL);
     return (c & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
 }
 
@@ -169,8 +168,7 @@ static void label_of(const optim_case *c, char *label, size_t len) {
                  c->sgd.weight_decay, c->sgd.nesterov, c->sgd.maximize, c->n,
                  c->specials ? " specials" : "");
     else
-        snprintf(label, len,
-                 "%s %s lr %g betas %g %g eps %g wd %g amsgrad %d max %d n %zu%s",
+        snprintf(label, len, "%s %s lr %g betas %g %g eps %g wd %g amsgrad %d max %d n %zu%s",
                  clact_dtype_name(c->dt), c->adam_desc.decoupled ? "adamw" : "adam",
                  c->adam_desc.lr, c->adam_desc.beta1, c->adam_desc.beta2, c->adam_desc.eps,
                  c->adam_desc.weight_decay, c->adam_desc.amsgrad, c->adam_desc.maximize, c->n,
@@ -206,8 +204,8 @@ static void reference_step(const optim_case *c, unsigned long long step, double 
     ck_assert_msg(st == CLACT_OK, "reference: %s", clact_context_last_error(NULL));
 }
 
-static const char *const state_names[2][4] = {
-    {"param", "momentum_buffer", "", ""}, {"param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}};
+static const char *const state_names[2][4] = {{"param", "momentum_buffer", "", ""},
+                                              {"param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}};
 
 /* Run the case's steps on the device and compare each with the reference started from the
  * device's state before it (the state uploaded, then what the device wrote). */
@@ -225,7 +223,8 @@ static void run_case(const optim_case *c) {
      * must stay so. */
     tensor s[4], gt = make(c->dt, n, c->offset + 2, NULL);
     for (int k = 0; k < total; ++k)
-        s[k] = make(c->dt, n, c->offset + (size_t)k, k < used && (k == 0 || c->adam) ? state[k] : NULL);
+        s[k] = make(c->dt, n, c->offset + (size_t)k,
+                    k < used && (k == 0 || c->adam) ? state[k] : NULL);
     int cr = c->dt == CLACT_F64 || device_rounds_divide_sqrt();
     int nsteps = c->nsteps ? c->nsteps : (int)(sizeof steps / sizeof steps[0]);
     for (int t = 0; t < nsteps; ++t) {
@@ -454,8 +453,8 @@ static void expect_nothing_written(error_bench *e, const char *what) {
 }
 
 /* The call failed with `want`, its message names `needle`, and nothing was written. */
-static void expect_error_in(clact_context *ctx, error_bench *e, clact_status got,
-                            clact_status want, const char *needle, const char *what) {
+static void expect_error_in(clact_context *ctx, error_bench *e, clact_status got, clact_status want,
+                            const char *needle, const char *what) {
     const char *msg = clact_context_last_error(ctx);
     ck_assert_msg(got == want, "%s: status %s, expected %s (%s)", what, clact_status_name(got),
                   clact_status_name(want), msg);
@@ -547,10 +546,11 @@ START_TEST(optim_errors) {
                                 buf_of(&e.b), 0, NULL, NULL),
                  BAD, "do not fit", "sgd buffers too small");
     cl_int err;
-    cl_mem ro = clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY, 64, NULL, &err);
+    cl_mem ro =
+        clCreateBuffer(clact_context_cl_context(tu_ctx()), CL_MEM_READ_ONLY, 64, NULL, &err);
     expect_error(&e,
-                 clact_sgd_step(tu_ctx(), &s0, CLACT_F32, 8, 1, (clact_buffer){ro, 0},
-                                buf_of(&e.g), buf_of(&e.b), 0, NULL, NULL),
+                 clact_sgd_step(tu_ctx(), &s0, CLACT_F32, 8, 1, (clact_buffer){ro, 0}, buf_of(&e.g),
+                                buf_of(&e.b), 0, NULL, NULL),
                  BAD, "READ_ONLY", "sgd param read-only");
     clReleaseMemObject(ro);
     expect_error(&e,
@@ -636,9 +636,9 @@ START_TEST(optim_errors) {
     /* f64 computes in double: the float overflow checks do not apply. */
     a = a0, a.weight_decay = 1e39, a.amsgrad = 0;
     if (dtype_runs(CLACT_F64))
-        ck_assert_int_eq(clact_adam_step(tu_ctx(), &a, CLACT_F64, 0, 1, buf_of(&e.p),
-                                         buf_of(&e.g), buf_of(&e.b), buf_of(&e.v),
-                                         (clact_buffer){NULL, 0}, 0, NULL, NULL),
+        ck_assert_int_eq(clact_adam_step(tu_ctx(), &a, CLACT_F64, 0, 1, buf_of(&e.p), buf_of(&e.g),
+                                         buf_of(&e.b), buf_of(&e.v), (clact_buffer){NULL, 0}, 0,
+                                         NULL, NULL),
                          CLACT_OK);
 
     /* The references validate alike. */
@@ -656,8 +656,8 @@ START_TEST(optim_errors) {
     a = a0, a.beta2 = 1;
     ck_assert_int_eq(clact_reference_adam_step(&a, CLACT_F32, 1, 1, h, h + 1, h + 2, h + 3, h),
                      BAD);
-    ck_assert_int_eq(clact_reference_adam_step(&a0, (clact_dtype)7, 1, 1, h, h + 1, h + 2, h + 3, h),
-                     BAD);
+    ck_assert_int_eq(
+        clact_reference_adam_step(&a0, (clact_dtype)7, 1, 1, h, h + 1, h + 2, h + 3, h), BAD);
     tensor all[] = {e.p, e.g, e.b, e.v, e.x};
     for (int i = 0; i < 5; ++i)
         release(&all[i]);

@@ -825,10 +825,10 @@ CLACT_API clact_status clact_adam_check(const clact_adam_desc *desc, char *messa
  */
 CLACT_API clact_status clact_adam_step(clact_context *ctx, const clact_adam_desc *desc,
                                        clact_dtype dtype, size_t n, unsigned long long step,
-                                       clact_buffer param, clact_buffer grad,
-                                       clact_buffer exp_avg, clact_buffer exp_avg_sq,
-                                       clact_buffer max_exp_avg_sq, cl_uint num_wait,
-                                       const cl_event *wait_list, cl_event *event);
+                                       clact_buffer param, clact_buffer grad, clact_buffer exp_avg,
+                                       clact_buffer exp_avg_sq, clact_buffer max_exp_avg_sq,
+                                       cl_uint num_wait, const cl_event *wait_list,
+                                       cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name CPU reference */
