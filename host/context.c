@@ -23,6 +23,9 @@ clact_status clact__device_setup(clact_context *ctx) {
      * path on devices that have it, or to keep f64 off a device that only emulates it. */
     ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") && !ctx->env.no_fp64;
     ctx->has_fp16 = clact__device_has_extension(ctx->device, "cl_khr_fp16");
+    cl_device_fp_config single = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof single, &single, NULL);
+    ctx->cr_divide_sqrt = (single & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
     cl_command_queue_properties props = 0;
     err = clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
     if (err != CL_SUCCESS)

@@ -13,6 +13,7 @@ typedef enum clact__program_id {
     CLACT__PROGRAM_ACTIVATION, /* elementwise forward and backward, and the dense layer's passes */
     CLACT__PROGRAM_SOFTMAX,
     CLACT__PROGRAM_LOSS,
+    CLACT__PROGRAM_OPTIM, /* the optimizer steps */
     CLACT__PROGRAM_COUNT
 } clact__program_id;
 
@@ -71,6 +72,9 @@ struct clact_context {
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
     int has_fp16;           /* cl_khr_fp16 (the dense layer's f16 GEMM needs it) */
+    /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT in CL_DEVICE_SINGLE_FP_CONFIG: the optimizer program is
+     * then built with -cl-fp32-correctly-rounded-divide-sqrt (Adam divides and takes a root). */
+    int cr_divide_sqrt;
     int out_of_order;       /* the queue executes out of order: CLBlast's calls need barriers */
     /* CLBlast's temporary GEMM buffer (dense.c), made on first need and grown; its users are
      * ordered through the scratch buffer's chain. */
@@ -231,6 +235,13 @@ clact_status clact__scratch_begin(clact_context *ctx, size_t bytes, cl_uint num_
                                   const cl_event *wait_list, cl_event stack[16], cl_event **waits,
                                   cl_uint *nw);
 void clact__scratch_end(clact_context *ctx, cl_event last);
+
+/* PyTorch converts some Python scalars to the compute type with an overflow check (c10's
+ * checked_convert: the alpha of add, the value of addcdiv) and raises where a finite double
+ * exceeds float's range; CLACT_OK, or CLACT_INVALID_ARGUMENT naming `what` (optim.c; the
+ * optimizers' launchers and references). */
+clact_status clact__optim_fits(clact_context *ctx, clact_dtype dtype, const char *op,
+                               const char *what, double v);
 
 /* Make ctx->device_errors (the record clact_context_check reads) if it is not made yet. */
 clact_status clact__device_errors(clact_context *ctx);

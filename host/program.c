@@ -24,6 +24,7 @@ static const char *const program_files[CLACT__PROGRAM_COUNT][8] = {
                                    "dense.cl", "stats.cl", NULL},
     [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
     [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
+    [CLACT__PROGRAM_OPTIM] = {"prelude.cl", "optim.cl", NULL},
 };
 
 /* The file that names a program in messages and cache keys: the one with its family's kernels
@@ -186,13 +187,20 @@ static void sources_free(sources *src) {
 
 /* -w: some drivers (PoCL) print compiler warnings to stderr, and the library never prints. Only
  * the dtype and the vector width are compile-time; every per-call value (sizes, offsets,
- * parameters) is a kernel argument, so nothing is ever rebuilt per call. */
+ * parameters) is a kernel argument, so nothing is ever rebuilt per call. The elementwise
+ * programs take the elementwise width, the row reductions theirs. The optimizer program asks for
+ * correctly rounded float division and sqrt where the device offers them: Adam's update is a
+ * quotient, which OpenCL otherwise allows 2.5 ulp (and its sqrt 3), and with them its f32 steps
+ * are PyTorch's to the bit. */
 static void build_options(const clact_context *ctx, clact__program_id id, clact_dtype dtype,
                           char *options, size_t len) {
     const char *extra = ctx->env.build_options;
-    snprintf(options, len, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s", dtype_define[dtype],
-             id == CLACT__PROGRAM_ACTIVATION ? ctx->vector_width : ctx->reduce_width,
-             extra ? " " : "", extra ? extra : "");
+    int elementwise = id == CLACT__PROGRAM_ACTIVATION || id == CLACT__PROGRAM_OPTIM;
+    int cr = id == CLACT__PROGRAM_OPTIM && ctx->cr_divide_sqrt;
+    snprintf(options, len, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s%s", dtype_define[dtype],
+             elementwise ? ctx->vector_width : ctx->reduce_width,
+             cr ? " -cl-fp32-correctly-rounded-divide-sqrt" : "", extra ? " " : "",
+             extra ? extra : "");
 }
 
 /* The disk cache key: everything the binary depends on; "" (no disk cache) when the cache is off

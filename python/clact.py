@@ -75,6 +75,18 @@ class _DenseDesc(ctypes.Structure):
                 ("act", ctypes.POINTER(_Activation)), ("flags", ctypes.c_uint32)]
 
 
+class _SGDDesc(ctypes.Structure):
+    _fields_ = [("lr", ctypes.c_double), ("momentum", ctypes.c_double),
+                ("dampening", ctypes.c_double), ("weight_decay", ctypes.c_double),
+                ("nesterov", _i32), ("maximize", _i32)]
+
+
+class _AdamDesc(ctypes.Structure):
+    _fields_ = [("lr", ctypes.c_double), ("beta1", ctypes.c_double), ("beta2", ctypes.c_double),
+                ("eps", ctypes.c_double), ("weight_decay", ctypes.c_double), ("amsgrad", _i32),
+                ("decoupled", _i32), ("maximize", _i32)]
+
+
 def _sig(lib, name, res, *args):
     f = getattr(lib, name)
     f.restype, f.argtypes = res, list(args)
@@ -113,6 +125,13 @@ _sig(_lib, "clact_cross_entropy_default", _CEDesc)
 _sig(_lib, "clact_cross_entropy", _i32, _p, ctypes.POINTER(_CEDesc), _i32, _i32,
      ctypes.POINTER(_sz), _p, _sz, _p, _sz, _p, _sz, _p, _sz, _p, _sz, _u32, ctypes.POINTER(_p),
      ctypes.POINTER(_p))
+_sig(_lib, "clact_sgd_default", _SGDDesc, ctypes.c_double)
+_sig(_lib, "clact_adam_default", _AdamDesc, ctypes.c_double)
+_sig(_lib, "clact_adamw_default", _AdamDesc, ctypes.c_double)
+_sig(_lib, "clact_sgd_step", _i32, _p, ctypes.POINTER(_SGDDesc), _i32, _sz, ctypes.c_ulonglong,
+     _Buffer, _Buffer, _Buffer, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_adam_step", _i32, _p, ctypes.POINTER(_AdamDesc), _i32, _sz, ctypes.c_ulonglong,
+     _Buffer, _Buffer, _Buffer, _Buffer, _Buffer, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_cl, "clCreateBuffer", _p, _p, ctypes.c_uint64, _sz, _p, ctypes.POINTER(_i32))
 _sig(_cl, "clReleaseMemObject", _i32, _p)
 _sig(_cl, "clEnqueueWriteBuffer", _i32, _p, _p, _u32, _sz, _sz, _p, _u32, ctypes.POINTER(_p),
@@ -486,3 +505,81 @@ class Context:
         self._run(arrays, [2, 3] if grad else [2], launch)
         out = loss if reduction == "none" else loss.reshape(())
         return (out, g) if grad else out
+
+    # --- Optimizers (NumPy, in place) -------------------------------------------------------
+    def _optimizer_step(self, param, grad, state, launch):
+        """Run launch(dtype name, n, {name: device buffer}) for param, grad and the (name, array)
+        pairs of state that are not None, then read param and state back into themselves: each
+        must be a writeable C-contiguous float16, float32 or float64 array of param's dtype and
+        shape, since the step updates it in place; grad is converted to param's dtype."""
+        arrays = [("param", param)] + [(name, a) for name, a in state if a is not None]
+        for name, a in arrays:
+            if not isinstance(a, np.ndarray) or a.dtype not in _NP:
+                raise Error("INVALID_ARGUMENT", f"{name} must be a float16, float32 or float64 "
+                                                f"NumPy array (it is updated in place)")
+            if a.dtype != param.dtype or a.shape != param.shape:
+                raise Error("INVALID_ARGUMENT", f"{name} {a.dtype} {a.shape} differs from param "
+                                                f"{param.dtype} {param.shape}")
+            if not (a.flags.c_contiguous and a.flags.writeable):
+                raise Error("INVALID_ARGUMENT", f"{name} must be C-contiguous and writeable")
+        g = np.ascontiguousarray(grad, dtype=param.dtype)
+        if g.shape != param.shape:
+            raise Error("INVALID_ARGUMENT", f"grad {g.shape} and param {param.shape} differ")
+        names = [name for name, _ in arrays] + ["grad"]
+        given = [a for _, a in arrays] + [g]
+        # The device buffers by name; every array but grad is read back into itself.
+        self._run(given, list(range(len(arrays))),
+                  lambda bufs: launch(_NP[param.dtype], param.size, dict(zip(names, bufs))))
+
+    def sgd_step(self, param, grad, momentum_buffer=None, *, step, lr, momentum=0.0,
+                 dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
+        """One ``torch.optim.SGD`` step (PyTorch 1.13, foreach=False) on NumPy arrays, in place:
+        param, and with momentum the momentum_buffer (PyTorch's ``state['momentum_buffer']``,
+        whose contents step 1 ignores: PyTorch creates it then as a copy of the gradient). step
+        is this step's count from 1. See clact_sgd_step in the header for the exact formulas."""
+        d = _lib.clact_sgd_default(lr)
+        d.momentum, d.dampening, d.weight_decay = momentum, dampening, weight_decay
+        d.nesterov, d.maximize = int(nesterov), int(maximize)
+
+        def launch(dt, n, b):
+            ev = _p()
+            self._check(_lib.clact_sgd_step(
+                self._h, ctypes.byref(d), _DTYPES[dt], n, step, _Buffer(b["param"], 0),
+                _Buffer(b["grad"], 0), _Buffer(b.get("momentum_buffer"), 0), 0, None,
+                ctypes.byref(ev)))
+            return ev.value
+
+        self._optimizer_step(param, grad, [("momentum_buffer", momentum_buffer)], launch)
+
+    def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr=1e-3,
+                  betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False,
+                  decoupled=False):
+        """One ``torch.optim.Adam`` step (``decoupled=True``: AdamW's weight decay) on NumPy
+        arrays, in place: param, exp_avg, exp_avg_sq and, with amsgrad, max_exp_avg_sq
+        (PyTorch's state of those names, zeros before step 1). step is PyTorch's
+        ``state['step']`` after this step's increment (1, 2, ...). See clact_adam_step in the
+        header for the exact formulas."""
+        d = _lib.clact_adam_default(lr)
+        d.beta1, d.beta2 = betas
+        d.eps, d.weight_decay = eps, weight_decay
+        d.amsgrad, d.decoupled, d.maximize = int(amsgrad), int(decoupled), int(maximize)
+
+        def launch(dt, n, b):
+            ev = _p()
+            self._check(_lib.clact_adam_step(
+                self._h, ctypes.byref(d), _DTYPES[dt], n, step, _Buffer(b["param"], 0),
+                _Buffer(b["grad"], 0), _Buffer(b["exp_avg"], 0), _Buffer(b["exp_avg_sq"], 0),
+                _Buffer(b.get("max_exp_avg_sq"), 0), 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._optimizer_step(param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq),
+                                           ("max_exp_avg_sq", max_exp_avg_sq)], launch)
+
+    def adamw_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step,
+                   lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                   maximize=False):
+        """One ``torch.optim.AdamW`` step: adam_step with AdamW's defaults and decoupled weight
+        decay."""
+        self.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, lr=lr,
+                       betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                       maximize=maximize, decoupled=True)

@@ -17,6 +17,7 @@ Suite *errors_suite(void);
 Suite *f64_suite(void);
 Suite *loss_suite(void);
 Suite *npy_suite(void);
+Suite *optim_suite(void);
 Suite *reference_suite(void);
 Suite *softmax_suite(void);
 Suite *stats_suite(void);
@@ -67,7 +68,8 @@ int main(void) {
                   {"dtypes", dtypes_suite},   {"f64", f64_suite},
                   {"softmax", softmax_suite}, {"loss", loss_suite},
                   {"cache", cache_suite},     {"backward", backward_suite},
-                  {"dense", dense_suite},     {"stats", stats_suite}};
+                  {"dense", dense_suite},     {"optim", optim_suite},
+                  {"stats", stats_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {

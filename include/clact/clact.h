@@ -696,6 +696,178 @@ CLACT_API clact_status clact_cross_entropy(clact_context *ctx, const clact_cross
                                            const cl_event *wait_list, cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
+/** @name Optimizers */
+
+/**
+ * `torch.optim.SGD`'s options (PyTorch 1.13). ::clact_sgd_default gives its defaults.
+ * Valid: `lr >= 0`, `momentum >= 0`, `weight_decay >= 0`, any dampening; `nesterov` needs
+ * `momentum > 0` and `dampening == 0`; no field may be NaN (PyTorch accepts a NaN momentum or
+ * dampening and returns NaN everywhere; clact rejects them). Flags are 0 or 1.
+ */
+typedef struct clact_sgd_desc {
+    double lr;           /**< learning rate (PyTorch requires it; no default) */
+    double momentum;     /**< default 0: no momentum buffer */
+    double dampening;    /**< default 0 */
+    double weight_decay; /**< default 0: L2 penalty added to the gradient */
+    int nesterov;        /**< default 0 */
+    int maximize;        /**< default 0: 1 ascends the gradient */
+} clact_sgd_desc;
+
+/** @return `torch.optim.SGD(params, lr)`'s options: momentum, dampening and weight decay 0,
+ * nesterov and maximize off. */
+CLACT_API clact_sgd_desc clact_sgd_default(double lr);
+
+/**
+ * Check SGD options without a device, as `torch.optim.SGD` does when it is constructed.
+ * @param[out] message optional buffer for the reason, naming the field (NUL-terminated,
+ *        truncated to @p len).
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT (NULL, a field out of its range or NaN,
+ *         nesterov without momentum or with dampening, a flag other than 0 or 1).
+ */
+CLACT_API clact_status clact_sgd_check(const clact_sgd_desc *desc, char *message, size_t len);
+
+/**
+ * Enqueue one `torch.optim.SGD` step on one parameter tensor of @p n elements: one kernel,
+ * updating @p param (and @p momentum_buffer) in place from @p grad.
+ *
+ * Per element, exactly the operations of PyTorch 1.13's single-tensor path
+ * (`torch.optim.sgd._single_tensor_sgd`, `foreach=False`), in its order; each line is one
+ * PyTorch operation, rounded once to the compute type (float for f32, f16, bf16; double for
+ * f64). PyTorch's CPU kernels evaluate `a.add(b, alpha=s)` as one fused multiply-add
+ * `fma(s, b, a)` (measured), and so does clact:
+ *
+ *     g = maximize ? -grad : grad
+ *     if weight_decay != 0:  g = fma(weight_decay, p, g)
+ *     if momentum != 0:
+ *         b = step == 1 ? g                                    (torch: clone of d_p)
+ *                       : fma(1 - dampening, g, b * momentum)   (mul_, then add_(alpha=))
+ *         g = nesterov ? fma(momentum, b, g) : b
+ *     p = fma(-lr, g, p)
+ *
+ * The scalars `1 - dampening` and `-lr` are formed in double on the host, as Python forms them,
+ * and each scalar is then converted to the compute type once, as PyTorch converts its Python
+ * numbers. With f32 the results are PyTorch's CPU results bit for bit (tests/torch_optim.py).
+ * f16 and bf16 are storage formats: loaded into float, computed as for f32, rounded to nearest
+ * even when param and the buffer are stored (PyTorch, running one op at a time, also rounds the
+ * intermediates such as the decayed gradient to the storage type; the results differ by those
+ * roundings). NaN and ±inf in the gradient or the state propagate as in PyTorch.
+ *
+ * @param desc the options (see ::clact_sgd_check).
+ * @param dtype element type of every buffer (any ::clact_dtype; f64 needs cl_khr_fp64).
+ * @param n elements in each buffer; 0 enqueues only a marker.
+ * @param step this step's 1-based count. Only `step == 1` matters: it starts the momentum
+ *        buffer as a copy of the (decayed) gradient, where PyTorch finds no `momentum_buffer`
+ *        in its state; its previous contents are never read then. Must be >= 1.
+ * @param param the parameters, read and written. @param grad the gradient, read only.
+ * @param momentum_buffer the state PyTorch calls `momentum_buffer`, read (unless step == 1) and
+ *        written; not used, and may have mem NULL, when momentum == 0.
+ * @param num_wait, wait_list, event the OpenCL event triple, as in ::clact_forward.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (invalid options, naming the field; step 0; a
+ *         buffer missing, too small, of another context, or overlapping another: param, grad and
+ *         the buffer must be disjoint; with a float compute type, a finite scalar that PyTorch
+ *         converts with an overflow check and that does not fit in float: `-lr`, weight_decay,
+ *         `1 - dampening`, or with nesterov momentum, as PyTorch raises); ::CLACT_UNSUPPORTED
+ *         (f64 without cl_khr_fp64); ::CLACT_IO_ERROR; ::CLACT_BUILD_FAILED;
+ *         ::CLACT_OPENCL_ERROR. Never blocks: no scalar depends on the device's data, and
+ *         nothing recompiles per step.
+ */
+CLACT_API clact_status clact_sgd_step(clact_context *ctx, const clact_sgd_desc *desc,
+                                      clact_dtype dtype, size_t n, unsigned long long step,
+                                      clact_buffer param, clact_buffer grad,
+                                      clact_buffer momentum_buffer, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event);
+
+/**
+ * `torch.optim.Adam`'s and `torch.optim.AdamW`'s options (PyTorch 1.13); `decoupled` chooses
+ * AdamW's weight decay. ::clact_adam_default and ::clact_adamw_default give their defaults.
+ * Valid: `lr >= 0`, `eps >= 0`, `0 <= beta1 < 1`, `0 <= beta2 < 1`, `weight_decay >= 0`, no
+ * NaN; flags are 0 or 1.
+ */
+typedef struct clact_adam_desc {
+    double lr;           /**< default 1e-3 */
+    double beta1, beta2; /**< PyTorch's `betas`; default 0.9, 0.999 */
+    double eps;          /**< default 1e-8 */
+    double weight_decay; /**< default 0 (Adam) or 1e-2 (AdamW) */
+    int amsgrad;         /**< default 0: 1 normalises by the running maximum of exp_avg_sq */
+    int decoupled;       /**< 0: Adam (L2 added to the gradient); 1: AdamW (the parameter decays) */
+    int maximize;        /**< default 0: 1 ascends the gradient */
+} clact_adam_desc;
+
+/** @return `torch.optim.Adam(params, lr)`'s options: betas (0.9, 0.999), eps 1e-8, weight decay
+ * 0, amsgrad, decoupled and maximize off. */
+CLACT_API clact_adam_desc clact_adam_default(double lr);
+/** @return `torch.optim.AdamW(params, lr)`'s options: as ::clact_adam_default, with weight decay
+ * 1e-2 and decoupled on. */
+CLACT_API clact_adam_desc clact_adamw_default(double lr);
+
+/**
+ * Check Adam/AdamW options without a device, as PyTorch does when it constructs the optimizer.
+ * @param[out] message optional buffer for the reason, naming the field.
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT (NULL, a field out of its range or NaN, a flag
+ *         other than 0 or 1).
+ */
+CLACT_API clact_status clact_adam_check(const clact_adam_desc *desc, char *message, size_t len);
+
+/**
+ * Enqueue one `torch.optim.Adam` (`decoupled` 0) or `torch.optim.AdamW` (`decoupled` 1) step on
+ * one parameter tensor of @p n elements: one kernel, updating @p param, @p exp_avg, @p exp_avg_sq
+ * (and @p max_exp_avg_sq) in place from @p grad.
+ *
+ * On the host, in double, as Python computes them in PyTorch 1.13's single-tensor path
+ * (`_single_tensor_adam` / `_single_tensor_adamw`, `foreach=False`, `capturable=False`):
+ *
+ *     bias_correction1 = 1 - beta1 ** step        bias_correction2 = 1 - beta2 ** step
+ *     step_size = lr / bias_correction1           bias_correction2_sqrt = sqrt(bias_correction2)
+ *
+ * then per element, one PyTorch operation per line, each rounded once to the compute type
+ * (float for f32, f16, bf16; double for f64); PyTorch's CPU kernels evaluate `add(alpha=)` and
+ * `addcmul` with one fused multiply-add (measured), and so does clact:
+ *
+ *     g = maximize ? -grad : grad
+ *     Adam, weight_decay != 0:  g = fma(weight_decay, p, g)
+ *     AdamW:                    p = p * (1 - lr * weight_decay)
+ *     m = fma(1 - beta1, g, m * beta1)                   (exp_avg.mul_(beta1).add_(g, alpha=))
+ *     v = fma((1 - beta2) * g, g, v * beta2)             (exp_avg_sq.mul_(beta2).addcmul_(g, g))
+ *     amsgrad:  vmax = maximum(vmax, v) (NaN wins, as torch.maximum), w = vmax;  else w = v
+ *     denom = sqrt(w) / bias_correction2_sqrt + eps
+ *     p = p + ((-step_size) * m) / denom                 (param.addcdiv_(m, denom, value=))
+ *
+ * Every scalar (`1 - beta1`, `1 - beta2`, `-step_size`, `1 - lr * weight_decay`, ...) is
+ * formed in double and converted to the compute type once, as PyTorch converts Python numbers;
+ * being kernel arguments, they cost no recompilation per step. Division and sqrt are correctly
+ * rounded where the device supports it (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT: the program is
+ * built with -cl-fp32-correctly-rounded-divide-sqrt); there, f32 results are PyTorch's CPU
+ * results bit for bit (tests/torch_optim.py); elsewhere OpenCL allows 2.5 ulp per float division
+ * and 3 per sqrt. f16 and bf16 are storage formats: loaded into float, computed as for f32, each
+ * tensor rounded to nearest even when stored (PyTorch also rounds intermediates such as denom to
+ * the storage type). NaN and ±inf propagate as in PyTorch. One deviation: PyTorch counts steps
+ * in a float32 tensor, which stops at 2^24 = 16777216; clact uses @p step as given.
+ *
+ * @param desc the options (see ::clact_adam_check).
+ * @param dtype element type of every buffer (any ::clact_dtype; f64 needs cl_khr_fp64).
+ * @param n elements in each buffer; 0 enqueues only a marker.
+ * @param step this step's 1-based count (PyTorch's `state['step']` after its increment), >= 1.
+ *        The first step needs exp_avg, exp_avg_sq (and max_exp_avg_sq) zeroed, as PyTorch
+ *        creates them.
+ * @param param read and written. @param grad read only.
+ * @param exp_avg, exp_avg_sq the moment estimates, read and written.
+ * @param max_exp_avg_sq read and written with amsgrad; otherwise not used, and may have mem NULL.
+ * @param num_wait, wait_list, event the OpenCL event triple, as in ::clact_forward.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (invalid options, naming the field; step 0; a
+ *         buffer missing, too small, of another context, or overlapping another: all must be
+ *         disjoint; with a float compute type, a finite scalar that PyTorch converts with an
+ *         overflow check and that does not fit in float: weight_decay or `-step_size`, as
+ *         PyTorch raises); ::CLACT_UNSUPPORTED (f64 without cl_khr_fp64); ::CLACT_IO_ERROR;
+ *         ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR. Never blocks.
+ */
+CLACT_API clact_status clact_adam_step(clact_context *ctx, const clact_adam_desc *desc,
+                                       clact_dtype dtype, size_t n, unsigned long long step,
+                                       clact_buffer param, clact_buffer grad, clact_buffer exp_avg,
+                                       clact_buffer exp_avg_sq, clact_buffer max_exp_avg_sq,
+                                       cl_uint num_wait, const cl_event *wait_list,
+                                       cl_event *event);
+
+/* ------------------------------------------------------------------------------------------ */
 /** @name CPU reference */
 
 /**
@@ -790,6 +962,33 @@ CLACT_API clact_status clact_reference_unit_stats(clact_dtype dtype, size_t rows
  * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT.
  */
 CLACT_API clact_status clact_reference_sum_squares(size_t n, const double *x, double *out);
+
+/**
+ * CPU reference of ::clact_sgd_step on host arrays, updated in place, written independently of
+ * the kernel: each of the step's operations correctly rounded to @p dtype's compute type, where
+ * PyTorch rounds (float data: evaluated in long double, then rounded once to float; double data:
+ * double's own operations; the fused multiply-adds through libm's fmaf and fma); @p param and
+ * @p momentum_buffer are then rounded to @p dtype itself (to nearest even for f16 and bf16), as
+ * the device stores them. Same options, step and NaN rules as the device function;
+ * @p momentum_buffer may be NULL when momentum is 0.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_sgd_step, and NULL arrays with
+ *         n > 0).
+ */
+CLACT_API clact_status clact_reference_sgd_step(const clact_sgd_desc *desc, clact_dtype dtype,
+                                                size_t n, unsigned long long step, double *param,
+                                                const double *grad, double *momentum_buffer);
+
+/**
+ * CPU reference of ::clact_adam_step on host arrays, updated in place, in the manner of
+ * ::clact_reference_sgd_step (the bias corrections in double, as Python computes them);
+ * @p max_exp_avg_sq may be NULL without amsgrad.
+ * @return ::CLACT_OK or ::CLACT_INVALID_ARGUMENT (as ::clact_adam_step, and NULL arrays with
+ *         n > 0).
+ */
+CLACT_API clact_status clact_reference_adam_step(const clact_adam_desc *desc, clact_dtype dtype,
+                                                 size_t n, unsigned long long step, double *param,
+                                                 const double *grad, double *exp_avg,
+                                                 double *exp_avg_sq, double *max_exp_avg_sq);
 
 #ifdef __cplusplus
 }

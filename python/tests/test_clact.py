@@ -125,6 +125,36 @@ class NumpyTest(unittest.TestCase):
         with self.assertRaises(clact.Error):
             self.ctx.backward("relu", x, dy[:50])
 
+    def test_optimizers(self):
+        """In place on the given arrays, with hand-computed first steps (tests/torch_optim.py
+        holds the comparison with torch.optim); arrays that cannot be updated in place, and
+        invalid options, raise."""
+        p = np.array([1.0, -2.0, 0.5], np.float32)
+        g = np.array([0.5, 0.25, -1.0], np.float32)
+        buf = np.full(3, np.nan, np.float32)  # step 1 starts the buffer from the gradient
+        self.ctx.sgd_step(p, g, buf, step=1, lr=0.5, momentum=0.9)
+        self.assertTrue(np.array_equal(buf, g))
+        self.assertTrue(np.array_equal(p, np.array([0.75, -2.125, 1.0], np.float32)))
+        p64, m, v = np.array([1.0, -1.0]), np.zeros(2), np.zeros(2)
+        self.ctx.adam_step(p64, np.array([2.0, -3.0]), m, v, step=1, lr=0.1, eps=0.0)
+        # Step 1 with eps 0: m / (1 - beta1) = g and sqrt(v / (1 - beta2)) = |g|, so lr sign(g).
+        self.assertTrue(np.allclose(p64, [0.9, -0.9], rtol=1e-15))
+        self.assertTrue(np.allclose(m, [0.2, -0.3], rtol=1e-15))
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.sgd_step(p, g, step=1, lr=-1.0)
+        self.assertEqual(e.exception.status, "INVALID_ARGUMENT")
+        self.assertIn("lr", str(e.exception))
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.sgd_step(p, g, step=2, lr=0.1, momentum=0.9)  # no buffer
+        self.assertIn("momentum_buffer", str(e.exception))
+        with self.assertRaises(clact.Error):
+            self.ctx.sgd_step(p[::2], g[::2], step=1, lr=0.1)  # not contiguous
+        with self.assertRaises(clact.Error):
+            self.ctx.adamw_step(p, g, m, v, step=1)  # float64 state, float32 param
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.adam_step(p64, np.zeros(2), m, v, step=1, betas=(0.9, 1.0))
+        self.assertIn("beta2", str(e.exception))
+
     def test_errors(self):
         with self.assertRaises(clact.Error) as e:
             self.ctx.forward("swish", X)
