@@ -26,11 +26,12 @@ cmake --build build-asan -j2 >/dev/null
 CLACT_LIST_LIBRARY="$(pwd)/$build/libclact.so.0" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error \
-    -E "packaging|python|torch_dense|torch_optim|exp_neg_exhaustive|kernel_builds|^vw"
+    -E "packaging|python|torch_dense|torch_optim|peer_train|exp_neg_exhaustive|kernel_builds|^vw"
 echo "memcheck: ASan + UBSan clean (packaging, python, torch_dense and torch_optim excluded: an uninstrumented program cannot"
 echo "          load an ASan-built library; they run in the plain build; exp_neg_exhaustive and"
 echo "          kernel_builds run only kernels, through PyOpenCL, with no clact code to check;"
-echo "          the vw tests rerun the check suites' host code, only the kernels' width differs)"
+echo "          the vw tests rerun the check suites' host code, only the kernels' width differs;"
+echo "          peer_train is PyTorch's training beside clact train's, which the train test runs)"
 
 echo "memcheck: ThreadSanitizer build in build-tsan"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \

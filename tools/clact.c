@@ -73,6 +73,10 @@ static void usage(FILE *out) {
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
+            "       clact train [--act LIST] [--hidden H] [--epochs E] [--batch B]\n"
+            "                   [--optimizer adam|adamw|sgd] [--lr LR] [--seed S] [--data DIR]\n"
+            "                   [--limit N] [--out DIR] [--save DIR] [--device SPEC] ...\n"
+            "                   (an MLP on Fashion-MNIST per activation; clact train --help)\n"
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
@@ -364,5 +368,7 @@ int main(int argc, char **argv) {
         return clact_cli_backward_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench"))
         return clact_bench_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "train"))
+        return clact_cli_train_main(argc - 2, argv + 2);
     return clact_cli_fail(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
 }

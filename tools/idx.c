@@ -319,7 +319,7 @@ int idx_read(const char *path, size_t limit, idx_array *out, char *err, size_t e
 
 /* Read DIR/SPLIT-KIND-ubyte.gz, or where that does not exist DIR/SPLIT-KIND-ubyte. */
 static int read_named(const char *dir, const char *split, const char *kind, size_t limit,
-                      idx_array *a, char *err, size_t errlen) {
+                      idx_array *a, char *used, size_t usedlen, char *err, size_t errlen) {
     size_t len = strlen(dir) + strlen(split) + strlen(kind) + 16;
     char *gz = malloc(len), *plain = malloc(len);
     int st = IDX_ERR_NOMEM;
@@ -329,8 +329,11 @@ static int read_named(const char *dir, const char *split, const char *kind, size
         snprintf(plain, len, "%s/%s-%s-ubyte", dir, split, kind);
         snprintf(gz, len, "%s.gz", plain);
         st = idx_read(gz, limit, a, err, errlen);
-        if (st == IDX_ERR_NOT_FOUND)
+        snprintf(used, usedlen, "%s", gz);
+        if (st == IDX_ERR_NOT_FOUND) {
             st = idx_read(plain, limit, a, err, errlen);
+            snprintf(used, usedlen, "%s", plain);
+        }
         if (st == IDX_ERR_NOT_FOUND)
             fail(st, err, errlen, "no %s %s file in %s: tried %s and %s", split, kind, dir, gz,
                  plain);
@@ -340,30 +343,31 @@ static int read_named(const char *dir, const char *split, const char *kind, size
     return st;
 }
 
-/* What the images and labels files must be, on top of being IDX files. */
-static int check_mnist(const idx_array *im, const idx_array *lb, const char *dir, const char *split,
-                       char *err, size_t errlen) {
+/* What the images and labels files must be, on top of being IDX files; messages name the files
+ * (im_path, lb_path). */
+static int check_mnist(const idx_array *im, const idx_array *lb, const char *im_path,
+                       const char *lb_path, char *err, size_t errlen) {
     unsigned im_magic = (unsigned)im->type << 8 | (unsigned)im->ndim;
     unsigned lb_magic = (unsigned)lb->type << 8 | (unsigned)lb->ndim;
     if (im_magic != 0x803)
         return fail(IDX_ERR_FORMAT, err, errlen,
-                    "%s/%s images: magic 0x%08X, expected 0x00000803 (uint8, 3 dimensions)", dir,
-                    split, im_magic);
+                    "%s: magic 0x%08X, expected 0x00000803 (uint8, 3 dimensions)", im_path,
+                    im_magic);
     if (lb_magic != 0x801)
         return fail(IDX_ERR_FORMAT, err, errlen,
-                    "%s/%s labels: magic 0x%08X, expected 0x00000801 (uint8, 1 dimension)", dir,
-                    split, lb_magic);
+                    "%s: magic 0x%08X, expected 0x00000801 (uint8, 1 dimension)", lb_path,
+                    lb_magic);
     if (im->file_items != lb->file_items)
         return fail(IDX_ERR_FORMAT, err, errlen,
-                    "%s/%s: the images file holds %zu images but the labels file %zu labels", dir,
-                    split, im->file_items, lb->file_items);
+                    "%s holds %zu images but %s %zu labels", im_path, im->file_items, lb_path,
+                    lb->file_items);
     if (!im->file_items || !im->dims[1] || !im->dims[2])
-        return fail(IDX_ERR_FORMAT, err, errlen, "%s/%s: %zu images of %zux%zu pixels: empty", dir,
-                    split, im->file_items, im->dims[1], im->dims[2]);
+        return fail(IDX_ERR_FORMAT, err, errlen, "%s: %zu images of %zux%zu pixels: empty",
+                    im_path, im->file_items, im->dims[1], im->dims[2]);
     for (size_t i = 0; i < lb->count; ++i)
         if (lb->data[i] > 9)
             return fail(IDX_ERR_FORMAT, err, errlen,
-                        "%s/%s labels: label %u at position %zu is outside 0..9", dir, split,
+                        "%s: label %u at position %zu is outside 0..9", lb_path,
                         (unsigned)lb->data[i], i);
     return IDX_OK;
 }
@@ -399,11 +403,13 @@ int mnist_load(const char *dir, const char *split, size_t limit, mnist_set *out,
         return fail(IDX_ERR_IO, err, errlen, "data directory %s: %s", dir, strerror(ENOTDIR));
     idx_array im, lb;
     memset(&lb, 0, sizeof lb);
-    int st = read_named(dir, split, "images-idx3", limit, &im, err, errlen);
+    char im_path[4096] = "", lb_path[4096] = "";
+    int st = read_named(dir, split, "images-idx3", limit, &im, im_path, sizeof im_path, err, errlen);
     if (!st)
-        st = read_named(dir, split, "labels-idx1", limit, &lb, err, errlen);
+        st = read_named(dir, split, "labels-idx1", limit, &lb, lb_path, sizeof lb_path, err,
+                        errlen);
     if (!st)
-        st = check_mnist(&im, &lb, dir, split, err, errlen);
+        st = check_mnist(&im, &lb, im_path, lb_path, err, errlen);
     mnist_set s;
     memset(&s, 0, sizeof s);
     if (!st)

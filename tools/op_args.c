@@ -148,6 +148,36 @@ int clact_cli_parse_op(const char *cmd, int nfiles, int argc, char **argv, clact
     return parse_activation(a, pos + 1, npos - 1 - nfiles);
 }
 
+int clact_cli_parse_act_spec(const char *cmd, const char *spec, clact_activation *act) {
+    char buf[256];
+    if (strlen(spec) >= sizeof buf)
+        return clact_cli_fail(EXIT_USAGE, "%s: activation '%.40s...' is too long", cmd, spec);
+    strcpy(buf, spec);
+    const char *params[8];
+    int n = 0;
+    char *colon = strchr(buf, ':');
+    while (colon) {
+        *colon = '\0';
+        if (n == 8)
+            return clact_cli_fail(EXIT_USAGE, "%s: too many parameters in '%s'", cmd, spec);
+        params[n++] = colon + 1;
+        colon = strchr(colon + 1, ':');
+    }
+    clact_cli_op_args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = cmd;
+    a.op_name = buf;
+    clact_op op;
+    if (clact_op_from_name(buf, &op) != CLACT_OK)
+        return clact_cli_fail(EXIT_USAGE, "%s: unknown activation '%s' (try: clact --help)", cmd,
+                              buf);
+    a.act = clact_activation_default(op);
+    int code = parse_activation(&a, params, n);
+    if (code == EXIT_OK)
+        *act = a.act;
+    return code;
+}
+
 /* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error. */
 
 int clact_cli_check_input(const clact_npy *x, const char *path, clact_dtype *dtype) {

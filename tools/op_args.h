@@ -23,6 +23,10 @@ typedef struct clact_cli_op_args {
  * (2 for apply, 3 for backward) into a; cmd names the command in messages. EXIT_OK, or the exit
  * status after a one-line error. */
 int clact_cli_parse_op(const char *cmd, int nfiles, int argc, char **argv, clact_cli_op_args *a);
+/* An activation as `OP` or `OP:NAME=VALUE[:NAME=VALUE...]` (gelu:approximate=tanh,
+ * leaky_relu:negative_slope=0.1): EXIT_OK with *act set, or the exit status after a one-line
+ * error naming cmd. */
+int clact_cli_parse_act_spec(const char *cmd, const char *spec, clact_activation *act);
 /* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error (EXIT_USAGE,
  * after a one-line error naming path). */
 int clact_cli_check_input(const clact_npy *x, const char *path, clact_dtype *dtype);
