@@ -107,12 +107,13 @@ static void train_usage(FILE *f) {
             "                   [--optimizer adam|adamw|sgd] [--lr LR] [--momentum M]\n"
             "                   [--weight-decay WD] [--seed S] [--data DIR] [--limit N]\n"
             "                   [--out DIR] [--save DIR] [--save-init DIR] [--loss-below L]\n"
-            "                   [--no-diagnose] [--quiet] [--device SPEC]\n"
+            "                   [--diagnose|--no-diagnose] [--quiet] [--device SPEC]\n"
             "Trains DenseBlock(784 -> H, act) + Linear(H -> 10) with cross-entropy on an MNIST-format\n"
             "dataset for each activation of LIST (default relu,gelu,tanh; OP or\n"
             "OP:NAME=VALUE, e.g. gelu:approximate=tanh), from the same initial weights and batch\n"
             "order. Defaults: H 256, E 10, B 128, adam with lr 1e-3 (sgd: 0.1), seed 1,\n"
-            "--data %s, --out clact-train, --loss-below 0.4.\n"
+            "--data %s, --out clact-train, --loss-below 0.4,\n"
+            "--diagnose (dead and saturated hidden units, gradient norms; computed on the device).\n"
             "Writes OUT/steps.csv, OUT/epochs.csv and OUT/train.svg; --save DIR writes each\n"
             "activation's trained weights as DIR/ACT/fc{1,2}.{weight,bias}.npy (nn.Linear layout),\n"
             "--save-init DIR the initial weights and the batch order (order.npy, epochs x N).\n",
@@ -138,8 +139,8 @@ static int parse_opts(int argc, char **argv, train_opts *o) {
             train_usage(stdout);
             return -1;
         }
-        if (!strcmp(s, "--no-diagnose")) {
-            o->diagnose = 0;
+        if (!strcmp(s, "--no-diagnose") || !strcmp(s, "--diagnose")) {
+            o->diagnose = s[2] == 'd';
             continue;
         }
         if (!strcmp(s, "--quiet")) {
@@ -814,8 +815,8 @@ static int train_one(train_run *r, int a) {
 static int write_chart(train_run *r, int done) {
     const train_opts *o = r->o;
     size_t steps = o->epochs * r->steps_per_epoch;
-    /* The loss panel shows means over windows of w steps (about 400 points a curve). */
-    size_t w = steps / 400 ? steps / 400 : 1, np = (steps + w - 1) / w;
+    /* The loss panel shows means over windows of w steps (about 200 points a curve). */
+    size_t w = steps / 200 ? steps / 200 : 1, np = (steps + w - 1) / w;
     size_t nseries = (size_t)done;
     double *buf = calloc((size_t)done * (2 * np + 6 * o->epochs) + 1, sizeof(double));
     svg_series *loss = calloc((size_t)done + 1, sizeof *loss);
