@@ -733,8 +733,8 @@ CLACT_API clact_status clact_sgd_check(const clact_sgd_desc *desc, char *message
  * Per element, exactly the operations of PyTorch 1.13's single-tensor path
  * (`torch.optim.sgd._single_tensor_sgd`, `foreach=False`), in its order; each line is one
  * PyTorch operation, rounded once to the compute type (float for f32, f16, bf16; double for
- * f64). PyTorch's CPU kernels evaluate `a.add(b, alpha=s)` as one fused multiply-add
- * `fma(s, b, a)` (measured), and so does clact:
+ * f64). PyTorch's vectorised CPU kernels evaluate `a.add(b, alpha=s)` as one fused multiply-add
+ * `fma(s, b, a)` on processors with FMA (measured on AVX-512), and so does clact:
  *
  *     g = maximize ? -grad : grad
  *     if weight_decay != 0:  g = fma(weight_decay, p, g)
@@ -746,7 +746,8 @@ CLACT_API clact_status clact_sgd_check(const clact_sgd_desc *desc, char *message
  *
  * The scalars `1 - dampening` and `-lr` are formed in double on the host, as Python forms them,
  * and each scalar is then converted to the compute type once, as PyTorch converts its Python
- * numbers. With f32 the results are PyTorch's CPU results bit for bit (tests/torch_optim.py).
+ * numbers. With f32 and f64 the results are PyTorch's CPU results bit for bit
+ * (tests/torch_optim.py).
  * f16 and bf16 are storage formats: loaded into float, computed as for f32, rounded to nearest
  * even when param and the buffer are stored (PyTorch, running one op at a time, also rounds the
  * intermediates such as the decayed gradient to the storage type; the results differ by those
@@ -820,8 +821,9 @@ CLACT_API clact_status clact_adam_check(const clact_adam_desc *desc, char *messa
  *     step_size = lr / bias_correction1           bias_correction2_sqrt = sqrt(bias_correction2)
  *
  * then per element, one PyTorch operation per line, each rounded once to the compute type
- * (float for f32, f16, bf16; double for f64); PyTorch's CPU kernels evaluate `add(alpha=)` and
- * `addcmul` with one fused multiply-add (measured), and so does clact:
+ * (float for f32, f16, bf16; double for f64); PyTorch's vectorised CPU kernels evaluate
+ * `add(alpha=)` and `addcmul` with one fused multiply-add on processors with FMA (measured),
+ * and so does clact:
  *
  *     g = maximize ? -grad : grad
  *     Adam, weight_decay != 0:  g = fma(weight_decay, p, g)
@@ -837,11 +839,12 @@ CLACT_API clact_status clact_adam_check(const clact_adam_desc *desc, char *messa
  * being kernel arguments, they cost no recompilation per step. Division and sqrt are correctly
  * rounded where the device supports it (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT: the program is
  * built with -cl-fp32-correctly-rounded-divide-sqrt); there, f32 results are PyTorch's CPU
- * results bit for bit (tests/torch_optim.py); elsewhere OpenCL allows 2.5 ulp per float division
- * and 3 per sqrt. f16 and bf16 are storage formats: loaded into float, computed as for f32, each
- * tensor rounded to nearest even when stored (PyTorch also rounds intermediates such as denom to
- * the storage type). NaN and ±inf propagate as in PyTorch. One deviation: PyTorch counts steps
- * in a float32 tensor, which stops at 2^24 = 16777216; clact uses @p step as given.
+ * results bit for bit, as f64 results are everywhere (tests/torch_optim.py); elsewhere OpenCL
+ * allows 2.5 ulp per float division and 3 per sqrt. f16 and bf16 are storage formats: loaded into
+ * float, computed as for f32, each tensor rounded to nearest even when stored (PyTorch also rounds
+ * intermediates such as denom to the storage type). NaN and ±inf propagate as in PyTorch. One
+ * deviation: PyTorch counts steps in a float32 tensor, which stops at 2^24 = 16777216; clact uses
+ * @p step as given.
  *
  * @param desc the options (see ::clact_adam_check).
  * @param dtype element type of every buffer (any ::clact_dtype; f64 needs cl_khr_fp64).
