@@ -73,6 +73,10 @@ static void usage(FILE *out) {
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
+            "       clact tune [--device SPEC] [--seconds S] [--keep]\n"
+            "                   (tune CLBlast's GEMM for the device for about S seconds, default\n"
+            "                   60; a faster result, or with --keep any result, is saved in the\n"
+            "                   cache folder and applied to every context made on the device)\n"
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
@@ -364,5 +368,7 @@ int main(int argc, char **argv) {
         return clact_cli_backward_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench"))
         return clact_bench_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tune"))
+        return clact_cli_tune_main(argc - 2, argv + 2);
     return clact_cli_fail(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
 }
