@@ -91,8 +91,9 @@ extern "C" int clact__clblast_get(cl_device_id device, const char *kernel, int f
             device, kernel, f64 ? clblast::Precision::kDouble : clblast::Precision::kSingle, map);
         if (s != clblast::StatusCode::kSuccess)
             return static_cast<int>(s);
-        return to_params(map, kernel, out) ? 0
-                                           : static_cast<int>(clblast::StatusCode::kUnexpectedError);
+        return to_params(map, kernel, out)
+                   ? 0
+                   : static_cast<int>(clblast::StatusCode::kUnexpectedError);
     } catch (...) {
         return unknown_error;
     }

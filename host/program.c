@@ -211,8 +211,8 @@ static void cache_key(const clact_context *ctx, clact__program_id id, const sour
     if (!clact__device_identity(ctx->device, ctx->platform, ident, sizeof ident))
         return;
     int n = snprintf(key, len, "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\n%s",
-                     CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH,
-                     family_file(id), options, (unsigned long long)h, ident);
+                     CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
+                     options, (unsigned long long)h, ident);
     if (n <= 0 || (size_t)n >= len)
         key[0] = '\0';
 }

@@ -20,7 +20,7 @@
  *  5. keep the fastest of these, by the workload's weighted time; a changed set must beat the
  *     baseline by 2 % (less is within the noise of repeated timings).
  * A step is started only when its estimate fits what is left of the budget, but a build's real
- * time is known only afterwards). */
+ * time is known only afterwards. */
 #define _POSIX_C_SOURCE 200809L
 #include <clblast_c.h>
 #include <math.h>
@@ -138,8 +138,7 @@ static CLBlastStatusCode gemm_temp_size(session *s, clact_dtype dt, const clact_
     CLBlastTranspose tb = g->trans_b == 'T' ? CLBlastTransposeYes : CLBlastTransposeNo;
     size_t lda = g->trans_a == 'T' ? g->m : g->k, ldb = g->trans_b == 'T' ? g->k : g->n;
     return (dt == CLACT_F64 ? CLBlastDGemmTempBufferSize : CLBlastSGemmTempBufferSize)(
-        CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, 0, lda, 0, ldb, 0, g->n, &s->queue,
-        bytes);
+        CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, 0, lda, 0, ldb, 0, g->n, &s->queue, bytes);
 }
 
 /* One GEMM of the workload on our queue, finished when this returns. */
@@ -167,9 +166,9 @@ static CLBlastStatusCode gemm_once(session *s, clact_dtype dt, const clact_tune_
                                         0, lda, s->b, 0, ldb, 0.0, s->c, 0, g->n, &s->queue, &ev,
                                         s->temp);
     else
-        st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, 1.0f,
-                                        s->a, 0, lda, s->b, 0, ldb, 0.0f, s->c, 0, g->n, &s->queue,
-                                        &ev, s->temp);
+        st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, 1.0f, s->a,
+                                        0, lda, s->b, 0, ldb, 0.0f, s->c, 0, g->n, &s->queue, &ev,
+                                        s->temp);
     if (ev)
         clReleaseEvent(ev);
     if (st == CLBlastSuccess) {
@@ -224,8 +223,8 @@ static double gflops(const clact_tune_shape *g, double secs) {
 /* ---- The tuners ---- */
 
 /* CLACT_VERBOSE's line for a tuner run. */
-static void note_run(const session *s, clact_dtype dt, const kernel_stage *k, double f,
-                     double took, int status) {
+static void note_run(const session *s, clact_dtype dt, const kernel_stage *k, double f, double took,
+                     int status) {
     clact__verbose_note(s->ctx,
                         "tune %s %s: fraction %.3g (about %.0f configurations) in %.1f s: %s "
                         "(CLBlast status %d)",
@@ -265,7 +264,8 @@ static int run_tuner(session *s, clact_dtype dt, const kernel_stage *k, double s
     if (f < 1.0 && grown >= 2 * f) {
         clact__params more;
         double t0 = now_s(), g = grown < 1.0 ? grown : 1.0;
-        int st = clact__clblast_tune(s->queue, k->tuner, dt == CLACT_F64, k->m, k->n, k->k, g, &more);
+        int st =
+            clact__clblast_tune(s->queue, k->tuner, dt == CLACT_F64, k->m, k->n, k->k, g, &more);
         note_run(s, dt, k, g, now_s() - t0, st);
         if (!st)
             *out = more;
@@ -291,7 +291,7 @@ typedef struct candidate {
 
 static void candidate_update(candidate *c) {
     for (int i = 0; i < CLACT_TUNE_SHAPES; ++i) {
-        double v[RUNS];
+        double v[RUNS] = {0};
         for (int r = 0; r < c->nruns; ++r)
             v[r] = c->runs[r][i];
         qsort(v, (size_t)c->nruns, sizeof *v, compare);
@@ -378,13 +378,11 @@ static void report_shapes(clact_tune_report *r, clact_dtype dt, const double bef
 
 static clact_status baseline_failed(session *s, clact_dtype dt, CLBlastStatusCode st, int i) {
     const clact_tune_shape *g = &workload[i];
-    return clact__fail(s->ctx,
-                       st == CLBlastTempBufferAllocFailure ? CLACT_OUT_OF_MEMORY
-                                                           : CLACT_OPENCL_ERROR,
-                       "tune: CLBlast %cgemm %zu x %zu x %zu (%c%c) failed with CLBlast's own "
-                       "parameters: CLBlast status %d",
-                       dt == CLACT_F64 ? 'D' : 'S', g->m, g->n, g->k, g->trans_a, g->trans_b,
-                       (int)st);
+    return clact__fail(
+        s->ctx, st == CLBlastTempBufferAllocFailure ? CLACT_OUT_OF_MEMORY : CLACT_OPENCL_ERROR,
+        "tune: CLBlast %cgemm %zu x %zu x %zu (%c%c) failed with CLBlast's own "
+        "parameters: CLBlast status %d",
+        dt == CLACT_F64 ? 'D' : 'S', g->m, g->n, g->k, g->trans_a, g->trans_b, (int)st);
 }
 
 /* The tuners, one after the other, each with its share of [now, end); the sets found go into
@@ -424,8 +422,10 @@ static const candidate *choose(session *s, clact_dtype dt, double end, unsigned 
                     c[i]->nruns = 0;
             }
     for (int i = 0; i < 3; ++i)
-        clact__verbose_note(s->ctx, "tune %s: candidate %d (%u sets): %d timings, median epoch's "
-                            "GEMMs %.4f s", clact_dtype_name(dt), i, c[i]->t.count, c[i]->nruns,
+        clact__verbose_note(s->ctx,
+                            "tune %s: candidate %d (%u sets): %d timings, median epoch's "
+                            "GEMMs %.4f s",
+                            clact_dtype_name(dt), i, c[i]->t.count, c[i]->nruns,
                             c[i]->nruns ? c[i]->objective : 0);
     if (!c[0]->nruns)
         return NULL;
@@ -458,8 +458,10 @@ static clact_status tune_dtype(session *s, clact_dtype dt, double end, unsigned 
         return baseline_failed(s, dt, st, failed);
     own.cost = now_s() - begin;
     report_shapes(s->report, dt, own.secs, own.secs);
-    clact__verbose_note(s->ctx, "tune %s: CLBlast's own parameters timed in %.1f s: epoch's GEMMs "
-                        "%.4f s", clact_dtype_name(dt), own.cost, own.objective);
+    clact__verbose_note(s->ctx,
+                        "tune %s: CLBlast's own parameters timed in %.1f s: epoch's GEMMs "
+                        "%.4f s",
+                        clact_dtype_name(dt), own.cost, own.objective);
     /* A candidate builds CLBlast's GEMM program and times the workload, as the baseline did (or
      * found the program in the driver's cache: then a fifth of the budget stands for the build)
      * until one has been measured. */
@@ -533,7 +535,9 @@ clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsigned flags,
                      "tune: seconds is %g; it must be at least 1 and at most 86400", seconds);
     CLACT__RETURN_IF(flags & ~CLACT_TUNE_KEEP, ctx, CLACT_INVALID_ARGUMENT,
                      "tune: unknown flags 0x%x", flags & ~CLACT_TUNE_KEEP);
+    /* The stages write their figures into a report: one of our own when the caller wants none. */
     clact_tune_report own_report;
+    memset(&own_report, 0, sizeof own_report);
     clact_tune_report *r = report ? report : &own_report;
     memset(r, 0, sizeof *r);
     r->shape_count = CLACT_TUNE_SHAPES;

@@ -167,7 +167,8 @@ void clact__tuning_current(clact_context *ctx, clact_dtype dtype, clact__tuning 
     device_record *r = record_of(ctx->device, 0);
     for (int k = 0; r && k < CLACT__TUNED_KERNELS; ++k) {
         clact__params now;
-        if (!r->have[prec][k] || clact__clblast_get(ctx->device, clact__tuned_kernels[k], prec, &now))
+        if (!r->have[prec][k] ||
+            clact__clblast_get(ctx->device, clact__tuned_kernels[k], prec, &now))
             continue;
         const clact__params *own = &r->own[prec][k];
         if (!same_names(&now, own) || memcmp(now.value, own->value, now.count * sizeof *now.value))

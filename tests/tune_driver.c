@@ -49,8 +49,8 @@ static cl_mem upload(clact_context *ctx, const double *v, size_t n) {
     for (size_t i = 0; i < n; ++i)
         f[i] = (float)v[i];
     cl_int err;
-    cl_mem m = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                              n * sizeof *f, f, &err);
+    cl_mem m = clCreateBuffer(clact_context_cl_context(ctx),
+                              CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof *f, f, &err);
     free(f);
     if (!m) {
         fprintf(stderr, "tune_driver: clCreateBuffer failed (%d)\n", err);
@@ -136,9 +136,9 @@ static void layer(clact_context *ctx, size_t B, size_t I, size_t O, int backward
     cl_mem ym = poisoned(ctx, B * O), dym = upload(ctx, dy, B * O);
     cl_mem dxm = poisoned(ctx, B * I), dwm = poisoned(ctx, O * I), dbm = poisoned(ctx, O);
     clact_buffer none = {NULL, 0};
-    clact_status st = clact_dense_forward(ctx, &d, CLACT_F32, B, (clact_buffer){xm, 0},
-                                          (clact_buffer){wm, 0}, (clact_buffer){bm, 0}, none,
-                                          (clact_buffer){ym, 0}, 0, NULL, NULL);
+    clact_status st =
+        clact_dense_forward(ctx, &d, CLACT_F32, B, (clact_buffer){xm, 0}, (clact_buffer){wm, 0},
+                            (clact_buffer){bm, 0}, none, (clact_buffer){ym, 0}, 0, NULL, NULL);
     if (st == CLACT_OK && backward)
         st = clact_dense_backward(ctx, &d, CLACT_F32, B, (clact_buffer){xm, 0},
                                   (clact_buffer){wm, 0}, none, none, (clact_buffer){dym, 0},
@@ -204,8 +204,7 @@ static int default_device(cl_device_id *device) {
     cl_device_id devices[64];
     cl_uint np = 0, nd = 0;
     if (clGetPlatformIDs(16, platforms, &np) != CL_SUCCESS || p >= np ||
-        clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &nd) != CL_SUCCESS ||
-        d >= nd)
+        clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &nd) != CL_SUCCESS || d >= nd)
         return 0;
     *device = devices[d];
     return 1;

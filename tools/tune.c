@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `clact tune [--device SPEC] [--seconds S] [--keep]`: clact_tune_gemm with a progress line on stderr (in
- * place on a terminal, one line per stage otherwise), then a table of the workload's GEMMs with
- * GFLOP/s before and after, and where the result went. */
+/* `clact tune [--device SPEC] [--seconds S] [--keep]`: clact_tune_gemm with a progress line on
+ * stderr (in place on a terminal, one line per stage otherwise), then a table of the workload's
+ * GEMMs with GFLOP/s before and after, and where the result went. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -41,9 +41,8 @@ static int parse_seconds(const char *text, double *seconds) {
     char *end = NULL;
     double v = strtod(text, &end);
     if (!text[0] || *end || !isfinite(v) || v < 1 || v > 86400)
-        return clact_cli_fail(EXIT_USAGE,
-                              "tune: --seconds '%s': expected a number of seconds from 1 to 86400",
-                              text);
+        return clact_cli_fail(
+            EXIT_USAGE, "tune: --seconds '%s': expected a number of seconds from 1 to 86400", text);
     *seconds = v;
     return EXIT_OK;
 }
@@ -101,8 +100,7 @@ int clact_cli_tune_main(int argc, char **argv) {
             if (parse_seconds(argv[++i], &seconds) != EXIT_OK)
                 return EXIT_USAGE;
         } else {
-            return clact_cli_fail(EXIT_USAGE, "tune: unknown or incomplete argument '%s'",
-                                  argv[i]);
+            return clact_cli_fail(EXIT_USAGE, "tune: unknown or incomplete argument '%s'", argv[i]);
         }
     }
     clact_context *ctx = NULL;

@@ -379,10 +379,10 @@ CLACT_API clact_status clact_context_cache_stats(const clact_context *ctx,
  * calls CLBlast (op is the transpose where `trans_a`/`trans_b` is 'T').
  */
 typedef struct clact_tune_shape {
-    const char *name;        /**< what it is in the MLP, e.g. "784->256 forward" (static) */
-    char trans_a, trans_b;   /**< 'N' or 'T' */
+    const char *name;      /**< what it is in the MLP, e.g. "784->256 forward" (static) */
+    char trans_a, trans_b; /**< 'N' or 'T' */
     size_t m, n, k;
-    double calls;            /**< calls per epoch: its weight in the time that is minimised */
+    double calls; /**< calls per epoch: its weight in the time that is minimised */
     /** GFLOP/s with the parameters in place before the call (CLBlast's own), by dtype; 0 where
      * not measured. */
     double gflops_before[CLACT_DTYPE_COUNT];
@@ -394,11 +394,11 @@ typedef struct clact_tune_shape {
 typedef struct clact_tune_report {
     unsigned dtypes_measured; /**< bits `1u << dtype` of the dtypes tuned and measured */
     unsigned dtypes_tuned;    /**< bits of those whose tuned parameters won and are now in place */
-    int saved;                /**< 1: the disk cache holds the result (entry removed when none won) */
-    char path[4096];          /**< that entry's path ("" with the disk cache off) */
-    char parameters[4096];    /**< the parameters in place, as the entry holds them */
-    double seconds;           /**< wall time the call took */
-    size_t shape_count;       /**< ::CLACT_TUNE_SHAPES */
+    int saved;             /**< 1: the disk cache holds the result (entry removed when none won) */
+    char path[4096];       /**< that entry's path ("" with the disk cache off) */
+    char parameters[4096]; /**< the parameters in place, as the entry holds them */
+    double seconds;        /**< wall time the call took */
+    size_t shape_count;    /**< ::CLACT_TUNE_SHAPES */
     clact_tune_shape shapes[CLACT_TUNE_SHAPES];
 } clact_tune_report;
 
