@@ -232,45 +232,61 @@ static void note_run(const session *s, clact_dtype dt, const kernel_stage *k, do
                         status ? "nothing found" : "found", status);
 }
 
+/* What a tuner has done so far: the largest fraction it ran, and how long that took. */
+typedef struct tuner_state {
+    double f, took;
+    int found;
+} tuner_state;
+
+/* One more run of a tuner that has run before (ts), with the fraction that fills [now,
+ * stage_end) as its last run's time per fraction predicts (which includes the tuner's fixed cost,
+ * so it errs short), bounded by the stage's cost per configuration too (the driver's cache can
+ * make a run look cheap: its configurations were built by an earlier tuning), when that is at
+ * least twice as many; it repeats the earlier configurations, which the driver's cache makes
+ * cheap. */
+static void grow_tuner(session *s, clact_dtype dt, const kernel_stage *k, double stage_end,
+                       tuner_state *ts, clact__params *out) {
+    double left = stage_end - now_s(), grown = ts->took > 0 ? ts->f * left / ts->took : 1.0;
+    double by_cost = (left - k->fixed_s) / k->each_s / k->configurations;
+    grown = grown < by_cost ? grown : by_cost;
+    grown = grown < 1.0 ? grown : 1.0;
+    if (ts->f >= 1.0 || grown < 2 * ts->f)
+        return;
+    clact__params more;
+    double t0 = now_s();
+    int st =
+        clact__clblast_tune(s->queue, k->tuner, dt == CLACT_F64, k->m, k->n, k->k, grown, &more);
+    ts->took = now_s() - t0;
+    ts->f = grown;
+    note_run(s, dt, k, grown, ts->took, st);
+    if (!st) {
+        *out = more;
+        ts->found = 1;
+    }
+}
+
 /* Run one tuner within [now, stage_end): a first run sized by the stage's costs to a third of
- * the time (at least two configurations; grown while it finds none), then one run with the
- * fraction that fills what is left, predicted from the first run's time per fraction (which
- * includes the tuner's fixed cost, so it errs short), when that is at least twice as many. The
- * second run repeats the first's configurations, which the driver's cache makes cheap. 1 with
- * *out filled when a configuration was found. */
+ * the time (at least two configurations; grown fourfold while it finds none and the next would
+ * fit), then grow_tuner. 1 with *out filled when a configuration was found. */
 static int run_tuner(session *s, clact_dtype dt, const kernel_stage *k, double stage_end,
-                     clact__params *out) {
+                     tuner_state *ts, clact__params *out) {
     double n = ((stage_end - now_s()) / 3 - k->fixed_s) / k->each_s;
-    double f = (n > 2 ? n : 2) / k->configurations, took = 0;
+    double f = (n > 2 ? n : 2) / k->configurations;
     f = f < 1.0 ? f : 1.0;
-    int found = 0;
     for (;;) {
         double t0 = now_s();
         int st = clact__clblast_tune(s->queue, k->tuner, dt == CLACT_F64, k->m, k->n, k->k, f, out);
-        found = !st;
-        took = now_s() - t0;
-        note_run(s, dt, k, f, took, st);
-        if (found || f >= 1.0 || now_s() + 2 * took > stage_end)
+        ts->found = !st;
+        ts->took = now_s() - t0;
+        ts->f = f;
+        note_run(s, dt, k, f, ts->took, st);
+        if (ts->found || f >= 1.0 || now_s() + 4 * ts->took > stage_end)
             break;
         f = f * 4 < 1.0 ? f * 4 : 1.0;
     }
-    if (!found)
-        return 0;
-    /* The driver's cache can make the first run look cheap (its configurations were built by an
-     * earlier tuning); the stage's cost per configuration bounds the growth as well. */
-    double left = stage_end - now_s(), grown = took > 0 ? f * left / took : 1.0;
-    double by_cost = (left - k->fixed_s) / k->each_s / k->configurations;
-    grown = grown < by_cost ? grown : by_cost;
-    if (f < 1.0 && grown >= 2 * f) {
-        clact__params more;
-        double t0 = now_s(), g = grown < 1.0 ? grown : 1.0;
-        int st =
-            clact__clblast_tune(s->queue, k->tuner, dt == CLACT_F64, k->m, k->n, k->k, g, &more);
-        note_run(s, dt, k, g, now_s() - t0, st);
-        if (!st)
-            *out = more;
-    }
-    return 1;
+    if (ts->found)
+        grow_tuner(s, dt, k, stage_end, ts, out);
+    return ts->found;
 }
 
 /* ---- Candidates ---- */
@@ -385,13 +401,19 @@ static clact_status baseline_failed(session *s, clact_dtype dt, CLBlastStatusCod
         dt == CLACT_F64 ? 'D' : 'S', g->m, g->n, g->k, g->trans_a, g->trans_b, (int)st);
 }
 
-/* The tuners, one after the other, each with its share of [now, end); the sets found go into
- * t after what it holds. */
-static void run_tuners(session *s, clact_dtype dt, double end, clact__tuning *t) {
+/* The tuners not in skip, one after the other, each with its share of [now, end); the sets
+ * found go into t after what it holds. */
+static void run_tuners(session *s, clact_dtype dt, double end, unsigned skip, clact__tuning *t) {
     double shares = 0;
+    tuner_state ts[STAGES];
+    int slot[STAGES];
+    memset(ts, 0, sizeof ts);
     for (int i = 0; i < STAGES; ++i)
-        shares += stages[i].share;
+        shares += (skip >> i) & 1 ? 0 : stages[i].share;
     for (int i = 0; i < STAGES; ++i) {
+        slot[i] = -1;
+        if ((skip >> i) & 1)
+            continue;
         double stage_end = now_s() + (end - now_s()) * stages[i].share / shares;
         shares -= stages[i].share;
         /* Less than a second would not fit even the first run's build. */
@@ -400,9 +422,54 @@ static void run_tuners(session *s, clact_dtype dt, double end, clact__tuning *t)
         char what[64];
         snprintf(what, sizeof what, "%s kernel", stages[i].name);
         stage(s, dt, what);
-        if (run_tuner(s, dt, &stages[i], stage_end, &t->set[t->count]))
-            ++t->count;
+        if (run_tuner(s, dt, &stages[i], stage_end, &ts[i], &t->set[t->count]))
+            slot[i] = (int)t->count++;
     }
+    /* Time the small spaces did not need (or a cached run saved) goes to the first tuner, whose
+     * space is the largest and the most worth sampling more of. */
+    if (ts[0].found && end - now_s() >= 2.0) {
+        stage(s, dt, "Xgemm kernel, more configurations");
+        grow_tuner(s, dt, &stages[0], end, &ts[0], &t->set[slot[0]]);
+    }
+}
+
+/* The method threshold t sets (else the one in place), or 0 when unknown. */
+static size_t threshold_of(session *s, clact_dtype dt, const clact__tuning *t) {
+    clact__params routine;
+    const clact__params *p = NULL;
+    for (unsigned i = 0; i < t->count; ++i)
+        if (!strcmp(t->set[i].kernel, "GemmRoutine"))
+            p = &t->set[i];
+    if (!p && !clact__clblast_get(s->ctx->device, "GemmRoutine", dt == CLACT_F64, &routine))
+        p = &routine;
+    for (unsigned i = 0; p && i < p->count; ++i)
+        if (!strcmp(p->name[i], "XGEMM_MIN_INDIRECT_SIZE"))
+            return p->value[i];
+    return 0;
+}
+
+/* The tuners not worth their time with threshold thr (bits of stages[]): the direct kernel when
+ * only narrow GEMMs of the workload run it (a side under 64: launch costs dominate them, and
+ * the tuner's sizes are the wide GEMMs'), the indirect kernel and its copies when none does. */
+static unsigned tuners_to_skip(size_t thr) {
+    if (!thr)
+        return 0;
+    int direct_wide = 0, indirect = 0;
+    double cube = (double)thr * (double)thr * (double)thr;
+    for (int i = 0; i < CLACT_TUNE_SHAPES; ++i) {
+        const clact_tune_shape *g = &workload[i];
+        if (!(g->calls > 0))
+            continue;
+        if ((double)g->m * (double)g->n * (double)g->k < cube)
+            direct_wide |= g->m >= 64 && g->n >= 64 && g->k >= 64;
+        else
+            indirect = 1;
+    }
+    unsigned skip = 0;
+    for (int i = 0; i < STAGES; ++i)
+        if (stages[i].tuner == CLACT__TUNE_XGEMM_DIRECT ? !direct_wide : !indirect)
+            skip |= 1u << i;
+    return skip;
 }
 
 /* The candidates measured, timed again in turn (RUNS - 1 rounds, as time allows: a round costs
@@ -466,6 +533,7 @@ static clact_status tune_dtype(session *s, clact_dtype dt, double end, unsigned 
      * found the program in the driver's cache: then a fifth of the budget stands for the build)
      * until one has been measured. */
     double est = own.cost > 0.2 * (end - begin) ? own.cost : 0.2 * (end - begin);
+    size_t own_threshold = threshold_of(s, dt, &own.t); /* CLBlast's own are in place now */
     clact__params routine;
     if (moved_threshold(s, dt, own.secs, &routine) && now_s() + 2 * est <= end) {
         moved.t.set[moved.t.count++] = routine;
@@ -476,7 +544,8 @@ static clact_status tune_dtype(session *s, clact_dtype dt, double end, unsigned 
     int moved_better = moved.nruns && moved.objective < own.objective;
     if (moved_better)
         tuned.t = moved.t;
-    run_tuners(s, dt, end - est, &tuned.t);
+    size_t threshold = moved_better ? threshold_of(s, dt, &moved.t) : own_threshold;
+    run_tuners(s, dt, end - est, tuners_to_skip(threshold), &tuned.t);
     if (tuned.t.count > (unsigned)moved_better)
         try_candidate(s, dt, "timing the tuned kernels", &tuned);
     else

@@ -416,18 +416,19 @@ typedef void (*clact_tune_progress)(void *user, double done, const char *stage);
  * Tune CLBlast's GEMM for the context's device, within about @p seconds, and keep the result.
  * This call blocks (it runs for its time budget) and waits for the context's queue.
  *
- * CLBlast picks each kernel's parameters (tile sizes, vector widths, work-group shape) from a
- * database of devices; a device it does not list, such as PoCL's CPU device, gets generic ones.
- * This call runs CLBlast's own tuners (the GEMM kernel `Xgemm`, the single-kernel `XgemmDirect`,
- * the `Pad` and `Padtranspose` copies) on random samples of their configurations, as many as the
- * budget allows (a first short run times the device), then times the workload below with
- * CLBlast's own parameters, with the tuned ones, and with the tuned ones and CLBlast's choice
- * between its two GEMM methods moved across the workload's middle sizes
- * (`XGEMM_MIN_INDIRECT_SIZE`), and keeps the fastest; tuned parameters must save more than 2 %
- * of the workload's time to win. The workload is the GEMMs of a 784-256-10 MLP on MNIST-sized
- * data, weighted by their calls per epoch (60000 samples in batches of 128, then 10000 test
- * samples in one batch): see ::clact_tune_report::shapes. f32 always; f64 too on devices with
- * cl_khr_fp64 when @p seconds is at least 120 (with 30 % of the budget).
+ * CLBlast picks each kernel's parameters (tile sizes, vector widths, work-group shape) and the
+ * size below which it runs its single-kernel "direct" GEMM instead of the "indirect" one with its
+ * padding copies (`XGEMM_MIN_INDIRECT_SIZE`) from a database of devices; a device it does not
+ * list, such as PoCL's CPU device, gets generic ones. This call times a workload with CLBlast's
+ * own parameters; then with that size moved so that the workload's dominant GEMM changes method;
+ * then runs CLBlast's own tuners (`Xgemm`, and `XgemmDirect` when wide GEMMs of the workload
+ * run it, `Pad` and `Padtranspose`) on random samples of their configurations, as many as the
+ * budget allows, and times the workload with the tuned kernels; it times every candidate again
+ * in turn and keeps the fastest by the workload's weighted time (a changed set must save 2 %).
+ * The workload is the GEMMs of a 784-256-10 MLP on MNIST-sized data, weighted by their calls per
+ * epoch (60000 samples in batches of 128, then 10000 test samples in one batch): see
+ * ::clact_tune_report::shapes. f32 always; f64 too on devices with cl_khr_fp64 when @p seconds
+ * is at least 120 (with 30 % of the budget).
  *
  * The winner is applied at once for the whole process (CLBlast keeps parameters per device: every
  * context on the device, and the caller's own CLBlast calls, run them) and written to the disk
@@ -440,20 +441,25 @@ typedef void (*clact_tune_progress)(void *user, double done, const char *stage);
  * that is damaged or for another CLBlast is ignored (::clact_cache_stats::tuning_rejects). When
  * nothing wins, CLBlast's own parameters are put back and the entry is removed.
  *
- * Time: each parameter set the driver has not seen needs CLBlast's GEMM program built once (10 to
- * 15 s on PoCL for a cold driver cache; the driver caches it on disk). Every stage is started only
- * if its estimate fits what is left of the budget, but a build's time is known only afterwards:
- * the call can end one build past the budget. CLBlast's tuners run candidate kernels in this
- * process and check their results against a reference; clact tunes at sizes where CLBlast 1.5.3's
- * tuners run cleanly on PoCL (its Xgemm tuner corrupted memory at m = 128).
+ * While it runs, other contexts on the device (other threads) keep working, with whichever
+ * parameters are in place at each of their calls.
+ *
+ * Time: each parameter set the driver has not seen needs CLBlast's GEMM program built once (13 to
+ * 20 s on PoCL's CPU device with 2 cores and a cold driver cache; the driver caches it on disk).
+ * Every stage is started only if its estimate fits what is left of the budget, but a build's
+ * time is known only afterwards: the call can end one build past the budget. CLBlast's tuners
+ * run candidate kernels in this process and check their results against a reference; clact
+ * tunes at sizes where CLBlast 1.5.3's tuners run cleanly on PoCL (its Xgemm tuner corrupted
+ * memory at m = 128).
  *
  * @param seconds the time budget, at least 1 and at most 86400.
  * @param flags 0 or ::CLACT_TUNE_KEEP.
  * @param progress optional (NULL: none), with @p user passed back.
  * @param[out] report optional (NULL: none): what was measured and kept.
  * @return ::CLACT_OK (also when nothing won: see @p report); ::CLACT_INVALID_ARGUMENT (NULL
- *         @p ctx, @p seconds out of range); ::CLACT_OUT_OF_MEMORY; ::CLACT_OPENCL_ERROR (an
- *         OpenCL call, or a CLBlast GEMM named with CLBlast's status, failed).
+ *         @p ctx, @p seconds out of range, unknown flags); ::CLACT_OUT_OF_MEMORY;
+ *         ::CLACT_OPENCL_ERROR (an OpenCL call, or a CLBlast GEMM named with CLBlast's status,
+ *         failed).
  */
 CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsigned flags,
                                        clact_tune_progress progress, void *user,
