@@ -238,20 +238,27 @@ typedef struct tuner_state {
     int found;
 } tuner_state;
 
-/* One more run of a tuner that has run before (ts), with the fraction that fills [now,
- * stage_end) as its last run's time per fraction predicts (which includes the tuner's fixed cost,
- * so it errs short), bounded by the stage's cost per configuration too (the driver's cache can
- * make a run look cheap: its configurations were built by an earlier tuning), when that is at
- * least twice as many; it repeats the earlier configurations, which the driver's cache makes
- * cheap. */
-static void grow_tuner(session *s, clact_dtype dt, const kernel_stage *k, double stage_end,
-                       tuner_state *ts, clact__params *out) {
-    double left = stage_end - now_s(), grown = ts->took > 0 ? ts->f * left / ts->took : 1.0;
-    double by_cost = (left - k->fixed_s) / k->each_s / k->configurations;
-    grown = grown < by_cost ? grown : by_cost;
-    grown = grown < 1.0 ? grown : 1.0;
-    if (ts->f >= 1.0 || grown < 2 * ts->f)
-        return;
+/* The largest fraction that should fit in `left` seconds for a tuner whose last run, of fraction
+ * f, took `took`: at most f scaled by that run's time per fraction (which includes the tuner's
+ * fixed cost, so it errs short), and at most f plus the new configurations at the stage's cost
+ * per configuration after rerunning the first f (which the driver's cache makes no dearer than
+ * it was; that cost bound is what keeps a run that found everything in the cache from promising
+ * too much). */
+static double fitting(const kernel_stage *k, double f, double took, double left) {
+    double by_rate = took > 0 ? f * left / took : 1.0;
+    double by_cost = f + (left - took - k->fixed_s) / (k->each_s * k->configurations);
+    double g = by_rate < by_cost ? by_rate : by_cost;
+    return g < 1.0 ? g : 1.0;
+}
+
+/* One more run of a tuner that has run before (ts), with the largest fraction that fits in
+ * [now, stage_end), when that is at least half as many configurations again; it repeats the
+ * earlier ones, which the driver's cache makes cheap. 1 when it ran. */
+static int grow_tuner(session *s, clact_dtype dt, const kernel_stage *k, double stage_end,
+                      tuner_state *ts, clact__params *out) {
+    double grown = fitting(k, ts->f, ts->took, stage_end - now_s());
+    if (ts->f >= 1.0 || grown < 1.5 * ts->f)
+        return 0;
     clact__params more;
     double t0 = now_s();
     int st =
@@ -263,11 +270,12 @@ static void grow_tuner(session *s, clact_dtype dt, const kernel_stage *k, double
         *out = more;
         ts->found = 1;
     }
+    return 1;
 }
 
 /* Run one tuner within [now, stage_end): a first run sized by the stage's costs to a third of
- * the time (at least two configurations; grown fourfold while it finds none and the next would
- * fit), then grow_tuner. 1 with *out filled when a configuration was found. */
+ * the time (at least two configurations; grown fourfold while it finds none and the next run
+ * fits), then grow_tuner. 1 with *out filled when a configuration was found. */
 static int run_tuner(session *s, clact_dtype dt, const kernel_stage *k, double stage_end,
                      tuner_state *ts, clact__params *out) {
     double n = ((stage_end - now_s()) / 3 - k->fixed_s) / k->each_s;
@@ -280,9 +288,10 @@ static int run_tuner(session *s, clact_dtype dt, const kernel_stage *k, double s
         ts->took = now_s() - t0;
         ts->f = f;
         note_run(s, dt, k, f, ts->took, st);
-        if (ts->found || f >= 1.0 || now_s() + 4 * ts->took > stage_end)
+        double next = f * 4 < 1.0 ? f * 4 : 1.0;
+        if (ts->found || f >= 1.0 || fitting(k, f, ts->took, stage_end - now_s()) < next)
             break;
-        f = f * 4 < 1.0 ? f * 4 : 1.0;
+        f = next;
     }
     if (ts->found)
         grow_tuner(s, dt, k, stage_end, ts, out);
@@ -429,7 +438,8 @@ static void run_tuners(session *s, clact_dtype dt, double end, unsigned skip, cl
      * space is the largest and the most worth sampling more of. */
     if (ts[0].found && end - now_s() >= 2.0) {
         stage(s, dt, "Xgemm kernel, more configurations");
-        grow_tuner(s, dt, &stages[0], end, &ts[0], &t->set[slot[0]]);
+        while (grow_tuner(s, dt, &stages[0], end, &ts[0], &t->set[slot[0]]))
+            ;
     }
 }
 

@@ -3,19 +3,21 @@
 """`clact tune` and the tuning results it saves, each step in a fresh process with its own cache
 folder (CLACT_CACHE_DIR in a temporary directory):
  - bad --seconds values and unknown arguments: exit 2, one 'clact: ' line naming the problem;
- - an untuned device: a context reports CLBlast's own parameters, and the dense layer (784->256
-   and 256->10, batch 128, forward and backward) matches the CPU reference (tune_driver);
+ - an untuned device: a context reports CLBlast's own parameters (so does `clact devices`), and
+   the dense layer (784->256 and 256->10, batch 128, forward and backward) matches the CPU
+   reference (tune_driver);
  - `clact tune --seconds 10 --keep` (keep what it found even if not faster, so that the test does
    not depend on the machine's load): exit 0, a table, one entry written (mode 0600) in the cache
    folder and named in the output; a new context, made either way (clact_context_create and over
-   a queue of the caller's), reports the tuned parameters, CLACT_VERBOSE says where they came
-   from, and the dense layer still matches the reference;
+   a queue of the caller's), reports the tuned parameters (so does `clact devices`), CLACT_VERBOSE
+   says where they came from, and the dense layer still matches the reference;
  - the entry truncated, with a flipped payload byte, or rewritten with a valid checksum around
    parameters this CLBlast does not have (and a malformed line): each is ignored (CLBlast's own
    parameters, one rejection counted, CLACT_VERBOSE names the file) and the dense layer matches;
  - a valid entry with other (hand-written) parameters is applied;
  - CLACT_CACHE=0: tuning runs and writes nothing.
 Usage: tune_test.py path/to/clact path/to/tune_driver"""
+import json
 import os
 import re
 import stat
@@ -76,6 +78,16 @@ def write_entry(path, fmt, key, payload):
         f.write(head + key + payload)
 
 
+def devices_say(name, env, what):
+    """`clact devices --json` reports the default device's f32 GEMM parameters as `what`."""
+    r = run([CLACT, "devices", "--json"], env)
+    try:
+        dev = [d for d in json.loads(r.stdout)["devices"] if d["default"]][0]
+        check(name, dev["clblast_gemm"] == what, r.stdout)
+    except (ValueError, KeyError, IndexError) as e:
+        check(name, False, f"{e}: {r.stdout!r}")
+
+
 for bad in ["0", "-1", "0.5", "abc", "nan", "inf", "1e9", "", "10s"]:
     r = run([CLACT, "tune", "--seconds", bad], {})
     lines = r.stderr.strip().splitlines()
@@ -93,6 +105,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # Untuned: also builds CLBlast's program with its own parameters, so that tuning's first
     # timing is not a cold build.
     driver("untuned device", env, "untuned")
+    devices_say("devices before tuning", env, "own")
 
     r = run([CLACT, "tune", "--seconds", "10", "--keep"], env)
     check("tune --keep exit", r.returncode == 0, f"exit {r.returncode}\n{r.stdout}{r.stderr}")
@@ -114,6 +127,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                                    r"\(f32\) from clact tune: " + re.escape(path),
                                                    v.stderr) is not None, v.stderr)
         driver("tuned context over a queue", env, "tuned", "queue")
+        devices_say("devices after tuning", env, "tuned")
 
         original = open(path, "rb").read()
         damaged = {
