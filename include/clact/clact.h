@@ -450,7 +450,8 @@ typedef void (*clact_tune_progress)(void *user, double done, const char *stage);
  * time is known only afterwards: the call can end one build past the budget. CLBlast's tuners
  * run candidate kernels in this process and check their results against a reference; clact
  * tunes at sizes where CLBlast 1.5.3's tuners run cleanly on PoCL (its Xgemm tuner corrupted
- * memory at m = 128).
+ * memory at m = 128). CLBlast 1.5.3's tuners also leak about ten `cl_event`s per configuration
+ * they test (a few hundred bytes each): call this once in a while, not in a loop.
  *
  * @param seconds the time budget, at least 1 and at most 86400.
  * @param flags 0 or ::CLACT_TUNE_KEEP.
