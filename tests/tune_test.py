@@ -6,7 +6,7 @@ folder (CLACT_CACHE_DIR in a temporary directory):
  - an untuned device: a context reports CLBlast's own parameters (so does `clact devices`), and
    the dense layer (784->256 and 256->10, batch 128, forward and backward) matches the CPU
    reference (tune_driver);
- - `clact tune --seconds 10 --keep` (keep what it found even if not faster, so that the test does
+ - `clact tune --seconds 15 --keep` (keep what it found even if not faster, so that the test does
    not depend on the machine's load): exit 0, a table, one entry written (mode 0600) in the cache
    folder and named in the output; a new context, made either way (clact_context_create and over
    a queue of the caller's), reports the tuned parameters (so does `clact devices`), CLACT_VERBOSE
@@ -107,7 +107,7 @@ with tempfile.TemporaryDirectory() as tmp:
     driver("untuned device", env, "untuned")
     devices_say("devices before tuning", env, "own")
 
-    r = run([CLACT, "tune", "--seconds", "10", "--keep"], env)
+    r = run([CLACT, "tune", "--seconds", "15", "--keep"], env)
     check("tune --keep exit", r.returncode == 0, f"exit {r.returncode}\n{r.stdout}{r.stderr}")
     print(r.stdout)
     check("tune table", "784->256 forward" in r.stdout and "before" in r.stdout, r.stdout)
