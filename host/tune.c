@@ -15,7 +15,9 @@
  *     dominant GEMM (one build; on PoCL this alone sends the 128 x 256 x 784 GEMMs from the
  *     direct kernel to the faster indirect one). Its cost is the estimate of the last step's;
  *  3. run the tuners, each on a random sample of its configurations sized to its share of what
- *     is left (a first run sized by the stage's known costs, then one that fills the share);
+ *     is left (a first run sized by the stage's known costs, then one that fills the share; what
+ *     is left over goes to the Xgemm tuner); the direct kernel's tuner only when wide GEMMs of
+ *     the workload run that kernel with the threshold chosen so far;
  *  4. time the workload with the tuned kernels and the better threshold of 1 and 2 (one build);
  *  5. keep the fastest of these, by the workload's weighted time; a changed set must beat the
  *     baseline by 2 % (less is within the noise of repeated timings).
