@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "tuning.h"
 
 clact_status clact__device_setup(clact_context *ctx) {
     CLACT__FORWARD(clact__env_read(&ctx->env));
@@ -53,6 +54,8 @@ clact_status clact__device_setup(clact_context *ctx) {
      * the device's own; also for tuning). */
     if (ctx->env.vector_width)
         ctx->vector_width = ctx->reduce_width = ctx->env.vector_width;
+    /* CLBlast's GEMM parameters that `clact tune` saved for this device, if any; never fails. */
+    clact__tuning_load(ctx);
     return CLACT_OK;
 }
 

@@ -270,3 +270,20 @@ int clact__device_has_extension(cl_device_id device, const char *name) {
     free(ext);
     return found;
 }
+
+int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len) {
+    char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
+    out[0] = '\0';
+    if (clGetDeviceInfo(device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) ||
+        clGetDeviceInfo(device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) ||
+        clGetDeviceInfo(device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) ||
+        clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL))
+        return 0;
+    int n = snprintf(out, len, "device %s\nvendor %s\ndriver %s\nplatform %s\n", dev, vendor,
+                     driver, plat);
+    if (n <= 0 || (size_t)n >= len) {
+        out[0] = '\0';
+        return 0;
+    }
+    return 1;
+}

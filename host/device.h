@@ -18,5 +18,8 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
 clact_status clact__device_find(const char *spec, const clact__device_entry *entries, size_t count,
                                 size_t *index);
 int clact__device_has_extension(cl_device_id device, const char *name);
+/* "device NAME\nvendor V\ndriver D\nplatform P\n": what a persistent cache entry for this device
+ * is keyed by (disk cache, tuning results); 0 (and "") when the device will not say. */
+int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len);
 
 #endif

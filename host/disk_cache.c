@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The persistent program cache (DESIGN.md §4): program binaries on disk, so that a fresh process
- * skips the driver's compile (about 2 s for the activation program on PoCL 3.1).
+/* The persistent cache (DESIGN.md §4): program binaries on disk, so that a fresh process skips
+ * the driver's compile (about 2 s for the activation program on PoCL 3.1), and beside them the
+ * CLBlast parameters `clact tune` found (tuning.c), in the same kind of entry.
  *
  * Where: CLACT_CACHE_DIR, else $XDG_CACHE_HOME/clact, else $HOME/.cache/clact; CLACT_CACHE=0
  * turns it off (both read when the context is created: host/env.c). Directories are created
  * 0700, entries 0600.
  *
- * An entry is one file named by a 64-bit hash of its key (clact version, program, dtype, build
- * options, a hash of the sources, device name and vendor, driver version, platform version):
- *   "CLACTBIN" | u32 format | u32 key length | u64 binary length | u64 checksum | key | binary
- * with the checksum (FNV-1a 64) over key and binary. On load everything is checked: magic,
+ * An entry is one file named by a 64-bit hash of its key and a suffix for its kind (".clbin" for
+ * a program, keyed by clact version, program, dtype, build options, a hash of the sources, device
+ * name and vendor, driver version, platform version; ".tune" for tuning results):
+ *   "CLACTBIN" | u32 format | u32 key length | u64 payload length | u64 checksum | key | payload
+ * with the checksum (FNV-1a 64) over key and payload. On load everything is checked: magic,
  * format, the full key (not only its hash), lengths against the file size, checksum; then the
  * driver must accept the binary and build it. Anything wrong means a miss: the caller builds
  * from source and stores a fresh entry over the bad one. Nothing here reports an error: a cache
@@ -61,15 +63,12 @@ static int make_dirs(char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int entry_path(const clact_context *ctx, const char *key, char *path, size_t len, char *dir,
-                      size_t dir_len) {
-    if (!ctx->env.cache_dir)
-        return 0;
-    int n = snprintf(dir, dir_len, "%s", ctx->env.cache_dir);
-    if (n <= 0 || (size_t)n >= dir_len)
+/* The entry's file: dir/<64-bit hash of key><suffix>; 0 when the path does not fit. */
+int clact__disk_path(const char *dir, const char *key, const char *suffix, char *path, size_t len) {
+    if (!dir)
         return 0;
     uint64_t h = clact__fnv1a(FNV_START, key, strlen(key));
-    n = snprintf(path, len, "%s/%016llx.clbin", dir, (unsigned long long)h);
+    int n = snprintf(path, len, "%s/%016llx%s", dir, (unsigned long long)h, suffix);
     return n > 0 && (size_t)n < len;
 }
 
@@ -94,18 +93,19 @@ static uint64_t get64(const unsigned char *p) {
     return v;
 }
 
-clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, const char *options,
-                                          cl_program *out) {
-    *out = NULL;
-    char dir[4096], path[4200];
-    if (!entry_path(ctx, key, path, sizeof path, dir, sizeof dir))
+clact__disk_result clact__disk_read(const char *dir, const char *key, const char *suffix,
+                                    unsigned char **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    char path[4200];
+    if (!clact__disk_path(dir, key, suffix, path, sizeof path))
         return CLACT__DISK_OFF;
     FILE *f = fopen(path, "rb");
     if (!f)
         return CLACT__DISK_MISS;
     clact__disk_result result = CLACT__DISK_REJECTED;
     unsigned char head[HEADER];
-    unsigned char *data = NULL;
+    unsigned char *buf = NULL;
     size_t klen = strlen(key);
     if (fread(head, 1, HEADER, f) != HEADER || memcmp(head, magic, 8) ||
         get32(head + 8) != FORMAT || get32(head + 12) != klen)
@@ -115,60 +115,49 @@ clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, c
     if (fstat(fileno(f), &st) || blen == 0 || (uint64_t)st.st_size != HEADER + klen + blen ||
         blen > (uint64_t)SIZE_MAX - klen)
         goto done;
-    data = malloc(klen + (size_t)blen);
-    if (!data || fread(data, 1, klen + (size_t)blen, f) != klen + (size_t)blen ||
-        memcmp(data, key, klen) || clact__fnv1a(FNV_START, data, klen + (size_t)blen) != sum)
+    buf = malloc(klen + (size_t)blen);
+    if (!buf || fread(buf, 1, klen + (size_t)blen, f) != klen + (size_t)blen ||
+        memcmp(buf, key, klen) || clact__fnv1a(FNV_START, buf, klen + (size_t)blen) != sum)
         goto done;
-    const unsigned char *bin = data + klen;
-    size_t bsize = (size_t)blen;
-    cl_int bin_status = CL_SUCCESS, err = CL_SUCCESS;
-    cl_program p =
-        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &bsize, &bin, &bin_status, &err);
-    if (!p)
-        goto done;
-    if (bin_status != CL_SUCCESS || clBuildProgram(p, 1, &ctx->device, options, NULL, NULL)) {
-        clReleaseProgram(p);
-        goto done;
-    }
-    *out = p;
+    /* The payload moves to the front of the block, which the caller frees. */
+    memmove(buf, buf + klen, (size_t)blen);
+    *data = buf;
+    *len = (size_t)blen;
+    buf = NULL;
     result = CLACT__DISK_HIT;
 done:
-    free(data);
+    free(buf);
     fclose(f);
     return result;
 }
 
-int clact__disk_cache_store(const clact_context *ctx, const char *key, cl_program program) {
-    char dir[4096], path[4200], tmp[4300];
-    if (!entry_path(ctx, key, path, sizeof path, dir, sizeof dir))
+int clact__disk_write(const char *dir, const char *key, const char *suffix, const void *data,
+                      size_t len) {
+    char path[4200], tmp[4300], folder[4096];
+    if (!clact__disk_path(dir, key, suffix, path, sizeof path) || len == 0)
         return 0;
-    size_t bsize = 0;
-    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) ||
-        bsize == 0)
+    int n = snprintf(folder, sizeof folder, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof folder)
         return 0;
-    size_t klen = strlen(key);
-    unsigned char *buf = malloc(HEADER + klen + bsize);
+    size_t klen = strlen(key), total = HEADER + klen + len;
+    unsigned char *buf = malloc(total);
     if (!buf)
         return 0;
-    unsigned char *bin = buf + HEADER + klen;
-    if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL)) {
-        free(buf);
-        return 0;
-    }
     memcpy(buf, magic, 8);
     put32(buf + 8, FORMAT);
     put32(buf + 12, (uint32_t)klen);
-    put64(buf + 16, bsize);
+    put64(buf + 16, len);
     memcpy(buf + HEADER, key, klen);
-    put64(buf + 24, clact__fnv1a(FNV_START, buf + HEADER, klen + bsize));
+    memcpy(buf + HEADER + klen, data, len);
+    put64(buf + 24, clact__fnv1a(FNV_START, buf + HEADER, klen + len));
     int ok = 0;
     /* Atomic: a unique temporary file in the same directory, then rename over the entry, so a
      * reader sees the old entry, the new one, or none, never half of one. */
-    if (make_dirs(dir) &&
-        snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%p", dir, (long)getpid(), (void *)buf) > 0) {
+    if (make_dirs(folder) &&
+        snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%p", folder, (long)getpid(), (void *)buf) > 0) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) {
-            size_t total = HEADER + klen + bsize, done = 0;
+            size_t done = 0;
             while (done < total) {
                 ssize_t w = write(fd, buf + done, total - done);
                 if (w <= 0)
@@ -181,5 +170,48 @@ int clact__disk_cache_store(const clact_context *ctx, const char *key, cl_progra
         }
     }
     free(buf);
+    return ok;
+}
+
+int clact__disk_remove(const char *dir, const char *key, const char *suffix) {
+    char path[4200];
+    return clact__disk_path(dir, key, suffix, path, sizeof path) &&
+           (unlink(path) == 0 || errno == ENOENT);
+}
+
+clact__disk_result clact__disk_cache_load(clact_context *ctx, const char *key, const char *options,
+                                          cl_program *out) {
+    *out = NULL;
+    unsigned char *bin;
+    size_t bsize;
+    clact__disk_result result = clact__disk_read(ctx->env.cache_dir, key, ".clbin", &bin, &bsize);
+    if (result != CLACT__DISK_HIT)
+        return result;
+    const unsigned char *cbin = bin;
+    cl_int bin_status = CL_SUCCESS, err = CL_SUCCESS;
+    cl_program p =
+        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &bsize, &cbin, &bin_status, &err);
+    free(bin);
+    if (!p)
+        return CLACT__DISK_REJECTED;
+    if (bin_status != CL_SUCCESS || clBuildProgram(p, 1, &ctx->device, options, NULL, NULL)) {
+        clReleaseProgram(p);
+        return CLACT__DISK_REJECTED;
+    }
+    *out = p;
+    return CLACT__DISK_HIT;
+}
+
+int clact__disk_cache_store(const clact_context *ctx, const char *key, cl_program program) {
+    size_t bsize = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) ||
+        bsize == 0)
+        return 0;
+    unsigned char *bin = malloc(bsize);
+    if (!bin)
+        return 0;
+    int ok = !clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) &&
+             clact__disk_write(ctx->env.cache_dir, key, ".clbin", bin, bsize);
+    free(bin);
     return ok;
 }

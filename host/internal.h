@@ -192,6 +192,13 @@ const char *clact__device_name(const clact_context *ctx, char *buf, size_t len);
 
 /* CLACT_VERBOSE's line for a call whose last command is event (verbose.c). */
 void clact__verbose_report(const clact__call *call, cl_event event);
+/* With CLACT_VERBOSE, one line "clact: verbose: ..." about something that is not an op (the
+ * tuning results a context loads). */
+void clact__verbose_note(const clact_context *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
 clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "device.h"
 #include "disk_cache.h"
 #include "internal.h"
 #include "kernels.h"
+#include "tuning.h"
 
 static double now_ms(void) {
     struct timespec ts;
@@ -213,17 +215,14 @@ static void cache_key(const clact_context *ctx, clact__program_id id, const sour
     uint64_t h = 14695981039346656037ull;
     for (cl_uint i = 0; i < src->count; ++i)
         h = clact__fnv1a(h, src->text[i], strlen(src->text[i]) + 1);
-    char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) ||
-        clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) ||
-        clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) ||
-        clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL))
+    char ident[1100];
+    if (!clact__device_identity(ctx->device, ctx->platform, ident, sizeof ident))
         return;
-    snprintf(key, len,
-             "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\ndevice %s\nvendor %s\n"
-             "driver %s\nplatform %s\n",
-             CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
-             options, (unsigned long long)h, dev, vendor, driver, plat);
+    int n = snprintf(key, len, "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\n%s",
+                     CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
+                     options, (unsigned long long)h, ident);
+    if (n <= 0 || (size_t)n >= len)
+        key[0] = '\0';
 }
 
 /* The program from the disk cache, with its kernels; 0 when there is no usable entry. */
@@ -311,5 +310,6 @@ clact_status clact_context_cache_stats(const clact_context *ctx, clact_cache_sta
     if (!ctx || !stats)
         return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "%s is NULL", ctx ? "stats" : "ctx");
     *stats = ctx->cache;
+    stats->gemm_tuned = clact__tuning_tuned(ctx->device);
     return CLACT_OK;
 }

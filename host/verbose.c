@@ -6,6 +6,7 @@
  * with a profiling queue the line is printed by an event callback when the kernel completes
  * (from a driver thread, one fputs per line); without profiling it is printed at once, with no
  * device time. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -78,4 +79,15 @@ void clact__verbose_report(const clact__call *call, cl_event event) {
             ctx->last_origin == CLACT__ORIGIN_NONE ? ""
                                                    : ", no device time (queue without profiling)");
     free(p);
+}
+
+void clact__verbose_note(const clact_context *ctx, const char *fmt, ...) {
+    if (!ctx->env.verbose)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "clact: verbose: %s\n", line);
 }

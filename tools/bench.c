@@ -775,21 +775,32 @@ typedef struct printer {
     int first_dense; /* no dense row printed yet: the table prints its header first */
 } printer;
 
+/* "tuned" when the f32 GEMM runs the parameters `clact tune` saved for the device, else "own"
+ * (CLBlast's). */
+static const char *gemm_parameters(const bench_device *d) {
+    clact_cache_stats st;
+    return clact_context_cache_stats(d->ctx, &st) == CLACT_OK && (st.gemm_tuned >> CLACT_F32) & 1
+               ? "tuned"
+               : "own";
+}
+
 static void print_header(const printer *p, const bench_device *d, overhead ov) {
     if (p->format == FORMAT_CSV)
         printf("op,dtype,elements,median_ms,min_ms,reps,GB_s,Gelem_s,fraction_of_copy,"
                "fraction_of_interleaved_copy,GFLOP_s\n");
     else if (p->format == FORMAT_JSON)
         printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
-               "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"results\": [",
-               d->name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us);
+               "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"clblast_gemm\": \"%s\", "
+               "\"results\": [",
+               d->name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, gemm_parameters(d));
     else
-        printf("device: %s (%u compute units)\n"
+        printf("device: %s (%u compute units); CLBlast GEMM parameters: %s\n"
                "fresh context: first op %.1f ms (program build and first launch), second %.3f ms\n"
                "host cost per op, 1K-element relu: %.2f us per enqueue, an empty kernel %.2f us "
                "(overhead %.2f us)\n",
-               d->name, d->units, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us,
-               ov.op_us - ov.empty_us);
+               d->name, d->units,
+               !strcmp(gemm_parameters(d), "tuned") ? "tuned by clact tune" : "CLBlast's own",
+               ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, ov.op_us - ov.empty_us);
 }
 
 static void print_size_header(const printer *p, const size_buffers *b, const yardstick *y) {

@@ -77,6 +77,10 @@ static void usage(FILE *out) {
             "                   [--optimizer adam|adamw|sgd] [--lr LR] [--seed S] [--data DIR]\n"
             "                   [--limit N] [--out DIR] [--save DIR] [--device SPEC] ...\n"
             "                   (an MLP on Fashion-MNIST per activation; clact train --help)\n"
+            "       clact tune [--device SPEC] [--seconds S] [--keep]\n"
+            "                   (tune CLBlast's GEMM for the device for about S seconds, default\n"
+            "                   60; a faster result, or with --keep any result, is saved in the\n"
+            "                   cache folder and applied to every context made on the device)\n"
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
@@ -115,6 +119,22 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
+/* "tuned" when a context on the device runs the f32 GEMM parameters `clact tune` saved for it,
+ * "own" when CLBlast's, "?" when no context could be made there. */
+static const char *gemm_parameters(const clact_device_info *d) {
+    char spec[32];
+    snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+    clact_context *ctx = NULL;
+    clact_cache_stats st;
+    if (clact_context_create(&ctx, spec) != CLACT_OK ||
+        clact_context_cache_stats(ctx, &st) != CLACT_OK) {
+        clact_context_destroy(ctx);
+        return "?";
+    }
+    clact_context_destroy(ctx);
+    return (st.gemm_tuned >> CLACT_F32) & 1 ? "tuned" : "own";
+}
+
 static void print_devices_json(const clact_device_info *list, size_t count, size_t def) {
     printf("{\"devices\": [");
     for (size_t i = 0; i < count; ++i) {
@@ -131,27 +151,29 @@ static void print_devices_json(const clact_device_info *list, size_t count, size
         printf(", \"driver_version\": ");
         json_string(d->driver_version);
         printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_mem_bytes\": %llu, "
-               "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s}",
+               "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, \"default\": %s, "
+               "\"clblast_gemm\": \"%s\"}",
                d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
                d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
-               i == def ? "true" : "false");
+               i == def ? "true" : "false", gemm_parameters(d));
     }
     printf("%s]}\n", count ? "\n" : "");
 }
 
 static void print_devices_table(const clact_device_info *list, size_t count, size_t def) {
-    printf("  %-5s %-11s %-40s %5s %10s %5s %5s  %s\n", "spec", "type", "name", "units", "memory",
-           "fp16", "fp64", "platform / driver");
+    printf("  %-5s %-11s %-40s %5s %10s %5s %5s %5s  %s\n", "spec", "type", "name", "units",
+           "memory", "fp16", "fp64", "gemm", "platform / driver");
     for (size_t i = 0; i < count; ++i) {
         const clact_device_info *d = &list[i];
         char spec[32];
         snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
-        printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s  %s / %s\n", i == def ? '*' : ' ',
+        printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s %5s  %s / %s\n", i == def ? '*' : ' ',
                spec, d->type, d->name, d->compute_units,
                (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0), d->has_fp16 ? "yes" : "no",
-               d->has_fp64 ? "yes" : "no", d->platform_name, d->driver_version);
+               d->has_fp64 ? "yes" : "no", gemm_parameters(d), d->platform_name, d->driver_version);
     }
-    printf("(* = default device)\n");
+    printf("(* = default device; gemm: CLBlast's f32 GEMM parameters, tuned by clact tune or "
+           "CLBlast's own)\n");
 }
 
 static int cmd_devices(int argc, char **argv) {
@@ -370,5 +392,7 @@ int main(int argc, char **argv) {
         return clact_bench_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "train"))
         return clact_cli_train_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tune"))
+        return clact_cli_tune_main(argc - 2, argv + 2);
     return clact_cli_fail(EXIT_USAGE, "unknown command '%s' (try: clact --help)", cmd);
 }

@@ -30,4 +30,6 @@ int clact_cli_context(clact_context **ctx, const char *device);
 int clact_cli_backward_main(int argc, char **argv);
 /* `clact train ARGS...` (tools/train.c); returns the exit status. */
 int clact_cli_train_main(int argc, char **argv);
+/* `clact tune ARGS...` (argv after "tune", tools/tune.c); returns the exit status. */
+int clact_cli_tune_main(int argc, char **argv);
 #endif

@@ -36,13 +36,15 @@
  *
  * ## Blocking
  * Nothing blocks unless the caller asks: every operation only enqueues and returns. The calls
- * that wait are named as such: ::clact_context_check, and ::clact_cross_entropy with
- * ::CLACT_CE_VALIDATE. (Building a program on first use takes the compiler's time on the
- * calling thread, but never waits for the device.)
+ * that wait are named as such: ::clact_context_check, ::clact_cross_entropy with
+ * ::CLACT_CE_VALIDATE, and ::clact_tune_gemm (which runs for its time budget). (Building a
+ * program on first use takes the compiler's time on the calling thread, but never waits for the
+ * device.)
  *
  * ## Output
  * The library never prints and never exits. The one exception is opt-in: with `CLACT_VERBOSE`
- * set, each op writes one line to stderr (below).
+ * set, each op writes one line to stderr (below), and so does a context that loads (or ignores)
+ * saved tuning results.
  *
  * ## Threads
  * A context is used by one thread at a time. Several contexts, in several threads, may share
@@ -57,8 +59,9 @@
  *    ::clact_device_select, which reads it too).
  *  - `CLACT_VERBOSE`: set and not `0`: one line per op on stderr (op, dtype, shape, whether its
  *    program came from the context, the disk cache or the compiler and how long that took, and
- *    the device time of its last kernel, printed from an event callback so nothing waits).
- *  - `CLACT_CACHE`: `0` turns the persistent program cache off.
+ *    the device time of its last kernel, printed from an event callback so nothing waits), and
+ *    a line when a context applies or ignores saved CLBlast tuning results.
+ *  - `CLACT_CACHE`: `0` turns the persistent cache off (program binaries and tuning results).
  *  - `CLACT_CACHE_DIR`: the folder of that cache (else `$XDG_CACHE_HOME/clact`, else
  *    `~/.cache/clact`).
  *  - `CLACT_KERNEL_DIR`: read the `.cl` sources from this folder instead of the copies embedded
@@ -352,11 +355,116 @@ typedef struct clact_cache_stats {
     unsigned long disk_rejects; /**< entries found on disk but unusable, then rebuilt */
     unsigned long disk_stores;  /**< entries written to the disk cache */
     double build_ms;            /**< wall time spent making programs (build or load) */
+    /** Bit `1u << dtype` for each dtype (f32, f64) whose CLBlast GEMM runs, on this context's
+     * device, with the parameters `clact tune` found (see ::clact_tune_gemm); 0 when CLBlast's
+     * own. Read when asked: it says what the process runs now. */
+    unsigned gemm_tuned;
+    /** Saved tuning results found for the device when the context was created but unusable
+     * (damaged, or written for another CLBlast), and ignored: CLBlast kept its parameters. */
+    unsigned long tuning_rejects;
 } clact_cache_stats;
 
 /** Fill @p stats for @p ctx. @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL. */
 CLACT_API clact_status clact_context_cache_stats(const clact_context *ctx,
                                                  clact_cache_stats *stats);
+
+/* ------------------------------------------------------------------------------------------ */
+/** @name Tuning CLBlast's GEMM for the device */
+
+/** How many GEMMs ::clact_tune_gemm measures (its workload, ::clact_tune_report::shapes). */
+#define CLACT_TUNE_SHAPES 8
+
+/**
+ * One GEMM of the tuning workload: `C (m x n) = op(A) op(B)`, row-major, the way the dense layer
+ * calls CLBlast (op is the transpose where `trans_a`/`trans_b` is 'T').
+ */
+typedef struct clact_tune_shape {
+    const char *name;      /**< what it is in the MLP, e.g. "784->256 forward" (static) */
+    char trans_a, trans_b; /**< 'N' or 'T' */
+    size_t m, n, k;
+    double calls; /**< calls per epoch: its weight in the time that is minimised */
+    /** GFLOP/s with the parameters in place before the call (CLBlast's own), by dtype; 0 where
+     * not measured. */
+    double gflops_before[CLACT_DTYPE_COUNT];
+    /** GFLOP/s with the parameters in place after the call, by dtype; 0 where not measured. */
+    double gflops_after[CLACT_DTYPE_COUNT];
+} clact_tune_shape;
+
+/** What ::clact_tune_gemm did. */
+typedef struct clact_tune_report {
+    unsigned dtypes_measured; /**< bits `1u << dtype` of the dtypes tuned and measured */
+    unsigned dtypes_tuned;    /**< bits of those whose tuned parameters won and are now in place */
+    int saved;             /**< 1: the disk cache holds the result (entry removed when none won) */
+    char path[4096];       /**< that entry's path ("" with the disk cache off) */
+    char parameters[4096]; /**< the parameters in place, as the entry holds them */
+    double seconds;        /**< wall time the call took */
+    size_t shape_count;    /**< ::CLACT_TUNE_SHAPES */
+    clact_tune_shape shapes[CLACT_TUNE_SHAPES];
+} clact_tune_report;
+
+/** Flag for ::clact_tune_gemm: keep what the tuners found even when the workload does not run
+ * faster with it (for tests and experiments; the default keeps only a faster set). */
+#define CLACT_TUNE_KEEP 1u
+
+/**
+ * Progress of ::clact_tune_gemm: called on the calling thread at the start of every stage, with
+ * the fraction of the time budget used (0 to 1) and the stage's name ("f32: Xgemm kernel").
+ */
+typedef void (*clact_tune_progress)(void *user, double done, const char *stage);
+
+/**
+ * Tune CLBlast's GEMM for the context's device, within about @p seconds, and keep the result.
+ * This call blocks (it runs for its time budget) and waits for the context's queue.
+ *
+ * CLBlast picks each kernel's parameters (tile sizes, vector widths, work-group shape) and the
+ * size below which it runs its single-kernel "direct" GEMM instead of the "indirect" one with its
+ * padding copies (`XGEMM_MIN_INDIRECT_SIZE`) from a database of devices; a device it does not
+ * list, such as PoCL's CPU device, gets generic ones. This call times a workload with CLBlast's
+ * own parameters; then with that size moved so that the workload's dominant GEMM changes method;
+ * then runs CLBlast's own tuners (`Xgemm`, and `XgemmDirect` when wide GEMMs of the workload
+ * run it, `Pad` and `Padtranspose`) on random samples of their configurations, as many as the
+ * budget allows, and times the workload with the tuned kernels; it times every candidate again
+ * in turn and keeps the fastest by the workload's weighted time (a changed set must save 2 %).
+ * The workload is the GEMMs of a 784-256-10 MLP on MNIST-sized data, weighted by their calls per
+ * epoch (60000 samples in batches of 128, then 10000 test samples in one batch): see
+ * ::clact_tune_report::shapes. f32 always; f64 too on devices with cl_khr_fp64 when @p seconds
+ * is at least 120 (with 30 % of the budget).
+ *
+ * The winner is applied at once for the whole process (CLBlast keeps parameters per device: every
+ * context on the device, and the caller's own CLBlast calls, run them) and written to the disk
+ * cache beside the program binaries (`CLACT_CACHE_DIR`, else `$XDG_CACHE_HOME/clact`, else
+ * `~/.cache/clact`; nothing is written with `CLACT_CACHE=0`), keyed by the device's name, vendor,
+ * driver and platform versions and clact's and CLBlast's versions, atomically and with a
+ * checksum. Contexts made later, in any process, on that device apply it when they are created
+ * (both ::clact_context_create and ::clact_context_create_from_queue, once per process and
+ * device; ::clact_cache_stats::gemm_tuned says so, and `CLACT_VERBOSE` prints a line); an entry
+ * that is damaged or for another CLBlast is ignored (::clact_cache_stats::tuning_rejects). When
+ * nothing wins, CLBlast's own parameters are put back and the entry is removed.
+ *
+ * While it runs, other contexts on the device (other threads) keep working, with whichever
+ * parameters are in place at each of their calls.
+ *
+ * Time: each parameter set the driver has not seen needs CLBlast's GEMM program built once (13 to
+ * 20 s on PoCL's CPU device with 2 cores and a cold driver cache; the driver caches it on disk).
+ * Every stage is started only if its estimate fits what is left of the budget, but a build's
+ * time is known only afterwards: the call can end one build past the budget. CLBlast's tuners
+ * run candidate kernels in this process and check their results against a reference; clact
+ * tunes at sizes where CLBlast 1.5.3's tuners run cleanly on PoCL (its Xgemm tuner corrupted
+ * memory at m = 128). CLBlast 1.5.3's tuners also leak about ten `cl_event`s per configuration
+ * they test (a few hundred bytes each): call this once in a while, not in a loop.
+ *
+ * @param seconds the time budget, at least 1 and at most 86400.
+ * @param flags 0 or ::CLACT_TUNE_KEEP.
+ * @param progress optional (NULL: none), with @p user passed back.
+ * @param[out] report optional (NULL: none): what was measured and kept.
+ * @return ::CLACT_OK (also when nothing won: see @p report); ::CLACT_INVALID_ARGUMENT (NULL
+ *         @p ctx, @p seconds out of range, unknown flags); ::CLACT_OUT_OF_MEMORY;
+ *         ::CLACT_OPENCL_ERROR (an OpenCL call, or a CLBlast GEMM named with CLBlast's status,
+ *         failed).
+ */
+CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsigned flags,
+                                       clact_tune_progress progress, void *user,
+                                       clact_tune_report *report);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Elementwise activation */
