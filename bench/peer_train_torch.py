@@ -234,6 +234,7 @@ def main():
     res = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if res.returncode != 0:
         raise SystemExit(f"peer_train_torch: clact train failed ({res.returncode})")
+    print(res.stdout.strip(), flush=True)
     c_steps, c_epochs = read_clact(out_dir)
 
     args.worker_argv = ["--init", init_dir, "--act", args.act, "--hidden", str(args.hidden),

@@ -953,11 +953,15 @@ int clact_cli_train_main(int argc, char **argv) {
         if (!o.quiet) {
             char dev[256] = "?";
             clGetDeviceInfo(clact_context_device(r.ctx), CL_DEVICE_NAME, sizeof dev - 1, dev, NULL);
+            clact_cache_stats cs;
+            int tuned = clact_context_cache_stats(r.ctx, &cs) == CLACT_OK &&
+                        ((cs.gemm_tuned >> CLACT_F32) & 1);
             fprintf(stderr,
                     "clact train: %zu training and %zu test images from %s; MLP %zu-%zu-%d, %s lr "
-                    "%g, batch %zu, %zu epochs, seed %llu, on %s\n",
+                    "%g, batch %zu, %zu epochs, seed %llu, on %s (CLBlast GEMM: %s)\n",
                     r.n_train, r.n_test, o.data, r.in, o.hidden, CLASSES, optim_names[o.optim],
-                    o.lr, o.batch, o.epochs, o.seed, dev);
+                    o.lr, o.batch, o.epochs, o.seed, dev,
+                    tuned ? "tuned by clact tune" : "CLBlast's own parameters; clact tune may help");
         }
     }
     int done = 0;
