@@ -77,6 +77,8 @@ typedef struct session {
     cl_command_queue queue; /* our own, in order: CLBlast's tuners need that */
     cl_mem a, b, c, temp;
     size_t temp_bytes;
+    double *ha, *hb; /* host copies of a and b (values exact in float), for checking results */
+    char wrong[256]; /* why the last measure() rejected a result ("" when none was) */
     double start, end; /* the budget, in now_s() time */
     clact_tune_progress progress;
     void *user;
@@ -114,9 +116,25 @@ static clact_status buffers_open(session *s, size_t elem) {
     cl_int err;
     cl_mem *m[3] = {&s->a, &s->b, &s->c};
     size_t n[3] = {na, nb, nc};
-    /* Inputs of a quarter: no denormals, no overflow, whatever the GEMM sums. */
-    const double quarter64 = 0.25;
-    const float quarter32 = 0.25f;
+    /* Inputs uniform in [-1, 1) with 12 significant bits (exact in float; no denormals or
+     * overflow whatever the GEMM sums), different everywhere: a parameter set that indexes
+     * wrongly must give a wrong product, which constant inputs would hide. C starts at 0. */
+    s->ha = malloc(na * sizeof *s->ha);
+    s->hb = malloc(nb * sizeof *s->hb);
+    void *staging = malloc((na > nb ? na : nb) * elem);
+    if (!s->ha || !s->hb || !staging) {
+        free(staging);
+        return clact__fail(s->ctx, CLACT_OUT_OF_MEMORY, "tune: out of host memory");
+    }
+    unsigned long long r = 0x9E3779B97F4A7C15ull;
+    double *host[2] = {s->ha, s->hb};
+    for (int i = 0; i < 2; ++i)
+        for (size_t j = 0; j < n[i]; ++j) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            host[i][j] = (double)((long)(r >> 52) - 2048) / 2048.0;
+        }
+    const double zero64 = 0.0;
+    const float zero32 = 0.0f;
     for (int i = 0; i < 3; ++i) {
         *m[i] = clCreateBuffer(s->ctx->context, CL_MEM_READ_WRITE, n[i] * elem, NULL, &err);
         if (!*m[i])
@@ -125,13 +143,71 @@ static clact_status buffers_open(session *s, size_t elem) {
                                      "tune: no memory for the workload's matrices (%zu bytes)",
                                      n[i] * elem)
                        : clact__fail_cl(s->ctx, err, "clCreateBuffer (tuning workload)");
-        err = clEnqueueFillBuffer(s->queue, *m[i],
-                                  elem == 8 ? (const void *)&quarter64 : (const void *)&quarter32,
-                                  elem, 0, n[i] * elem, 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            return clact__fail_cl(s->ctx, err, "clEnqueueFillBuffer (tuning workload)");
+        if (i < 2) {
+            for (size_t j = 0; j < n[i]; ++j) {
+                if (elem == 8)
+                    ((double *)staging)[j] = host[i][j];
+                else
+                    ((float *)staging)[j] = (float)host[i][j];
+            }
+            err = clEnqueueWriteBuffer(s->queue, *m[i], CL_TRUE, 0, n[i] * elem, staging, 0, NULL,
+                                       NULL);
+        } else {
+            err = clEnqueueFillBuffer(s->queue, *m[i],
+                                      elem == 8 ? (const void *)&zero64 : (const void *)&zero32,
+                                      elem, 0, n[i] * elem, 0, NULL, NULL);
+        }
+        if (err != CL_SUCCESS) {
+            free(staging);
+            return clact__fail_cl(s->ctx, err, "filling the tuning workload's matrices");
+        }
     }
+    free(staging);
     return CLACT_OK;
+}
+
+/* Check the product gemm_once left in c: 8 rows spread over m (the first and the last among
+ * them, where padding goes wrong), every column, against long-double dot products of the host
+ * copies. A sum of k products in the dtype is within (2k + 4) u sum|terms| of the exact one (u
+ * its unit roundoff). Returns 0, or -1 with the first wrong element in s->wrong. CLBlast's tuners
+ * check their kernel alone, and CLBlast 1.5.3 turns some of the sets they return into wrong
+ * products inside the routine (seen here: a GEMMK=1 Xgemm set on 128 x 256 x 784). */
+static int verify(session *s, clact_dtype dt, const clact_tune_shape *g) {
+    size_t elem = dt == CLACT_F64 ? 8 : 4;
+    long double u = dt == CLACT_F64 ? 0x1p-53L : 0x1p-24L;
+    unsigned char *row = malloc(g->n * elem);
+    if (!row) {
+        snprintf(s->wrong, sizeof s->wrong, "out of host memory checking the result");
+        return -1;
+    }
+    int bad = 0;
+    for (int j = 0; j < 8 && !bad; ++j) {
+        size_t i = (size_t)j * (g->m - 1) / 7;
+        cl_int err = clEnqueueReadBuffer(s->queue, s->c, CL_TRUE, i * g->n * elem, g->n * elem,
+                                         row, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            snprintf(s->wrong, sizeof s->wrong, "reading the result: OpenCL error %d", (int)err);
+            bad = 1;
+        }
+        for (size_t col = 0; col < g->n && !bad; ++col) {
+            long double sum = 0, mag = 0;
+            for (size_t p = 0; p < g->k; ++p) {
+                double a = g->trans_a == 'T' ? s->ha[p * g->m + i] : s->ha[i * g->k + p];
+                double b = g->trans_b == 'T' ? s->hb[col * g->k + p] : s->hb[p * g->n + col];
+                sum += (long double)a * b;
+                mag += fabsl((long double)a * b);
+            }
+            double got = elem == 8 ? ((double *)row)[col] : ((float *)row)[col];
+            if (!(fabsl(got - sum) <= (2.0L * g->k + 4) * u * mag)) {
+                snprintf(s->wrong, sizeof s->wrong,
+                         "C[%zu][%zu] of %s (%zu x %zu x %zu) is %.9g, the exact value %.9g", i,
+                         col, g->name, g->m, g->n, g->k, got, (double)sum);
+                bad = 1;
+            }
+        }
+    }
+    free(row);
+    return bad ? -1 : 0;
 }
 
 static CLBlastStatusCode gemm_temp_size(session *s, clact_dtype dt, const clact_tune_shape *g,
@@ -189,9 +265,13 @@ static int compare(const void *x, const void *y) {
 /* Median seconds per call of each workload GEMM (after a first call that builds and warms). */
 static CLBlastStatusCode measure(session *s, clact_dtype dt, double secs[CLACT_TUNE_SHAPES],
                                  int *failed) {
+    s->wrong[0] = '\0';
     for (int i = 0; i < CLACT_TUNE_SHAPES; ++i) {
         const clact_tune_shape *g = &workload[i];
         CLBlastStatusCode st = gemm_once(s, dt, g);
+        /* A set that computes a wrong product is no candidate, however fast. */
+        if (st == CLBlastSuccess && verify(s, dt, g) != 0)
+            st = CLBlastUnexpectedError;
         double t[25], total = 0;
         int reps = 0;
         /* At least 3 timed calls and 50 ms; at most 25 calls. */
@@ -351,9 +431,10 @@ static void try_candidate(session *s, clact_dtype dt, const char *what, candidat
     int failed = 0;
     time_candidate(s, dt, c, &failed);
     c->cost = now_s() - t0;
-    clact__verbose_note(s->ctx, "tune %s: %s: timed in %.1f s: %s %.4f s", clact_dtype_name(dt),
-                        what, c->cost, c->nruns ? "epoch's GEMMs" : "failed",
-                        c->nruns ? c->objective : 0);
+    clact__verbose_note(s->ctx, "tune %s: %s: timed in %.1f s: %s %.4f s%s%s",
+                        clact_dtype_name(dt), what, c->cost,
+                        c->nruns ? "epoch's GEMMs" : "failed", c->nruns ? c->objective : 0,
+                        s->wrong[0] ? "; rejected, a wrong result: " : "", s->wrong);
 }
 
 /* The integer cube root's floor (the threshold compares m n k with its cube). */
@@ -405,6 +486,10 @@ static void report_shapes(clact_tune_report *r, clact_dtype dt, const double bef
 
 static clact_status baseline_failed(session *s, clact_dtype dt, CLBlastStatusCode st, int i) {
     const clact_tune_shape *g = &workload[i];
+    if (s->wrong[0])
+        return clact__fail(s->ctx, CLACT_OPENCL_ERROR,
+                           "tune: CLBlast's GEMM with its own parameters gives a wrong result: %s",
+                           s->wrong);
     return clact__fail(
         s->ctx, st == CLBlastTempBufferAllocFailure ? CLACT_OUT_OF_MEMORY : CLACT_OPENCL_ERROR,
         "tune: CLBlast %cgemm %zu x %zu x %zu (%c%c) failed with CLBlast's own "
@@ -591,6 +676,8 @@ static clact_status session_open(session *s, size_t elem) {
 }
 
 static void session_close(session *s) {
+    free(s->ha);
+    free(s->hb);
     cl_mem m[4] = {s->a, s->b, s->c, s->temp};
     for (int i = 0; i < 4; ++i)
         if (m[i])
@@ -623,7 +710,7 @@ clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsigned flags,
     memset(r, 0, sizeof *r);
     r->shape_count = CLACT_TUNE_SHAPES;
     memcpy(r->shapes, workload, sizeof workload);
-    session s = {ctx, NULL, NULL, NULL, NULL, NULL, 0, now_s(), 0, progress, user, r};
+    session s = {.ctx = ctx, .start = now_s(), .progress = progress, .user = user, .report = r};
     s.end = s.start + seconds;
     int f64 = ctx->has_fp64 && seconds >= 120;
     /* Everything enqueued before is finished first: the tuners time the device alone. */
