@@ -647,6 +647,23 @@ static clact_status tune_dtype(session *s, clact_dtype dt, double end, unsigned 
         try_candidate(s, dt, "timing the tuned kernels", &tuned);
     else
         tuned.t.count = 0;
+    /* A tuned set whose product was wrong: the kernels' sets one family fewer at a time, the
+     * main kernels' first (the one seen wrong), while they add something to the threshold. */
+    for (int drop = 0; !tuned.nruns && s->wrong[0] && drop < 2; ++drop) {
+        const char *family = drop == 0 ? "Xgemm" : "XgemmDirect";
+        clact__tuning kept = {0};
+        for (unsigned i = 0; i < tuned.t.count; ++i)
+            if (strcmp(tuned.t.set[i].kernel, family))
+                kept.set[kept.count++] = tuned.t.set[i];
+        if (kept.count == tuned.t.count || kept.count <= (unsigned)moved_better)
+            continue;
+        tuned.t = kept;
+        char what[96];
+        snprintf(what, sizeof what, "timing the tuned kernels without the %s set", family);
+        try_candidate(s, dt, what, &tuned);
+    }
+    if (!tuned.nruns)
+        tuned.t.count = 0;
     candidate *all[3] = {&own, &moved, &tuned};
     const candidate *best = choose(s, dt, end, flags, all);
     if (!best || best == &own) {
