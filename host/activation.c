@@ -9,19 +9,24 @@
 
 /* What the header's `saved` column says the backward reads (see CLACT_ACTIVATION_MAP). */
 enum { CLACT__SAVED_X_ONLY, CLACT__SAVED_X_OR_Y, CLACT__SAVED_Y_OR_X };
+/* The header's `form` column. */
+enum { CLACT__FORM_ELEMENTWISE, CLACT__FORM_HALVES };
 
 typedef struct op_entry {
     const char *name;
     const char *kernel;
     int saved;
+    int form;
     int n_params;
     const char *param_name[2];
     double param_default[2];
 } op_entry;
 
 static const op_entry ops[CLACT_OP_COUNT] = {
-#define CLACT__OP_ENTRY(name, torch_name, saved, n, p0, d0, p1, d1)                                \
-    [CLACT_##name] = {torch_name, "clact_" torch_name, CLACT__SAVED_##saved, n, {p0, p1}, {d0, d1}},
+#define CLACT__OP_ENTRY(name, torch_name, saved, form, n, p0, d0, p1, d1)                          \
+    [CLACT_##name] = {torch_name,           "clact_" torch_name, CLACT__SAVED_##saved,             \
+                      CLACT__FORM_##form,   n,                   {p0, p1},                         \
+                      {d0, d1}},
     CLACT_ACTIVATION_MAP(CLACT__OP_ENTRY)
 #undef CLACT__OP_ENTRY
 };
@@ -29,7 +34,7 @@ static const op_entry ops[CLACT_OP_COUNT] = {
 static int op_valid(clact_op op) { return (unsigned)op < CLACT_OP_COUNT; }
 
 clact_activation clact_activation_default(clact_op op) {
-    clact_activation act = {op, {0.0, 0.0}};
+    clact_activation act = {op, {0.0, 0.0}, 0, 0};
     if (op_valid(op)) {
         act.param[0] = ops[op].param_default[0];
         act.param[1] = ops[op].param_default[1];
@@ -49,6 +54,10 @@ clact_status clact_op_from_name(const char *name, clact_op *op) {
         }
     }
     return CLACT_INVALID_ARGUMENT;
+}
+
+int clact_op_elementwise(clact_op op) {
+    return op_valid(op) ? ops[op].form == CLACT__FORM_ELEMENTWISE : -1;
 }
 
 int clact_op_param_count(clact_op op) { return op_valid(op) ? ops[op].n_params : -1; }
@@ -75,18 +84,103 @@ clact_status clact_activation_check(const clact_activation *act, char *message, 
         return CLACT_INVALID_ARGUMENT;
     }
     const op_entry *e = &ops[act->op];
+    const double p0 = act->param[0], p1 = act->param[1];
+    if (act->op == CLACT_THRESHOLD && (isnan(p0) || isnan(p1))) {
+        snprintf(message, len,
+                 "threshold: threshold and value have no defaults (as in PyTorch) and must not be "
+                 "NaN; set both (threshold=%g value=%g)",
+                 p0, p1);
+        return CLACT_INVALID_ARGUMENT;
+    }
     for (int i = 0; i < e->n_params; ++i) {
         if (isnan(act->param[i])) {
             snprintf(message, len, "%s: parameter %s is NaN", e->name, e->param_name[i]);
             return CLACT_INVALID_ARGUMENT;
         }
     }
-    /* PyTorch would divide by beta and return inf for every element. */
-    if (act->op == CLACT_SOFTPLUS && act->param[0] == 0.0) {
-        snprintf(message, len, "softplus: beta must not be 0");
+    if (act->training != 0 && act->training != 1) {
+        snprintf(message, len, "%s: training is %d; it must be 0 or 1", e->name, act->training);
         return CLACT_INVALID_ARGUMENT;
     }
+    if (act->training && act->op != CLACT_RRELU) {
+        snprintf(message, len, "%s: training applies to rrelu only", e->name);
+        return CLACT_INVALID_ARGUMENT;
+    }
+    switch (act->op) {
+    case CLACT_SOFTPLUS: /* PyTorch would divide by beta and return inf for every element. */
+        if (p0 == 0.0) {
+            snprintf(message, len, "softplus: beta must not be 0");
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_CELU: /* PyTorch: "ZeroDivisionError: alpha cannot be 0 for CELU" */
+        if (p0 == 0.0) {
+            snprintf(message, len, "celu: alpha must not be 0");
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_HARDTANH: /* nn.Hardtanh asserts max_val > min_val; equal limits are a constant */
+        if (p1 < p0) {
+            snprintf(message, len, "hardtanh: max_val (%g) must not be below min_val (%g)", p1, p0);
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_SOFTSHRINK: /* PyTorch: "lambda must be greater or equal to 0" */
+        if (p0 < 0) {
+            snprintf(message, len, "softshrink: lambd must be >= 0 (got %g)", p0);
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_RRELU: /* PyTorch: "Lower bound should be less than or equal to the upper bound" */
+        if (p0 > p1 || isinf(p0) || isinf(p1)) {
+            snprintf(message, len, "rrelu: lower (%g) and upper (%g) must be finite, lower <= upper",
+                     p0, p1);
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_PRELU:
+        if (isinf(p0)) {
+            snprintf(message, len, "prelu: weight must be finite (got %g)", p0);
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    case CLACT_GLU:
+        if (p0 != floor(p0) || fabs(p0) > CLACT_MAX_DIMS) {
+            snprintf(message, len, "glu: dim must be an integer in [-%d, %d) (got %g)",
+                     CLACT_MAX_DIMS, CLACT_MAX_DIMS, p0);
+            return CLACT_INVALID_ARGUMENT;
+        }
+        break;
+    default: break;
+    }
     return CLACT_OK;
+}
+
+int clact__act_is_elementwise(const clact_activation *act, char *message, size_t len) {
+    if (ops[act->op].form == CLACT__FORM_ELEMENTWISE)
+        return 1;
+    snprintf(message, len, "%s is not elementwise: it halves a dimension of a shape (use clact_glu)",
+             ops[act->op].name);
+    return 0;
+}
+
+/* The two reals the kernels take, from the descriptor: formed in double first where PyTorch forms
+ * a derived constant from its Scalars (rrelu's midpoint slope, celu's 1 / alpha), then converted to
+ * the compute type by clact__arg_real, as PyTorch converts them to opmath. */
+void clact__act_kernel_params(const clact_activation *act, double p[2]) {
+    p[0] = act->param[0];
+    p[1] = act->param[1];
+    if (act->op == CLACT_CELU)
+        p[1] = 1.0 / act->param[0];
+    else if (act->op == CLACT_RRELU && !act->training)
+        p[0] = (act->param[0] + act->param[1]) / 2;
+}
+
+/* The kernel's name for act (rrelu in training mode has its own), plus suffix. */
+void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
+                            size_t len) {
+    snprintf(name, len, "%s%s%s", ops[act->op].kernel,
+             act->op == CLACT_RRELU && act->training ? "_train" : "", suffix);
 }
 
 /* Enqueue the op's kernel over n elements; the frame has checked the context, events and dtype. */
@@ -96,18 +190,27 @@ static clact_status forward(clact__call *call, const clact_activation *act, size
     char why[256];
     CLACT__RETURN_IF(clact_activation_check(act, why, sizeof why) != CLACT_OK, ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(!clact__act_is_elementwise(act, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
     CLACT__FORWARD(
         clact__check_io(ctx, n, clact_dtype_size(call->dtype), x, x_offset, y, y_offset));
     if (n == 0)
         return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
     clact__kern k;
-    CLACT__FORWARD(
-        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, ops[act->op].kernel, &k));
+    char name[64];
+    double p[2];
+    clact__act_kernel_name(act, "", name, sizeof name);
+    clact__act_kernel_params(act, p);
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
     clact__arg_size(&k, n);
     clact__arg_buf(&k, x, x_offset);
     clact__arg_buf(&k, y, y_offset);
-    clact__arg_real(&k, call->dtype, act->param[0]);
-    clact__arg_real(&k, call->dtype, act->param[1]);
+    clact__arg_real(&k, call->dtype, p[0]);
+    clact__arg_real(&k, call->dtype, p[1]);
+    if (act->training) {
+        cl_ulong seed = act->seed;
+        clact__arg(&k, sizeof seed, &seed);
+    }
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
     return clact__launch(ctx, &k, items, 256, call->num_wait, call->wait_list, call->event);
 }
@@ -124,14 +227,31 @@ clact_status clact_forward(clact_context *ctx, const clact_activation *act, clac
     return clact__end(&call, st);
 }
 
+/* Whether the output determines the gradient, for the X_OR_Y ops: y must fall on the same side
+ * of the op's tests as x does. The negative branch keeps its sign only with a non-negative
+ * slope, alpha or weight (PyTorch's in-place backward requires it too); relu6, hardtanh and selu
+ * always; threshold's value must itself pass the test x <= threshold; rrelu's slopes must all be
+ * non-negative (training: every draw, so lower; evaluation: the midpoint). */
+static int y_determines(const clact_activation *act) {
+    const double p0 = act->param[0], p1 = act->param[1];
+    switch (act->op) {
+    case CLACT_RELU6:
+    case CLACT_HARDTANH:
+    case CLACT_SELU: return 1;
+    case CLACT_THRESHOLD: return p1 <= p0;
+    case CLACT_RRELU: return act->training ? p0 >= 0 : p0 + p1 >= 0;
+    default: return p0 >= 0;
+    }
+}
+
 unsigned clact_backward_saved(const clact_activation *act) {
     if (clact_activation_check(act, NULL, 0) != CLACT_OK)
         return 0;
+    if (ops[act->op].form != CLACT__FORM_ELEMENTWISE)
+        return 0;
     switch (ops[act->op].saved) {
     case CLACT__SAVED_Y_OR_X: return CLACT_SAVED_X | CLACT_SAVED_Y;
-    /* The output determines the gradient only while the negative branch keeps its sign
-     * (negative_slope or alpha >= 0), as PyTorch's in-place backward requires. */
-    case CLACT__SAVED_X_OR_Y: return CLACT_SAVED_X | (act->param[0] >= 0 ? CLACT_SAVED_Y : 0u);
+    case CLACT__SAVED_X_OR_Y: return CLACT_SAVED_X | (y_determines(act) ? CLACT_SAVED_Y : 0u);
     default: return CLACT_SAVED_X;
     }
 }
@@ -162,6 +282,8 @@ static clact_status backward(clact__call *call, const clact_activation *act, siz
     char why[256];
     CLACT__RETURN_IF(clact_activation_check(act, why, sizeof why) != CLACT_OK, ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(!clact__act_is_elementwise(act, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
     int from_y;
     CLACT__FORWARD(pick_saved(call, act, x, y, &from_y));
     cl_mem s = from_y ? y : x;
@@ -172,15 +294,21 @@ static clact_status backward(clact__call *call, const clact_activation *act, siz
     if (n == 0)
         return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
     char name[64];
-    snprintf(name, sizeof name, "%s_bwd_%s", ops[act->op].kernel, from_y ? "y" : "x");
+    double p[2];
+    clact__act_kernel_name(act, from_y ? "_bwd_y" : "_bwd_x", name, sizeof name);
+    clact__act_kernel_params(act, p);
     clact__kern k;
     CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
     clact__arg_size(&k, n);
     clact__arg_buf(&k, s, s_offset);
     clact__arg_buf(&k, dy, dy_offset);
     clact__arg_buf(&k, dx, dx_offset);
-    clact__arg_real(&k, call->dtype, act->param[0]);
-    clact__arg_real(&k, call->dtype, act->param[1]);
+    clact__arg_real(&k, call->dtype, p[0]);
+    clact__arg_real(&k, call->dtype, p[1]);
+    if (act->training) {
+        cl_ulong seed = act->seed;
+        clact__arg(&k, sizeof seed, &seed);
+    }
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
     return clact__launch(ctx, &k, items, 256, call->num_wait, call->wait_list, call->event);
 }

@@ -156,6 +156,12 @@ static clact_status check_desc(clact__call *call, const clact_dense_desc *d, siz
     char why[256];
     CLACT__RETURN_IF(d->act && clact_activation_check(d->act, why, sizeof why) != CLACT_OK, ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(d->act && !clact__act_is_elementwise(d->act, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "dense: %s", why);
+    /* The fused pass has no seed and no element numbering of its own to draw rrelu's slopes by. */
+    CLACT__RETURN_IF(d->act && d->act->training, ctx, CLACT_UNSUPPORTED,
+                     "dense: rrelu in training mode is not fused into the layer; run the layer "
+                     "without an activation, then clact_forward");
     CLACT__RETURN_IF(d->flags & ~CLACT_DENSE_ACCUMULATE, ctx, CLACT_INVALID_ARGUMENT,
                      "unknown flags 0x%x", d->flags);
     CLACT__RETURN_IF(!d->out_features, ctx, CLACT_INVALID_ARGUMENT, "out_features is 0");
@@ -195,8 +201,11 @@ static clact_status bias_act(clact__call *call, const clact_dense_desc *d, size_
     clact__arg_buf(&k, has_z ? z.mem : g.mem, z.offset);
     CLACT__ARG(&k, has_z);
     clact__arg_buf(&k, y.mem, y.offset);
-    clact__arg_real(&k, call->dtype, d->act ? d->act->param[0] : 0.0);
-    clact__arg_real(&k, call->dtype, d->act ? d->act->param[1] : 0.0);
+    double p[2] = {0.0, 0.0};
+    if (d->act)
+        clact__act_kernel_params(d->act, p);
+    clact__arg_real(&k, call->dtype, p[0]);
+    clact__arg_real(&k, call->dtype, p[1]);
     return clact__launch(ctx, &k, (n + ctx->vector_width - 1) / ctx->vector_width, 256, nw, wl, ev);
 }
 
@@ -319,8 +328,11 @@ static clact_status grad_pass(clact__call *call, const clact_dense_desc *d, size
     clact__arg_buf(&k, has_db ? db.mem : dy.mem, db.offset);
     CLACT__ARG(&k, has_db);
     CLACT__ARG(&k, accumulate);
-    clact__arg_real(&k, call->dtype, d->act ? d->act->param[0] : 0.0);
-    clact__arg_real(&k, call->dtype, d->act ? d->act->param[1] : 0.0);
+    double p[2] = {0.0, 0.0};
+    if (d->act)
+        clact__act_kernel_params(d->act, p);
+    clact__arg_real(&k, call->dtype, p[0]);
+    clact__arg_real(&k, call->dtype, p[1]);
     size_t items = (d->out_features + ctx->vector_width - 1) / ctx->vector_width;
     return clact__launch(ctx, &k, items, 64, nw, wl, ev);
 }
@@ -333,6 +345,9 @@ static clact_status pick_saved(clact__call *call, const clact_dense_desc *d, cla
     *s = z;
     if (!d->act)
         return CLACT_OK;
+    CLACT__RETURN_IF(d->act->op == CLACT_PRELU, call->ctx, CLACT_UNSUPPORTED,
+                     "dense backward of prelu would not give the weight's gradient; run the "
+                     "layer without an activation and clact_prelu_backward");
     unsigned can = clact_backward_saved(d->act);
     if (z.mem && (can & CLACT_SAVED_X))
         return CLACT_OK;

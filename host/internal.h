@@ -3,6 +3,8 @@
 #ifndef CLACT_HOST_INTERNAL_H
 #define CLACT_HOST_INTERNAL_H
 
+#include <stdint.h>
+
 #include "clact/clact.h"
 
 #include <CL/cl_ext.h> /* CL_PLATFORM_NOT_FOUND_KHR */
@@ -231,6 +233,16 @@ clact_status clact__shape_split(clact_context *ctx, int ndim, const size_t *shap
 clact_status clact__ce_shape(clact_context *ctx, int ndim, const size_t *shape, size_t *C,
                              size_t *inner, size_t *positions, size_t *total);
 clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_desc *desc);
+/* Activation descriptors (activation.c), for the launchers that take one (activation, dense):
+ * 0 with a message where act is not elementwise (glu); the kernel's two reals; its name. act must
+ * have passed clact_activation_check. */
+int clact__act_is_elementwise(const clact_activation *act, char *message, size_t len);
+void clact__act_kernel_params(const clact_activation *act, double p[2]);
+void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
+                            size_t len);
+/* Philox4x32-10 of the reference (reference.c), in place on counter with the 64-bit key: for
+ * the known-answer tests. */
+void clact__reference_philox(uint32_t counter[4], unsigned long long key);
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
 

@@ -21,9 +21,9 @@ static double now_ms(void) {
 }
 
 /* The files of each program, concatenated in this order. */
-static const char *const program_files[CLACT__PROGRAM_COUNT][8] = {
+static const char *const program_files[CLACT__PROGRAM_COUNT][10] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", "activation_backward.cl",
-                                   "dense.cl", "stats.cl", NULL},
+                                   "rrelu.cl", "dense.cl", "stats.cl", NULL},
     [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
     [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
     [CLACT__PROGRAM_OPTIM] = {"prelude.cl", "optim.cl", NULL},

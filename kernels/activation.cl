@@ -301,6 +301,149 @@ vreal act_softplus(vreal x, real beta, real threshold)
     return CLACT_SEL(s / beta, x, z > threshold);
 }
 
+// clamp(x, lo, hi) as PyTorch's: NaN stays NaN (OpenCL's clamp is fmin(fmax(x, lo), hi), which
+// maps NaN to lo), -0 stays -0, and lo == hi is the constant.
+vreal clact_clamp_nan(vreal x, real lo, real hi)
+{
+    return CLACT_SEL(CLACT_SEL(x, (vreal)(hi), x > hi), (vreal)(lo), x < lo);
+}
+
+vreal act_relu6(vreal x, real p0, real p1) { return clact_clamp_nan(x, 0.0f, 6.0f); }
+vreal act_hardtanh(vreal x, real min_val, real max_val) { return clact_clamp_nan(x, min_val, max_val); }
+
+// exp(z) - 1 for any z (celu with alpha < 0 gives it positive arguments): the x <= 0 path of
+// clact_expm1_neg, and the built-in expm1 only for work-items that hold a positive argument.
+vreal clact_expm1_any(vreal z)
+{
+    vreal m = clact_expm1_neg(fmin(z, (vreal)(0.0f)));
+    m = CLACT_SEL(m, z, isnan(z)); // fmin(NaN, 0) is 0
+    if (any(z > 0.0f))
+        m = CLACT_SEL(m, expm1(z), z > 0.0f);
+    return m;
+}
+
+// exp(z) for any z, as clact_expm1_any: the fast non-positive path unless a lane needs more.
+vreal clact_exp_any(vreal z)
+{
+    vreal e = clact_exp_neg(fmin(z, (vreal)(0.0f)));
+    e = CLACT_SEL(e, z, isnan(z));
+    if (any(z > 0.0f))
+        e = CLACT_SEL(e, exp(z), z > 0.0f);
+    return e;
+}
+
+// SELU = elu(x, alpha, scale) with PyTorch's constants in the compute type: scale x for x > 0,
+// alpha scale expm1(x) otherwise, alpha scale formed in the compute type as PyTorch's Elu kernel
+// forms its negcoef.
+#if defined(CLACT_F64)
+#define CLACT_SELU_SCALE 1.0507009873554805   // 0x1.0cfabd6a91132p+0
+#define CLACT_SELU_NEGCOEF 1.7580993408473766 // alpha * scale in double, 0x1.c212cc640f030p+0
+#else
+#define CLACT_SELU_SCALE 0x1.0cfabep+0f   // float(1.0507009873554805)
+#define CLACT_SELU_NEGCOEF 0x1.c212ccp+0f // float(float(alpha) * float(scale))
+#endif
+vreal act_selu(vreal x, real p0, real p1)
+{
+    return CLACT_SEL(CLACT_SELU_NEGCOEF * clact_expm1_neg(x), CLACT_SELU_SCALE * x, x > 0.0f);
+}
+
+// CELU(alpha) = elu(x, alpha, 1, input_scale = 1/alpha): x for x > 0, alpha expm1(x / alpha)
+// otherwise, with 1/alpha formed in double by the host and rounded to the compute type (p1), as
+// PyTorch passes it. alpha < 0 turns the argument positive (clact_expm1_any).
+vreal act_celu(vreal x, real alpha, real inv_alpha)
+{
+    return CLACT_SEL(alpha * clact_expm1_any(x * inv_alpha), x, x > 0.0f);
+}
+
+// Hardsigmoid = clamp(x + 3, 0, 6) / 6: x + 3 is exact near -3 (Sterbenz), so the result keeps
+// its relative accuracy where it is small; then one rounding of the product with 1/6 (< 1.5 ulp).
+vreal act_hardsigmoid(vreal x, real p0, real p1)
+{
+    vreal r = (x + 3.0f) * (real)(1.0f / 6.0f);
+    return CLACT_SEL(CLACT_SEL(r, (vreal)(1.0f), x >= 3.0f), (vreal)(0.0f), x <= -3.0f);
+}
+
+// Hardswish = x clamp(x + 3, 0, 6) / 6: x for x >= 3 (exactly; PyTorch's x * 6 overflows to inf
+// from 5.7e37), x * 0 for x <= -3 (-0, and PyTorch's NaN at -inf), x (x + 3) / 6 between, with
+// x + 3 exact near -3.
+vreal act_hardswish(vreal x, real p0, real p1)
+{
+    vreal r = (x * (x + 3.0f)) * (real)(1.0f / 6.0f);
+    return CLACT_SEL(CLACT_SEL(r, x, x >= 3.0f), x * 0.0f, x <= -3.0f);
+}
+
+// LogSigmoid = -softplus(-x) (beta 1, no threshold): the same exact-tail evaluation.
+vreal act_logsigmoid(vreal x, real p0, real p1) { return -act_softplus(-x, 1.0f, INFINITY); }
+
+// Softsign = x / (1 + |x|): ±inf gives inf / inf = NaN, as PyTorch's composite.
+vreal act_softsign(vreal x, real p0, real p1) { return x / (1.0f + fabs(x)); }
+
+// Tanhshrink = x - tanh(x), which cancels for small |x| (x^3 / 3 at 0; PyTorch's float result at
+// x = 1e-3 is 3.49e-10 for 3.33e-10). |x| < 1: x^3 P(x^2), P fitted (mpmath, collocation at
+// Chebyshev nodes) to (x - tanh x) / x^3 on [0, 1]: 3.2e-8 relative with float coefficients
+// (degree 8), 5.6e-17 with double ones (degree 15); formed as ((x x) P) x so only the last
+// product rounds into the subnormal range. |x| >= 1: (|x| - 1) + (1 - tanh|x|), both terms >= 0
+// (no cancellation), 1 - tanh|x| = 2 e / (1 + e), e = exp(-2|x|); |x| - 1 is exact up to 2.
+vreal act_tanhshrink(vreal x, real p0, real p1)
+{
+    vreal w = x * x;
+#if defined(CLACT_F64)
+    vreal P = fma(w, (vreal)(-2.5155023659382105e-08), (vreal)(2.6330772232959337e-07));
+    P = fma(P, w, (vreal)(-1.3791814499083342e-06));
+    P = fma(P, w, (vreal)(4.987760317520347e-06));
+    P = fma(P, w, (vreal)(-1.4606131676715378e-05));
+    P = fma(P, w, (vreal)(3.8389607893147334e-05));
+    P = fma(P, w, (vreal)(-9.646277743313181e-05));
+    P = fma(P, w, (vreal)(0.00023895705228738225));
+    P = fma(P, w, (vreal)(-0.0005899792946300052));
+    P = fma(P, w, (vreal)(0.0014558246920964941));
+    P = fma(P, w, (vreal)(-0.003592126679366341));
+    P = fma(P, w, (vreal)(0.008863235404578283));
+    P = fma(P, w, (vreal)(-0.02186948852912909));
+    P = fma(P, w, (vreal)(0.05396825396804637));
+    P = fma(P, w, (vreal)(-0.1333333333333309));
+    P = fma(P, w, (vreal)(0.3333333333333333));
+#else
+    vreal P = fma(w, (vreal)(4.846711e-05f), (vreal)(-0.00033768982f));
+    P = fma(P, w, (vreal)(0.0012421575f));
+    P = fma(P, w, (vreal)(-0.0034783864f));
+    P = fma(P, w, (vreal)(0.00882625f));
+    P = fma(P, w, (vreal)(-0.021862576f));
+    P = fma(P, w, (vreal)(0.053967595f));
+    P = fma(P, w, (vreal)(-0.13333331f));
+    P = fma(P, w, (vreal)(0.33333334f));
+#endif
+    vreal a = fabs(x);
+    vreal e = clact_exp_neg(-2.0f * a);
+    vreal big = copysign((a - 1.0f) + 2.0f * e / (1.0f + e), x);
+    return CLACT_SEL(big, (w * P) * x, a < 1.0f);
+}
+
+// Softshrink(lambd) = x - lambd above lambd, x + lambd below -lambd, 0 between; NaN gives 0, as
+// PyTorch 1.13 (#138385).
+vreal act_softshrink(vreal x, real lambd, real p1)
+{
+    vreal r = CLACT_SEL((vreal)(0.0f), x - lambd, x > lambd);
+    return CLACT_SEL(r, x + lambd, x < -lambd);
+}
+
+// Hardshrink(lambd) = 0 for -lambd <= x <= lambd, else x (NaN stays NaN; lambd < 0: x).
+vreal act_hardshrink(vreal x, real lambd, real p1)
+{
+    return CLACT_SEL(x, (vreal)(0.0f), x >= -lambd && x <= lambd);
+}
+
+// Threshold(threshold, value) = value where x <= threshold, else x (NaN stays NaN).
+vreal act_threshold(vreal x, real threshold, real value)
+{
+    return CLACT_SEL(x, (vreal)(value), x <= threshold);
+}
+
+// PReLU with one weight and RReLU in evaluation mode are leaky_relu: x > 0 ? x : slope x, the
+// slope being the weight, or (lower + upper) / 2 formed in double by the host (p0).
+vreal act_prelu(vreal x, real weight, real p1) { return act_leaky_relu(x, weight, p1); }
+vreal act_rrelu(vreal x, real slope, real p1) { return act_leaky_relu(x, slope, p1); }
+
 #define CLACT_ELEMENTWISE(op)                                                                \
     __kernel void clact_##op(const ulong n, __global const CLACT_STYPE *x,                   \
                              const ulong x_offset, __global CLACT_STYPE *y,                  \
@@ -337,6 +480,20 @@ vreal act_softplus(vreal x, real beta, real threshold)
     X(mish)                                                                                  \
     X(sigmoid)                                                                               \
     X(tanh)                                                                                  \
-    X(softplus)
+    X(softplus)                                                                              \
+    X(relu6)                                                                                 \
+    X(hardtanh)                                                                              \
+    X(selu)                                                                                  \
+    X(celu)                                                                                  \
+    X(hardsigmoid)                                                                           \
+    X(hardswish)                                                                             \
+    X(logsigmoid)                                                                            \
+    X(softsign)                                                                              \
+    X(tanhshrink)                                                                            \
+    X(softshrink)                                                                            \
+    X(hardshrink)                                                                            \
+    X(threshold)                                                                             \
+    X(prelu)                                                                                 \
+    X(rrelu)
 
 CLACT_FORWARD_OPS(CLACT_ELEMENTWISE)

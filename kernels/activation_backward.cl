@@ -162,9 +162,98 @@ vreal bwd_gelu_tanh(vreal x, real p0, real p1)
     return CLACT_SEL(f, (vreal)(NAN), isinf(x));
 }
 
-// How dy meets f': a product (every op but relu), or a choice of dy or 0 (relu).
-#define CLACT_BWD_SCALE(g, f) ((g) * (f))
-#define CLACT_BWD_MASK(g, f) CLACT_SEL((vreal)(0.0f), (g), (f) != 0.0f)
+// relu6, hardtanh: PyTorch's hardtanh_backward, dy strictly inside (min_val, max_val), 0 at and
+// beyond the limits (a choice: CLACT_BWD_MASK); NaN gives 0, as PyTorch's vectorised kernel (its
+// scalar tail gives dy). y falls on the same side of each limit as x.
+vreal bwd_relu6(vreal s, real p0, real p1)
+{
+    return CLACT_SEL((vreal)(0.0f), (vreal)(1.0f), s > 0.0f && s < 6.0f);
+}
+vreal bwd_hardtanh(vreal s, real min_val, real max_val)
+{
+    return CLACT_SEL((vreal)(0.0f), (vreal)(1.0f), s > min_val && s < max_val);
+}
+
+// selu from x: scale for x > 0, alpha scale exp(x) otherwise (PyTorch's elu_backward with
+// negiptcoef 1); from y: scale, or y + alpha scale (its is_result form). NaN gives NaN, as elu.
+vreal bwd_selu_x(vreal x, real p0, real p1)
+{
+    vreal f = CLACT_SEL(CLACT_SELU_NEGCOEF * clact_exp_neg(fmin(x, (vreal)(0.0f))),
+                        (vreal)(CLACT_SELU_SCALE), x > 0.0f);
+    return CLACT_SEL(f, x, isnan(x)); // fmin(NaN, 0) is 0
+}
+vreal bwd_selu_y(vreal y, real p0, real p1)
+{
+    return CLACT_SEL(y + CLACT_SELU_NEGCOEF, (vreal)(CLACT_SELU_SCALE), y > 0.0f);
+}
+
+// celu from x: 1 for x > 0, else (alpha / alpha) exp(x / alpha), PyTorch's
+// negiptcoef * negcoef * exp(x * negiptcoef) with negiptcoef = 1/alpha rounded (p1); from y:
+// (y + alpha) / alpha as PyTorch's is_result form (alpha >= 0 only).
+vreal bwd_celu_x(vreal x, real alpha, real inv_alpha)
+{
+    return CLACT_SEL((alpha * inv_alpha) * clact_exp_any(x * inv_alpha), (vreal)(1.0f), x > 0.0f);
+}
+vreal bwd_celu_y(vreal y, real alpha, real inv_alpha)
+{
+    return CLACT_SEL(inv_alpha * (y + alpha), (vreal)(1.0f), y > 0.0f);
+}
+
+// hardsigmoid: 1/6 strictly inside (-3, 3), 0 elsewhere and at NaN; the 0 is PyTorch's choice,
+// not a product (CLACT_BWD_GATE).
+vreal bwd_hardsigmoid(vreal x, real p0, real p1)
+{
+    return CLACT_SEL((vreal)(0.0f), (vreal)(1.0f / 6.0f), x > -3.0f && x < 3.0f);
+}
+
+// hardswish: 0 below -3 (a choice: CLACT_BWD_HARDSWISH), x / 3 + 1/2 on [-3, 3] as (x + 1.5) / 3
+// (x + 1.5 exact near the root -1.5), 1 above; NaN gives NaN (PyTorch's vectorised kernel).
+vreal bwd_hardswish(vreal x, real p0, real p1)
+{
+    vreal f = CLACT_SEL((vreal)(1.0f), (x + 1.5f) * (real)(1.0f / 3.0f), x <= 3.0f);
+    return CLACT_SEL(f, x, isnan(x));
+}
+
+// logsigmoid: 1 - sigmoid(x) = sigmoid(-x), no cancellation (PyTorch forms 1 - z / (1 + z)).
+vreal bwd_logsigmoid(vreal x, real p0, real p1) { return logistic(-x); }
+
+// softsign: 1 / (1 + |x|)^2 as r * r, r = 1 / (1 + |x|): exact where PyTorch's autograd of its
+// composite, 1/d - |x|/d^2, cancels (0 from |x| = 1e20, exact 1e-40); ±inf gives NaN as PyTorch.
+vreal bwd_softsign(vreal x, real p0, real p1)
+{
+    vreal r = 1.0f / (1.0f + fabs(x));
+    return CLACT_SEL(r * r, (vreal)(NAN), isinf(x));
+}
+
+// tanhshrink: tanh(x)^2 (PyTorch's autograd forms 1 - (1 - tanh^2) and cancels near 0).
+vreal bwd_tanhshrink(vreal x, real p0, real p1)
+{
+    vreal t = act_tanh(x, p0, p1);
+    return t * t;
+}
+
+// softshrink, hardshrink: dy outside [-lambd, lambd], 0 inside and at NaN (PyTorch's vectorised
+// kernels; a choice, CLACT_BWD_MASK).
+vreal bwd_shrink(vreal x, real lambd, real p1)
+{
+    return CLACT_SEL((vreal)(0.0f), (vreal)(1.0f), x < -lambd || x > lambd);
+}
+
+// threshold: 0 where the saved value is <= threshold, dy elsewhere (NaN: dy). From y only with
+// value <= threshold (clact_backward_saved), where y <= threshold exactly where x is.
+vreal bwd_threshold(vreal s, real threshold, real value)
+{
+    return CLACT_SEL((vreal)(1.0f), (vreal)(0.0f), s <= threshold);
+}
+
+// How dy meets f' (s: the saved value): a product; a choice of dy or 0 where f' is 1 or 0 (relu,
+// relu6, hardtanh, threshold, the shrinks: PyTorch returns 0 there whatever dy is, inf and NaN
+// included); a product where f' is not 0 and a chosen 0 where it is (hardsigmoid); a chosen 0
+// below -3 and a product elsewhere (hardswish, whose f' is 0 also at x = -1.5, a product there).
+#define CLACT_BWD_SCALE(g, f, s) ((g) * (f))
+#define CLACT_BWD_MASK(g, f, s) CLACT_SEL((vreal)(0.0f), (g), (f) != 0.0f)
+#define CLACT_BWD_GATE(g, f, s) CLACT_SEL((g) * (f), (vreal)(0.0f), (f) == 0.0f)
+#define CLACT_BWD_HARDSWISH(g, f, s) CLACT_SEL((g) * (f), (vreal)(0.0f), (s) < -3.0f)
 
 #define CLACT_BACKWARD(op, from, fn, combine)                                                \
     __kernel void clact_##op##_bwd_##from(const ulong n, __global const CLACT_STYPE *s,      \
@@ -179,7 +268,8 @@ vreal bwd_gelu_tanh(vreal x, real p0, real p1)
         __global const CLACT_STYPE *ss = s + s_offset + i, *gs = dy + dy_offset + i;         \
         __global CLACT_STYPE *ds = dx + dx_offset + i;                                       \
         if (n - i >= CLACT_VW) {                                                             \
-            CLACT_SSTORE(combine(CLACT_SLOAD(gs), fn(CLACT_SLOAD(ss), p0, p1)), ds);         \
+            const vreal sv = CLACT_SLOAD(ss);                                                \
+            CLACT_SSTORE(combine(CLACT_SLOAD(gs), fn(sv, p0, p1), sv), ds);                  \
         } else {                                                                             \
             const uint m = (uint)(n - i);                                                    \
             real sb[CLACT_VW], gb[CLACT_VW];                                                 \
@@ -187,7 +277,8 @@ vreal bwd_gelu_tanh(vreal x, real p0, real p1)
                 sb[k] = k < m ? CLACT_SLOAD1(ss + k) : 0.0f;                                 \
                 gb[k] = k < m ? CLACT_SLOAD1(gs + k) : 0.0f;                                 \
             }                                                                                \
-            vreal v = combine(CLACT_LOAD(gb), fn(CLACT_LOAD(sb), p0, p1));                   \
+            const vreal sv = CLACT_LOAD(sb);                                                 \
+            vreal v = combine(CLACT_LOAD(gb), fn(sv, p0, p1), sv);                           \
             CLACT_STORE(v, sb);                                                              \
             for (uint k = 0; k < m; ++k)                                                     \
                 CLACT_SSTORE1(sb[k], ds + k);                                                \
@@ -211,6 +302,27 @@ vreal bwd_gelu_tanh(vreal x, real p0, real p1)
     X(sigmoid, y, bwd_sigmoid_y, CLACT_BWD_SCALE)                                            \
     X(tanh, x, bwd_tanh_x, CLACT_BWD_SCALE)                                                  \
     X(tanh, y, bwd_tanh_y, CLACT_BWD_SCALE)                                                  \
-    X(softplus, x, bwd_softplus, CLACT_BWD_SCALE)
+    X(softplus, x, bwd_softplus, CLACT_BWD_SCALE)                                            \
+    X(relu6, x, bwd_relu6, CLACT_BWD_MASK)                                                   \
+    X(relu6, y, bwd_relu6, CLACT_BWD_MASK)                                                   \
+    X(hardtanh, x, bwd_hardtanh, CLACT_BWD_MASK)                                             \
+    X(hardtanh, y, bwd_hardtanh, CLACT_BWD_MASK)                                             \
+    X(selu, x, bwd_selu_x, CLACT_BWD_SCALE)                                                  \
+    X(selu, y, bwd_selu_y, CLACT_BWD_SCALE)                                                  \
+    X(celu, x, bwd_celu_x, CLACT_BWD_SCALE)                                                  \
+    X(celu, y, bwd_celu_y, CLACT_BWD_SCALE)                                                  \
+    X(hardsigmoid, x, bwd_hardsigmoid, CLACT_BWD_GATE)                                       \
+    X(hardswish, x, bwd_hardswish, CLACT_BWD_HARDSWISH)                                      \
+    X(logsigmoid, x, bwd_logsigmoid, CLACT_BWD_SCALE)                                        \
+    X(softsign, x, bwd_softsign, CLACT_BWD_SCALE)                                            \
+    X(tanhshrink, x, bwd_tanhshrink, CLACT_BWD_SCALE)                                        \
+    X(softshrink, x, bwd_shrink, CLACT_BWD_MASK)                                             \
+    X(hardshrink, x, bwd_shrink, CLACT_BWD_MASK)                                             \
+    X(threshold, x, bwd_threshold, CLACT_BWD_MASK)                                           \
+    X(threshold, y, bwd_threshold, CLACT_BWD_MASK)                                           \
+    X(prelu, x, bwd_leaky_relu, CLACT_BWD_SCALE)                                             \
+    X(prelu, y, bwd_leaky_relu, CLACT_BWD_SCALE)                                             \
+    X(rrelu, x, bwd_leaky_relu, CLACT_BWD_SCALE)                                             \
+    X(rrelu, y, bwd_leaky_relu, CLACT_BWD_SCALE)
 
 CLACT_BACKWARD_OPS(CLACT_BACKWARD)

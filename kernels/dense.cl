@@ -78,7 +78,7 @@ vreal bwd_none(vreal s, real p0, real p1) { return (vreal)(1.0f); }
             vreal sv, gv;                                                                    \
             CLACT_DENSE_LOADV(sv, s + so + e, m);                                            \
             CLACT_DENSE_LOADV(gv, dy + dyo + e, m);                                          \
-            vreal d = combine(gv, fn(sv, p0, p1));                                           \
+            vreal d = combine(gv, fn(sv, p0, p1), sv);                                       \
             if (store_dz) {                                                                  \
                 if (m == CLACT_VW) {                                                         \
                     CLACT_SSTORE(d, dz + dzo + e);                                           \

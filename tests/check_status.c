@@ -39,7 +39,7 @@ END_TEST
  * enum's name in lower case (CLACT_GELU_TANH is "gelu_tanh"). */
 START_TEST(op_table) {
     static const char *const enum_names[] = {
-#define ENUM_NAME(name, torch_name, saved, n, p0, d0, p1, d1) #name,
+#define ENUM_NAME(name, torch_name, saved, form, n, p0, d0, p1, d1) #name,
         CLACT_ACTIVATION_MAP(ENUM_NAME)
 #undef ENUM_NAME
     };
@@ -121,7 +121,7 @@ START_TEST(readme_lists_every_op) {
     if (end)
         *end = '\0';
     static const char *const enum_names[] = {
-#define ENUM_NAME(name, torch_name, saved, n, p0, d0, p1, d1) "`CLACT_" #name "`",
+#define ENUM_NAME(name, torch_name, saved, form, n, p0, d0, p1, d1) "`CLACT_" #name "`",
         CLACT_ACTIVATION_MAP(ENUM_NAME)
 #undef ENUM_NAME
     };

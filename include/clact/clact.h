@@ -80,6 +80,7 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #endif
 #include <CL/cl.h>
+#include <math.h> /* NAN, in CLACT_ACTIVATION_MAP */
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -181,31 +182,49 @@ CLACT_API clact_status clact_dtype_from_name(const char *name, clact_dtype *dtyp
 /** @name Activations */
 
 /**
- * The activation list: X(NAME, pytorch_name, saved, n_params, param0_name, param0_default,
+ * The activation list: X(NAME, pytorch_name, saved, form, n_params, param0_name, param0_default,
  * param1_name, param1_default). Values are append-only. Parameter names are PyTorch's keyword
- * names; unused slots are NULL with default 0. `saved` names what ::clact_backward computes the
- * gradient from: X_ONLY the input; X_OR_Y the input, as PyTorch saves it, or the output while
- * parameter 0 is >= 0 (see ::clact_backward_saved); Y_OR_X the output, as PyTorch saves it, or
- * the input.
+ * names; unused slots are NULL with default 0; a NaN default is a parameter PyTorch requires
+ * (threshold's `threshold` and `value`), which ::clact_activation_check rejects until it is set.
+ * `saved` names what ::clact_backward computes the gradient from: X_ONLY the input; X_OR_Y the
+ * input, as PyTorch saves it, or the output where the parameters let the output determine the
+ * gradient (see ::clact_backward_saved); Y_OR_X the output, as PyTorch saves it, or the input.
+ * `form`: ELEMENTWISE ops run through ::clact_forward and ::clact_backward; HALVES (glu) halves a
+ * dimension of a shape and runs through ::clact_glu and ::clact_glu_backward.
  */
 #define CLACT_ACTIVATION_MAP(X)                                                                    \
-    X(RELU, "relu", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                               \
-    X(LEAKY_RELU, "leaky_relu", X_OR_Y, 1, "negative_slope", 0.01, NULL, 0.0)                      \
-    X(ELU, "elu", X_OR_Y, 1, "alpha", 1.0, NULL, 0.0)                                              \
-    X(GELU, "gelu", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
-    X(GELU_TANH, "gelu_tanh", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                     \
-    X(SILU, "silu", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
-    X(MISH, "mish", X_ONLY, 0, NULL, 0.0, NULL, 0.0)                                               \
-    X(SIGMOID, "sigmoid", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                         \
-    X(TANH, "tanh", Y_OR_X, 0, NULL, 0.0, NULL, 0.0)                                               \
-    X(SOFTPLUS, "softplus", X_ONLY, 2, "beta", 1.0, "threshold", 20.0)
+    X(RELU, "relu", Y_OR_X, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(LEAKY_RELU, "leaky_relu", X_OR_Y, ELEMENTWISE, 1, "negative_slope", 0.01, NULL, 0.0)         \
+    X(ELU, "elu", X_OR_Y, ELEMENTWISE, 1, "alpha", 1.0, NULL, 0.0)                                 \
+    X(GELU, "gelu", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(GELU_TANH, "gelu_tanh", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                        \
+    X(SILU, "silu", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(MISH, "mish", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(SIGMOID, "sigmoid", Y_OR_X, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                            \
+    X(TANH, "tanh", Y_OR_X, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(SOFTPLUS, "softplus", X_ONLY, ELEMENTWISE, 2, "beta", 1.0, "threshold", 20.0)                \
+    X(RELU6, "relu6", X_OR_Y, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                \
+    X(HARDTANH, "hardtanh", X_OR_Y, ELEMENTWISE, 2, "min_val", -1.0, "max_val", 1.0)               \
+    X(SELU, "selu", X_OR_Y, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                                  \
+    X(CELU, "celu", X_OR_Y, ELEMENTWISE, 1, "alpha", 1.0, NULL, 0.0)                               \
+    X(HARDSIGMOID, "hardsigmoid", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                    \
+    X(HARDSWISH, "hardswish", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                        \
+    X(LOGSIGMOID, "logsigmoid", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                      \
+    X(SOFTSIGN, "softsign", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                          \
+    X(TANHSHRINK, "tanhshrink", X_ONLY, ELEMENTWISE, 0, NULL, 0.0, NULL, 0.0)                      \
+    X(SOFTSHRINK, "softshrink", X_ONLY, ELEMENTWISE, 1, "lambd", 0.5, NULL, 0.0)                   \
+    X(HARDSHRINK, "hardshrink", X_ONLY, ELEMENTWISE, 1, "lambd", 0.5, NULL, 0.0)                   \
+    X(THRESHOLD, "threshold", X_OR_Y, ELEMENTWISE, 2, "threshold", NAN, "value", NAN)              \
+    X(GLU, "glu", X_ONLY, HALVES, 1, "dim", -1.0, NULL, 0.0)                                       \
+    X(PRELU, "prelu", X_OR_Y, ELEMENTWISE, 1, "weight", 0.25, NULL, 0.0)                           \
+    X(RRELU, "rrelu", X_OR_Y, ELEMENTWISE, 2, "lower", 0.125, "upper", 1.0 / 3.0)
 
 /**
  * Activation functions, named after PyTorch's. ::CLACT_GELU is `GELU(approximate='none')`
  * (the erf form) and ::CLACT_GELU_TANH is `GELU(approximate='tanh')`.
  */
 typedef enum clact_op {
-#define CLACT__OP_ENUM(name, torch_name, saved, n, p0, d0, p1, d1) CLACT_##name,
+#define CLACT__OP_ENUM(name, torch_name, saved, form, n, p0, d0, p1, d1) CLACT_##name,
     CLACT_ACTIVATION_MAP(CLACT__OP_ENUM)
 #undef CLACT__OP_ENUM
         CLACT_OP_COUNT /**< number of ops; not an op */
@@ -214,15 +233,33 @@ typedef enum clact_op {
 /**
  * An activation and its scalar parameters, in PyTorch's order:
  *  - leaky_relu: `param[0]` = negative_slope (0.01)
- *  - elu: `param[0]` = alpha (1.0)
- *  - softplus: `param[0]` = beta (1.0), `param[1]` = threshold (20.0)
+ *  - elu, celu: `param[0]` = alpha (1.0); celu's must not be 0
+ *  - softplus: `param[0]` = beta (1.0, not 0), `param[1]` = threshold (20.0)
+ *  - hardtanh: `param[0]` = min_val (-1.0), `param[1]` = max_val (1.0), max_val >= min_val
+ *  - softshrink (lambd >= 0), hardshrink: `param[0]` = lambd (0.5)
+ *  - threshold: `param[0]` = threshold, `param[1]` = value: no defaults, both must be set (the
+ *    default descriptor holds NaN, which ::clact_activation_check rejects; so is an explicit NaN,
+ *    which PyTorch would accept as `value`)
+ *  - glu: `param[0]` = dim (-1), read by the CLI only; ::clact_glu takes the dimension itself
+ *  - prelu: `param[0]` = the weight (0.25), one value for every element; a weight per channel
+ *    runs through ::clact_prelu, and the weight's gradient through ::clact_prelu_backward
+ *  - rrelu: `param[0]` = lower (1/8), `param[1]` = upper (1/3), lower <= upper; with `training`
+ *    0, PyTorch's evaluation mode (leaky_relu with slope (lower + upper) / 2); with `training` 1,
+ *    element i of a call (i counted from the call's offset) has the slope
+ *    lower + (upper - lower) u, u uniform in [0, 1) drawn by Philox4x32-10 keyed by `seed` at
+ *    counter i: the same seed and the same element give the same slope, in the forward and in
+ *    ::clact_backward, so nothing is saved between them (PyTorch keeps a noise tensor; its
+ *    random stream is its own, so slopes differ from PyTorch's, their distribution does not)
  *  - all others: none (ignored).
  * Parameters are converted to the compute type (float for f32, f16, bf16) before use, as PyTorch
- * converts its Python scalars to the tensor's opmath type.
+ * converts its Python scalars to the tensor's opmath type; derived constants (rrelu's midpoint,
+ * celu's 1/alpha) are formed in double first, as PyTorch forms them.
  */
 typedef struct clact_activation {
     clact_op op;
     double param[2];
+    int training;            /**< rrelu: 1 draws a slope per element (see above); 0 otherwise */
+    unsigned long long seed; /**< rrelu with training: the generator's key */
 } clact_activation;
 
 /** @return @p op with PyTorch's default parameters; an unknown op is returned unchanged. */
@@ -234,6 +271,11 @@ CLACT_API const char *clact_op_name(clact_op op);
  * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for an unknown name or NULL pointers.
  */
 CLACT_API clact_status clact_op_from_name(const char *name, clact_op *op);
+/**
+ * @return 1 where ::clact_forward and ::clact_backward take @p op (every op but glu), 0 for glu
+ *         (::clact_glu), -1 for an unknown op.
+ */
+CLACT_API int clact_op_elementwise(clact_op op);
 /** @return how many parameters @p op takes (0, 1 or 2), or -1 for an unknown op. */
 CLACT_API int clact_op_param_count(clact_op op);
 /** @return PyTorch's keyword name of parameter @p index of @p op ("beta"), or NULL. */
@@ -241,8 +283,13 @@ CLACT_API const char *clact_op_param_name(clact_op op, int index);
 /**
  * Check an activation descriptor without a device.
  * @param[out] message optional buffer for the reason (NUL-terminated, truncated to @p len).
- * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL, an unknown op, a NaN parameter
- *         or softplus beta == 0.
+ * @return ::CLACT_OK, or ::CLACT_INVALID_ARGUMENT for NULL, an unknown op, a NaN or infinite
+ *         parameter where PyTorch's would make no sense (a NaN anywhere; an infinite prelu
+ *         weight, rrelu bound or glu dim), or a parameter outside PyTorch's domain: softplus
+ *         beta == 0, celu alpha == 0, hardtanh max_val < min_val (`nn.Hardtanh` asserts it;
+ *         `F.hardtanh` would clamp to min_val), softshrink lambd < 0, rrelu lower > upper, a glu
+ *         dim that is not an integer; `training` other than 0 and 1, or set for an op other than
+ *         rrelu. The message names the parameter.
  */
 CLACT_API clact_status clact_activation_check(const clact_activation *act, char *message,
                                               size_t len);
@@ -472,6 +519,13 @@ CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsig
 /**
  * Enqueue `y[y_offset + i] = act(x[x_offset + i])` for `i < n`.
  *
+ * Special values are PyTorch 1.13's (relu6 and hardtanh propagate NaN, softshrink(NaN) is 0,
+ * hardswish(-inf) and softsign(±inf) are NaN). Where PyTorch's float arithmetic loses the value at
+ * finite inputs, clact gives the exact one: hardswish(x) for x > 5.7e37 is x (PyTorch's x * 6
+ * overflows to inf), tanhshrink near 0 keeps its digits (PyTorch's x - tanh(x) is 3.49e-10 at
+ * x = 1e-3, exact 3.33e-10), selu, celu and logsigmoid in their exponential tails are exact to a
+ * few ulp where PyTorch's results underflow early.
+ *
  * @param ctx context; its queue receives the kernel.
  * @param act activation and parameters (see ::clact_activation_default).
  * @param dtype element type of both buffers (any ::clact_dtype); offsets and counts are in
@@ -503,9 +557,11 @@ CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation 
 /**
  * Which saved tensors ::clact_backward can compute @p act's gradient from: ::CLACT_SAVED_X,
  * ::CLACT_SAVED_Y, or both (then either may be given, and the other NULL). From the output only
- * where the output determines the gradient: relu, sigmoid, tanh, and leaky_relu and elu with a
- * non-negative slope or alpha (as PyTorch's in-place forms require).
- * @return the bits, or 0 for NULL, an unknown op or invalid parameters.
+ * where the output determines the gradient: relu, sigmoid, tanh, relu6, hardtanh, selu; leaky_relu,
+ * elu, celu and prelu with a non-negative slope, alpha or weight (as PyTorch's in-place forms
+ * require); threshold with value <= threshold; rrelu with lower >= 0 in training mode and
+ * lower + upper >= 0 in evaluation mode. glu has no elementwise backward (0).
+ * @return the bits, or 0 for NULL, an unknown op, glu or invalid parameters.
  */
 CLACT_API unsigned clact_backward_saved(const clact_activation *act);
 
@@ -525,6 +581,17 @@ CLACT_API unsigned clact_backward_saved(const clact_activation *act);
  *        x or y (in place); partial overlaps are rejected.
  * Other arguments as ::clact_forward.
  *
+ * The piecewise ops' gradients are PyTorch's choices, not products, where PyTorch chooses: relu6,
+ * hardtanh, threshold, softshrink and hardshrink give 0 where their masks say so (hardtanh's and
+ * relu6's boundaries are exclusive: 0 at min_val and max_val) and dy itself elsewhere, whatever
+ * dy is; hardsigmoid gives 0 outside (-3, 3) and hardswish below -3. At a NaN input, the masks'
+ * tests are false, as in PyTorch: relu6, hardtanh, threshold, the shrinks and hardswish give dy,
+ * hardsigmoid 0, prelu weight * dy, rrelu in evaluation mode the midpoint slope times dy and in
+ * training mode dy (PyTorch's noise is 1 there). softsign and tanhshrink are PyTorch composites
+ * (x / (1 + |x|), x - tanh x); their gradients here are the exact 1 / (1 + |x|)^2 and tanh(x)^2,
+ * where PyTorch's autograd forms 1/d - |x|/d^2 and 1 - (1 - tanh^2) and cancels (its softsign
+ * gradient is 0 from |x| = 1e20, exact 1e-40; at ±inf both give NaN).
+ *
  * Deviations from PyTorch (exact values where PyTorch's float arithmetic overflows at finite
  * inputs): gelu_tanh for |x| > 1.8e19, where PyTorch's x^2 overflows and it returns NaN, gives
  * dy (x > 0) or 0 (x < 0); softplus with `threshold > 88.7`, where PyTorch's exp overflows and it
@@ -537,6 +604,86 @@ CLACT_API clact_status clact_backward(clact_context *ctx, const clact_activation
                                       cl_mem y, size_t y_offset, cl_mem dy, size_t dy_offset,
                                       cl_mem dx, size_t dx_offset, cl_uint num_wait,
                                       const cl_event *wait_list, cl_event *event);
+
+/**
+ * Enqueue GLU (`F.glu(x, dim)`): the input's dimension @p dim (negative counts from the end) is
+ * split into halves a and b, and `y = a * sigmoid(b)`, with y of the input's shape but half the
+ * size along @p dim. The product is exact where sigmoid(b) alone would underflow (a * sigmoid(b)
+ * with b < -88 is a normal float when |a| is large); a = ±inf with b = -inf gives NaN (inf * 0),
+ * as PyTorch.
+ *
+ * @param ndim, shape the input's shape, 1 <= ndim <= ::CLACT_MAX_DIMS; `shape[dim]` must be even
+ *        (PyTorch: "Halving dimension must be even"); other dimensions may be 0 (then only a
+ *        marker is enqueued).
+ * @param x, x_offset the input; @param y, y_offset the output; they must not overlap.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL handles or shape, ndim or dim out of range,
+ *         an odd `shape[dim]`, an element count that overflows, buffers too small, overlap);
+ *         ::CLACT_UNSUPPORTED (f64 without cl_khr_fp64); ::CLACT_BUILD_FAILED;
+ *         ::CLACT_OPENCL_ERROR. Never blocks.
+ */
+CLACT_API clact_status clact_glu(clact_context *ctx, clact_dtype dtype, int ndim,
+                                 const size_t *shape, int dim, cl_mem x, size_t x_offset, cl_mem y,
+                                 size_t y_offset, cl_uint num_wait, const cl_event *wait_list,
+                                 cl_event *event);
+
+/**
+ * Enqueue GLU's backward: with s = sigmoid(b), `da = dy * s` and `db = dy * a * s * (1 - s)`
+ * (1 - s formed as sigmoid(-b), never by subtraction), into @p dx of the input's shape.
+ * @param x, x_offset the forward's input; @param dy, dy_offset the gradient of the output (half
+ *        the size along @p dim); @param dx, dx_offset the input's gradient, which may be the same
+ *        elements as x (in place) and must not overlap dy otherwise.
+ * Other arguments and statuses as ::clact_glu.
+ */
+CLACT_API clact_status clact_glu_backward(clact_context *ctx, clact_dtype dtype, int ndim,
+                                          const size_t *shape, int dim, cl_mem x, size_t x_offset,
+                                          cl_mem dy, size_t dy_offset, cl_mem dx, size_t dx_offset,
+                                          cl_uint num_wait, const cl_event *wait_list,
+                                          cl_event *event);
+
+/**
+ * Enqueue PReLU (`nn.PReLU(num_parameters)`): `y = x > 0 ? x : w[c] * x`, c the index along
+ * dimension 1 (the channel) when @p num_parameters > 1, else every element uses w[0].
+ *
+ * @param ndim, shape the input's shape, 0 <= ndim <= ::CLACT_MAX_DIMS (0: one element).
+ * @param num_parameters 1, or `shape[1]` (which needs ndim >= 2), as PyTorch requires ("Mismatch
+ *        of parameter numbers and input channel size").
+ * @param weight, weight_offset the num_parameters weights, in the input's dtype.
+ * @param x, x_offset, y, y_offset input and output; in place (same buffer and offset) is allowed,
+ *        partial overlap is not.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (NULL handles, shape or weight, a bad
+ *         num_parameters, buffers too small, partial overlap); ::CLACT_UNSUPPORTED;
+ *         ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR. Never blocks.
+ */
+CLACT_API clact_status clact_prelu(clact_context *ctx, clact_dtype dtype, int ndim,
+                                   const size_t *shape, size_t num_parameters, cl_mem weight,
+                                   size_t weight_offset, cl_mem x, size_t x_offset, cl_mem y,
+                                   size_t y_offset, cl_uint num_wait, const cl_event *wait_list,
+                                   cl_event *event);
+
+/** ::clact_prelu_backward's flag: add the weight's gradient to @p dw's contents (as autograd
+ * accumulates `.grad`) instead of storing it. */
+#define CLACT_PRELU_ACCUMULATE 1u
+
+/**
+ * Enqueue PReLU's backward: `dx = x > 0 ? dy : w[c] * dy` and the weight's gradient
+ * `dw[c] = sum over the elements of channel c of (x > 0 ? 0 : x * dy)`, accumulated in the
+ * compute type with compensation (float for f32, f16, bf16; double for f64), then rounded once.
+ *
+ * @param dx, dx_offset the input's gradient, or NULL for dw alone; may be the same elements as
+ *        x or dy (in place).
+ * @param dw, dw_offset the weight's gradient (num_parameters elements), or NULL for dx alone;
+ *        at least one of dx and dw must be given.
+ * @param flags 0 or ::CLACT_PRELU_ACCUMULATE.
+ * Other arguments and statuses as ::clact_prelu; ::CLACT_OUT_OF_MEMORY for the partial sums'
+ * scratch buffer (the context's, reused).
+ */
+CLACT_API clact_status clact_prelu_backward(clact_context *ctx, clact_dtype dtype, int ndim,
+                                            const size_t *shape, size_t num_parameters,
+                                            cl_mem weight, size_t weight_offset, cl_mem x,
+                                            size_t x_offset, cl_mem dy, size_t dy_offset,
+                                            cl_mem dx, size_t dx_offset, cl_mem dw,
+                                            size_t dw_offset, unsigned flags, cl_uint num_wait,
+                                            const cl_event *wait_list, cl_event *event);
 
 /* ------------------------------------------------------------------------------------------ */
 /** @name Dense layer (nn.Linear, then an activation) */
@@ -1011,6 +1158,23 @@ CLACT_API clact_status clact_reference_backward(const clact_activation *act, cla
                                                 size_t n, const double *x, const double *y,
                                                 const double *dy, double *dx);
 
+/** GLU on host arrays of the input's shape (see ::clact_glu); y has half the elements. */
+CLACT_API clact_status clact_reference_glu(clact_dtype dtype, int ndim, const size_t *shape,
+                                           int dim, const double *x, double *y);
+/** GLU's backward on host arrays (see ::clact_glu_backward). */
+CLACT_API clact_status clact_reference_glu_backward(clact_dtype dtype, int ndim,
+                                                    const size_t *shape, int dim, const double *x,
+                                                    const double *dy, double *dx);
+/** PReLU on host arrays (see ::clact_prelu). */
+CLACT_API clact_status clact_reference_prelu(clact_dtype dtype, int ndim, const size_t *shape,
+                                             size_t num_parameters, const double *weight,
+                                             const double *x, double *y);
+/** PReLU's backward on host arrays (see ::clact_prelu_backward; dw summed exactly, in long
+ * double); dx or dw may be NULL. */
+CLACT_API clact_status clact_reference_prelu_backward(clact_dtype dtype, int ndim,
+                                                      const size_t *shape, size_t num_parameters,
+                                                      const double *weight, const double *x,
+                                                      const double *dy, double *dx, double *dw);
 /**
  * CPU reference of ::clact_dense_forward on host arrays (the same layouts), sums in long double:
  * `z = x W^T + b` (@p b and @p z may be NULL), then `y = act(z)` by ::clact_reference_forward in
