@@ -240,9 +240,6 @@ int clact__act_is_elementwise(const clact_activation *act, char *message, size_t
 void clact__act_kernel_params(const clact_activation *act, double p[2]);
 void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
                             size_t len);
-/* Philox4x32-10 of the reference (reference.c), in place on counter with the 64-bit key: for
- * the known-answer tests. */
-void clact__reference_philox(uint32_t counter[4], unsigned long long key);
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
 

@@ -104,8 +104,9 @@ static void ref_philox(uint32_t c[4], uint32_t k0, uint32_t k1) {
     }
 }
 
-void clact__reference_philox(uint32_t counter[4], unsigned long long key) {
-    ref_philox(counter, (uint32_t)key, (uint32_t)(key >> 32));
+void clact_reference_philox(cl_uint counter[4], unsigned long long key) {
+    if (counter)
+        ref_philox(counter, (uint32_t)key, (uint32_t)(key >> 32));
 }
 
 /* rrelu's training slope of element i (clact.h): u from Philox at counter (i, 0), then

@@ -192,7 +192,10 @@ vreal bwd_selu_y(vreal y, real p0, real p1)
 // (y + alpha) / alpha as PyTorch's is_result form (alpha >= 0 only).
 vreal bwd_celu_x(vreal x, real alpha, real inv_alpha)
 {
-    return CLACT_SEL((alpha * inv_alpha) * clact_exp_any(x * inv_alpha), (vreal)(1.0f), x > 0.0f);
+    vreal z = x * inv_alpha; // exp(z + zl) = exp(z) (1 + zl), as the forward
+    vreal e = clact_exp_any(z);
+    e = CLACT_SEL(e * (1.0f + clact_product_low(x, inv_alpha, z)), e, isinf(e));
+    return CLACT_SEL((alpha * inv_alpha) * e, (vreal)(1.0f), x > 0.0f);
 }
 vreal bwd_celu_y(vreal y, real alpha, real inv_alpha)
 {
@@ -203,14 +206,14 @@ vreal bwd_celu_y(vreal y, real alpha, real inv_alpha)
 // not a product (CLACT_BWD_GATE).
 vreal bwd_hardsigmoid(vreal x, real p0, real p1)
 {
-    return CLACT_SEL((vreal)(0.0f), (vreal)(1.0f / 6.0f), x > -3.0f && x < 3.0f);
+    return CLACT_SEL((vreal)(0.0f), (vreal)(CLACT_C(1.0) / CLACT_C(6.0)), x > -3.0f && x < 3.0f);
 }
 
 // hardswish: 0 below -3 (a choice: CLACT_BWD_HARDSWISH), x / 3 + 1/2 on [-3, 3] as (x + 1.5) / 3
 // (x + 1.5 exact near the root -1.5), 1 above; NaN gives NaN (PyTorch's vectorised kernel).
 vreal bwd_hardswish(vreal x, real p0, real p1)
 {
-    vreal f = CLACT_SEL((vreal)(1.0f), (x + 1.5f) * (real)(1.0f / 3.0f), x <= 3.0f);
+    vreal f = CLACT_SEL((vreal)(1.0f), (x + 1.5f) * (real)(CLACT_C(1.0) / CLACT_C(3.0)), x <= 3.0f);
     return CLACT_SEL(f, x, isnan(x));
 }
 

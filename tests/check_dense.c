@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "op_table.h"
 #include "testutil.h"
 
 #define GUARD 5
@@ -84,7 +85,7 @@ static double *sum_bounds(size_t m, size_t n, size_t k, const double *a, size_t 
 
 static void run_case(clact_dtype dt, const dense_case *c) {
     char label[160];
-    clact_activation act = clact_activation_default(c->act < 0 ? CLACT_RELU : (clact_op)c->act);
+    clact_activation act = tu_op_default_act(c->act < 0 ? CLACT_RELU : (clact_op)c->act);
     if (c->act == CLACT_LEAKY_RELU || c->act == CLACT_ELU)
         act.param[0] = c->p0;
     snprintf(label, sizeof label, "%s %s(%g) %zux%zux%zu bias %d z %d from_y %d acc %d",
@@ -190,7 +191,24 @@ START_TEST(dense_against_reference) {
     clact_dtype dt = _i % 2 ? CLACT_F64 : CLACT_F32;
     if (tu_quick() && dt == CLACT_F64)
         return;
-    clact_activation a = clact_activation_default(act < 0 ? CLACT_RELU : (clact_op)act);
+    clact_activation a = tu_op_default_act(act < 0 ? CLACT_RELU : (clact_op)act);
+    if (act == CLACT_GLU || act == CLACT_PRELU) {
+        /* glu is not elementwise; prelu's dense backward would lose the weight's gradient:
+         * both refused, naming the op (forward for glu, backward for prelu), nothing run. */
+        cl_mem m = tu_buffer(64, CL_MEM_READ_WRITE);
+        clact_buffer none = {NULL, 0}, buf = {m, 0};
+        clact_dense_desc d = {2, 2, &a, 0};
+        clact_status st =
+            act == CLACT_GLU
+                ? clact_dense_forward(tu_ctx(), &d, dt, 2, buf, buf, none, none, buf, 0, NULL,
+                                      NULL)
+                : clact_dense_backward(tu_ctx(), &d, dt, 2, buf, buf, buf, none, buf, buf, none,
+                                       none, 0, NULL, NULL);
+        ck_assert_int_eq(st, act == CLACT_GLU ? CLACT_INVALID_ARGUMENT : CLACT_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), clact_op_name(act)));
+        clReleaseMemObject(m);
+        return;
+    }
     int y_ok = act >= 0 && (clact_backward_saved(&a) & CLACT_SAVED_Y);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s) {
         const size_t *sh = tu_quick() && s == 2 ? quick_large : shapes[s];
@@ -226,7 +244,9 @@ START_TEST(dense_16bit) {
         ck_assert_ptr_nonnull(strstr(clact_context_last_error(tu_ctx()), "cl_khr_fp16"));
     } else {
         for (int act = -1; act < CLACT_OP_COUNT; ++act) {
-            clact_activation a = clact_activation_default(act < 0 ? CLACT_RELU : (clact_op)act);
+            if (act == CLACT_GLU || act == CLACT_PRELU)
+                continue; /* refused (dense_against_reference) */
+            clact_activation a = tu_op_default_act(act < 0 ? CLACT_RELU : (clact_op)act);
             dense_case c = {3, 5, 7, act, a.param[0], 1, 1, 0, 0};
             run_case(CLACT_F16, &c);
         }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "op_table.h"
 #include "testutil.h"
 
 static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
@@ -80,24 +81,11 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
 }
 
 START_TEST(dtypes_exhaustive) {
-    const clact_dtype dt = _i < CLACT_OP_COUNT + 2 ? CLACT_F16 : CLACT_BF16;
-    int k = _i % (CLACT_OP_COUNT + 2);
-    clact_activation a;
-    char label[64];
-    if (k < CLACT_OP_COUNT) {
-        a = clact_activation_default((clact_op)k);
-        snprintf(label, sizeof label, "%s", clact_op_name((clact_op)k));
-    } else if (k == CLACT_OP_COUNT) {
-        a = clact_activation_default(CLACT_SOFTPLUS);
-        a.param[0] = 2.0;
-        a.param[1] = 10.0;
-        snprintf(label, sizeof label, "softplus(2,10)");
-    } else {
-        a = clact_activation_default(CLACT_ELU);
-        a.param[0] = 0.3;
-        snprintf(label, sizeof label, "elu(0.3)");
-    }
-    run_dtype(dt, a, label);
+    /* Every row of the test table (op_table.c): each op with its defaults and the parameters
+     * the table tries. */
+    const clact_dtype dt = _i < tu_op_row_count ? CLACT_F16 : CLACT_BF16;
+    const tu_op_row *row = &tu_op_rows[_i % tu_op_row_count];
+    run_dtype(dt, tu_op_act(row), row->label);
 }
 END_TEST
 
@@ -126,7 +114,7 @@ Suite *dtypes_suite(void) {
     TCase *tc = tcase_create("f16_bf16");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, dtype_rounding_helpers);
-    tcase_add_loop_test(tc, dtypes_exhaustive, 0, 2 * (CLACT_OP_COUNT + 2));
+    tcase_add_loop_test(tc, dtypes_exhaustive, 0, 2 * tu_op_row_count);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,7 @@
 
 /* The special inputs of the special-value table (SEMANTICS.md), in this order. */
 #define TU_N_SPECIAL 8
+#define TU_MAX_BOUNDARIES 4
 extern const double tu_special_in[TU_N_SPECIAL];
 
 typedef struct tu_op_row {
@@ -19,10 +20,12 @@ typedef struct tu_op_row {
     double rel32;  /* f32: benchdnn's relative bar (absolute below 1e-5) */
     double ulp32;  /* f32: the largest error in float ulp at the exact value */
     double ulp64;  /* f64: the largest error in double ulp */
-    /* Where the op switches formula (values there +-4 ulp are tested): boundary, or
-     * boundary_of(act, dtype) when it depends on the parameters (in the compute type). */
+    /* Where the op switches formula (values there +-4 ulp are tested): boundary, or the
+     * points boundaries_of(act, dtype, out) stores (their count returned, at most
+     * TU_MAX_BOUNDARIES) when there are several or they depend on the parameters (in the
+     * compute type). */
     double boundary;
-    double (*boundary_of)(const clact_activation *act, clact_dtype dtype);
+    int (*boundaries_of)(const clact_activation *act, clact_dtype dtype, double *out);
     /* PyTorch 1.13's float outputs at tu_special_in; rows with default parameters only
      * (has_special 1). */
     int has_special;
@@ -33,6 +36,8 @@ typedef struct tu_op_row {
     double bwd_ulp32, bwd_ulp64, bwd_root;
     /* PyTorch 1.13's gradient at tu_special_in for dy = 1 (default-parameter rows). */
     double bwd_special[TU_N_SPECIAL];
+    /* rrelu: 1 runs the row in training mode (seed from the run's seed). */
+    int training;
 } tu_op_row;
 
 extern const tu_op_row tu_op_rows[];
@@ -40,9 +45,13 @@ extern const int tu_op_row_count;
 
 /* The row's activation descriptor (defaults, then the row's parameters). */
 clact_activation tu_op_act(const tu_op_row *row);
-/* Where act switches formula in dtype's compute type, per its row's rule (0 without a row). */
-double tu_op_boundary(const clact_activation *act, clact_dtype dtype);
-/* The row of op with default parameters and special outputs, or NULL. */
+/* One of the points where act switches formula in dtype's compute type, per its row's rule,
+ * chosen by pick (any number: e.g. a random draw); 0 without a row. */
+double tu_op_boundary(const clact_activation *act, clact_dtype dtype, unsigned pick);
+/* The row of op with default parameters and special outputs, or NULL (glu: not elementwise). */
 const tu_op_row *tu_op_default_row(clact_op op);
+/* The descriptor of op's default row (PyTorch's defaults; threshold's required parameters from
+ * its row), for the tests that walk the op list. */
+clact_activation tu_op_default_act(clact_op op);
 
 #endif

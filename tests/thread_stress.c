@@ -88,8 +88,12 @@ static void *run(void *arg) {
             clact_status st;
             int what = (int)(pick % 14);
             bytes[r] = LEN * 4;
-            if (what < CLACT_OP_COUNT) {
-                clact_activation a = clact_activation_default((clact_op)what);
+            if (what < 10) {
+                /* Any elementwise op with its defaults (threshold has none: relu instead). */
+                clact_op op = (clact_op)((pick >> 16) % CLACT_OP_COUNT);
+                if (clact_op_elementwise(op) != 1 || op == CLACT_THRESHOLD)
+                    op = CLACT_RELU;
+                clact_activation a = clact_activation_default(op);
                 clact_dtype dt = dts[(pick >> 8) % 3];
                 /* f16/bf16 read the float input's bytes as 2 LEN values of their type. */
                 size_t n = LEN * 4 / clact_dtype_size(dt);

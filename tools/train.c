@@ -392,10 +392,15 @@ static int zero_fill(train_run *r, cl_mem m, size_t bytes) {
 
 /* The saturation band of an activation's output, where one is meant: tanh's |y| > 0.99, the
  * logistic's y < 0.01 or > 0.99. Other activations have no saturated band: 0. */
-static int saturation_band(clact_op op, double *lo, double *hi) {
-    switch (op) {
-    case CLACT_TANH: *lo = -0.99, *hi = 0.99; return 1;
+static int saturation_band(const clact_activation *act, double *lo, double *hi) {
+    switch (act->op) {
+    case CLACT_TANH:
+    case CLACT_SOFTSIGN: *lo = -0.99, *hi = 0.99; return 1;
     case CLACT_SIGMOID: *lo = 0.01, *hi = 0.99; return 1;
+    /* The piecewise ones pass no gradient at their limits: y there is the limit exactly. */
+    case CLACT_HARDTANH: *lo = act->param[0], *hi = act->param[1]; return 1;
+    case CLACT_RELU6: *lo = -INFINITY, *hi = 6.0; return 1; /* 0: counted as dead */
+    case CLACT_HARDSIGMOID: *lo = 0.0, *hi = 1.0; return 1;
     default: *lo = -INFINITY, *hi = INFINITY; return 0;
     }
 }
@@ -601,7 +606,7 @@ static int train_step(train_run *r, const clact_activation *act, size_t off, siz
         return lib_fail(r, "dense backward (layer 1)");
     if (o->diagnose) {
         double lo, hi;
-        saturation_band(act->op, &lo, &hi);
+        saturation_band(act, &lo, &hi);
         if (clact_unit_stats(c, CLACT_F32, B, H, h, lo, hi, (clact_buffer){r->counts, 0}, 0, NULL,
                              NULL) != CLACT_OK)
             return lib_fail(r, "unit statistics");
@@ -693,7 +698,7 @@ static int train_one(train_run *r, int a) {
     const clact_activation *act = &o->act[a];
     size_t H = o->hidden, in = r->in, N = r->n_train;
     double lo, hi;
-    int has_band = saturation_band(act->op, &lo, &hi);
+    int has_band = saturation_band(act, &lo, &hi);
     int code = reset_params(r);
     unsigned long long t = 0;
     double t_start = now_s();

@@ -584,10 +584,12 @@ CLACT_API unsigned clact_backward_saved(const clact_activation *act);
  * The piecewise ops' gradients are PyTorch's choices, not products, where PyTorch chooses: relu6,
  * hardtanh, threshold, softshrink and hardshrink give 0 where their masks say so (hardtanh's and
  * relu6's boundaries are exclusive: 0 at min_val and max_val) and dy itself elsewhere, whatever
- * dy is; hardsigmoid gives 0 outside (-3, 3) and hardswish below -3. At a NaN input, the masks'
- * tests are false, as in PyTorch: relu6, hardtanh, threshold, the shrinks and hardswish give dy,
- * hardsigmoid 0, prelu weight * dy, rrelu in evaluation mode the midpoint slope times dy and in
- * training mode dy (PyTorch's noise is 1 there). softsign and tanhshrink are PyTorch composites
+ * dy is; hardsigmoid gives 0 outside (-3, 3) and hardswish below -3. At a NaN input the gradient
+ * is what PyTorch 1.13's vectorised CPU kernels give (the ones any tensor of 64 or more elements
+ * runs; their scalar tails, for the last few elements, differ for some ops, as elu's does): 0 for
+ * relu6, hardtanh, hardsigmoid, softshrink and hardshrink; dy for threshold and rrelu in training
+ * mode (PyTorch's noise is 1 there); the slope times dy for prelu and rrelu in evaluation mode;
+ * NaN for selu, celu, hardswish, logsigmoid, softsign and tanhshrink. softsign and tanhshrink are PyTorch composites
  * (x / (1 + |x|), x - tanh x); their gradients here are the exact 1 / (1 + |x|)^2 and tanh(x)^2,
  * where PyTorch's autograd forms 1/d - |x|/d^2 and 1 - (1 - tanh^2) and cancels (its softsign
  * gradient is 0 from |x| = 1e20, exact 1e-40; at ±inf both give NaN).
@@ -1158,6 +1160,14 @@ CLACT_API clact_status clact_reference_backward(const clact_activation *act, cla
                                                 size_t n, const double *x, const double *y,
                                                 const double *dy, double *dx);
 
+/**
+ * Philox4x32-10 (Salmon et al., SC'11), in place on @p counter with the 64-bit @p key (low word
+ * first): the generator rrelu's training mode draws from (::clact_activation), for users who want
+ * the slopes on the host. Element i of a call uses counter {i mod 2^32, i / 2^32, 0, 0} and key
+ * seed; the slope is lower + (upper - lower) u with u = (word 0 >> 8) 2^-24 (f32, f16, bf16) or
+ * ((word 0 << 32 | word 1) >> 11) 2^-53 (f64), by one fma in the compute type. NULL is ignored.
+ */
+CLACT_API void clact_reference_philox(cl_uint counter[4], unsigned long long key);
 /** GLU on host arrays of the input's shape (see ::clact_glu); y has half the elements. */
 CLACT_API clact_status clact_reference_glu(clact_dtype dtype, int ndim, const size_t *shape,
                                            int dim, const double *x, double *y);
