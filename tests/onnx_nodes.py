@@ -393,7 +393,7 @@ def main():
     if len(sys.argv) not in (2, 3):
         print("usage: " + __doc__.rsplit("Usage: ", 1)[1], file=sys.stderr)
         return 2
-    clact = sys.argv[1]
+    clact = os.path.abspath(sys.argv[1])
     data = sys.argv[2] if len(sys.argv) == 3 else DATA
     global onnx, numpy_helper, helper
     try:
