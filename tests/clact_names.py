@@ -22,3 +22,15 @@ def library_ops(cli):
         names.append(lib.clact_op_name(i).decode())
         i += 1
     return names
+
+
+def library_softmax_kinds(cli):
+    """clact_softmax_kind_name(i) for i = 0, 1, ... until NULL: softmax, log_softmax, ..."""
+    lib = ctypes.CDLL(library_path(cli))
+    lib.clact_softmax_kind_name.restype = ctypes.c_char_p
+    lib.clact_softmax_kind_name.argtypes = [ctypes.c_int]
+    names, i = [], 0
+    while lib.clact_softmax_kind_name(i):
+        names.append(lib.clact_softmax_kind_name(i).decode())
+        i += 1
+    return names
