@@ -317,7 +317,7 @@ vreal clact_expm1_any(vreal z)
 {
     vreal m = clact_expm1_neg(fmin(z, (vreal)(0.0f)));
     m = CLACT_SEL(m, z, isnan(z)); // fmin(NaN, 0) is 0
-    if (any(z > 0.0f))
+    if (CLACT_ANY(z > 0.0f))
         m = CLACT_SEL(m, expm1(z), z > 0.0f);
     return m;
 }
@@ -327,7 +327,7 @@ vreal clact_exp_any(vreal z)
 {
     vreal e = clact_exp_neg(fmin(z, (vreal)(0.0f)));
     e = CLACT_SEL(e, z, isnan(z));
-    if (any(z > 0.0f))
+    if (CLACT_ANY(z > 0.0f))
         e = CLACT_SEL(e, exp(z), z > 0.0f);
     return e;
 }

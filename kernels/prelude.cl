@@ -53,6 +53,14 @@ typedef vfloat vreal;
 typedef vint vmask;
 #endif
 
+// Whether any lane of a comparison holds: any() tests the sign bit, which a vector comparison sets
+// (-1) and a scalar one does not (it gives 1).
+#if CLACT_VW == 1
+#define CLACT_ANY(c) (c)
+#else
+#define CLACT_ANY(c) any(c)
+#endif
+
 // Constants that are not exact in binary: CLACT_C(v) is the literal v in the compute type (a
 // double literal in the f64 program, a float one elsewhere; `(real)(1.0f / 6)` would be float
 // in f64 too, and a double literal in a float program needs cl_khr_fp64 on some compilers).
