@@ -366,11 +366,21 @@ vreal act_celu(vreal x, real alpha, real inv_alpha)
     return CLACT_SEL(alpha * m, x, x > 0.0f);
 }
 
+// 1/6 and 1/3 rounded to the compute type (a float literal such as 1.0f / 6.0f would be float's
+// 1/6 in double too, 3e-8 off).
+#if defined(CLACT_F64)
+#define CLACT_SIXTH 0x1.5555555555555p-3
+#define CLACT_THIRD 0x1.5555555555555p-2
+#else
+#define CLACT_SIXTH 0x1.555556p-3f
+#define CLACT_THIRD 0x1.555556p-2f
+#endif
+
 // Hardsigmoid = clamp(x + 3, 0, 6) / 6: x + 3 is exact near -3 (Sterbenz), so the result keeps
 // its relative accuracy where it is small; then one rounding of the product with 1/6 (< 1.5 ulp).
 vreal act_hardsigmoid(vreal x, real p0, real p1)
 {
-    vreal r = (x + 3.0f) * (real)(CLACT_C(1.0) / CLACT_C(6.0));
+    vreal r = (x + 3.0f) * CLACT_SIXTH;
     return CLACT_SEL(CLACT_SEL(r, (vreal)(1.0f), x >= 3.0f), (vreal)(0.0f), x <= -3.0f);
 }
 
@@ -379,7 +389,7 @@ vreal act_hardsigmoid(vreal x, real p0, real p1)
 // x + 3 exact near -3.
 vreal act_hardswish(vreal x, real p0, real p1)
 {
-    vreal r = (x * (x + 3.0f)) * (real)(CLACT_C(1.0) / CLACT_C(6.0));
+    vreal r = (x * (x + 3.0f)) * CLACT_SIXTH;
     return CLACT_SEL(CLACT_SEL(r, x, x >= 3.0f), x * 0.0f, x <= -3.0f);
 }
 

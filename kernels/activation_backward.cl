@@ -206,14 +206,14 @@ vreal bwd_celu_y(vreal y, real alpha, real inv_alpha)
 // not a product (CLACT_BWD_GATE).
 vreal bwd_hardsigmoid(vreal x, real p0, real p1)
 {
-    return CLACT_SEL((vreal)(0.0f), (vreal)(CLACT_C(1.0) / CLACT_C(6.0)), x > -3.0f && x < 3.0f);
+    return CLACT_SEL((vreal)(0.0f), (vreal)(CLACT_SIXTH), x > -3.0f && x < 3.0f);
 }
 
 // hardswish: 0 below -3 (a choice: CLACT_BWD_HARDSWISH), x / 3 + 1/2 on [-3, 3] as (x + 1.5) / 3
 // (x + 1.5 exact near the root -1.5), 1 above; NaN gives NaN (PyTorch's vectorised kernel).
 vreal bwd_hardswish(vreal x, real p0, real p1)
 {
-    vreal f = CLACT_SEL((vreal)(1.0f), (x + 1.5f) * (real)(CLACT_C(1.0) / CLACT_C(3.0)), x <= 3.0f);
+    vreal f = CLACT_SEL((vreal)(1.0f), (x + 1.5f) * CLACT_THIRD, x <= 3.0f);
     return CLACT_SEL(f, x, isnan(x));
 }
 

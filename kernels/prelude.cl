@@ -61,15 +61,6 @@ typedef vint vmask;
 #define CLACT_ANY(c) any(c)
 #endif
 
-// Constants that are not exact in binary: CLACT_C(v) is the literal v in the compute type (a
-// double literal in the f64 program, a float one elsewhere; `(real)(1.0f / 6)` would be float
-// in f64 too, and a double literal in a float program needs cl_khr_fp64 on some compilers).
-#if defined(CLACT_F64)
-#define CLACT_C(v) (v)
-#else
-#define CLACT_C(v) CLACT_CAT(v, f)
-#endif
-
 // select(a, b, c) with c from comparing vreals: in double at CLACT_VW 1 that comparison gives an
 // int, which OpenCL's scalar select(double, double, long) does not take; elsewhere the types
 // already agree.

@@ -58,7 +58,10 @@ _p, _sz, _u32, _i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.
 
 
 class _Activation(ctypes.Structure):
-    _fields_ = [("op", _i32), ("param", ctypes.c_double * 2)]
+    # clact_activation: ctypes lays the fields out as the C compiler does (tests/abi_layout.c
+    # prints the C side for python/tests/test_clact.py to compare).
+    _fields_ = [("op", _i32), ("param", ctypes.c_double * 2), ("training", _i32),
+                ("seed", ctypes.c_ulonglong)]
 
 
 class _CEDesc(ctypes.Structure):
@@ -106,6 +109,7 @@ _sig(_lib, "clact_activation_default", _Activation, _i32)
 _sig(_lib, "clact_op_param_count", _i32, _i32)
 _sig(_lib, "clact_op_param_name", ctypes.c_char_p, _i32, _i32)
 _sig(_lib, "clact_op_name", ctypes.c_char_p, _i32)
+_sig(_lib, "clact_activation_check", _i32, ctypes.POINTER(_Activation), ctypes.c_char_p, _sz)
 _sig(_lib, "clact_dtype_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_softmax_kind_name", ctypes.c_char_p, _i32)
 _sig(_lib, "clact_forward", _i32, _p, ctypes.POINTER(_Activation), _i32, _sz, _p, _sz, _p, _sz,
@@ -188,6 +192,12 @@ def _bf16_round(a):
 
 
 def _activation(op, params):
+    """The descriptor for op with PyTorch's keyword parameters (the library's names), gelu's
+    approximate='none'|'tanh', and rrelu's training (bool) and seed (0 to 2**64 - 1; training
+    needs it, as the backward needs the forward's seed to draw the same slopes), checked by
+    clact_activation_check: a bad descriptor raises Error with the library's message here, before
+    any buffer is made (threshold without both threshold= and value=, hardtanh with
+    max_val < min_val, ...)."""
     code = _i32()
     name = "gelu_tanh" if op == "gelu" and params.get("approximate") == "tanh" else op
     if _lib.clact_op_from_name(name.encode(), ctypes.byref(code)) != 0:
@@ -200,9 +210,30 @@ def _activation(op, params):
             if value not in ("none", "tanh"):
                 raise Error("INVALID_ARGUMENT", f"approximate must be 'none' or 'tanh', not {value!r}")
             continue
+        if key in ("training", "seed") and op == "rrelu":
+            continue
         if key not in names:
             raise Error("INVALID_ARGUMENT", f"{op} takes no parameter {key!r}")
         act.param[names.index(key)] = float(value)
+    if op == "rrelu":
+        training, seed = params.get("training", False), params.get("seed")
+        if not isinstance(training, (bool, int, np.bool_, np.integer)) or training not in (0, 1):
+            raise Error("INVALID_ARGUMENT", f"rrelu: training must be True or False, not {training!r}")
+        if seed is not None and (not isinstance(seed, (int, np.integer))
+                                 or isinstance(seed, bool) or not 0 <= int(seed) < 2**64):
+            raise Error("INVALID_ARGUMENT",
+                        f"rrelu: seed must be an integer from 0 to 2**64 - 1, not {seed!r}")
+        if training and seed is None:
+            raise Error("INVALID_ARGUMENT", "rrelu: training=True needs seed= (the backward "
+                                            "needs the forward's seed to draw the same slopes)")
+        if seed is not None and not training:
+            raise Error("INVALID_ARGUMENT", "rrelu: seed= needs training=True (evaluation mode "
+                                            "draws nothing)")
+        act.training, act.seed = int(training), int(seed or 0)
+    why = ctypes.create_string_buffer(256)
+    st = _lib.clact_activation_check(ctypes.byref(act), why, len(why))
+    if st != 0:
+        raise Error(_status_name(st), why.value.decode())
     return act
 
 

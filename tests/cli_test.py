@@ -14,6 +14,7 @@ import tempfile
 
 import numpy as np
 
+import philox_ref  # tests/philox_ref.py: rrelu's training slopes, computed independently
 from clact_names import library_path  # tests/clact_names.py, beside this script
 
 CLACT = sys.argv[1]
@@ -56,7 +57,9 @@ LIB = ctypes.CDLL(library_path(CLACT))
 
 
 class Activation(ctypes.Structure):
-    _fields_ = [("op", ctypes.c_int), ("param", ctypes.c_double * 2)]
+    # clact_activation (python/tests/test_clact.py checks the binding's copy against the C layout)
+    _fields_ = [("op", ctypes.c_int), ("param", ctypes.c_double * 2), ("training", ctypes.c_int),
+                ("seed", ctypes.c_ulonglong)]
 
 
 INT = ctypes.c_int
@@ -245,8 +248,11 @@ with tempfile.TemporaryDirectory() as d:
         default = LIB.clact_activation_default(i)
         want = {LIB.clact_op_param_name(i, k).decode(): default.param[k]
                 for k in range(LIB.clact_op_param_count(i))}
-        check("help defaults " + op, all(k in given and float(given[k]) == v
-                                         for k, v in want.items()), f"want {want}, help {given}")
+        # A NaN default is a parameter without one (threshold's): the help says "required".
+        # Others are written with the digits that read back as the same double.
+        check("help defaults " + op, all(
+            k in given and (given[k] == "required" if v != v else float(given[k]) == v)
+            for k, v in want.items()), f"want {want}, help {given}")
     check("help lists every softmax kind with dim=", len(KINDS) == 3 and all(
         re.search(rf"(?:^|[\s,]){k} \(dim=D\)", h, re.M) for k in KINDS), h)
     check("help lists every dtype", names_every_dtype(h), h)
@@ -339,6 +345,82 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("output is a dir", ["apply", "relu", p("x.npy"), p("adir.npy")], "adir.npy")
     check("dir untouched", os.listdir(d).count("adir.npy") == 1
           and not [f for f in os.listdir(d) if f.startswith("adir.npy.tmp")], str(os.listdir(d)))
+
+# rrelu in training mode: training=1 seed=S in apply and backward. The slopes are checked bit for
+# bit against tests/philox_ref.py (Philox4x32-10 and the header's rule, computed independently);
+# seeds either side of 2^53 and at 2^64 - 1 show that the seed is read exactly.
+with tempfile.TemporaryDirectory() as d:
+    p = lambda name: os.path.join(d, name)
+    philox_ref.self_check()
+    x = np.concatenate([[np.nan, -np.inf, np.inf, -0.0, 0.0, -1e-45, 3e38, -3e38],
+                        np.linspace(-4, 4, 1992)]).astype(np.float32)
+    np.save(p("x.npy"), x)
+    np.save(p("x8.npy"), x.astype(np.float64))
+    outs = {}
+    for seed in (0, 7, 2**53, 2**53 + 1, 2**64 - 1):
+        for name, double in (("x.npy", False), ("x8.npy", True)):
+            r = run("apply", "rrelu", "lower=0.1", "upper=0.6", "training=1", f"seed={seed}",
+                    p(name), p("y.npy"))
+            y = np.load(p("y.npy")).astype(np.float64) if r.returncode == 0 else None
+            want, _ = philox_ref.forward(x, seed, 0.1, 0.6, double)
+            check(f"rrelu training seed={seed} {name}", y is not None and np.array_equal(
+                y, want, equal_nan=True), r.stderr if y is None else
+                f"{np.flatnonzero(~((y == want) | np.isnan(want) & np.isnan(y)))[:5]}")
+            outs[seed, name] = y
+    check("rrelu seeds 2^53 and 2^53 + 1 differ", outs[2**53, "x.npy"] is not None and not
+          np.array_equal(outs[2**53, "x.npy"], outs[2**53 + 1, "x.npy"], equal_nan=True), "")
+    r = run("apply", "rrelu", "lower=0.1", "upper=0.6", "training=true", "seed=7", p("x.npy"),
+            p("yt.npy"))
+    check("rrelu training=true is training=1", r.returncode == 0 and np.array_equal(
+        np.load(p("yt.npy")), outs[7, "x.npy"], equal_nan=True), r.stderr)
+    # Evaluation mode: training=0 (or false) is the default, leaky_relu with the midpoint slope.
+    ev = []
+    for extra in ([], ["training=0"], ["training=False"]):
+        r = run("apply", "rrelu", *extra, p("x.npy"), p("ye.npy"))
+        ev.append(np.load(p("ye.npy")) if r.returncode == 0 else None)
+    mid = np.float32((0.125 + 1 / 3) / 2)
+    check("rrelu evaluation mode", all(e is not None and np.array_equal(
+        e, np.where(x > 0, x, x * mid), equal_nan=True) for e in ev), str(ev[0]))
+    # backward: dy times the same slopes (the forward's seed), dy for x > 0 and at NaN.
+    dy = np.linspace(-2, 2, x.size).astype(np.float32)
+    np.save(p("dy.npy"), dy)
+    r = run("backward", "rrelu", "lower=0.1", "upper=0.6", "training=1", "seed=7", p("x.npy"),
+            p("dy.npy"), p("dx.npy"))
+    dx = np.load(p("dx.npy")) if r.returncode == 0 else None
+    slopes = philox_ref.slopes(x.size, 7, 0.1, 0.6).astype(np.float32)
+    check("rrelu training backward", dx is not None and np.array_equal(
+        dx, np.where(x <= 0, dy * slopes, dy)), r.stderr)
+    r = run("apply", "rrelu", "training=1", "seed=18446744073709551615", "--summary", p("x.npy"),
+            p("y.npy"))
+    check("rrelu summary names the mode", r.returncode == 0 and
+          "training=1, seed=18446744073709551615" in r.stdout, r.stdout + r.stderr)
+    out = p("out.npy")
+    for name, params, word in [
+            ("seed without training", ["seed=5"], "training=1"),
+            ("seed with training=0", ["training=0", "seed=5"], "training=1"),
+            ("training without seed", ["training=1"], "seed="),
+            ("training=2", ["training=2", "seed=1"], "'2'"),
+            ("training=yes", ["training=yes", "seed=1"], "yes"),
+            ("seed negative", ["training=1", "seed=-1"], "'-1'"),
+            ("seed with sign", ["training=1", "seed=+1"], "'+1'"),
+            ("seed in exponent form", ["training=1", "seed=1e3"], "1e3"),
+            ("seed in hex", ["training=1", "seed=0x10"], "0x10"),
+            ("seed 2^64", ["training=1", "seed=18446744073709551616"], "18446744073709551616"),
+            ("seed empty", ["training=1", "seed="], "seed"),
+            ("seed with space", ["training=1", "seed= 1"], "seed"),
+            ("training twice", ["training=1", "training=1", "seed=1"], "twice"),
+            ("seed twice", ["training=1", "seed=1", "seed=2"], "twice"),
+            ("training bounds", ["lower=0.5", "upper=0.1", "training=1", "seed=1"], "lower")]:
+        expect_error("rrelu " + name, ["apply", "rrelu", *params, p("x.npy"), out], word, out=out)
+    expect_error("training for relu", ["apply", "relu", "training=1", p("x.npy"), out], "training",
+                 out=out)
+    expect_error("seed for leaky_relu", ["apply", "leaky_relu", "seed=1", p("x.npy"), out], "seed",
+                 out=out)
+    expect_error("backward seed without training", ["backward", "rrelu", "seed=3", p("x.npy"),
+                                                    p("dy.npy"), out], "training=1", out=out)
+    expect_error("backward training for elu", ["backward", "elu", "training=0", p("x.npy"),
+                                               p("dy.npy"), out], "training", out=out)
+    expect_error("train rrelu training", ["train", "--act", "rrelu:training=1:seed=1"], "training")
 
 # clact backward: the same rules as apply, with two inputs whose shapes and types must match.
 with tempfile.TemporaryDirectory() as d:

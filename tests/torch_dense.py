@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """The dense layer (python/clact.py over the library) against torch.nn.Linear + the activation +
-torch.autograd (Debian's python3-torch), for no activation and every activation of the library's
-list, with and without bias, shapes 1x1x1, 3x5x7, batch 1 and 129x257x65, the backward from the
+torch.autograd (Debian's python3-torch), for no activation and every elementwise activation of the
+library's list (threshold with threshold=0.25, value=-0.5; rrelu in evaluation mode), with and
+without bias, shapes 1x1x1, 3x5x7, batch 1 and 129x257x65, the backward from the
 pre-activation and, where the activation allows (what PyTorch's in-place activations save), from
-the output; f32 and f64. Random weights as nn.Linear initialises them, fresh seed each run
+the output (prelu's fused backward is refused: it would not give the weight's gradient); f32 and
+f64. Random weights as nn.Linear initialises them, fresh seed each run
 (printed; CLACT_TEST_SEED repeats a run). A sum of k products is compared within
 (2k + 8) u sum|terms| + 1e-5 |value| in float (u = 2^-24), with 1.2 |dy| bounding |dz|.
 Usage: torch_dense.py (with CLACT_LIBRARY naming the library and python/ beside this folder)"""
@@ -27,12 +29,23 @@ torch.manual_seed(seed)
 rng = np.random.default_rng(seed)
 
 
+# Parameters for the ops that need them (threshold has no defaults); glu is not elementwise and
+# has no fused form, and rrelu runs in evaluation mode (the fused layer has no training mode).
+PARAMS = {"threshold": {"threshold": 0.25, "value": -0.5}}
+ACTS = [op for op in clact.OPS if op != "glu"]
+
+
 def activation(name):
     if name is None:
         return lambda t: t
     if name == "gelu_tanh":
         return lambda t: F.gelu(t, approximate="tanh")
-    return getattr(F, name)
+    if name == "prelu":
+        return lambda t: F.prelu(t, torch.tensor([0.25], dtype=t.dtype))
+    if name == "rrelu":
+        return lambda t: F.rrelu(t, training=False)
+    fn = getattr(F, name)
+    return lambda t: fn(t, **PARAMS.get(name, {}))
 
 
 failures = checked = 0
@@ -61,7 +74,8 @@ def close(label, got, want, bound):
 ctx = clact.Context()
 shapes = [(1, 1, 1), (3, 5, 7), (1, 64, 10), (129, 257, 65)]
 for dt, u in ((np.float32, 2.0**-24), (np.float64, 2.0**-53)):
-    for act in [None, *clact.OPS]:
+    for act in [None, *ACTS]:
+        params = PARAMS.get(act, {})
         for batch, fin, fout in shapes:
             for bias in (True, False):
                 lin = torch.nn.Linear(fin, fout, bias=bias).to(torch.float64 if dt == np.float64
@@ -74,16 +88,28 @@ for dt, u in ((np.float32, 2.0**-24), (np.float64, 2.0**-53)):
                 yt = activation(act)(lin(xt))
                 yt.backward(torch.from_numpy(dy.copy()))
                 label = f"{np.dtype(dt).name} {act or 'linear'} {batch}x{fin}x{fout} bias {bias}"
-                y, z = ctx.dense_forward(x, w, b, act=act, keep_z=True)
+                y, z = ctx.dense_forward(x, w, b, act=act, keep_z=True, **params)
                 sy = np.abs(x).astype(np.float64) @ np.abs(w).T.astype(np.float64) + \
                     (np.abs(b) if bias else 0)
                 ok = close(label + " y", y, yt.detach().numpy(), 1.2 * (2 * fin + 8) * u * sy)
                 saved = [("z", {"z": z})]
-                if act and "y" in clact.saved(act):
+                if act and "y" in clact.saved(act, **params):
                     saved.append(("y", {"y": y}))
                 ady = 1.2 * np.abs(dy).astype(np.float64)
+                if act == "prelu":
+                    checked += 1
+                    try:
+                        ctx.dense_backward(x, w, dy, act=act, z=z)
+                        refused = ""
+                    except clact.Error as e:
+                        refused = e.status
+                    if refused != "UNSUPPORTED":
+                        failures += 1
+                        ok = False
+                        print(f"FAIL {label}: the fused prelu backward was not refused")
+                    saved = []
                 for form, kw in saved:
-                    dx, gw, gb = ctx.dense_backward(x, w, dy, act=act, **kw)
+                    dx, gw, gb = ctx.dense_backward(x, w, dy, act=act, **kw, **params)
                     tag = f"{label} from {form}"
                     ok &= close(tag + " dx", dx, xt.grad.numpy(),
                                 (2 * fout + 40) * u * (ady @ np.abs(w).astype(np.float64)))

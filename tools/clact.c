@@ -37,9 +37,19 @@ static void usage_item(usage_list *l, const char *item) {
     ++l->count;
 }
 
-/* PyTorch writes float defaults as 1.0, not 1: the usage text does the same. */
+/* PyTorch writes float defaults as 1.0, not 1, and with the digits that read back as the same
+ * double (rrelu's upper as 0.3333333333333333): the usage text does the same. A NaN default is
+ * a parameter without one (threshold's), shown as "required". */
 static void format_default(char *buf, size_t len, double v) {
-    snprintf(buf, len, "%g", v);
+    if (isnan(v)) {
+        snprintf(buf, len, "required");
+        return;
+    }
+    for (int digits = 6; digits <= 17; ++digits) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
     if (!strpbrk(buf, ".einf"))
         snprintf(buf + strlen(buf), len - strlen(buf), ".0");
 }
@@ -58,6 +68,8 @@ static void activation_item(char *buf, size_t len, clact_op op) {
     }
     if (op == CLACT_GELU && used < len)
         snprintf(buf + used, len - used, " (approximate=none|tanh)");
+    if (op == CLACT_RRELU && used < len)
+        snprintf(buf + used, len - used, " (training=0|1, seed=S: apply, backward)");
 }
 
 /* Every op, parameter, default and dtype comes from the library's lists, so that an op added
@@ -293,6 +305,8 @@ static void print_summary(const clact_cli_op_args *a, const clact_npy *y, clact_
         printf("%s", clact_op_name(a->act.op));
         for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
             printf("%s%s=%g", k ? ", " : "(", clact_op_param_name(a->act.op, k), a->act.param[k]);
+        if (a->act.training)
+            printf(", training=1, seed=%llu", a->act.seed);
         printf("%s", clact_op_param_count(a->act.op) ? ")" : "");
     }
     printf(" on %zu %s elements, shape (", y->count, clact_dtype_name(dtype));

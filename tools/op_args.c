@@ -4,6 +4,7 @@
 #include "op_args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,16 +46,82 @@ static int parse_softmax(clact_cli_op_args *a, const char **params, int n) {
     return EXIT_OK;
 }
 
+/* A seed: decimal digits only (no sign, space or base prefix), 0 to 2^64 - 1, read exactly in
+ * integers (a double would round seeds above 2^53). */
+static int parse_seed(const char *text, unsigned long long *seed) {
+    unsigned long long v = 0;
+    if (!*text)
+        return 0;
+    for (; *text; ++text) {
+        if (*text < '0' || *text > '9')
+            return 0;
+        unsigned d = (unsigned)(*text - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *seed = v;
+    return 1;
+}
+
+/* rrelu's training=0|1 (also true/false, as Python writes them) and seed=S: the call's mode and
+ * the generator's key (clact.h, clact_activation). The rule: seed= needs training=1, and
+ * training=1 needs seed=, since `clact backward` must be given the forward's seed to draw the
+ * same slopes; a default seed would hide a forgotten one. Only apply and backward (allowed)
+ * take them: the dense layer that `clact train` runs has no rrelu training mode. 1 when
+ * params[i] was one of them (then *code is set), 0 otherwise. */
+static int parse_training(clact_cli_op_args *a, const char *key, size_t klen, const char *value,
+                          int allowed, int seen[2], int *code) {
+    int which = klen == 8 && !strncmp(key, "training", 8) ? 0
+                : klen == 4 && !strncmp(key, "seed", 4) ? 1 : -1;
+    if (which < 0)
+        return 0;
+    const char *word = which ? "seed" : "training";
+    if (a->act.op != CLACT_RRELU)
+        *code = clact_cli_fail(EXIT_USAGE, "%s: %s takes no parameter '%s' (%s= is rrelu's)",
+                               a->cmd, a->op_name, word, word);
+    else if (!allowed)
+        *code = clact_cli_fail(EXIT_USAGE,
+                               "%s: rrelu's %s= is for clact apply and clact backward only (the "
+                               "dense layer has no rrelu training mode)",
+                               a->cmd, word);
+    else if (seen[which]++)
+        *code = clact_cli_fail(EXIT_USAGE, "%s: parameter '%s' given twice", a->cmd, word);
+    else if (which == 1 && !parse_seed(value, &a->act.seed))
+        *code = clact_cli_fail(EXIT_USAGE,
+                               "%s: parameter 'seed': '%s' is not an integer from 0 to %llu",
+                               a->cmd, value, ULLONG_MAX);
+    else if (which == 0 && (!strcmp(value, "1") || !strcmp(value, "true") ||
+                            !strcmp(value, "True")))
+        a->act.training = 1;
+    else if (which == 0 && (!strcmp(value, "0") || !strcmp(value, "false") ||
+                            !strcmp(value, "False")))
+        a->act.training = 0;
+    else if (which == 0)
+        *code = clact_cli_fail(EXIT_USAGE,
+                               "%s: parameter 'training' must be 0 or 1 (or true, false), not '%s'",
+                               a->cmd, value);
+    return 1;
+}
+
 /* NAME=VALUE parameters of an activation, by the library's parameter names, plus
- * approximate=none|tanh, this command's spelling of the choice between gelu and gelu_tanh. */
-static int parse_activation(clact_cli_op_args *a, const char **params, int n) {
-    int seen[2] = {0, 0}, seen_approx = 0;
+ * approximate=none|tanh, this command's spelling of the choice between gelu and gelu_tanh, and
+ * rrelu's training= and seed= where training_allowed (parse_training). */
+static int parse_activation(clact_cli_op_args *a, const char **params, int n,
+                            int training_allowed) {
+    int seen[2] = {0, 0}, seen_approx = 0, seen_training[2] = {0, 0};
     for (int i = 0; i < n; ++i) {
         const char *eq = strchr(params[i], '=');
         if (!eq)
             return clact_cli_fail(EXIT_USAGE, "%s: '%s' is not NAME=VALUE", a->cmd, params[i]);
         size_t klen = (size_t)(eq - params[i]);
         const char *value = eq + 1;
+        int code = EXIT_OK;
+        if (parse_training(a, params[i], klen, value, training_allowed, seen_training, &code)) {
+            if (code != EXIT_OK)
+                return code;
+            continue;
+        }
         if (klen == 11 && !strncmp(params[i], "approximate", 11) &&
             (a->act.op == CLACT_GELU || a->act.op == CLACT_GELU_TANH)) {
             if (seen_approx++)
@@ -84,6 +151,15 @@ static int parse_activation(clact_cli_op_args *a, const char **params, int n) {
             return clact_cli_fail(EXIT_USAGE, "%s: parameter '%.*s': '%s' is not a number", a->cmd,
                                   (int)klen, params[i], value);
     }
+    if (seen_training[1] && !a->act.training)
+        return clact_cli_fail(EXIT_USAGE,
+                              "%s: rrelu's seed= needs training=1 (evaluation mode draws nothing)",
+                              a->cmd);
+    if (a->act.training && !seen_training[1])
+        return clact_cli_fail(EXIT_USAGE,
+                              "%s: rrelu training=1 needs seed=S (the forward's seed, which the "
+                              "backward needs to draw the same slopes)",
+                              a->cmd);
     char why[256];
     if (clact_activation_check(&a->act, why, sizeof why) != CLACT_OK)
         return clact_cli_fail(EXIT_USAGE, "%s: %s", a->cmd, why);
@@ -145,7 +221,7 @@ int clact_cli_parse_op(const char *cmd, int nfiles, int argc, char **argv, clact
         return clact_cli_fail(EXIT_USAGE, "%s: unknown op '%s' (try: clact --help)", a->cmd,
                               a->op_name);
     a->act = clact_activation_default(op);
-    return parse_activation(a, pos + 1, npos - 1 - nfiles);
+    return parse_activation(a, pos + 1, npos - 1 - nfiles, 1);
 }
 
 int clact_cli_parse_act_spec(const char *cmd, const char *spec, clact_activation *act) {
@@ -172,7 +248,7 @@ int clact_cli_parse_act_spec(const char *cmd, const char *spec, clact_activation
         return clact_cli_fail(EXIT_USAGE, "%s: unknown activation '%s' (try: clact --help)", cmd,
                               buf);
     a.act = clact_activation_default(op);
-    int code = parse_activation(&a, params, n);
+    int code = parse_activation(&a, params, n, 0);
     if (code == EXIT_OK)
         *act = a.act;
     return code;

@@ -4,8 +4,10 @@ references, the softmax family and cross-entropy, errors as clact.Error, and PyO
 (a borrowed queue, pyopencl.Buffer in, pyopencl.Event out, a user event that gates the ops:
 every call returns before it opens). Run by CTest with CLACT_LIBRARY set."""
 import ctypes
+import decimal
 import math
 import os
+import subprocess
 import sys
 import unittest
 
@@ -14,6 +16,10 @@ import pyopencl as cl
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import clact  # noqa: E402
+
+# tests/philox_ref.py: rrelu's training slopes computed independently of the library.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+import philox_ref  # noqa: E402
 
 X = np.concatenate([np.linspace(-12, 12, 999), [0.0, -0.0, np.inf, -np.inf, np.nan]])
 
@@ -81,6 +87,123 @@ class NumpyTest(unittest.TestCase):
         t = self.ctx.forward("gelu", x, approximate="tanh")
         u = math.sqrt(2 / math.pi) * (x + 0.044715 * x.astype(np.float64) ** 3)
         self.assertTrue(np.allclose(t, 0.5 * x * (1 + np.tanh(u)), rtol=1e-5, atol=1e-7))
+
+    def test_more_ops_with_parameters(self):
+        """The ops of issue 16 through forward's keywords, in f32 and f64, against float64
+        references written here (the decimal module where x - tanh x cancels); the bars: 1e-13
+        relative in f64; in f32 4e-6 for the piecewise and algebraic ops, 4e-5 for the
+        transcendental ones (benchdnn's), absolute below |ref| 1e-5; special values are
+        tests/torch_parity.py's."""
+        x = np.concatenate([np.linspace(-12, 12, 999), np.linspace(-0.6, 0.6, 97),
+                            [-3, 3, -2, 2.5, 0.5, -0.5, 1, -1, 6, 0.0]])
+        sel_a, sel_s = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+        def tanhshrink(v):
+            with decimal.localcontext() as c:
+                c.prec = 40
+                e = (2 * decimal.Decimal(v)).exp()
+                return float(decimal.Decimal(v) - (e - 1) / (e + 1))
+
+        cases = [
+            ("relu6", {}, lambda v: min(max(v, 0.0), 6.0), 4e-6),
+            ("hardtanh", {"min_val": -2, "max_val": 2.5}, lambda v: min(max(v, -2.0), 2.5), 4e-6),
+            ("selu", {}, lambda v: sel_s * (v if v > 0 else sel_a * math.expm1(v)), 4e-5),
+            ("celu", {"alpha": 0.5}, lambda v: max(v, 0) + min(0, 0.5 * math.expm1(v / 0.5)),
+             4e-5),
+            ("hardsigmoid", {}, lambda v: min(max(v + 3, 0.0), 6.0) / 6, 4e-6),
+            ("hardswish", {}, lambda v: v * min(max(v + 3, 0.0), 6.0) / 6, 4e-6),
+            ("logsigmoid", {}, lambda v: min(v, 0) - math.log1p(math.exp(-abs(v))), 4e-5),
+            ("softsign", {}, lambda v: v / (1 + abs(v)), 4e-6),
+            ("tanhshrink", {}, tanhshrink, 4e-5),
+            ("softshrink", {"lambd": 1.0}, lambda v: v - 1 if v > 1 else v + 1 if v < -1 else 0.0,
+             4e-6),
+            ("hardshrink", {"lambd": 1.0}, lambda v: v if abs(v) > 1 else 0.0, 4e-6),
+            ("threshold", {"threshold": 0.5, "value": -2}, lambda v: v if v > 0.5 else -2.0, 4e-6),
+            ("prelu", {"weight": 0.1}, lambda v: v if v >= 0 else 0.1 * v, 4e-6),
+            ("rrelu", {"lower": 0.1, "upper": 0.3}, lambda v: v if v >= 0 else 0.2 * v, 4e-6),
+            ("rrelu", {"training": False}, lambda v: v if v >= 0 else (0.125 + 1 / 3) / 2 * v,
+             4e-6),
+        ]
+        for op, params, fn, rel in cases:
+            for dtype in (np.float32, np.float64):
+                xd = x.astype(dtype)
+                want = np.array([fn(float(v)) for v in xd])
+                got = self.ctx.forward(op, xd, **params).astype(np.float64)
+                bar = 1e-13 if dtype == np.float64 else rel
+                err = np.abs(got - want)
+                ok = np.where(np.abs(want) > 1e-5, err <= bar * np.abs(want), err <= bar * 1e-5)
+                self.assertTrue(np.all(ok), f"{op} {params} {dtype.__name__}: x={xd[~ok][:4]} "
+                                            f"clact={got[~ok][:4]} want={want[~ok][:4]}")
+        # Gradients where the keywords move the boundaries (PyTorch's masks: hardtanh exclusive,
+        # threshold's x <= threshold gives 0).
+        dy = np.linspace(1, 2, x.size)
+        dx = self.ctx.backward("hardtanh", x, dy, min_val=-2, max_val=2.5)
+        self.assertTrue(np.array_equal(dx, np.where((x > -2) & (x < 2.5), dy, 0)))
+        dx = self.ctx.backward("threshold", x, dy, threshold=0.5, value=-2)
+        self.assertTrue(np.array_equal(dx, np.where(x > 0.5, dy, 0)))
+        dx = self.ctx.backward("softshrink", x, dy, lambd=1.0)
+        self.assertTrue(np.array_equal(dx, np.where(np.abs(x) > 1, dy, 0)))
+        self.assertEqual(clact.saved("threshold", threshold=1, value=0), {"x", "y"})
+        self.assertEqual(clact.saved("threshold", threshold=0, value=1), {"x"})
+
+    def test_rrelu_training(self):
+        """training=True, seed=S: the slopes bit for bit as tests/philox_ref.py computes them
+        from the header's rule, in f32 and f64, forward and backward; the seed reaches the
+        library whole (2**64 - 1, and 2**53 + 1 unlike 2**53)."""
+        philox_ref.self_check()
+        x = np.concatenate([[np.nan, -np.inf, np.inf, -0.0, 0.0], np.linspace(-5, 5, 1200)])
+        dy = np.linspace(-1, 3, x.size)
+        for seed in (5, 2**53, 2**53 + 1, 2**64 - 1):
+            for dtype, double in ((np.float32, False), (np.float64, True)):
+                xd = x.astype(dtype)
+                want, r = philox_ref.forward(xd, seed, 0.05, 0.5, double)
+                y = self.ctx.forward("rrelu", xd, lower=0.05, upper=0.5, training=True, seed=seed)
+                self.assertTrue(np.array_equal(y.astype(np.float64), want, equal_nan=True),
+                                f"seed {seed} {dtype.__name__}")
+                g = dy.astype(dtype)
+                dx = self.ctx.backward("rrelu", xd, g, lower=0.05, upper=0.5, training=True,
+                                       seed=seed)
+                self.assertTrue(np.array_equal(dx, np.where(xd <= 0, g * r.astype(dtype), g)),
+                                f"backward seed {seed} {dtype.__name__}")
+        a = self.ctx.forward("rrelu", x, training=True, seed=2**53)
+        b = self.ctx.forward("rrelu", x, training=True, seed=2**53 + 1)
+        self.assertFalse(np.array_equal(a, b, equal_nan=True))
+        self.assertTrue(np.array_equal(
+            a, self.ctx.forward("rrelu", x, training=np.True_, seed=np.uint64(2**53)),
+            equal_nan=True))
+        self.assertEqual(clact.saved("rrelu", training=True, seed=1), {"x", "y"})
+        self.assertEqual(clact.saved("rrelu", lower=-0.5, upper=0.1, training=True, seed=1), {"x"})
+
+    def test_parameter_errors(self):
+        """Descriptors the library rejects raise Error with its message before anything runs."""
+        def message(op, **params):
+            with self.assertRaises(clact.Error) as e:
+                self.ctx.forward(op, X, **params)
+            self.assertEqual(e.exception.status, "INVALID_ARGUMENT")
+            return str(e.exception)
+
+        for params in ({}, {"threshold": 1.0}, {"value": 0.0}, {"threshold": 0, "value": math.nan}):
+            m = message("threshold", **params)
+            self.assertIn("threshold and value have no defaults", m)
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.backward("threshold", X, X, value=1.0)
+        self.assertIn("no defaults", str(e.exception))
+        with self.assertRaises(clact.Error):
+            clact.saved("threshold")
+        self.assertIn("max_val", message("hardtanh", min_val=1, max_val=0))
+        self.assertIn("alpha", message("celu", alpha=0))
+        self.assertIn("lambd", message("softshrink", lambd=-1))
+        self.assertIn("upper", message("rrelu", lower=0.5, upper=0.25))
+        self.assertIn("seed", message("rrelu", training=True))
+        self.assertIn("training", message("rrelu", seed=3))
+        self.assertIn("training", message("rrelu", training=False, seed=3))
+        self.assertIn("seed", message("rrelu", training=True, seed=-1))
+        self.assertIn("seed", message("rrelu", training=True, seed=2**64))
+        self.assertIn("seed", message("rrelu", training=True, seed=1.0))
+        self.assertIn("training", message("rrelu", training="yes", seed=1))
+        self.assertIn("training", message("rrelu", training=2, seed=1))
+        self.assertIn("'training'", message("relu", training=True))
+        self.assertIn("'seed'", message("leaky_relu", seed=1))
 
     def test_softmax_and_cross_entropy(self):
         rng = np.random.default_rng(7)
@@ -169,6 +292,35 @@ class NumpyTest(unittest.TestCase):
         self.assertIn("dim", str(e.exception))
         with self.assertRaises(clact.Error):
             clact.Context("no-such-device-anywhere")
+
+
+class ABITest(unittest.TestCase):
+    """The binding's ctypes structs against the C compiler's layout of the header's, as
+    tests/abi_layout.c prints it (CTest names that program in CLACT_ABI_LAYOUT): sizes and every
+    field's offset. A struct that is too small across clact_activation_default's return made
+    the library write past it."""
+
+    def test_struct_layouts(self):
+        prog = os.environ.get("CLACT_ABI_LAYOUT")
+        if not prog:
+            self.skipTest("CLACT_ABI_LAYOUT (the path of tests/abi_layout, built with the "
+                          "library) is not set; CTest sets it")
+        mirrors = {"clact_activation": clact._Activation,
+                   "clact_cross_entropy_desc": clact._CEDesc, "clact_buffer": clact._Buffer,
+                   "clact_dense_desc": clact._DenseDesc, "clact_sgd_desc": clact._SGDDesc,
+                   "clact_adam_desc": clact._AdamDesc}
+        lines = subprocess.run([prog], capture_output=True, text=True, check=True).stdout
+        seen = set()
+        for line in lines.splitlines():
+            name, size, *fields = line.split()
+            mirror = mirrors[name]
+            seen.add(name)
+            self.assertEqual(ctypes.sizeof(mirror), int(size), name)
+            c_fields = dict(f.split(":") for f in fields)
+            self.assertEqual([f[0] for f in mirror._fields_], list(c_fields), name)
+            for field, offset in c_fields.items():
+                self.assertEqual(getattr(mirror, field).offset, int(offset), f"{name}.{field}")
+        self.assertEqual(seen, set(mirrors))
 
 
 class ListsTest(unittest.TestCase):
