@@ -361,6 +361,7 @@ def main():
     check("usage names plot", "clact plot OPS" in r.stdout, r.stdout)
     r = run("--help")
     check("plot --help", r.returncode == 0 and "--range" in r.stdout and "--grad" in r.stdout, r)
+    check("plot -h", run("-h").stdout == r.stdout)
     elementwise = [n for n, e in library_ops() if e]
     missing = [n for n in elementwise if n not in TORCH]
     if missing:

@@ -26,8 +26,8 @@ typedef struct plot_opts {
     const char *ops, *out, *device;
     const char *global[MAX_GLOBALS]; /* NAME=VALUE for every op that takes NAME */
     int nglobal;
-    double lo, hi;     /* --range */
-    double ylo, yhi;   /* --ylim, when ylim is set */
+    double lo, hi;   /* --range */
+    double ylo, yhi; /* --ylim, when ylim is set */
     int ylim, grad;
     size_t points;
     clact_dtype dtype;
@@ -47,8 +47,8 @@ static void plot_usage(FILE *f) {
     fprintf(f,
             "usage: clact plot OPS [NAME=VALUE ...] [--range A,B] [--grad] [--ylim A,B]\n"
             "                  [--points N] [--dtype %s] [--device SPEC] OUT.svg\n"
-            "Draws the elementwise ops of the comma-separated list OPS (e.g. relu,gelu,tanh; an op\n"
-            "may carry its own parameters, leaky_relu:negative_slope=0.2) as computed on the\n"
+            "Draws the elementwise ops of the comma-separated list OPS (relu,gelu,tanh; an op\n"
+            "may carry its own parameters: leaky_relu:negative_slope=0.2) as computed on the\n"
             "device, over x from A to B (default -5,5) at N evenly spaced points (default 1001)\n"
             "plus each op's corners (relu6 at 0 and 6, hardshrink at +-lambd, ...).\n"
             "NAME=VALUE sets that parameter of every op in OPS that has it (an op's own wins).\n"
@@ -91,7 +91,8 @@ static int parse_points(const char *text, size_t *n) {
     errno = 0;
     unsigned long v = strtoul(text, &end, 10);
     if (end == text || *end || errno == ERANGE || text[0] == '-' || v < 2 || v > MAX_POINTS)
-        return clact_cli_fail(EXIT_USAGE, "plot: --points must be an integer from 2 to %d, not '%s'",
+        return clact_cli_fail(EXIT_USAGE,
+                              "plot: --points must be an integer from 2 to %d, not '%s'",
                               MAX_POINTS, text);
     *n = (size_t)v;
     return EXIT_OK;
@@ -111,13 +112,9 @@ static int parse_global(plot_opts *o, const char *s) {
     return EXIT_OK;
 }
 
-/* An option and its value (--name V or --name=V); EXIT_OK, -1 for --help, or an exit status. */
+/* An option and its value (--name V or --name=V): EXIT_OK or an exit status. */
 static int parse_option(plot_opts *o, int argc, char **argv, int *i) {
     const char *s = argv[*i];
-    if (!strcmp(s, "--help")) {
-        plot_usage(stdout);
-        return -1;
-    }
     if (!strcmp(s, "--grad")) {
         o->grad = 1;
         return EXIT_OK;
@@ -158,13 +155,14 @@ static int parse_opts(int argc, char **argv, plot_opts *o) {
     const char *pos[2 + MAX_GLOBALS];
     int npos = 0;
     for (int i = 0; i < argc; ++i) {
-        if (!strcmp(argv[i], "-h") || !strncmp(argv[i], "--", 2)) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            plot_usage(stdout);
+            return -1;
+        }
+        if (!strncmp(argv[i], "--", 2)) {
             int code = parse_option(o, argc, argv, &i);
-            if (code != EXIT_OK || !strcmp(argv[i], "-h")) {
-                if (!strcmp(argv[i], "-h"))
-                    plot_usage(stdout);
-                return code != EXIT_OK ? code : -1;
-            }
+            if (code != EXIT_OK)
+                return code;
         } else if (npos < 2 + MAX_GLOBALS) {
             pos[npos++] = argv[i];
         } else {
@@ -261,6 +259,10 @@ static int parse_entry(const plot_opts *o, const char *entry, clact_op op, curve
     return code;
 }
 
+static int same_act(const clact_activation *a, const clact_activation *b) {
+    return a->op == b->op && a->param[0] == b->param[0] && a->param[1] == b->param[1];
+}
+
 /* OPS into curves. The ops are looked up first, so that a parameter no op takes is named before
  * any op's own parameters are checked. */
 static int parse_ops(const plot_opts *o, curve *curves, int *ncurves) {
@@ -294,7 +296,7 @@ static int parse_ops(const plot_opts *o, curve *curves, int *ncurves) {
         if (code != EXIT_OK)
             return code;
         for (int j = 0; j < i; ++j)
-            if (!strcmp(curves[j].label, curves[i].label))
+            if (same_act(&curves[j].act, &curves[i].act))
                 return clact_cli_fail(EXIT_USAGE, "plot: the list names %s twice",
                                       curves[i].label);
     }
