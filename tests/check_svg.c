@@ -136,7 +136,7 @@ START_TEST(svg_errors) {
     char err[512], path[512];
     tt_path(path, sizeof path, "e.svg");
     svg_series ok = {"s", xs, ys, 5, 0, 0}, nox = {"bad", NULL, ys, 5, 0, 0};
-    svg_panel p = {"t", "x", "y", 0, &ok, 1, 0, 0, 0, 0};
+    svg_panel p = {"t", "x", "y", 0, &ok, 1, 0, 0, 0, 0, 0};
     ck_assert_int_eq(svg_write_figure(path, "f", NULL, 0, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "at least one panel"), "%s", err);
     svg_panel q = p;
@@ -164,7 +164,7 @@ END_TEST
 START_TEST(svg_atomic) {
     char err[512], path[512], cmd[1200];
     svg_series s = {"s", xs, ys, 5, 1, 0};
-    svg_panel p = {"t", "x", "y", 0, &s, 1, 0, 0, 0, 0};
+    svg_panel p = {"t", "x", "y", 0, &s, 1, 0, 0, 0, 0, 0};
     ck_assert_int_eq(svg_write_figure(tt_path(path, sizeof path, "no/such/dir/a.svg"), "f", &p, 1,
                                       err, sizeof err),
                      -1);
@@ -219,7 +219,7 @@ START_TEST(svg_escaping_and_breaks) {
     svg_series s[3] = {{"a<b & \"c\" 'd'>", x, y, 7, 0, 0},
                        {"ctrl\x01 bad\xff utf8 \xc2\xb5s", x, y, 7, 0, 1},
                        {"", NULL, NULL, 0, 0, 0}};
-    svg_panel p = {"<panel>", "x & y", "y", 0, s, 3, 0, 0, 0, 0};
+    svg_panel p = {"<panel>", "x & y", "y", 0, s, 3, 0, 0, 0, 0, 0};
     ck_assert_int_eq(
         svg_write_figure(tt_path(path, sizeof path, "esc.svg"), "T&\"'<>", &p, 1, err, sizeof err),
         0);

@@ -31,6 +31,8 @@ def spec_text(title, panels):
         if "fixed" in p:
             head += [repr(v) for v in p["fixed"]]
         lines.append("\t".join(head))
+        if p.get("no_legend"):
+            lines.append("nolegend")
         for s in p["series"]:
             lines.append("\t".join(["series " + s["name"], str(s["markers"]), str(s["dashed"])]))
             lines += ["%r %r" % (x, y) for x, y in zip(s["x"], s["y"])]
@@ -205,6 +207,8 @@ def random_figure(rng):
     fixed = {"title": "clipped", "xlabel": "x", "ylabel": "y", "log_y": 0, "fixed": (-0.5, 0.5, -1, 1),
              "series": [random_series(rng, "wide", rng.randint(10, 60), 1.5, 0.0),
                         random_series(rng, "dots", rng.randint(2, 10), 1, 0.0, markers=1)]}
+    for p in (lin, log, fixed):
+        p["no_legend"] = rng.random() < 0.25
     return [lin, log, fixed]
 
 
@@ -225,7 +229,9 @@ def check_figure(driver, tmp, rng, trial):
         assert g.find("s:text[@class='xlabel']", NS).text == p["xlabel"]
         assert g.find("s:text[@class='ylabel']", NS).text == p["ylabel"]
         legend = [t.text for t in g.findall("s:g[@class='legend']/s:text", NS)]
-        assert legend == [s["name"] for s in p["series"] if s["name"]], "%s: legend %s" % (what, legend)
+        want = [] if p["no_legend"] else [s["name"] for s in p["series"] if s["name"]]
+        assert legend == want, "%s: legend %s" % (what, legend)
+        assert (g.find("s:g[@class='legend']", NS) is None) == (not want), what
         if "fixed" in p:
             check_clipped_panel(g, p, what)
         else:

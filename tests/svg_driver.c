@@ -3,6 +3,7 @@
  * Usage: svg_driver OUT.svg < SPEC. SPEC lines, fields separated by tabs:
  *   title TEXT                                   the figure's title (optional)
  *   panel TITLE XLABEL YLABEL LOG_Y [XMIN XMAX YMIN YMAX]
+ *   nolegend                                     the last panel has no legend
  *   series NAME MARKERS DASHED                   a series of the last panel
  *   X Y                                          a point of the last series (strtod: nan, inf)
  * Exits 0, or 1 with svg_write_figure's message on stderr. */
@@ -86,6 +87,8 @@ int main(int argc, char **argv) {
                 p->y_max = strtod(f[7], NULL);
             }
             p->series = series[np++];
+        } else if (!strcmp(f[0], "nolegend") && p) {
+            p->no_legend = 1;
         } else if (!strncmp(f[0], "series ", 7) && nf == 3 && p && p->nseries < MAX_SERIES) {
             svg_series *s = &series[np - 1][p->nseries++];
             s->name = dup(f[0] + 7);

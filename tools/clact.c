@@ -85,6 +85,9 @@ static void usage(FILE *out) {
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
+            "       clact plot OPS [NAME=VALUE ...] [--range A,B] [--grad] [--ylim A,B]\n"
+            "                   [--points N] [--dtype %s] [--device SPEC] OUT.svg\n"
+            "                   (the curves of elementwise ops, as SVG; clact plot --help)\n"
             "       clact train [--act LIST] [--hidden H] [--epochs E] [--batch B]\n"
             "                   [--optimizer adam|adamw|sgd] [--lr LR] [--seed S] [--data DIR]\n"
             "                   [--limit N] [--out DIR] [--save DIR] [--device SPEC] ...\n"
@@ -97,7 +100,7 @@ static void usage(FILE *out) {
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
             "over):\n    ",
-            dtypes, dtypes);
+            dtypes, dtypes, dtypes);
     usage_list list = {out, 4, 0};
     char item[256];
     for (int op = 0; op < CLACT_OP_COUNT; ++op) {
@@ -404,6 +407,8 @@ int main(int argc, char **argv) {
         return clact_cli_backward_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench"))
         return clact_bench_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plot"))
+        return clact_cli_plot_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "train"))
         return clact_cli_train_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "tune"))

@@ -28,6 +28,8 @@ int clact_cli_context(clact_context **ctx, const char *device);
 
 /* `clact backward ARGS...` (argv after "backward", tools/backward.c); returns the exit status. */
 int clact_cli_backward_main(int argc, char **argv);
+/* `clact plot ARGS...` (argv after "plot", tools/plot.c); returns the exit status. */
+int clact_cli_plot_main(int argc, char **argv);
 /* `clact train ARGS...` (tools/train.c); returns the exit status. */
 int clact_cli_train_main(int argc, char **argv);
 /* `clact tune ARGS...` (argv after "tune", tools/tune.c); returns the exit status. */

@@ -288,6 +288,8 @@ static void make_axis(axis *a, int log_scale, int any, double lo, double hi, dou
 
 static size_t legend_entries(const svg_panel *p) {
     size_t n = 0;
+    if (p->no_legend)
+        return 0;
     for (size_t s = 0; s < p->nseries; ++s)
         n += has_text(p->series[s].name);
     return n;
@@ -306,7 +308,7 @@ static void layout_panel(const svg_panel *p, double x0, frame *f) {
     f->top = PAD_TOP;
     f->legend_x = f->left + PLOT_W + 16;
     f->legend_w = 0;
-    for (size_t s = 0; s < p->nseries; ++s)
+    for (size_t s = 0; s < p->nseries && !p->no_legend; ++s)
         if (has_text(p->series[s].name))
             f->legend_w = fmax(f->legend_w, 42 + text_width(p->series[s].name, FONT_LEGEND));
     f->width = (f->legend_w > 0 ? f->legend_x + f->legend_w : f->left + PLOT_W) + PAD_RIGHT - x0;

@@ -24,6 +24,8 @@ typedef struct svg_panel {
     /* Fixed axis ranges, used where min < max; otherwise (e.g. both 0) the range is the data's,
      * widened to nice tick values. Lines are clipped to a fixed range. */
     double x_min, x_max, y_min, y_max;
+    int no_legend; /* non-zero: no legend (e.g. beside a panel whose legend names the same
+                    * series in the same order, so in the same colours) */
 } svg_panel;
 
 /* Write a figure of npanels panels side by side, with an optional title over them, to path:
