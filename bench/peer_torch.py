@@ -145,26 +145,54 @@ class Clact:
         return y
 
 
-def close_enough(got, want, atol=2e-6):
-    """Elementwise: within what separates two implementations of one function in float (their
-    approximations of exp, tanh, erf; their rounding order: a few ulp) but not two functions:
-    1e-5 relative (84 ulp) plus atol (16 ulp of 1; outputs here are at most 20) for results near
-    0 that PyTorch's composites reach by cancellation (x - tanh x). gelu against gelu_tanh (up
-    to 5e-4 apart) fails. NaN only for NaN, an infinity only for itself. Returns the index of
-    the first element that is not, or -1. In blocks, so that 64M elements need no 64M-element
-    temporaries."""
-    got, want = np.ravel(got), np.ravel(want)
-    block = 1 << 22
-    for start in range(0, want.size, block):
-        g = got[start:start + block].astype(np.float64)
-        w = want[start:start + block]
-        with np.errstate(invalid="ignore"):
-            ok = np.where(np.isfinite(w), np.abs(g - w) <= 1e-5 * np.abs(w) + atol,
-                          np.where(np.isnan(w), np.isnan(g), g == w))
-        bad = np.flatnonzero(~ok)
-        if bad.size:
-            return start + int(bad[0])
-    return -1
+class Expected:
+    """What each element of a result may be: the reference value want, within what separates two
+    implementations of one function in float (their approximations of exp, tanh, erf; their
+    rounding order: a few ulp) but not two functions: 1e-5 relative (84 ulp) plus atol (16 ulp of
+    1; outputs here are at most 20) for results near 0 that PyTorch's composites reach by
+    cancellation (x - tanh x). gelu against gelu_tanh (up to 5e-4 apart) fails. NaN only for
+    NaN, an infinity only for itself.
+    want may be one period of a result whose inputs repeat (pattern() does, PERIOD): it is then
+    compared with every period of the result. The bounds are float32, rounded inwards, so that a
+    float32 value passes exactly when it is within them in real arithmetic; the comparison runs
+    in torch, on every thread."""
+
+    def __init__(self, want, atol=2e-6):
+        want = np.asarray(want, dtype=np.float64).ravel()
+        self.want = want
+        with np.errstate(invalid="ignore", over="ignore"):
+            tol = 1e-5 * np.abs(want) + atol
+            lo64, hi64 = want - tol, want + tol
+            lo, hi = lo64.astype(np.float32), hi64.astype(np.float32)
+            lo = np.where(lo < lo64, np.nextafter(lo, np.float32(np.inf)), lo)
+            hi = np.where(hi > hi64, np.nextafter(hi, np.float32(-np.inf)), hi)
+        inf = np.isinf(want)
+        lo[inf] = hi[inf] = want[inf]
+        self.nan = np.isnan(want)
+        lo[self.nan], hi[self.nan] = -np.inf, np.inf  # and got must be NaN there: first_bad
+        self.lo, self.hi = torch.from_numpy(lo), torch.from_numpy(hi)
+
+    def first_bad(self, got):
+        """The index of the first element of got (a float32 tensor) that is not as expected, or
+        -1."""
+        got = got.reshape(-1)
+        p, n = self.want.size, got.numel()
+        q = n // p
+        parts = [(got[:q * p].view(q, p), 0, p)] if q else []
+        if n - q * p:
+            parts.append((got[q * p:].view(1, -1), q * p, n - q * p))
+        for g, start, width in parts:
+            lo, hi = self.lo[:width], self.hi[:width]
+            bad = ~((g >= lo) & (g <= hi))
+            if self.nan.any():
+                bad |= torch.from_numpy(self.nan[:width]) & ~torch.isnan(g)
+            if bad.any():
+                row, col = (int(v) for v in torch.nonzero(bad)[0])
+                return start + row * width + col
+        return -1
+
+    def at(self, i):
+        return self.want[i % self.want.size]
 
 
 PERIOD = 20000  # pattern() repeats with this period
@@ -174,32 +202,31 @@ def periodic(*arrays):
     """Whether every array repeats with PERIOD, bit for bit."""
     for a in arrays:
         if a is not None and a.size > PERIOD:
-            u = a.view(np.uint32)
-            if not np.array_equal(u[PERIOD:], u[:-PERIOD]):
+            u = torch.from_numpy(a.view(np.int32))
+            if not torch.equal(u[PERIOD:], u[:-PERIOD]):
                 return False
     return True
 
 
 def reference(ref_fn, x, dy=None):
-    """ref_fn over x (and dy), computed once per period where the inputs repeat (they do:
-    pattern()); a float64 array of x's size."""
-    if periodic(x, dy) and x.size > PERIOD:
-        one = ref_fn(x[:PERIOD], None if dy is None else dy[:PERIOD])
-        return np.resize(one, x.size)
-    return ref_fn(x, dy)
+    """Expected results of ref_fn over x (and dy): computed once per period where the inputs
+    repeat (they do: pattern()), else over all of them."""
+    if x.size > PERIOD and periodic(x, dy):
+        return Expected(ref_fn(x[:PERIOD], None if dy is None else dy[:PERIOD]))
+    return Expected(ref_fn(x, dy))
 
 
 class Mismatch(Exception):
     pass
 
 
-def check_elementwise(got, want, x, dy=None):
-    """Raises Mismatch naming the first element of got that differs from want."""
-    i = close_enough(got, want)
+def check_elementwise(got, expected, x, dy=None):
+    """Raises Mismatch naming the first element of got that is not as expected."""
+    i = expected.first_bad(got)
     if i >= 0:
         where = f"x = {x[i]:.9g}" + ("" if dy is None else f", dy = {dy[i]:.9g}")
-        raise Mismatch(f"element {i} ({where}) is {float(got[i]):.9g}, clact's reference "
-                       f"{want[i]:.9g}")
+        raise Mismatch(f"element {i} ({where}) is {float(got.reshape(-1)[i]):.9g}, clact's "
+                       f"reference {expected.at(i):.9g}")
 
 
 def check_rrelu_training(act, x, y, dy=None):
@@ -376,9 +403,12 @@ DENSE = re.compile(r"dense_(\w+)_(\d+)x(\d+)x(\d+)$")
 
 def pattern(n, salt=0, scale=1.0):
     """The same deterministic, non-constant inputs as clact bench and the oneDNN peer: [-10, 10)
-    in steps of 0.001, scaled; `salt` keeps different operands from being identical."""
-    i = torch.arange(salt, n + salt, dtype=torch.int64)
-    return ((i * 2654435761 % 20000).to(torch.float32) / 1000 - 10) * scale
+    in steps of 0.001, scaled; `salt` keeps different operands from being identical. Element i
+    depends on i mod PERIOD only (2654435761 i mod 20000), so one period is computed and
+    repeated."""
+    i = torch.arange(salt, min(n, PERIOD) + salt, dtype=torch.int64)
+    one = ((i * 2654435761 % 20000).to(torch.float32) / 1000 - 10) * scale
+    return one.repeat(-(-n // PERIOD))[:n].clone() if n > PERIOD else one
 
 
 def blas_note():
@@ -489,13 +519,14 @@ def elementwise_forms(clact, op, x, y, dy):
         if m == 0:
             return f"needs at least one row of {r}"
         xv, yv = x[:m].view(-1, r), y[:m].view(-1, r)
-        want = clact.softmax(xv.numpy(), m // r, r).ravel()
+        # no atol: every value here is above 1e-12, a normal float
+        expected = Expected(clact.softmax(xv.numpy(), m // r, r), 0.0)
 
         def check_softmax(got):
-            i = close_enough(got.reshape(-1).numpy(), want, 0.0)
+            i = expected.first_bad(got)
             if i >= 0:
                 raise Mismatch(f"element {i} is {float(got.reshape(-1)[i]):.9g}, clact's "
-                               f"reference {want[i]:.9g}")
+                               f"reference {expected.at(i):.9g}")
         return m, 8, [("out", lambda: torch.softmax(xv, -1, out=yv)),
                       ("alloc", lambda: torch.softmax(xv, -1))], check_softmax
     head, colon, params = op.partition(":")
@@ -514,10 +545,11 @@ def elementwise_forms(clact, op, x, y, dy):
             def check(got):
                 check_rrelu_training(act, xs, got.numpy(), dy.numpy())
         else:
-            want = reference(lambda a, d: clact.backward(act, a, d), xs, dy.numpy())
+            dys = dy.numpy()
+            want = reference(lambda a, d: clact.backward(act, a, d), xs, dys)
 
             def check(got):
-                check_elementwise(got.numpy(), want, xs, dy.numpy())
+                check_elementwise(got, want, xs, dys)
     else:
         pair = forward_forms(name, act, x, y)
         forms = pair and [("out", pair[0]), ("alloc", lambda: pair[1](x))]
@@ -528,7 +560,7 @@ def elementwise_forms(clact, op, x, y, dy):
             want = reference(lambda a, d: clact.forward(act, a), xs)
 
             def check(got):
-                check_elementwise(got.numpy(), want, xs)
+                check_elementwise(got, want, xs)
     if forms is None:
         return "no PyTorch op"
     return n, 12 if backward else 8, forms, check
