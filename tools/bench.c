@@ -851,7 +851,21 @@ typedef struct printer {
     bench_format format;
     int first;       /* no row printed yet: JSON puts no comma before it */
     int first_dense; /* no dense row printed yet: the table prints its header first */
+    int width;       /* the table's op column: the longest name with its dtype, at least 20 */
 } printer;
+
+/* The op column's width for these ops and dtypes (a non-f32 dtype follows the name). */
+static int op_width(const bench_args *a) {
+    int width = 20, dtype = 0;
+    for (int i = 0; i < a->ndtypes; ++i)
+        if (a->dtypes[i] != CLACT_F32 && (int)strlen(clact_dtype_name(a->dtypes[i])) + 1 > dtype)
+            dtype = (int)strlen(clact_dtype_name(a->dtypes[i])) + 1;
+    for (int i = 0; i < a->nops; ++i)
+        if (a->ops[i].kind != BENCH_DENSE && a->ops[i].kind != BENCH_DENSE_BACKWARD &&
+            (int)strlen(a->ops[i].name) + dtype > width)
+            width = (int)strlen(a->ops[i].name) + dtype;
+    return width;
+}
 
 /* "tuned" when the f32 GEMM runs the parameters `clact tune` saved for the device, else "own"
  * (CLBlast's). */
@@ -886,9 +900,9 @@ static void print_size_header(const printer *p, const size_buffers *b, const yar
     if (p->format == FORMAT_TABLE)
         printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
                "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
-               "%-20s %10s %10s %6s %9s %9s %8s %9s\n",
-               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, "op",
-               "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
+               "%-*s %10s %10s %6s %9s %9s %8s %9s\n",
+               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, p->width,
+               "op", "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
 }
 
 /* A dense layer's row: time and GFLOP/s (elements: batch x out_features). */
@@ -917,11 +931,11 @@ static void print_dense_row(printer *p, const result_row *r) {
 static void print_row(printer *p, const result_row *r) {
     const char *dtype = clact_dtype_name(r->dtype);
     if (p->format == FORMAT_TABLE) {
-        char label[64];
+        char label[NAME_LEN + 16];
         int f32 = r->dtype == CLACT_F32;
-        snprintf(label, sizeof label, "%.31s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
-        printf("%-20s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label, r->t.median_ms,
-               r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
+        snprintf(label, sizeof label, "%s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
+        printf("%-*s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", p->width, label,
+               r->t.median_ms, r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
                100.0 * r->gbs / r->copy_gbs);
     } else if (p->format == FORMAT_CSV) {
         printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f,\n", r->op, dtype, r->n, r->t.median_ms,
@@ -1105,7 +1119,7 @@ int clact_bench_main(int argc, char **argv) {
     bench_device dev;
     code = device_open(&dev, args.device);
     if (code == EXIT_OK) {
-        printer p = {args.format, 1, 1};
+        printer p = {args.format, 1, 1, op_width(&args)};
         print_header(&p, &dev, measure_overhead(args.device, dev.empty));
         for (int i = 0; i < args.nsizes && code == EXIT_OK; ++i)
             code = run_size(&args, &dev, args.sizes[i], &p);
