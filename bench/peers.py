@@ -4,17 +4,28 @@
 oneDNN (build/bench/peer_onednn, built when Debian's libdnnl-dev is installed), on the same ops
 and sizes with as many threads as cores, interleaved op by op so that machine load hits all three
 alike. Prints each one's Gelem/s for the elementwise, backward and softmax ops, then GFLOP/s for
-the dense ops, and clact's ratio to the best peer.
-Op names: an activation, `softmax_<row length>`, `<activation>_backward` and
-`dense_<act>_<B>x<I>x<O>[_backward]` (act an activation or `linear`); dense ops do not depend on
---sizes and run once per round. Every program's CSV has the columns op, elements, median_ms and
-Gelem_s, and GFLOP_s for dense rows (computed here from median_ms when a program leaves it out);
-clact's also has dtype (only f32 rows are compared), the peers' peer and form. A program that
-fails or has no row for an op leaves 'n/a' in its cell.
+the dense ops; clact's fraction of the copy yardstick timed interleaved with it (clact bench's
+"interl." column: the yardstick of the cheap ops' target) and clact's ratio to the best peer (the
+yardstick of the transcendental ops' target).
+Both peers check every result against clact's reference before they time it (a peer computing
+another function is no peer), and say on stderr which ops they have no form of or which they
+found to differ; those cells are 'n/a'.
+Op names: an activation with optional parameters, `<act>[:NAME=VALUE...]` (PyTorch's names:
+threshold:threshold=0.1:value=20, rrelu:training=1), `<act>_backward[:NAME=VALUE...]`,
+`softmax_<row length>` and `dense_<act>_<B>x<I>x<O>[_backward]` (act an activation or `linear`);
+dense ops do not depend on --sizes and run once per round. --ops new: the activations of issue
+16 (relu6 ... rrelu, glu aside) forward, then backward. Default: every elementwise activation of
+the library (threshold and rrelu as above) forward, softmax rows, every backward, the MLP's dense
+layers. Every program's CSV has the columns op, elements, median_ms and Gelem_s, and GFLOP_s for
+dense rows (computed here from median_ms when a program leaves it out); clact's also has dtype
+(only f32 rows are compared) and fraction_of_interleaved_copy, the peers' peer and form. A
+program that fails or has no row for an op leaves 'n/a' in its cell.
 --repeat N runs N interleaved rounds (the three programs' order rotating from round to round) and
-prints the median of each figure and of the per-round ratio, with the ratio's min-max spread.
-Usage: bench/peers.py [--build build] [--ops LIST] [--sizes LIST] [--repeat N] [--quick]"""
+prints the median of each figure and of the per-round ratios, with the best-peer ratio's min-max
+spread.
+Usage: bench/peers.py [--build build] [--ops LIST|new] [--sizes LIST] [--repeat N] [--quick]"""
 import argparse
+import ctypes
 import csv
 import io
 import os
@@ -23,8 +34,10 @@ import statistics
 import subprocess
 import sys
 
-ACTIVATIONS = ["relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "mish", "sigmoid",
-               "tanh", "softplus"]
+# The activations issue 16 added (glu, not elementwise, aside), as clact bench names them.
+NEW = ["relu6", "hardtanh", "selu", "celu", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
+       "tanhshrink", "softshrink", "hardshrink", "threshold:threshold=0.1:value=20", "prelu",
+       "rrelu", "rrelu:training=1"]
 DENSE_OPS = ["dense_relu_128x784x256", "dense_relu_128x784x256_backward",
              "dense_linear_128x256x10", "dense_linear_128x256x10_backward"]
 DENSE = re.compile(r"dense_\w+_(\d+)x(\d+)x(\d+)(_backward)?$")
@@ -33,15 +46,44 @@ COLS = ["clact:out", "torch:out", "torch:alloc", "onednn:out"]
 here = os.path.dirname(os.path.abspath(__file__))
 ap = argparse.ArgumentParser()
 ap.add_argument("--build", default=os.path.join(here, "..", "build"))
-ap.add_argument("--ops", default=",".join(
-    ACTIVATIONS + ["softmax_1000", "softmax_4096", "softmax_32768"] +
-    [f"{act}_backward" for act in ACTIVATIONS] + DENSE_OPS))
+ap.add_argument("--ops")
 ap.add_argument("--sizes", default="16777216")
 ap.add_argument("--repeat", type=int, default=1)
 ap.add_argument("--quick", action="store_true")
 a = ap.parse_args()
 quick = ["--quick"] if a.quick else []
 clact = os.path.join(a.build, "clact")
+library = os.path.join(a.build, "libclact.so.0")
+
+
+def backward(op):
+    """OP[:PARAMS] -> OP_backward[:PARAMS]"""
+    head, colon, params = op.partition(":")
+    return f"{head}_backward{colon}{params}"
+
+
+def activations():
+    """The library's elementwise activations in its order, as clact bench's default list names
+    them (threshold with the parameters it has no defaults for; rrelu also in training mode)."""
+    lib = ctypes.CDLL(library)
+    lib.clact_op_name.restype = ctypes.c_char_p
+    names, i = [], 0
+    while lib.clact_op_name(i):
+        name = lib.clact_op_name(i).decode()
+        if lib.clact_op_elementwise(i) == 1:
+            names.append({"threshold": "threshold:threshold=0.1:value=20"}.get(name, name))
+            if name == "rrelu":
+                names.append("rrelu:training=1")
+        i += 1
+    return names
+
+
+if a.ops == "new":
+    a.ops = ",".join(NEW + [backward(op) for op in NEW])
+elif a.ops is None:
+    acts = activations()
+    a.ops = ",".join(acts + ["softmax_1000", "softmax_4096", "softmax_32768"] +
+                     [backward(op) for op in acts] + DENSE_OPS)
 onednn = os.path.join(a.build, "bench", "peer_onednn")
 if not os.path.exists(onednn):
     onednn = None
@@ -101,7 +143,7 @@ rows = {}
 def measure(op, size, rnd):
     runs = [("clact", [clact, "bench", "--ops", op, "--sizes", size, "--format", "csv", *quick]),
             ("torch", ["/usr/bin/python3", os.path.join(here, "peer_torch.py"), "--ops", op,
-                       "--sizes", size, *quick])]
+                       "--sizes", size, "--library", library, *quick])]
     if onednn:
         runs.append(("onednn", [onednn, op, size, *(["quick"] if a.quick else [])]))
     # Rotating the order from round to round keeps any one program from always running first
@@ -118,6 +160,10 @@ def measure(op, size, rnd):
                 continue
             cell.setdefault("elements", r.get("elements", "?"))
             cell.setdefault(f"{r.get('peer', 'clact')}:{r.get('form', 'out')}", {})[rnd] = v
+            try:
+                cell.setdefault("copy", {})[rnd] = float(r["fraction_of_interleaved_copy"])
+            except (KeyError, TypeError, ValueError):
+                pass
 
 
 for rnd in range(a.repeat):
@@ -134,12 +180,15 @@ def fmt(x, width, digits=3):
 
 
 def table(keys, unit):
-    print(f"{'op':34s} {'elements':>9s} " + " ".join(f"{c:>12s}" for c in COLS) +
+    copy = unit == "Gelem/s"
+    print(f"{'op':42s} {'elements':>9s} " + " ".join(f"{c:>12s}" for c in COLS) +
+          (f" {'clact/copy':>10s}" if copy else "") +
           f"   clact / best peer ({unit})" + ("" if a.repeat == 1 else
                                               f", median and min-max of {a.repeat} rounds"))
     for key in keys:
         v = rows.get(key, {})
-        med = {c: statistics.median(v[c].values()) if v.get(c) else None for c in COLS}
+        med = {c: statistics.median(v[c].values()) if v.get(c) else None
+               for c in COLS + ["copy"]}
         ratios = []
         for rnd in range(a.repeat):
             best = max([v[c][rnd] for c in COLS[1:] if rnd in v.get(c, {})], default=0)
@@ -148,8 +197,9 @@ def table(keys, unit):
         ratio = fmt(statistics.median(ratios) if ratios else None, 5, 2)
         if a.repeat > 1 and ratios:
             ratio += f" ({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds)"
-        print(f"{key[0]:34s} {v.get('elements', 'n/a'):>9s} " +
-              " ".join(fmt(med[c], 12) for c in COLS) + f"   {ratio}")
+        print(f"{key[0]:42s} {v.get('elements', 'n/a'):>9s} " +
+              " ".join(fmt(med[c], 12) for c in COLS) +
+              (f" {fmt(med['copy'], 10, 2)}" if copy else "") + f"   {ratio}")
 
 
 if elementwise:

@@ -23,6 +23,7 @@
 #include "clact/clact.h"
 #include "cli.h"
 #include "convert.h"
+#include "op_args.h"
 
 /* List lengths. The op list has room for every activation the library has, plus as many more
  * entries, so that a longer activation list in the header needs no edit here. */
@@ -378,13 +379,14 @@ static int parse_list(const char *option, const char *s, char items[][NAME_LEN],
     return n;
 }
 
-/* One entry of --ops, parsed once at validation: an activation, its backward, a softmax kind
- * over rows, or a dense layer of a given shape (forward or backward). */
+/* One entry of --ops, parsed once at validation: an activation with its parameters, its
+ * backward, a softmax kind over rows, or a dense layer of a given shape (forward or backward). */
 typedef struct bench_op {
     char name[NAME_LEN];
     bench_kind kind;
     clact_op op;
-    int has_act; /* dense: with op as its activation (else "linear") */
+    clact_activation act; /* activations and their backwards: op with the parameters asked for */
+    int has_act;          /* dense: with op as its activation (else "linear") */
     clact_softmax_kind sm;
     size_t rowlen;
     size_t batch, in, out; /* dense */
@@ -427,29 +429,79 @@ static int parse_dense(const char *spec, bench_op *op) {
     return EXIT_OK;
 }
 
-/* An activation's name, OP_backward, dense_ACT_BxIxO[_backward], or KIND_N: a softmax kind's
- * name and a positive row length N. The activation is tried first, so that an activation whose
- * name ends in _N stays one. */
+/* The parameters of --ops' `OP[_backward]:NAME=VALUE[:NAME=VALUE...]` (params: what follows the
+ * first ':', or NULL) into op->act, from PyTorch's defaults: the library's parameter names, as
+ * `clact apply` takes them (clact_cli_parse_act_spec), and for rrelu also training=0|1 (0, the
+ * evaluation mode, by default, as F.rrelu's) and seed=N (the training mode's key; default 0). */
+static int parse_act_params(const char *name, clact_op base, const char *params, bench_op *op) {
+    char spec[NAME_LEN + 64], rest[NAME_LEN];
+    int training = 0, seeded = 0;
+    unsigned long long seed = 0;
+    size_t used = (size_t)snprintf(spec, sizeof spec, "%s", clact_op_name(base));
+    snprintf(rest, sizeof rest, "%s", params ? params : "");
+    for (char *item = params ? rest : NULL; item;) {
+        char *next = strchr(item, ':');
+        if (next)
+            *next++ = '\0';
+        char *end;
+        errno = 0;
+        if (!strncmp(item, "training=", 9)) {
+            if (strcmp(item + 9, "0") && strcmp(item + 9, "1"))
+                return bench_error(EXIT_USAGE, "'%s': training must be 0 or 1", name);
+            training = item[9] == '1';
+        } else if (!strncmp(item, "seed=", 5)) {
+            seed = strtoull(item + 5, &end, 10);
+            if (!isdigit((unsigned char)item[5]) || *end || errno == ERANGE)
+                return bench_error(EXIT_USAGE, "'%s': seed must be an unsigned integer", name);
+            seeded = 1;
+        } else {
+            used += (size_t)snprintf(spec + used, sizeof spec - used, ":%s", item);
+        }
+        item = next;
+    }
+    if (clact_cli_parse_act_spec("bench", spec, &op->act) != EXIT_OK)
+        return EXIT_USAGE;
+    if (training || seeded) {
+        char why[256];
+        op->act.training = training;
+        op->act.seed = seed;
+        if (clact_activation_check(&op->act, why, sizeof why) != CLACT_OK)
+            return bench_error(EXIT_USAGE, "'%s': %s", name, why);
+    }
+    return EXIT_OK;
+}
+
+/* An activation's name, OP_backward (either with :NAME=VALUE parameters), dense_ACT_BxIxO
+ * [_backward], or KIND_N: a softmax kind's name and a positive row length N. The activation is
+ * tried first, so that an activation whose name ends in _N stays one. */
 static int parse_op(const char *name, bench_op *op) {
     memset(op, 0, sizeof *op);
     snprintf(op->name, sizeof op->name, "%s", name);
-    if (clact_op_from_name(name, &op->op) == CLACT_OK) {
+    const char *colon = strchr(name, ':');
+    size_t len = colon ? (size_t)(colon - name) : strlen(name), suffix = strlen("_backward");
+    char head[NAME_LEN];
+    snprintf(head, sizeof head, "%.*s", (int)len, name);
+    if (clact_op_from_name(head, &op->op) == CLACT_OK) {
         op->kind = BENCH_ACTIVATION;
-        return EXIT_OK;
+        return parse_act_params(name, op->op, colon ? colon + 1 : NULL, op);
     }
-    size_t len = strlen(name), suffix = strlen("_backward");
-    int backward = len > suffix && !strcmp(name + len - suffix, "_backward");
+    int backward = len > suffix && !strcmp(head + len - suffix, "_backward");
     char base[NAME_LEN];
-    snprintf(base, sizeof base, "%.*s", (int)(backward ? len - suffix : len), name);
-    if (!strncmp(base, "dense_", 6)) {
-        op->kind = backward ? BENCH_DENSE_BACKWARD : BENCH_DENSE;
-        return parse_dense(base + 6, op);
-    }
-    if (backward) {
+    snprintf(base, sizeof base, "%.*s", (int)(backward ? len - suffix : len), head);
+    if (backward && strncmp(base, "dense_", 6)) {
         op->kind = BENCH_BACKWARD;
         if (clact_op_from_name(base, &op->op) != CLACT_OK)
             return bench_error(EXIT_USAGE, "unknown op '%s' in '%s'", base, name);
-        return EXIT_OK;
+        return parse_act_params(name, op->op, colon ? colon + 1 : NULL, op);
+    }
+    if (colon)
+        return bench_error(EXIT_USAGE,
+                           "'%s': only an activation or its backward takes parameters "
+                           "(OP:NAME=VALUE)",
+                           name);
+    if (!strncmp(base, "dense_", 6)) {
+        op->kind = backward ? BENCH_DENSE_BACKWARD : BENCH_DENSE;
+        return parse_dense(base + 6, op);
     }
     const char *sep = strrchr(name, '_');
     char kind[NAME_LEN] = "";
@@ -473,19 +525,45 @@ static int parse_op(const char *name, bench_op *op) {
     return EXIT_OK;
 }
 
-/* Every activation in the library's order, then every activation's backward, softmax over a
- * few row lengths, and the MLP layers of `clact train` (784 -> 256 with ReLU, 256 -> 10) at its
- * batch of 128, forward and backward. */
+/* The default list's parameters for an op PyTorch gives no defaults (threshold: the example of
+ * nn.Threshold's documentation, which maps x <= 0.1 to 20), and its extra rows: rrelu in
+ * training mode after rrelu (evaluation mode, F.rrelu's default). NULL: the op's defaults. */
+static const struct {
+    clact_op op;
+    const char *params, *extra;
+} default_params[] = {{CLACT_THRESHOLD, "threshold=0.1:value=20", NULL},
+                      {CLACT_RRELU, NULL, "training=1"}};
+
+/* Appends OP (with suffix, "" or "_backward") as the default list runs it: with its default
+ * parameters, then any extra row. */
+static int default_op(bench_args *a, clact_op op, const char *suffix) {
+    const char *params = NULL, *extra = NULL;
+    for (size_t i = 0; i < sizeof default_params / sizeof *default_params; ++i)
+        if (default_params[i].op == op)
+            params = default_params[i].params, extra = default_params[i].extra;
+    char name[NAME_LEN];
+    snprintf(name, sizeof name, "%s%s%s%s", clact_op_name(op), suffix, params ? ":" : "",
+             params ? params : "");
+    int code = parse_op(name, &a->ops[a->nops++]);
+    if (code == EXIT_OK && extra) {
+        snprintf(name, sizeof name, "%s%s:%s", clact_op_name(op), suffix, extra);
+        code = parse_op(name, &a->ops[a->nops++]);
+    }
+    return code;
+}
+
+/* Every activation in the library's order (default_params: threshold's parameters, rrelu's
+ * training row), then every activation's backward, softmax over a few row lengths, and the MLP
+ * layers of `clact train` (784 -> 256 with ReLU, 256 -> 10) at its batch of 128, forward and
+ * backward. glu is in the list and skipped with a note (see run_op). */
 static int default_ops(bench_args *a) {
     char name[NAME_LEN];
     int code = EXIT_OK;
     a->nops = 0;
     for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op)
-        code = parse_op(clact_op_name((clact_op)op), &a->ops[a->nops++]);
-    for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op) {
-        snprintf(name, sizeof name, "%s_backward", clact_op_name((clact_op)op));
-        code = parse_op(name, &a->ops[a->nops++]);
-    }
+        code = default_op(a, (clact_op)op, "");
+    for (int op = 0; op < CLACT_OP_COUNT && code == EXIT_OK; ++op)
+        code = default_op(a, (clact_op)op, "_backward");
     for (size_t i = 0; i < sizeof default_rows / sizeof *default_rows && code == EXIT_OK; ++i) {
         snprintf(name, sizeof name, "%s_%zu", clact_softmax_kind_name(CLACT_SOFTMAX),
                  default_rows[i]);
@@ -773,7 +851,21 @@ typedef struct printer {
     bench_format format;
     int first;       /* no row printed yet: JSON puts no comma before it */
     int first_dense; /* no dense row printed yet: the table prints its header first */
+    int width;       /* the table's op column: the longest name with its dtype, at least 20 */
 } printer;
+
+/* The op column's width for these ops and dtypes (a non-f32 dtype follows the name). */
+static int op_width(const bench_args *a) {
+    int width = 20, dtype = 0;
+    for (int i = 0; i < a->ndtypes; ++i)
+        if (a->dtypes[i] != CLACT_F32 && (int)strlen(clact_dtype_name(a->dtypes[i])) + 1 > dtype)
+            dtype = (int)strlen(clact_dtype_name(a->dtypes[i])) + 1;
+    for (int i = 0; i < a->nops; ++i)
+        if (a->ops[i].kind != BENCH_DENSE && a->ops[i].kind != BENCH_DENSE_BACKWARD &&
+            (int)strlen(a->ops[i].name) + dtype > width)
+            width = (int)strlen(a->ops[i].name) + dtype;
+    return width;
+}
 
 /* "tuned" when the f32 GEMM runs the parameters `clact tune` saved for the device, else "own"
  * (CLBlast's). */
@@ -808,9 +900,9 @@ static void print_size_header(const printer *p, const size_buffers *b, const yar
     if (p->format == FORMAT_TABLE)
         printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
                "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
-               "%-20s %10s %10s %6s %9s %9s %8s %9s\n",
-               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, "op",
-               "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
+               "%-*s %10s %10s %6s %9s %9s %8s %9s\n",
+               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, p->width,
+               "op", "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
 }
 
 /* A dense layer's row: time and GFLOP/s (elements: batch x out_features). */
@@ -839,11 +931,11 @@ static void print_dense_row(printer *p, const result_row *r) {
 static void print_row(printer *p, const result_row *r) {
     const char *dtype = clact_dtype_name(r->dtype);
     if (p->format == FORMAT_TABLE) {
-        char label[64];
+        char label[NAME_LEN + 16];
         int f32 = r->dtype == CLACT_F32;
-        snprintf(label, sizeof label, "%.31s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
-        printf("%-20s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", label, r->t.median_ms,
-               r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
+        snprintf(label, sizeof label, "%s%s%s", r->op, f32 ? "" : " ", f32 ? "" : dtype);
+        printf("%-*s %10.3f %10.3f %6d %9.1f %9.2f %7.0f%% %8.0f%%\n", p->width, label,
+               r->t.median_ms, r->t.min_ms, r->t.reps, r->gbs, r->ges, 100.0 * r->gbs / r->yard,
                100.0 * r->gbs / r->copy_gbs);
     } else if (p->format == FORMAT_CSV) {
         printf("%s,%s,%zu,%.6f,%.6f,%d,%.3f,%.4f,%.4f,%.4f,\n", r->op, dtype, r->n, r->t.median_ms,
@@ -862,11 +954,22 @@ static void print_row(printer *p, const result_row *r) {
 
 /* Times one op in one dtype alternately with the copy kernel over all n floats, and prints its
  * row. An op that cannot run here (rows longer than the size, a dtype the device lacks) is
- * skipped with a line on stderr, and the others still run. */
+ * skipped with a line on stderr, and the others still run. So is an activation that is not
+ * elementwise (glu: clact_glu halves a dimension of a shape): the bench times the elementwise
+ * forms (clact_forward, clact_backward) over n elements; a shaped op would need its own kind,
+ * as softmax has (shape, its rows). */
 static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, clact_dtype dtype,
                    double target_s, double yard, printer *p) {
     size_t n = b->n;
     int softmax = op->kind == BENCH_SOFTMAX;
+    if ((op->kind == BENCH_ACTIVATION || op->kind == BENCH_BACKWARD) &&
+        clact_op_elementwise(op->op) != 1) {
+        fprintf(stderr,
+                "clact: bench: %s skipped: not elementwise (%s halves a dimension of a shape), "
+                "and bench times only the elementwise ops and softmax rows\n",
+                op->name, clact_op_name(op->op));
+        return;
+    }
     if (softmax && op->rowlen > n) {
         fprintf(stderr, "clact: bench: %s skipped at %zu elements (fewer than a row)\n", op->name,
                 n);
@@ -881,7 +984,7 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                    .rowlen = softmax ? op->rowlen : 1,
                    .kind = op->kind,
                    .dtype = dtype,
-                   .act = clact_activation_default(op->op),
+                   .act = op->act,
                    .sm = op->sm,
                    .copy = d->copy};
     op_state cs = st;
@@ -1016,7 +1119,7 @@ int clact_bench_main(int argc, char **argv) {
     bench_device dev;
     code = device_open(&dev, args.device);
     if (code == EXIT_OK) {
-        printer p = {args.format, 1, 1};
+        printer p = {args.format, 1, 1, op_width(&args)};
         print_header(&p, &dev, measure_overhead(args.device, dev.empty));
         for (int i = 0; i < args.nsizes && code == EXIT_OK; ++i)
             code = run_size(&args, &dev, args.sizes[i], &p);
@@ -1049,11 +1152,15 @@ void clact_bench_help(FILE *out) {
                                  default_dense[i]);
     fprintf(out,
             "bench: LISTs are comma-separated.\n"
-            "    --ops     OP names, OP_backward (the gradient from x), KIND_N for the softmax\n"
-            "              family over rows of N elements (%s), and dense_ACT_BxIxO[_backward]\n"
-            "              (a dense layer: batch B, in and out features, ACT an OP or linear;\n"
-            "              GFLOP/s, run once per dtype whatever the sizes);\n"
-            "              default: every activation, every OP_backward, then %s,\n"
+            "    --ops     OP names, OP_backward (the gradient from x), either with parameters\n"
+            "              as OP:NAME=VALUE[:NAME=VALUE...] (PyTorch's names, as apply takes\n"
+            "              them; rrelu also training=0|1, default 0, and seed=N), KIND_N for the\n"
+            "              softmax family over rows of N elements (%s), and\n"
+            "              dense_ACT_BxIxO[_backward] (a dense layer: batch B, in and out\n"
+            "              features, ACT an OP or linear; GFLOP/s, run once per dtype whatever\n"
+            "              the sizes); glu (not elementwise) is skipped with a note;\n"
+            "              default: every activation (threshold:threshold=0.1:value=20, and\n"
+            "              rrelu:training=1 after rrelu), every OP_backward, then %s,\n"
             "              %s\n"
             "    --sizes   element counts, with K or M after a number; default %s\n"
             "              (--quick: %s)\n"
