@@ -191,9 +191,21 @@ with tempfile.TemporaryDirectory() as d:
     r = run("bench", "--sizes", "4096", "--quick", "--format", "csv")
     dense = ["dense_relu_128x784x256", "dense_relu_128x784x256_backward",
              "dense_linear_128x256x10", "dense_linear_128x256x10_backward"]
+    # Every op of the library, forward then backward: threshold with SEMANTICS.md's parameters
+    # (it has no defaults), rrelu also in training mode.
+    def bench_rows(suffix):
+        rows = []
+        for op in OPS:
+            if op == "glu":
+                continue
+            name = op + suffix
+            rows.append(name + ":threshold=0.1:value=20" if op == "threshold" else name)
+            if op == "rrelu":
+                rows.append(name + ":training=1")
+        return rows
     check("bench default ops", r.returncode == 0
           and [l.split(",")[0] for l in r.stdout.splitlines()[1:]]
-          == OPS + [op + "_backward" for op in OPS] + ["softmax_1000", "softmax_4096"] + dense
+          == bench_rows("") + bench_rows("_backward") + ["softmax_1000", "softmax_4096"] + dense
           and "softmax_32768 skipped" in r.stderr, r.stdout + r.stderr)
     r = run("bench", "--ops", "relu", "--sizes", "4K", "--dtype", "f64,f32", "--format", "csv",
             env={"CLACT_NO_FP64": "1"})
