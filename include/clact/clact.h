@@ -597,7 +597,10 @@ CLACT_API unsigned clact_backward_saved(const clact_activation *act);
  * Deviations from PyTorch (exact values where PyTorch's float arithmetic overflows at finite
  * inputs): gelu_tanh for |x| > 1.8e19, where PyTorch's x^2 overflows and it returns NaN, gives
  * dy (x > 0) or 0 (x < 0); softplus with `threshold > 88.7`, where PyTorch's exp overflows and it
- * returns NaN for 88.7 < beta*x <= threshold, gives the exact sigmoid(beta*x) * dy.
+ * returns NaN for 88.7 < beta*x <= threshold, gives the exact sigmoid(beta*x) * dy. Two more
+ * choices: hardswish's gradient at x = 3 is 1.5 dy, as PyTorch's scalar CPU and CUDA kernels and
+ * SEMANTICS.md have it (its vectorised CPU kernel gives dy there); in f64, hardsigmoid's gradient
+ * is dy / 6 in double, where PyTorch 1.13 multiplies by float's 1/6 (0.1666666716) even in double.
  * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT (as ::clact_forward, or no usable saved tensor);
  *         ::CLACT_UNSUPPORTED; ::CLACT_IO_ERROR; ::CLACT_BUILD_FAILED; ::CLACT_OPENCL_ERROR.
  */
