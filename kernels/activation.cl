@@ -311,18 +311,8 @@ vreal clact_clamp_nan(vreal x, real lo, real hi)
 vreal act_relu6(vreal x, real p0, real p1) { return clact_clamp_nan(x, 0.0f, 6.0f); }
 vreal act_hardtanh(vreal x, real min_val, real max_val) { return clact_clamp_nan(x, min_val, max_val); }
 
-// exp(z) - 1 for any z (celu with alpha < 0 gives it positive arguments): the x <= 0 path of
-// clact_expm1_neg, and the built-in expm1 only for work-items that hold a positive argument.
-vreal clact_expm1_any(vreal z)
-{
-    vreal m = clact_expm1_neg(fmin(z, (vreal)(0.0f)));
-    m = CLACT_SEL(m, z, isnan(z)); // fmin(NaN, 0) is 0
-    if (CLACT_ANY(z > 0.0f))
-        m = CLACT_SEL(m, expm1(z), z > 0.0f);
-    return m;
-}
-
-// exp(z) for any z, as clact_expm1_any: the fast non-positive path unless a lane needs more.
+// exp(z) for any z: the fast non-positive path, and the built-in exp only for work-items that
+// hold a positive argument (celu's gradient with alpha < 0).
 vreal clact_exp_any(vreal z)
 {
     vreal e = clact_exp_neg(fmin(z, (vreal)(0.0f)));
@@ -355,14 +345,20 @@ vreal clact_product_low(vreal x, real s, vreal z)
 
 // CELU(alpha) = elu(x, alpha, 1, input_scale = 1/alpha): x for x > 0, alpha expm1(x / alpha)
 // otherwise, with 1/alpha formed in double by the host and rounded to the compute type (p1), as
-// PyTorch passes it. alpha < 0 turns the argument positive (clact_expm1_any), where exp's
-// relative error is z's absolute one: the product's rounding zl is carried, expm1(z + zl) =
-// m + (m + 1) zl (5.8 ulp without it at x = -103.9, alpha = -1.5).
+// PyTorch passes it. Lanes with x > 0 return x and take z = 0. With alpha > 0 every other z is
+// <= 0: clact_expm1_neg. alpha < 0 makes z positive, where exp's relative error is z's absolute
+// one: there the built-in expm1, only for work-items that hold such a lane, with the product's
+// rounding zl carried, expm1(z + zl) = m + (m + 1) zl (5.8 ulp without it at x = -103.9,
+// alpha = -1.5).
 vreal act_celu(vreal x, real alpha, real inv_alpha)
 {
-    vreal z = x * inv_alpha;
-    vreal m = clact_expm1_any(z);
-    m = CLACT_SEL(fma(m + 1.0f, clact_product_low(x, inv_alpha, z), m), m, isinf(m));
+    vreal z = CLACT_SEL(x * inv_alpha, (vreal)(0.0f), x > 0.0f);
+    vreal m = clact_expm1_neg(z);
+    if (CLACT_ANY(z > 0.0f)) {
+        vreal mp = expm1(z);
+        mp = CLACT_SEL(fma(mp + 1.0f, clact_product_low(x, inv_alpha, z), mp), mp, isinf(mp));
+        m = CLACT_SEL(m, mp, z > 0.0f);
+    }
     return CLACT_SEL(alpha * m, x, x > 0.0f);
 }
 
@@ -393,8 +389,12 @@ vreal act_hardswish(vreal x, real p0, real p1)
     return CLACT_SEL(CLACT_SEL(r, x, x >= 3.0f), x * 0.0f, x <= -3.0f);
 }
 
-// LogSigmoid = -softplus(-x) (beta 1, no threshold): the same exact-tail evaluation.
-vreal act_logsigmoid(vreal x, real p0, real p1) { return -act_softplus(-x, 1.0f, INFINITY); }
+// LogSigmoid = min(x, 0) - log1p(exp(-|x|)), PyTorch's form, with softplus's exact pieces (beta 1:
+// no product to carry, no division by beta).
+vreal act_logsigmoid(vreal x, real p0, real p1)
+{
+    return fmin(x, (vreal)(0.0f)) - clact_log1p_unit(clact_exp_neg(-fabs(x)));
+}
 
 // Softsign = x / (1 + |x|): ±inf gives inf / inf = NaN, as PyTorch's composite.
 vreal act_softsign(vreal x, real p0, real p1) { return x / (1.0f + fabs(x)); }
