@@ -39,6 +39,7 @@ vreal glu_times_sigmoid(vreal v, vreal b)
 #define GLU_LN2_HI 0x1.62e4p-1f // 15 significant bits
 #define GLU_LN2_LO 0x1.7f7d1cp-20f
 #endif
+#define GLU_EXP_LIMIT 1100 // beyond every finite exponent, subnormals' included
 #if CLACT_VW == 1
 #define GLU_TO_INT(v) convert_int(v)
 #else
@@ -47,11 +48,15 @@ vreal glu_times_sigmoid(vreal v, vreal b)
 
 // dy * a * sigmoid(b) * sigmoid(-b), the gradient of b: 1 - sigmoid(b) is sigmoid(-b), never a
 // subtraction (which would be 0 from b = 17 in float). For finite dy and a the four factors are
-// multiplied as mantissas (frexp) and the exponents added, and the result is scaled once at the
-// end (ldexp): no intermediate overflows or underflows, so the result is right wherever it is a
-// float (dy = 1e30, a = 1e30, b = -100 gives 3.7e16; a plain product would overflow). An infinite
-// dy or a takes sigmoid(b) sigmoid(-b) rounded to the compute type, giving NaN where that is 0
-// (|b| = inf, and |b| > 103.97 in float) or the other factor is 0, as PyTorch's inf * 0 does.
+// multiplied as mantissas and the exponents added, and the result is scaled once at the end
+// (ldexp): no intermediate overflows or underflows, so the result is right wherever it is a float
+// (dy = 1e30, a = 1e30, b = -100 gives 3.7e16; a plain product would overflow). The mantissas come
+// from ilogb and ldexp, not frexp: PoCL 3.1's frexp on double8 returns wrong exponents in other
+// lanes when one lane is 0, inf, NaN or subnormal. The exponent is clamped to GLU_EXP_LIMIT, past
+// every finite one, so that 0 (ilogb's FP_ILOGB0), inf and NaN give 0, inf and NaN mantissas and
+// the exponent sum cannot overflow. An infinite dy or a takes sigmoid(b) sigmoid(-b) rounded to
+// the compute type, giving NaN where that is 0 (|b| = inf, and |b| > 103.97 in float, 745.1 in
+// double) or the other factor is 0, as PyTorch's inf * 0 does.
 vreal glu_grad_b(vreal g, vreal a, vreal b)
 {
     vreal ab = fabs(b);
@@ -64,8 +69,9 @@ vreal glu_grad_b(vreal g, vreal a, vreal b)
     vint k = GLU_TO_INT(kf);
     vreal d = 1.0f + ldexp(m, k);
     vreal q = m / (d * d); // sigmoid(b) sigmoid(-b) = q 2^k, q in [0.17, 1.42]
-    vint eg, ea;
-    vreal mg = frexp(g, &eg), ma = frexp(a, &ea); // in [0.5, 1), exact
+    vint eg = clamp(ilogb(g), -GLU_EXP_LIMIT, GLU_EXP_LIMIT);
+    vint ea = clamp(ilogb(a), -GLU_EXP_LIMIT, GLU_EXP_LIMIT);
+    vreal mg = ldexp(g, -eg), ma = ldexp(a, -ea); // in [1, 2) (or 0), exact
     vreal finite = ldexp((mg * ma) * q, eg + ea + k);
     vreal infinite = (g * a) * ldexp(q, k);
     return CLACT_SEL(finite, infinite, isinf(g) | isinf(a));
