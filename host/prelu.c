@@ -42,7 +42,8 @@ static clact_status prelu_shape(clact__call *call, int ndim, const size_t *shape
         size_t channels = ndim > 1 ? shape[1] : 1;
         CLACT__RETURN_IF(channels != num_parameters, ctx, CLACT_INVALID_ARGUMENT,
                          "%s: mismatch of parameter numbers and input channel size: "
-                         "num_parameters = %zu and channel size (shape[1]) = %zu",
+                         "num_parameters = %zu and channel size = %zu (shape[1], 1 for a "
+                         "1-dimensional input)",
                          call->op, num_parameters, channels);
         d->N = shape[0];
         d->C = num_parameters;
