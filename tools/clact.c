@@ -12,6 +12,7 @@
 #include "clact/clact.h"
 #include "cli.h"
 #include "convert.h"
+#include "glu_prelu.h"
 #include "npy.h"
 #include "op_args.h"
 
@@ -52,9 +53,15 @@ static void activation_item(char *buf, size_t len, clact_op op) {
     int n = clact_op_param_count(op);
     for (int k = 0; k < n && used < len; ++k) {
         char value[32];
-        format_default(value, sizeof value, def.param[k]);
-        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (",
-                                 clact_op_param_name(op, k), value, k + 1 == n ? ")" : "");
+        const char *name = clact_op_param_name(op, k);
+        if (!strcmp(name, "dim")) /* an integer, as in PyTorch */
+            snprintf(value, sizeof value, "%d", (int)def.param[k]);
+        else
+            format_default(value, sizeof value, def.param[k]);
+        if (op == CLACT_PRELU)
+            snprintf(value + strlen(value), sizeof value - strlen(value), " or W.npy");
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (", name,
+                                 value, k + 1 == n ? ")" : "");
     }
     if (op == CLACT_GELU && used < len)
         snprintf(buf + used, len - used, " (approximate=none|tanh)");
@@ -71,6 +78,9 @@ static void usage(FILE *out) {
             "                   [--summary] IN.npy OUT.npy\n"
             "       clact backward OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
+            "       clact backward prelu weight=W.npy|V [--weight-grad DW.npy] ... X.npy DY.npy DX.npy\n"
+            "                   (prelu's weight: a number, or W.npy, 0-d or 1-d, 1 or shape[1]\n"
+            "                   values, of X's dtype; DW.npy: the weights' gradient, W's shape)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
             "       clact train [--act LIST] [--hidden H] [--epochs E] [--batch B]\n"
@@ -84,7 +94,7 @@ static void usage(FILE *out) {
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
-            "over):\n    ",
+            "over, or for glu to halve: OUT.npy and DY.npy are half as long there):\n    ",
             dtypes, dtypes);
     usage_list list = {out, 4, 0};
     char item[256];
@@ -289,6 +299,8 @@ static void print_summary(const clact_cli_op_args *a, const clact_npy *y, clact_
     clGetDeviceInfo(clact_context_device(ctx), CL_DEVICE_NAME, sizeof name - 1, name, NULL);
     if (a->is_softmax) {
         printf("%s(dim=%ld)", a->op_name, a->dim);
+    } else if (a->weight_file) {
+        printf("prelu(weight=%s)", a->weight_file);
     } else {
         printf("%s", clact_op_name(a->act.op));
         for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
@@ -327,6 +339,8 @@ static int convert_and_run(clact_context *ctx, const clact_cli_op_args *a, clact
 static int cmd_apply(int argc, char **argv) {
     clact_cli_op_args a;
     int code = clact_cli_parse_op("apply", 2, argc, argv, &a);
+    if (code == EXIT_OK && a.weight_grad)
+        code = clact_cli_fail(EXIT_USAGE, "apply: --weight-grad is an option of backward prelu");
     if (code != EXIT_OK)
         return code;
     char err[1024];
@@ -340,6 +354,12 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     clact_dtype dtype = a.dtype_given ? a.dtype : file_dtype;
+    clact_npy w; /* prelu's weights from a file (glu_prelu.c) */
+    int shaped = clact_cli_glu_prelu(&a);
+    if (shaped && (code = clact_cli_glu_prelu_prepare(&a, &x, file_dtype, &w)) != EXIT_OK) {
+        clact_npy_free(&x);
+        return code;
+    }
     long nd = x.ndim ? x.ndim : 1;
     if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
         code = clact_cli_fail(
@@ -354,7 +374,9 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     double kernel_ms = 0;
-    if (x.count)
+    if (shaped)
+        code = clact_cli_glu_prelu_apply(ctx, &a, &x, &w, file_dtype, dtype, &kernel_ms);
+    else if (x.count)
         code = convert_and_run(ctx, &a, &x, file_dtype, dtype, &kernel_ms);
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.file[1], &x, err, sizeof err);
@@ -365,6 +387,8 @@ static int cmd_apply(int argc, char **argv) {
         print_summary(&a, &x, file_dtype, dtype, ctx, kernel_ms);
     clact_context_destroy(ctx);
     clact_npy_free(&x);
+    if (shaped)
+        clact_npy_free(&w);
     return code;
 }
 
