@@ -58,8 +58,6 @@ static void activation_item(char *buf, size_t len, clact_op op) {
             snprintf(value, sizeof value, "%d", (int)def.param[k]);
         else
             format_default(value, sizeof value, def.param[k]);
-        if (op == CLACT_PRELU)
-            snprintf(value + strlen(value), sizeof value - strlen(value), " or W.npy");
         used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (", name,
                                  value, k + 1 == n ? ")" : "");
     }
@@ -78,9 +76,10 @@ static void usage(FILE *out) {
             "                   [--summary] IN.npy OUT.npy\n"
             "       clact backward OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
-            "       clact backward prelu weight=W.npy|V [--weight-grad DW.npy] ... X.npy DY.npy DX.npy\n"
-            "                   (prelu's weight: a number, or W.npy, 0-d or 1-d, 1 or shape[1]\n"
-            "                   values, of X's dtype; DW.npy: the weights' gradient, W's shape)\n"
+            "       clact apply|backward prelu weight=W.npy [--weight-grad DW.npy] ...\n"
+            "                   (a weight per channel, nn.PReLU(C)'s: W.npy 0-d or 1-d, 1 or\n"
+            "                   shape[1] values of X's dtype; backward --weight-grad also writes\n"
+            "                   the weights' gradient, of W's shape, or (1,) for weight=V)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
             "       clact train [--act LIST] [--hidden H] [--epochs E] [--batch B]\n"

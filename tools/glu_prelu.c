@@ -68,12 +68,16 @@ static int prelu_weight(const clact_cli_op_args *a, const clact_npy *x, clact_dt
     else if (code == EXIT_OK && w->ndim > 1)
         code = clact_cli_fail(EXIT_USAGE, "%s: %s has %d dimensions: prelu's weight is 0-d or 1-d",
                               a->cmd, a->weight_file, w->ndim);
-    else if (code == EXIT_OK && w->count != 1 && (x->ndim == 0 || w->count != channels))
+    else if (code == EXIT_OK && w->count != 1 && x->ndim == 0)
+        code = clact_cli_fail(EXIT_USAGE,
+                              "%s: %s holds %zu weights but %s is 0-d: it takes one (PyTorch: Not "
+                              "allow zero-dim input tensor)",
+                              a->cmd, a->weight_file, w->count, a->file[0]);
+    else if (code == EXIT_OK && w->count != 1 && w->count != channels)
         code = clact_cli_fail(EXIT_USAGE,
                               "%s: %s holds %zu weights: prelu needs 1, or one per channel "
-                              "(%s's dimension 1: %zu)",
-                              a->cmd, a->weight_file, w->count, a->file[0],
-                              x->ndim ? channels : (size_t)0);
+                              "(%s's channel size, dimension 1, or 1 for a 1-d array: %zu)",
+                              a->cmd, a->weight_file, w->count, a->file[0], channels);
     if (code != EXIT_OK)
         clact_npy_free(w);
     return code;
