@@ -86,8 +86,10 @@ clact_status clact_reference_glu_backward(clact_dtype dtype, int ndim, const siz
             double a = x[ia], b = x[ia + L], g = dy[o * L + k];
             R s = sigmoid(b), f = s * sigmoid(-(R)b); /* 1 - s as sigmoid(-b): exact */
             double da = times(dtype, g, s);
-            double db = isinf(g) || isinf(a) ? (g * a) * compute_type(dtype, f)
-                                             : (double)((R)g * a * f);
+            /* With an infinite dy or a: dy times the derivative a f rounded to the compute type
+             * (an infinite a times f rounded), as clact_backward forms dy f'(x). */
+            double slope = isinf(a) ? a * compute_type(dtype, f) : compute_type(dtype, a * f);
+            double db = isinf(g) || isinf(a) ? g * slope : (double)((R)g * a * f);
             dx[ia] = da; /* dx may be x itself: a and b were read first */
             dx[ia + L] = db;
         }

@@ -54,9 +54,12 @@ vreal glu_times_sigmoid(vreal v, vreal b)
 // from ilogb and ldexp, not frexp: PoCL 3.1's frexp on double8 returns wrong exponents in other
 // lanes when one lane is 0, inf, NaN or subnormal. The exponent is clamped to GLU_EXP_LIMIT, past
 // every finite one, so that 0 (ilogb's FP_ILOGB0), inf and NaN give 0, inf and NaN mantissas and
-// the exponent sum cannot overflow. An infinite dy or a takes sigmoid(b) sigmoid(-b) rounded to
-// the compute type, giving NaN where that is 0 (|b| = inf, and |b| > 103.97 in float, 745.1 in
-// double) or the other factor is 0, as PyTorch's inf * 0 does.
+// the exponent sum cannot overflow. Where dy or a is infinite, the gradient is dy times the
+// derivative a sigmoid(b) sigmoid(-b) rounded to the compute type (exactly, for a finite a; with
+// sigmoid(b) sigmoid(-b) rounded first for an infinite one), as clact_backward forms dy f'(x):
+// NaN where that derivative rounds to 0 (a = 0, |a sigmoid(b) sigmoid(-b)| < 2^-150 in float,
+// |b| = inf, or with an infinite a |b| > 103.97 in float, 745.1 in double) or dy is 0, as
+// PyTorch's inf * 0.
 vreal glu_grad_b(vreal g, vreal a, vreal b)
 {
     vreal ab = fabs(b);
@@ -73,8 +76,8 @@ vreal glu_grad_b(vreal g, vreal a, vreal b)
     vint ea = clamp(ilogb(a), -GLU_EXP_LIMIT, GLU_EXP_LIMIT);
     vreal mg = ldexp(g, -eg), ma = ldexp(a, -ea); // in [1, 2) (or 0), exact
     vreal finite = ldexp((mg * ma) * q, eg + ea + k);
-    vreal infinite = (g * a) * ldexp(q, k);
-    return CLACT_SEL(finite, infinite, isinf(g) | isinf(a));
+    vreal slope = CLACT_SEL(ldexp(ma * q, ea + k), a * ldexp(q, k), isinf(a)); // dy/db, rounded
+    return CLACT_SEL(finite, g * slope, isinf(g) | isinf(a));
 }
 
 // The outputs [q, q + CLACT_VW) of a row-straddling or final vector, lane by lane: the element

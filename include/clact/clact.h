@@ -635,13 +635,15 @@ CLACT_API clact_status clact_glu(clact_context *ctx, clact_dtype dtype, int ndim
  * (1 - s formed as sigmoid(-b), never by subtraction: PyTorch's 1 - s is 0 from b = 16.6 in
  * float), into @p dx of the input's shape. da is exact as the forward's product is; db's four
  * factors are multiplied without intermediate overflow or underflow, so it is right wherever it
- * is a float (dy = a = 1e30, b = -100 gives 3.7e16). Non-finite inputs as the forward: an infinite
- * dy (da), or an infinite dy or a (db), meets s, respectively s (1 - s), rounded to the compute
- * type, and gives NaN where that is 0 (or the other factor is), ±inf elsewhere. PyTorch's float
- * s (1 - s) is also 0 where its 1 - s cancels (b > 16.6 in float, 36.7 in double) and where its s
- * is 0 (b < -88.72; -709.78), and gives NaN there where clact, from the exact factor, gives ±inf
- * (for |b| up to 103.97 in float, 745.13 in double). The measured cases agree:
- * `glu([inf, 1, -inf, nan])` is [nan, nan], its gradient for dy = 1 [0, nan, nan, nan].
+ * is a float (dy = a = 1e30, b = -100 gives 3.7e16). Where dy is infinite (da), or dy or a is
+ * (db), the gradient is dy times the derivative, s or `a s (1 - s)`, rounded to the compute type
+ * first (an infinite a: times s (1 - s) rounded), as ::clact_backward forms `dy * f'(x)` and as
+ * PyTorch multiplies: NaN where that is 0 (or dy is), ±inf elsewhere. PyTorch's float s (1 - s) is
+ * also 0 where its 1 - s cancels (b > 16.6 in float, 36.7 in double) and where its s is 0
+ * (b < -88.72; -709.78), so it gives NaN there where clact, from the exact derivative, gives ±inf
+ * (for |b| up to 103.97 in float, 745.13 in double, with an infinite a; with an infinite dy
+ * while `a s (1 - s)` is still a float). The measured cases agree: `glu([inf, 1, -inf, nan])` is
+ * [nan, nan], its gradient for dy = 1 [0, nan, nan, nan].
  * @param x, x_offset the forward's input; @param dy, dy_offset the gradient of the output (half
  *        the size along @p dim); @param dx, dx_offset the input's gradient, which may be the same
  *        elements as x (in place) and must not overlap dy otherwise.
