@@ -148,8 +148,8 @@ static clact_status prelu_dw(clact__call *call, const prelu_dims *d, const prelu
                              int accumulate) {
     clact_context *ctx = call->ctx;
     clact__kern k1, k2;
-    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype,
-                                 "clact_prelu_dw_partial", &k1));
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_partial", &k1));
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_finish", &k2));
     size_t L1 = pow2_floor(k1.max_wg < 256 ? k1.max_wg : 256), M = d->N * d->inner;
@@ -260,8 +260,8 @@ clact_status clact_prelu_backward(clact_context *ctx, clact_dtype dtype, int ndi
     clact__call call;
     clact_status st = clact__begin(&call, ctx, dw ? "prelu_backward+dw" : "prelu_backward", dtype,
                                    num_wait, wait_list, event);
-    const prelu_grads g = {weight, x, dy, dx, dw, weight_offset, x_offset, dy_offset, dx_offset,
-                           dw_offset};
+    const prelu_grads g = {weight,        x,        dy,        dx,        dw,
+                           weight_offset, x_offset, dy_offset, dx_offset, dw_offset};
     if (st == CLACT_OK)
         st = prelu_backward(&call, ndim, shape, num_parameters, &g, flags);
     return clact__end(&call, st);

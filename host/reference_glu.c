@@ -72,8 +72,8 @@ clact_status clact_reference_glu(clact_dtype dtype, int ndim, const size_t *shap
     return CLACT_OK;
 }
 
-clact_status clact_reference_glu_backward(clact_dtype dtype, int ndim, const size_t *shape,
-                                          int dim, const double *x, const double *dy, double *dx) {
+clact_status clact_reference_glu_backward(clact_dtype dtype, int ndim, const size_t *shape, int dim,
+                                          const double *x, const double *dy, double *dx) {
     clact__clear_error(NULL);
     size_t outer, L;
     if (!glu_rows(dtype, ndim, shape, dim, x, dx, &outer, &L))

@@ -44,7 +44,7 @@
 
 #include "testutil.h"
 
-#define GUARD 5
+#define GUARD  5
 #define CANARY -1234.5
 
 static const clact_dtype dtypes[] = {CLACT_F32, CLACT_F16, CLACT_BF16, CLACT_F64};
@@ -133,8 +133,8 @@ static double check_one(clact_dtype dt, double got, double ref, double max_ulp, 
                         const char *what, size_t i) {
     double r = tu_round_dt(dt, ref);
     if (isnan(ref) || isnan(got)) {
-        ck_assert_msg(isnan(ref) && isnan(got), "%s: %s[%zu] = %.17g, reference %.17g", label,
-                      what, i, got, ref);
+        ck_assert_msg(isnan(ref) && isnan(got), "%s: %s[%zu] = %.17g, reference %.17g", label, what,
+                      i, got, ref);
         return 0;
     }
     if (isinf(r) || isinf(got)) {
@@ -148,9 +148,8 @@ static double check_one(clact_dtype dt, double got, double ref, double max_ulp, 
                       label, what, i, got, ref, r);
     } else if (dt == CLACT_F16 || dt == CLACT_BF16) {
         long d = tu_order16(tu_round16(dt, got)) - tu_order16(tu_round16(dt, ref));
-        ck_assert_msg(labs(d) <= 1,
-                      "%s: %s[%zu] = %.9g, reference %.17g (correctly rounded %.9g)", label, what,
-                      i, got, ref, r);
+        ck_assert_msg(labs(d) <= 1, "%s: %s[%zu] = %.9g, reference %.17g (correctly rounded %.9g)",
+                      label, what, i, got, ref, r);
     } else {
         ck_assert_msg(err <= max_ulp, "%s: %s[%zu] = %.17g, reference %.17g: %.2f ulp > %g", label,
                       what, i, got, ref, err, max_ulp);
@@ -181,11 +180,11 @@ typedef struct glu_case {
 /* L (half of dim's size times the inner size) covers 1, 3 ... 17 around every vector width, 30,
  * 33, 51, 60, 4099 and 1 << 18. */
 static const glu_case glu_cases[] = {
-    {1, {2}, 0},          {1, {8}, -1},         {2, {3, 10}, 1},          {2, {3, 10}, -1},
-    {2, {4, 7}, 0},       {3, {4, 6, 5}, 1},    {3, {4, 6, 5}, 0},        {3, {2, 34, 3}, -2},
-    {2, {5, 2}, -1},      {2, {7, 32}, -1},     {2, {3, 30}, 1},          {2, {17, 34}, 1},
-    {2, {2, 14}, 1},      {2, {3, 18}, 1},      {2, {5, 6}, -1},          {3, {3, 2, 33}, 1},
-    {2, {1, 8198}, -1},   {4, {2, 3, 4, 10}, 3}, {4, {2, 4, 3, 5}, 1},    {2, {4, 1u << 19}, 1}};
+    {1, {2}, 0},        {1, {8}, -1},          {2, {3, 10}, 1},      {2, {3, 10}, -1},
+    {2, {4, 7}, 0},     {3, {4, 6, 5}, 1},     {3, {4, 6, 5}, 0},    {3, {2, 34, 3}, -2},
+    {2, {5, 2}, -1},    {2, {7, 32}, -1},      {2, {3, 30}, 1},      {2, {17, 34}, 1},
+    {2, {2, 14}, 1},    {2, {3, 18}, 1},       {2, {5, 6}, -1},      {3, {3, 2, 33}, 1},
+    {2, {1, 8198}, -1}, {4, {2, 3, 4, 10}, 3}, {4, {2, 4, 3, 5}, 1}, {2, {4, 1u << 19}, 1}};
 #define N_GLU (int)(sizeof glu_cases / sizeof glu_cases[0])
 
 static size_t count(int ndim, const size_t *shape) {
@@ -239,11 +238,10 @@ static void glu_run(clact_dtype dt, const glu_case *c, const double *x, const do
     ck_assert_int_eq(clact_reference_glu(dt, c->ndim, c->shape, c->dim, x, yr), CLACT_OK);
     ck_assert_int_eq(clact_reference_glu_backward(dt, c->ndim, c->shape, c->dim, x, dy, dxr),
                      CLACT_OK);
-    clact_status st =
-        clact_glu(ctx, dt, c->ndim, c->shape, c->dim, xb, xo, yb, yo, 0, NULL, NULL);
+    clact_status st = clact_glu(ctx, dt, c->ndim, c->shape, c->dim, xb, xo, yb, yo, 0, NULL, NULL);
     ck_assert_msg(st == CLACT_OK, "%s: glu: %s", label, clact_context_last_error(ctx));
-    st = clact_glu_backward(ctx, dt, c->ndim, c->shape, c->dim, xb, xo, dyb, dyo, dxb, dxo, 0,
-                            NULL, NULL);
+    st = clact_glu_backward(ctx, dt, c->ndim, c->shape, c->dim, xb, xo, dyb, dyo, dxb, dxo, 0, NULL,
+                            NULL);
     ck_assert_msg(st == CLACT_OK, "%s: glu_backward: %s", label, clact_context_last_error(ctx));
     double *y = download(dt, yb, yo, n / 2, "y", label);
     double *dx = download(dt, dxb, dxo, n, "dx", label);
@@ -295,13 +293,42 @@ START_TEST(glu_special) {
     if (!dtype_ok(dt))
         return;
     const double tiny = 0x1p-149, sub = 0x1p-130, fmax = FLT_MAX;
-    const double sa[] = {0, -0.0, 1, -2.5, 3e-30, 1e30, -1e30, fmax, -fmax, INFINITY, -INFINITY,
-                         NAN, tiny, -sub, 0x1p-126, 1e4, -6e4};
-    const double sb[] = {0,      -0.0,    1,        -1,      16.6,   17,      20,     36.8,
-                         88.7,   88.73,   -88.7,    -88.72283172607422,       -88.72283935546875,
-                         -90,    -100,    -103.9,   -104.1,  -110,   -150,    -175.5, -200,
-                         1e30,   -1e30,   fmax,     -fmax,   INFINITY,        -INFINITY,
-                         NAN,    tiny,    -0x1p-140, 745.2,  -745.2,  -709.9, -740};
+    const double sa[] = {0,        -0.0,      1,   -2.5, 3e-30, 1e30,     -1e30, fmax, -fmax,
+                         INFINITY, -INFINITY, NAN, tiny, -sub,  0x1p-126, 1e4,   -6e4};
+    const double sb[] = {0,
+                         -0.0,
+                         1,
+                         -1,
+                         16.6,
+                         17,
+                         20,
+                         36.8,
+                         88.7,
+                         88.73,
+                         -88.7,
+                         -88.72283172607422,
+                         -88.72283935546875,
+                         -90,
+                         -100,
+                         -103.9,
+                         -104.1,
+                         -110,
+                         -150,
+                         -175.5,
+                         -200,
+                         1e30,
+                         -1e30,
+                         fmax,
+                         -fmax,
+                         INFINITY,
+                         -INFINITY,
+                         NAN,
+                         tiny,
+                         -0x1p-140,
+                         745.2,
+                         -745.2,
+                         -709.9,
+                         -740};
     const double sg[] = {1, -3, 0.5, 1e30, -fmax, INFINITY, -INFINITY, NAN, 0, tiny, 1e-30};
     size_t na = sizeof sa / sizeof sa[0], nb = sizeof sb / sizeof sb[0], P = na * nb;
     size_t ng = sizeof sg / sizeof sg[0];
@@ -361,10 +388,10 @@ typedef struct prelu_case {
 
 /* Channel runs (inner) of 1, 3, 7, 15, 16, 17, 4099 and 8192; ndim 0 to 4. */
 static const prelu_case prelu_cases[] = {
-    {0, {0}, 0},          {1, {7}, 0},           {1, {1}, 0},           {2, {5, 3}, 0},
-    {2, {5, 3}, 1},       {2, {1000, 33}, 1},    {2, {3, 1}, 1},        {3, {4, 6, 7}, 1},
-    {3, {2, 3, 17}, 1},   {3, {3, 5, 16}, 1},    {3, {3, 5, 15}, 1},    {4, {2, 5, 3, 3}, 1},
-    {4, {2, 5, 3, 3}, 0}, {3, {2, 4, 4099}, 1},  {3, {8, 16, 8192}, 1}, {1, {1u << 20}, 0}};
+    {0, {0}, 0},          {1, {7}, 0},          {1, {1}, 0},           {2, {5, 3}, 0},
+    {2, {5, 3}, 1},       {2, {1000, 33}, 1},   {2, {3, 1}, 1},        {3, {4, 6, 7}, 1},
+    {3, {2, 3, 17}, 1},   {3, {3, 5, 16}, 1},   {3, {3, 5, 15}, 1},    {4, {2, 5, 3, 3}, 1},
+    {4, {2, 5, 3, 3}, 0}, {3, {2, 4, 4099}, 1}, {3, {8, 16, 8192}, 1}, {1, {1u << 20}, 0}};
 #define N_PRELU (int)(sizeof prelu_cases / sizeof prelu_cases[0])
 
 static size_t prelu_np(const prelu_case *c) { return c->per_channel ? c->shape[1] : 1; }
@@ -431,31 +458,35 @@ typedef struct prelu_data {
 
 /* One backward run: dx (into a fresh buffer, or in place over x or dy: where = 0, 1, 2; -1: no
  * dx) and dw (or not), accumulating over dw0 or not; checked against the reference. */
-static void prelu_backward_run(clact_dtype dt, const prelu_case *c, const prelu_data *d,
-                               int where, int want_dw, int accumulate, const char *label) {
+static void prelu_backward_run(clact_dtype dt, const prelu_case *c, const prelu_data *d, int where,
+                               int want_dw, int accumulate, const char *label) {
     clact_context *ctx = tu_ctx();
-    size_t n = count(c->ndim, c->shape), np = prelu_np(c), wo = 1, xo = 4, dyo = 6, dxo = 2, dwo = 3;
-    cl_mem wb = upload(dt, d->w, wo, np), xb = upload(dt, d->x, xo, n), gb = upload(dt, d->dy, dyo, n);
+    size_t n = count(c->ndim, c->shape), np = prelu_np(c), wo = 1, xo = 4, dyo = 6, dxo = 2,
+           dwo = 3;
+    cl_mem wb = upload(dt, d->w, wo, np), xb = upload(dt, d->x, xo, n),
+           gb = upload(dt, d->dy, dyo, n);
     cl_mem dxb = where == 0 ? upload(dt, NULL, dxo, n) : NULL;
     cl_mem dwb = want_dw ? upload(dt, accumulate ? d->dw0 : NULL, dwo, np) : NULL;
     cl_mem dx_mem = where == 0 ? dxb : where == 1 ? xb : where == 2 ? gb : NULL;
     size_t dx_off = where == 0 ? dxo : where == 1 ? xo : dyo;
-    clact_status st = clact_prelu_backward(
-        ctx, dt, c->ndim, c->shape, np, wb, wo, xb, xo, gb, dyo, dx_mem, dx_off, dwb, dwo,
-        accumulate ? CLACT_PRELU_ACCUMULATE : 0u, 0, NULL, NULL);
+    clact_status st = clact_prelu_backward(ctx, dt, c->ndim, c->shape, np, wb, wo, xb, xo, gb, dyo,
+                                           dx_mem, dx_off, dwb, dwo,
+                                           accumulate ? CLACT_PRELU_ACCUMULATE : 0u, 0, NULL, NULL);
     ck_assert_msg(st == CLACT_OK, "%s: %s", label, clact_context_last_error(ctx));
     double *dxr = alloc(n), *dwr = alloc(np);
-    ck_assert_int_eq(clact_reference_prelu_backward(dt, c->ndim, c->shape, np, d->w, d->x, d->dy,
-                                                    dxr, dwr),
-                     CLACT_OK);
+    ck_assert_int_eq(
+        clact_reference_prelu_backward(dt, c->ndim, c->shape, np, d->w, d->x, d->dy, dxr, dwr),
+        CLACT_OK);
     if (dx_mem) {
         double *dx = download(dt, dx_mem, dx_off, n, "dx", label);
         check_all(dt, dx, dxr, n, 0, W_PRELU, label, "dx");
         free(dx);
     } else {
-        double *xx = download(dt, xb, xo, n, "x", label), *gg = download(dt, gb, dyo, n, "dy", label);
+        double *xx = download(dt, xb, xo, n, "x", label),
+               *gg = download(dt, gb, dyo, n, "dy", label);
         for (size_t i = 0; i < n; ++i)
-            ck_assert_msg((xx[i] == d->x[i] || isnan(d->x[i])) && (gg[i] == d->dy[i] || isnan(d->dy[i])),
+            ck_assert_msg((xx[i] == d->x[i] || isnan(d->x[i])) &&
+                              (gg[i] == d->dy[i] || isnan(d->dy[i])),
                           "%s: an input was written without dx", label);
         free(xx);
         free(gg);
@@ -483,7 +514,8 @@ static void prelu_forward_run(clact_dtype dt, const prelu_case *c, const prelu_d
                               const char *label) {
     clact_context *ctx = tu_ctx();
     size_t n = count(c->ndim, c->shape), np = prelu_np(c), wo = 2, xo = 5, yo = 1;
-    cl_mem wb = upload(dt, d->w, wo, np), xb = upload(dt, d->x, xo, n), yb = upload(dt, NULL, yo, n);
+    cl_mem wb = upload(dt, d->w, wo, np), xb = upload(dt, d->x, xo, n),
+           yb = upload(dt, NULL, yo, n);
     double *yr = alloc(n);
     ck_assert_int_eq(clact_reference_prelu(dt, c->ndim, c->shape, np, d->w, d->x, yr), CLACT_OK);
     clact_status st =
@@ -564,11 +596,12 @@ START_TEST(prelu_special) {
     if (!dtype_ok(dt))
         return;
     const double fmax = FLT_MAX;
-    const double sx[] = {0,     -0.0,  1,        -1,        0x1p-149, -0x1p-149, -0x1p-130,
-                         fmax, -fmax, INFINITY, -INFINITY, NAN,      -1e-30,    1e30, -3e4};
+    const double sx[] = {0,     -0.0,     1,         -1,  0x1p-149, -0x1p-149, -0x1p-130, fmax,
+                         -fmax, INFINITY, -INFINITY, NAN, -1e-30,   1e30,      -3e4};
     const double sw[] = {0.25, -0.0, -3, NAN, 1e30, 0x1p-140};
     const double sg[] = {1, -2, 0, 1e30, INFINITY, -INFINITY, NAN, 0x1p-149, -0.5};
-    size_t nx = sizeof sx / sizeof sx[0], C = sizeof sw / sizeof sw[0], ng = sizeof sg / sizeof sg[0];
+    size_t nx = sizeof sx / sizeof sx[0], C = sizeof sw / sizeof sw[0],
+           ng = sizeof sg / sizeof sg[0];
     prelu_case c = {2, {nx * ng, C}, 1};
     size_t n = nx * ng * C;
     prelu_data d = {alloc(C), alloc(n), alloc(n), alloc(C)};
@@ -635,8 +668,8 @@ START_TEST(prelu_dw_exact) {
     }
     cl_mem wb = upload(dt, d.w, 0, C), xb = upload(dt, d.x, 0, n), gb = upload(dt, d.dy, 0, n);
     cl_mem dwb = upload(dt, NULL, 0, C);
-    ck_assert_int_eq(clact_prelu_backward(tu_ctx(), dt, 2, c.shape, C, wb, 0, xb, 0, gb, 0, NULL,
-                                          0, dwb, 0, 0, 0, NULL, NULL),
+    ck_assert_int_eq(clact_prelu_backward(tu_ctx(), dt, 2, c.shape, C, wb, 0, xb, 0, gb, 0, NULL, 0,
+                                          dwb, 0, 0, 0, NULL, NULL),
                      CLACT_OK);
     double *dw = download(dt, dwb, 0, C, "dw", "prelu dw exact");
     const double want[C] = {2 * 128 + 2, INFINITY, INFINITY, NAN, NAN};
@@ -704,17 +737,17 @@ START_TEST(empty_tensors) {
 END_TEST
 
 /* One failing call: INVALID_ARGUMENT, a detail naming the problem, no event, nothing written. */
-#define EXPECT_INVALID(call, fragment)                                                       \
-    do {                                                                                     \
-        clact_status st_ = (call);                                                           \
-        const char *msg_ = clact_context_last_error(ctx);                                    \
-        ck_assert_msg(st_ == CLACT_INVALID_ARGUMENT, "%s: %s (%s)", #call,                   \
-                      clact_status_name(st_), msg_);                                         \
-        ck_assert_msg(strstr(msg_, fragment), "%s: detail '%s' lacks '%s'", #call, msg_,     \
-                      fragment);                                                             \
-        ck_assert_msg(untouched(dt, out, 0, 64) && untouched(dt, out2, 0, 64) &&             \
-                          untouched(dt, gw, 0, 64),                                          \
-                      "%s wrote", #call);                                                    \
+#define EXPECT_INVALID(call, fragment)                                                             \
+    do {                                                                                           \
+        clact_status st_ = (call);                                                                 \
+        const char *msg_ = clact_context_last_error(ctx);                                          \
+        ck_assert_msg(st_ == CLACT_INVALID_ARGUMENT, "%s: %s (%s)", #call, clact_status_name(st_), \
+                      msg_);                                                                       \
+        ck_assert_msg(strstr(msg_, fragment), "%s: detail '%s' lacks '%s'", #call, msg_,           \
+                      fragment);                                                                   \
+        ck_assert_msg(untouched(dt, out, 0, 64) && untouched(dt, out2, 0, 64) &&                   \
+                          untouched(dt, gw, 0, 64),                                                \
+                      "%s wrote", #call);                                                          \
     } while (0)
 
 START_TEST(argument_errors) {
@@ -765,8 +798,8 @@ START_TEST(argument_errors) {
     EXPECT_INVALID(clact_glu(ctx, dt, 2, s23, 1, in, 0, out, 0, 0, NULL, &ev), "must be even");
     ck_assert_ptr_null(ev);
     ev = (cl_event)&ev;
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, gw, 0, 2,
-                                        0, NULL, &ev),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, gw, 0, 2, 0,
+                                        NULL, &ev),
                    "unknown flags");
     ck_assert_ptr_null(ev);
     /* PReLU */
@@ -781,10 +814,8 @@ START_TEST(argument_errors) {
                    "num_parameters = 0");
     EXPECT_INVALID(clact_prelu(ctx, dt, 2, s20, 3, w, 0, in, 0, out, 0, 0, NULL, NULL),
                    "channel size = 0");
-    EXPECT_INVALID(clact_prelu(ctx, dt, -1, s34, 1, w, 0, in, 0, out, 0, 0, NULL, NULL),
-                   "ndim -1");
-    EXPECT_INVALID(clact_prelu(ctx, dt, 17, big, 1, w, 0, in, 0, out, 0, 0, NULL, NULL),
-                   "ndim 17");
+    EXPECT_INVALID(clact_prelu(ctx, dt, -1, s34, 1, w, 0, in, 0, out, 0, 0, NULL, NULL), "ndim -1");
+    EXPECT_INVALID(clact_prelu(ctx, dt, 17, big, 1, w, 0, in, 0, out, 0, 0, NULL, NULL), "ndim 17");
     EXPECT_INVALID(clact_prelu(ctx, dt, 2, NULL, 1, w, 0, in, 0, out, 0, 0, NULL, NULL),
                    "shape is NULL");
     EXPECT_INVALID(clact_prelu(ctx, dt, 2, s34, 4, NULL, 0, in, 0, out, 0, 0, NULL, NULL),
@@ -797,36 +828,35 @@ START_TEST(argument_errors) {
                    "do not fit");
     EXPECT_INVALID(clact_prelu(ctx, dt, 2, s44, 4, w, 0, in, 0, out, 60, 0, NULL, NULL),
                    "do not fit");
-    EXPECT_INVALID(clact_prelu(ctx, dt, 2, s44, 4, w, 0, out, 0, out, 3, 0, NULL, NULL),
-                   "overlap");
+    EXPECT_INVALID(clact_prelu(ctx, dt, 2, s44, 4, w, 0, out, 0, out, 3, 0, NULL, NULL), "overlap");
     EXPECT_INVALID(clact_prelu(ctx, dt, 2, s44, 4, out, 0, in, 0, out, 2, 0, NULL, NULL),
                    "overlap");
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, NULL, 0, NULL, 0,
-                                        0, 0, NULL, NULL),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, NULL, 0, NULL, 0, 0,
+                                        0, NULL, NULL),
                    "dx and dw are both NULL");
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, gw, 0, 2,
-                                        0, NULL, NULL),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, gw, 0, 2, 0,
+                                        NULL, NULL),
                    "unknown flags");
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s31, 3, w, 0, in, 0, in, 0, out, 0, gw, 0, 0,
-                                        0, NULL, NULL),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s31, 3, w, 0, in, 0, in, 0, out, 0, gw, 0, 0, 0,
+                                        NULL, NULL),
                    "mismatch");
     EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, gw, 66, 0,
                                         0, NULL, NULL),
                    "dw (weight gradient): 4 elements at offset 66");
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, small, 0, out, 0, gw, 0,
-                                        0, 0, NULL, NULL),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, small, 0, out, 0, gw, 0, 0,
+                                        0, NULL, NULL),
                    "dy (output gradient)");
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, out, 12,
-                                        0, 0, NULL, NULL),
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 0, out, 0, out, 12, 0,
+                                        0, NULL, NULL),
                    "overlap"); /* dw inside dx's range */
     EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, in, 16, out, 0, in, 2, 0,
                                         0, NULL, NULL),
                    "overlap"); /* dw over the input x */
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, out2, 0, in, 0, in, 16, out2, 0, gw,
-                                        0, 0, 0, NULL, NULL),
-                   "overlap"); /* dx over the weight */
-    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, out2, 0, out2, 3, gw, 0,
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, out2, 0, in, 0, in, 16, out2, 0, gw, 0,
                                         0, 0, NULL, NULL),
+                   "overlap"); /* dx over the weight */
+    EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, in, 0, out2, 0, out2, 3, gw, 0, 0,
+                                        0, NULL, NULL),
                    "in-place needs the same offset"); /* dx partly over dy */
     EXPECT_INVALID(clact_prelu_backward(ctx, dt, 2, s44, 4, w, 0, out2, 0, in, 0, out2, 5, NULL, 0,
                                         0, 0, NULL, NULL),
@@ -953,9 +983,8 @@ START_TEST(references_by_hand) {
     const double m2 = -2, three = 3, q = 0.25;
     ck_assert_int_eq(clact_reference_prelu(CLACT_F32, 0, NULL, 1, &q, &m2, y), CLACT_OK);
     ck_assert_double_eq(y[0], -0.5);
-    ck_assert_int_eq(clact_reference_prelu_backward(CLACT_F32, 0, NULL, 1, &q, &m2, &three, NULL,
-                                                    dw),
-                     CLACT_OK);
+    ck_assert_int_eq(
+        clact_reference_prelu_backward(CLACT_F32, 0, NULL, 1, &q, &m2, &three, NULL, dw), CLACT_OK);
     ck_assert_double_eq(dw[0], -6);
     ck_assert_int_eq(clact_reference_prelu(CLACT_F32, 1, s4, 3, w, x4, y4), CLACT_INVALID_ARGUMENT);
     ck_assert_int_eq(clact_reference_prelu_backward(CLACT_F32, 1, s4, 1, w, x4, g4, NULL, NULL),

@@ -438,7 +438,8 @@ with tempfile.TemporaryDirectory() as d:
     dy = rng.uniform(-2, 2, (3, 4, 3)).astype(np.float32)
     np.save(p("dy.npy"), dy)
     r = run("backward", "glu", p("x.npy"), p("dy.npy"), p("dx.npy"))
-    a64, b64, g64 = x[..., :3].astype(np.float64), x[..., 3:].astype(np.float64), dy.astype(np.float64)
+    a64, b64 = x[..., :3].astype(np.float64), x[..., 3:].astype(np.float64)
+    g64 = dy.astype(np.float64)
     want = np.concatenate([g64 * sig(b64), g64 * a64 * sig(b64) * sig(-b64)], axis=-1)
     check("backward glu", close(load(r, "dx.npy"), want, 1e-6), r.stderr)
     # prelu with a weight per channel (dimension 1, 4 channels), with one weight as W.npy of

@@ -9,8 +9,8 @@ special values among them (fresh seed each run, printed; CLACT_TEST_SEED repeats
   - prelu with one weight and with one per channel (dimension 1), 1-d to 4-d, a NaN weight
     among them: forward, dx, and the weights' gradient (--weight-grad).
 Rules, as tests/torch_backward.py's:
-  - NaN where PyTorch gives NaN and nowhere else, ±inf exactly where PyTorch gives ±inf, except the
-    documented deviations (include/clact/clact.h, clact_glu and clact_glu_backward): an infinite a
+  - NaN where PyTorch gives NaN and nowhere else, ±inf exactly where PyTorch gives ±inf, except
+    the documented deviations (include/clact/clact.h, clact_glu and clact_glu_backward): an infinite a
     or dy meets the factor (sigmoid(b), or the derivative a sigmoid(b) sigmoid(-b)) rounded to the
     compute type, where PyTorch's float sigmoid is already 0 (b < -88.72; -709.78 in double) or its
     1 - s is (b > 16.6; 36.7 in double): there clact gives ±inf where PyTorch gives NaN, until the

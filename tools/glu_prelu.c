@@ -35,9 +35,9 @@ static int glu_dim(const clact_cli_op_args *a, const clact_npy *x, int *dim) {
                               a->cmd, d, nd, -nd, nd - 1);
     *dim = (int)(d < 0 ? d + nd : d);
     if (x->shape[*dim] % 2)
-        return clact_cli_fail(EXIT_USAGE,
-                              "%s: glu: halving dimension must be even, but dimension %d is size %zu",
-                              a->cmd, *dim, x->shape[*dim]);
+        return clact_cli_fail(
+            EXIT_USAGE, "%s: glu: halving dimension must be even, but dimension %d is size %zu",
+            a->cmd, *dim, x->shape[*dim]);
     return EXIT_OK;
 }
 
@@ -110,8 +110,9 @@ static int dev_put(clact_context *ctx, dev_array *d, const clact_npy *src, size_
         return clact_cli_fail(EXIT_RUNTIME, "out of memory");
     err = clEnqueueWriteBuffer(clact_context_queue(ctx), d->mem, CL_TRUE, 0, bytes, d->host, 0,
                                NULL, NULL);
-    return err == CL_SUCCESS ? EXIT_OK
-                             : clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+    return err == CL_SUCCESS
+               ? EXIT_OK
+               : clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
 }
 
 /* Read d back (after `done`) into a new array of the file's dtype in *data. */
@@ -155,8 +156,9 @@ static int op_failed(clact_context *ctx, clact_status st) {
 
 static double event_ms(cl_event e) {
     cl_ulong t0 = 0, t1 = 0;
-    if (e && clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ==
-                 CL_SUCCESS &&
+    if (e &&
+        clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ==
+            CL_SUCCESS &&
         clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS)
         return (double)(t1 - t0) * 1e-6;
     return 0;
@@ -235,7 +237,7 @@ int clact_cli_glu_prelu_apply(clact_context *ctx, const clact_cli_op_args *a, cl
 static int read_pair(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
                      clact_dtype *file_dtype) {
     char err[1024];
-    clact_dtype dt_dy;
+    clact_dtype dt_dy = CLACT_F32;
     memset(dy, 0, sizeof *dy);
     if (clact_npy_read(a->file[0], x, err, sizeof err) != CLACT_OK)
         return clact_cli_fail(EXIT_USAGE, "%s", err);
@@ -303,8 +305,7 @@ static int run_backward(clact_context *ctx, const clact_cli_op_args *a, clact_np
 
 /* DX.npy (x's shape) and DW.npy (the weight's shape), both or neither: a failed second write
  * removes the first. */
-static int write_grads(const clact_cli_op_args *a, clact_npy *x, void *dx, clact_npy *w,
-                       void *dw) {
+static int write_grads(const clact_cli_op_args *a, clact_npy *x, void *dx, clact_npy *w, void *dw) {
     char err[1024];
     npy_take(x, dx, x->count);
     if (clact_npy_write(a->file[2], x, err, sizeof err) != CLACT_OK)
@@ -333,8 +334,8 @@ int clact_cli_glu_prelu_backward(const clact_cli_op_args *a) {
         code = clact_cli_context(&ctx, a->device);
     void *dx = NULL, *dw = NULL;
     if (code == EXIT_OK)
-        code = run_backward(ctx, a, &x, &dy, &w, file_dtype,
-                            a->dtype_given ? a->dtype : file_dtype, &dx, &dw);
+        code = run_backward(ctx, a, &x, &dy, &w, file_dtype, a->dtype_given ? a->dtype : file_dtype,
+                            &dx, &dw);
     if (code == EXIT_OK)
         code = write_grads(a, &x, dx, &w, dw);
     else {
