@@ -21,9 +21,11 @@ static double now_ms(void) {
 }
 
 /* The files of each program, concatenated in this order. */
-static const char *const program_files[CLACT__PROGRAM_COUNT][10] = {
+enum { MAX_FILES = 10 }; /* per program, with the NULL that ends the list */
+static const char *const program_files[CLACT__PROGRAM_COUNT][MAX_FILES] = {
     [CLACT__PROGRAM_ACTIVATION] = {"prelude.cl", "activation.cl", "activation_backward.cl",
-                                   "rrelu.cl", "dense.cl", "stats.cl", NULL},
+                                   "rrelu.cl", "dense.cl", "stats.cl", "glu.cl", "prelu.cl",
+                                   NULL},
     [CLACT__PROGRAM_SOFTMAX] = {"prelude.cl", "reduce.cl", "softmax.cl", NULL},
     [CLACT__PROGRAM_LOSS] = {"prelude.cl", "reduce.cl", "loss.cl", NULL},
     [CLACT__PROGRAM_OPTIM] = {"prelude.cl", "optim.cl", NULL},
@@ -163,8 +165,8 @@ static void program_release(clact__program *p) {
 /* A program's sources: the embedded copies, or the files in CLACT_KERNEL_DIR (owned[i] then holds
  * what to free). */
 typedef struct sources {
-    const char *text[8];
-    char *owned[8];
+    const char *text[MAX_FILES];
+    char *owned[MAX_FILES];
     cl_uint count;
 } sources;
 

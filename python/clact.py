@@ -124,6 +124,14 @@ _sig(_lib, "clact_dense_backward", _i32, _p, ctypes.POINTER(_DenseDesc), _i32, _
      ctypes.POINTER(_p))
 _sig(_lib, "clact_softmax", _i32, _p, _i32, _u32, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz,
      _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_glu", _i32, _p, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz, _p, _sz, _u32,
+     ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_glu_backward", _i32, _p, _i32, _i32, ctypes.POINTER(_sz), _i32, _p, _sz, _p, _sz,
+     _p, _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_prelu", _i32, _p, _i32, _i32, ctypes.POINTER(_sz), _sz, _p, _sz, _p, _sz, _p,
+     _sz, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
+_sig(_lib, "clact_prelu_backward", _i32, _p, _i32, _i32, ctypes.POINTER(_sz), _sz, _p, _sz, _p,
+     _sz, _p, _sz, _p, _sz, _p, _sz, _u32, _u32, ctypes.POINTER(_p), ctypes.POINTER(_p))
 _sig(_lib, "clact_context_check", _i32, _p)
 _sig(_lib, "clact_cross_entropy_default", _CEDesc)
 _sig(_lib, "clact_cross_entropy", _i32, _p, ctypes.POINTER(_CEDesc), _i32, _i32,
@@ -341,6 +349,61 @@ class Context:
                                        y_offset, nw, wl, ctypes.byref(ev)))
         return cl.Event.from_int_ptr(ev.value, retain=False)
 
+    def glu_buffers(self, x, y, shape, dim=-1, dtype="f32", x_offset=0, y_offset=0,
+                    wait_for=None):
+        """Enqueue ``F.glu`` over ``dim`` of a C-order tensor of ``shape`` (its size along dim
+        even) in pyopencl Buffers; y holds half as many elements. Returns a ``pyopencl.Event``."""
+        cl = self._pyopencl()
+        shp = (_sz * len(shape))(*shape)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_glu(self._h, _DTYPES[dtype], len(shape), shp, dim, x.int_ptr,
+                                   x_offset, y.int_ptr, y_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    def glu_backward_buffers(self, x, dy, dx, shape, dim=-1, dtype="f32", x_offset=0,
+                             dy_offset=0, dx_offset=0, wait_for=None):
+        """Enqueue GLU's gradient dx (x's shape; may be x itself) from x and the output gradient
+        dy, on pyopencl Buffers. Returns a ``pyopencl.Event``."""
+        cl = self._pyopencl()
+        shp = (_sz * len(shape))(*shape)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_glu_backward(self._h, _DTYPES[dtype], len(shape), shp, dim,
+                                            x.int_ptr, x_offset, dy.int_ptr, dy_offset,
+                                            dx.int_ptr, dx_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    def prelu_buffers(self, x, weight, y, shape, num_parameters=1, dtype="f32", x_offset=0,
+                      weight_offset=0, y_offset=0, wait_for=None):
+        """Enqueue ``nn.PReLU(num_parameters)`` on a tensor of ``shape`` in pyopencl Buffers:
+        weight holds num_parameters values (1, or shape[1]); y may be x. Returns an Event."""
+        cl = self._pyopencl()
+        shp = (_sz * max(len(shape), 1))(*shape)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_prelu(self._h, _DTYPES[dtype], len(shape), shp, num_parameters,
+                                     weight.int_ptr, weight_offset, x.int_ptr, x_offset, y.int_ptr,
+                                     y_offset, nw, wl, ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
+    def prelu_backward_buffers(self, x, weight, dy, shape, dx=None, dw=None, num_parameters=1,
+                               accumulate=False, dtype="f32", x_offset=0, weight_offset=0,
+                               dy_offset=0, dx_offset=0, dw_offset=0, wait_for=None):
+        """Enqueue PReLU's gradients on pyopencl Buffers: dx (x's shape; may be x or dy) and dw
+        (num_parameters values; added to with accumulate), either one None. Returns an Event."""
+        cl = self._pyopencl()
+        shp = (_sz * max(len(shape), 1))(*shape)
+        nw, wl = _waits(wait_for)
+        ev = _p()
+        self._check(_lib.clact_prelu_backward(
+            self._h, _DTYPES[dtype], len(shape), shp, num_parameters, weight.int_ptr,
+            weight_offset, x.int_ptr, x_offset, dy.int_ptr, dy_offset,
+            dx.int_ptr if dx is not None else None, dx_offset,
+            dw.int_ptr if dw is not None else None, dw_offset, 1 if accumulate else 0, nw, wl,
+            ctypes.byref(ev)))
+        return cl.Event.from_int_ptr(ev.value, retain=False)
+
     # --- NumPy ------------------------------------------------------------------------------
     def _run(self, arrays, outputs, launch):
         """Copy arrays to new device buffers, run launch(buffers) -> event, read outputs
@@ -420,6 +483,92 @@ class Context:
 
         self._run([a, g], [1], launch)
         return back(g) if back else g
+
+    def glu(self, x, dim=-1, dtype=None):
+        """``F.glu(x, dim)`` as a new NumPy array: x's shape with dim halved (its size must be
+        even); dtypes as forward."""
+        a, dt, back = self._prepare(x, dtype)
+        shape = a.shape
+        out = list(shape)
+        if shape and -len(shape) <= dim < len(shape):
+            out[dim] //= 2
+        y = np.zeros(out, a.dtype)
+        shp = (_sz * max(len(shape), 1))(*shape)
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_glu(self._h, _DTYPES[dt], len(shape), shp, dim, b[0], 0, b[1],
+                                       0, 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a, y], [1], launch)
+        return back(y) if back else y
+
+    def glu_backward(self, x, dy, dim=-1, dtype=None):
+        """GLU's gradient at x for the output gradient dy (x's shape with dim halved), as
+        torch.autograd gives it: a new array of x's shape."""
+        a, dt, back = self._prepare(x, dtype)
+        g, _, _ = self._prepare(dy, dt if dtype is None else dtype)
+        shape = a.shape
+        half = list(shape)
+        if shape and -len(shape) <= dim < len(shape):
+            half[dim] //= 2
+        if list(g.shape) != half:
+            raise Error("INVALID_ARGUMENT", f"dy {g.shape} is not glu's output shape for x "
+                                            f"{a.shape} and dim {dim}")
+        dx = np.zeros_like(a)
+        shp = (_sz * max(len(shape), 1))(*shape)
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_glu_backward(self._h, _DTYPES[dt], len(shape), shp, dim, b[0],
+                                                0, b[1], 0, b[2], 0, 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a, g, dx], [2], launch)
+        return back(dx) if back else dx
+
+    def _prelu_inputs(self, x, weight, dtype):
+        a, dt, back = self._prepare(x, dtype)
+        w, _, _ = self._prepare(weight, dt if dtype is None else dtype)
+        if w.ndim > 1:
+            raise Error("INVALID_ARGUMENT", f"weight has shape {w.shape}: it must be 0-d or 1-d")
+        return a, w.reshape(-1), dt, back, (_sz * max(a.ndim, 1))(*a.shape)
+
+    def prelu(self, x, weight, dtype=None):
+        """``F.prelu(x, weight)`` as a new NumPy array: weight holds 1 value, or one per channel
+        (x.shape[1]); it takes x's dtype."""
+        a, w, dt, back, shp = self._prelu_inputs(x, weight, dtype)
+        y = np.zeros_like(a)
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_prelu(self._h, _DTYPES[dt], a.ndim, shp, w.size, b[1], 0, b[0],
+                                         0, b[2], 0, 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a, w, y], [2], launch)
+        return back(y) if back else y
+
+    def prelu_backward(self, x, weight, dy, dtype=None):
+        """PReLU's gradients for the output gradient dy, as torch.autograd gives them: (dx, dw),
+        dx of x's shape, dw of weight's."""
+        a, w, dt, back, shp = self._prelu_inputs(x, weight, dtype)
+        g, _, _ = self._prepare(dy, dt if dtype is None else dtype)
+        if g.shape != a.shape:
+            raise Error("INVALID_ARGUMENT", f"x {a.shape} and dy {g.shape} differ in shape")
+        dx, dw = np.zeros_like(a), np.zeros_like(w)
+
+        def launch(b):
+            ev = _p()
+            self._check(_lib.clact_prelu_backward(
+                self._h, _DTYPES[dt], a.ndim, shp, w.size, b[1], 0, b[0], 0, b[2], 0, b[3], 0,
+                b[4], 0, 0, 0, None, ctypes.byref(ev)))
+            return ev.value
+
+        self._run([a, w, g, dx, dw], [3, 4], launch)
+        wshape = np.shape(weight)
+        return (back(dx), back(dw).reshape(wshape)) if back else (dx, dw.reshape(wshape))
 
     def _dense_desc(self, w, act, accumulate, params):
         a = _activation(act, params) if act else None

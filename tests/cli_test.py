@@ -484,5 +484,140 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("bench bad dense", ["bench", "--ops", "dense_relu_8x16"], "dense_ACT_BxIxO")
     expect_error("bench bad backward", ["bench", "--ops", "swish_backward"], "swish")
 
+# glu (its output halves dim) and prelu with a weight per channel (weight=W.npy, and its
+# gradient through backward's --weight-grad), against NumPy in float64.
+with tempfile.TemporaryDirectory() as d:
+    p = lambda name: os.path.join(d, name)
+    rng = np.random.default_rng(16)
+    x = rng.uniform(-4, 4, (3, 4, 6)).astype(np.float32)
+    np.save(p("x.npy"), x)
+    sig = lambda t: 1 / (1 + np.exp(-t))
+
+    def glu_ref(a, dim):
+        a = a.astype(np.float64)
+        h = a.shape[dim] // 2
+        return np.take(a, range(h), dim) * sig(np.take(a, range(h, 2 * h), dim))
+
+    def close(got, want, rel):
+        return got is not None and got.shape == want.shape and bool(
+            np.all(np.abs(got.astype(np.float64) - want) <= rel * np.abs(want) + 1e-30))
+
+    def load(r, name):
+        return np.load(p(name)) if r.returncode == 0 else None
+
+    for dim in ("1", "2", "-1", "-2", None):
+        r = run("apply", "glu", *([f"dim={dim}"] if dim else []), p("x.npy"), p("g.npy"))
+        g = load(r, "g.npy")
+        check(f"apply glu dim={dim}", close(g, glu_ref(x, int(dim or -1)), 1e-6)
+              and g.dtype == np.float32, r.stderr)
+    r = run("apply", "glu", "dim=1", "--summary", p("x.npy"), p("g.npy"))
+    check("glu --summary", r.returncode == 0 and "glu(dim=1)" in r.stdout
+          and "shape (3, 2, 6)" in r.stdout, r.stdout + r.stderr)
+    np.save(p("xh.npy"), x.astype(np.float16))
+    r = run("apply", "glu", p("xh.npy"), p("gh.npy"))
+    gh = load(r, "gh.npy")
+    check("glu f16 file", gh is not None and gh.dtype == np.float16 and close(
+        gh, glu_ref(x.astype(np.float16), -1), 2 ** -10), r.stderr)
+    r = run("apply", "glu", "--dtype", "bf16", p("x.npy"), p("gb.npy"))
+    gb = load(r, "gb.npy")
+    xb = x.view(np.uint32)
+    xb = (((xb + 0x7FFF + ((xb >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(np.float32)
+    check("glu --dtype bf16", gb is not None and gb.dtype == np.float32
+          and np.all((gb.view(np.uint32) & 0xFFFF) == 0) and close(gb, glu_ref(xb, -1), 2 ** -7),
+          r.stderr)
+    np.save(p("e.npy"), np.zeros((0, 4), np.float32))
+    r = run("apply", "glu", p("e.npy"), p("ge.npy"))
+    check("glu empty", r.returncode == 0 and load(r, "ge.npy").shape == (0, 2), r.stderr)
+    # backward glu: dy of the output's shape, dx of the input's.
+    dy = rng.uniform(-2, 2, (3, 4, 3)).astype(np.float32)
+    np.save(p("dy.npy"), dy)
+    r = run("backward", "glu", p("x.npy"), p("dy.npy"), p("dx.npy"))
+    a64, b64 = x[..., :3].astype(np.float64), x[..., 3:].astype(np.float64)
+    g64 = dy.astype(np.float64)
+    want = np.concatenate([g64 * sig(b64), g64 * a64 * sig(b64) * sig(-b64)], axis=-1)
+    check("backward glu", close(load(r, "dx.npy"), want, 1e-6), r.stderr)
+    # prelu with a weight per channel (dimension 1, 4 channels), with one weight as W.npy of
+    # shape (1,) and 0-d, and the number: products exact in float32, as NumPy's.
+    w = rng.uniform(-1, 1, 4).astype(np.float32)
+    np.save(p("w.npy"), w)
+    np.save(p("w1.npy"), np.array([0.3], np.float32))
+    np.save(p("w0.npy"), np.float32(0.3))
+    r = run("apply", "prelu", "weight=" + p("w.npy"), "--summary", p("x.npy"), p("y.npy"))
+    want = np.where(x > 0, x, w[None, :, None] * x)
+    check("apply prelu weight=W.npy", r.returncode == 0 and np.array_equal(load(r, "y.npy"), want)
+          and "prelu(weight=" in r.stdout, r.stdout + r.stderr)
+    for wf in ("w1.npy", "w0.npy"):
+        r = run("apply", "prelu", "weight=" + p(wf), p("x.npy"), p("y.npy"))
+        check("apply prelu " + wf, r.returncode == 0 and np.array_equal(
+            load(r, "y.npy"), np.where(x > 0, x, np.float32(0.3) * x)), r.stderr)
+    gp = rng.uniform(-2, 2, x.shape).astype(np.float32)
+    np.save(p("gp.npy"), gp)
+    r = run("backward", "prelu", "weight=" + p("w.npy"), "--weight-grad", p("dw.npy"), p("x.npy"),
+            p("gp.npy"), p("dxp.npy"))
+    dw_want = np.where(x > 0, 0, x.astype(np.float64) * gp).sum(axis=(0, 2))
+    check("backward prelu dx", r.returncode == 0 and np.array_equal(
+        load(r, "dxp.npy"), np.where(x > 0, gp, w[None, :, None] * gp)), r.stderr)
+    check("backward prelu dw", r.returncode == 0 and load(r, "dw.npy").shape == (4,)
+          and close(load(r, "dw.npy"), dw_want, 2 ** -23), r.stderr)
+    r = run("backward", "prelu", "weight=0.3", "--weight-grad=" + p("dw1.npy"), p("x.npy"),
+            p("gp.npy"), p("dx1.npy"))
+    check("backward prelu weight=V --weight-grad", r.returncode == 0
+          and load(r, "dw1.npy").shape == (1,) and close(
+              load(r, "dw1.npy"), np.array([np.where(x > 0, 0, x.astype(np.float64) * gp).sum()]),
+              2 ** -23), r.stderr)
+    r = run("backward", "prelu", "weight=" + p("w0.npy"), "--weight-grad", p("dw0.npy"),
+            p("x.npy"), p("gp.npy"), p("dx0.npy"))
+    check("backward prelu 0-d weight", r.returncode == 0 and load(r, "dw0.npy").shape == ()
+          and np.array_equal(load(r, "dx0.npy"), np.where(x > 0, gp, np.float32(0.3) * gp)),
+          r.stderr)
+    r = run("backward", "prelu", "weight=" + p("w.npy"), "--dtype", "f64", p("x.npy"),
+            p("gp.npy"), p("dxd.npy"))
+    check("backward prelu dx alone, --dtype f64", r.returncode == 0 and np.array_equal(
+        load(r, "dxd.npy"), np.where(x > 0, gp, w[None, :, None] * gp)), r.stderr)
+    # Errors: exit 2, one line, no output (neither DX nor DW) left behind.
+    out, dwo = p("out.npy"), p("dwo.npy")
+    np.save(p("odd.npy"), np.zeros((3, 5), np.float32))
+    np.save(p("s.npy"), np.float32(1))
+    np.save(p("w3.npy"), np.ones(3, np.float32))
+    np.save(p("w64.npy"), w.astype(np.float64))
+    np.save(p("w2d.npy"), np.ones((2, 2), np.float32))
+    expect_error("glu odd", ["apply", "glu", p("odd.npy"), out], "dimension 1 is size 5", out=out)
+    expect_error("glu odd dim 0", ["apply", "glu", "dim=0", p("x.npy"), out],
+                 "dimension 0 is size 3", out=out)
+    expect_error("glu dim range", ["apply", "glu", "dim=3", p("x.npy"), out], "out of range",
+                 out=out)
+    expect_error("glu dim not integer", ["apply", "glu", "dim=1.5", p("x.npy"), out], "integer",
+                 out=out)
+    expect_error("glu 0-d", ["apply", "glu", p("s.npy"), out], "scalars", out=out)
+    expect_error("backward glu dy shape", ["backward", "glu", p("x.npy"), p("gp.npy"), out],
+                 "shape", out=out)
+    expect_error("backward glu odd", ["backward", "glu", "dim=0", p("x.npy"), p("dy.npy"), out],
+                 "even", out=out)
+    expect_error("glu --weight-grad", ["backward", "glu", "--weight-grad", dwo, p("x.npy"),
+                                       p("dy.npy"), out], "--weight-grad", out=out)
+    expect_error("prelu weights", ["apply", "prelu", "weight=" + p("w3.npy"), p("x.npy"), out],
+                 "3 weights", out=out)
+    expect_error("prelu weight dtype", ["apply", "prelu", "weight=" + p("w64.npy"), p("x.npy"),
+                                        out], "<f8", out=out)
+    expect_error("prelu weight 2-d", ["apply", "prelu", "weight=" + p("w2d.npy"), p("x.npy"),
+                                      out], "0-d or 1-d", out=out)
+    expect_error("prelu weight missing", ["apply", "prelu", "weight=" + p("none.npy"), p("x.npy"),
+                                          out], "none.npy", out=out)
+    expect_error("prelu weights on 0-d", ["apply", "prelu", "weight=" + p("w.npy"), p("s.npy"),
+                                          out], "4 weights", out=out)
+    expect_error("prelu weight nan", ["apply", "prelu", "weight=nan", p("x.npy"), out], "nan",
+                 out=out)
+    expect_error("apply --weight-grad", ["apply", "prelu", "--weight-grad", dwo, p("x.npy"), out],
+                 "--weight-grad", out=out)
+    expect_error("--weight-grad without value", ["backward", "prelu", p("x.npy"), p("gp.npy"),
+                                                 out, "--weight-grad"], "needs a value", out=out)
+    expect_error("relu --weight-grad", ["backward", "relu", "--weight-grad", dwo, p("x.npy"),
+                                        p("gp.npy"), out], "--weight-grad", out=out)
+    expect_error("backward prelu dy shape", ["backward", "prelu", "weight=" + p("w.npy"),
+                                             p("x.npy"), p("dy.npy"), out], "shape", out=out)
+    expect_error("unwritable dw", ["backward", "prelu", "weight=" + p("w.npy"), "--weight-grad",
+                                   p("no/dir/dw.npy"), p("x.npy"), p("gp.npy"), out], "dw.npy",
+                 out=out)
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "glu_prelu.h"
 #include "npy.h"
 #include "op_args.h"
 
@@ -147,6 +148,10 @@ int clact_cli_backward_main(int argc, char **argv) {
     int code = clact_cli_parse_op("backward", 3, argc, argv, &a);
     if (code == EXIT_OK && a.summary)
         code = clact_cli_fail(EXIT_USAGE, "backward: --summary is an option of apply");
+    if (code == EXIT_OK && a.weight_grad && a.act.op != CLACT_PRELU)
+        code = clact_cli_fail(EXIT_USAGE, "backward: --weight-grad is an option of prelu");
+    if (code == EXIT_OK && clact_cli_glu_prelu(&a))
+        return clact_cli_glu_prelu_backward(&a);
     clact_npy x, dy;
     clact_dtype file_dtype = CLACT_F32;
     if (code != EXIT_OK || (code = read_inputs(&a, &x, &dy, &file_dtype)) != EXIT_OK)

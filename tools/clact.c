@@ -12,6 +12,7 @@
 #include "clact/clact.h"
 #include "cli.h"
 #include "convert.h"
+#include "glu_prelu.h"
 #include "npy.h"
 #include "op_args.h"
 
@@ -62,9 +63,13 @@ static void activation_item(char *buf, size_t len, clact_op op) {
     int n = clact_op_param_count(op);
     for (int k = 0; k < n && used < len; ++k) {
         char value[32];
-        format_default(value, sizeof value, def.param[k]);
-        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (",
-                                 clact_op_param_name(op, k), value, k + 1 == n ? ")" : "");
+        const char *name = clact_op_param_name(op, k);
+        if (!strcmp(name, "dim")) /* an integer, as in PyTorch */
+            snprintf(value, sizeof value, "%d", (int)def.param[k]);
+        else
+            format_default(value, sizeof value, def.param[k]);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : " (", name,
+                                 value, k + 1 == n ? ")" : "");
     }
     if (op == CLACT_GELU && used < len)
         snprintf(buf + used, len - used, " (approximate=none|tanh)");
@@ -83,6 +88,10 @@ static void usage(FILE *out) {
             "                   [--summary] IN.npy OUT.npy\n"
             "       clact backward OP [NAME=VALUE ...] [--dtype %s] [--device SPEC]\n"
             "                   X.npy DY.npy DX.npy    (the gradient, as torch.autograd)\n"
+            "       clact apply|backward prelu weight=W.npy [--weight-grad DW.npy] ...\n"
+            "                   (a weight per channel, nn.PReLU(C)'s: W.npy 0-d or 1-d, 1 or\n"
+            "                   shape[1] values of X's dtype; backward --weight-grad also writes\n"
+            "                   the weights' gradient, of W's shape, or (1,) for weight=V)\n"
             "       clact bench [--ops LIST] [--sizes LIST] [--dtype LIST] [--device SPEC]\n"
             "                   [--format table|csv|json] [--quick]\n"
             "       clact plot OPS [NAME=VALUE ...] [--range A,B] [--grad] [--ylim A,B]\n"
@@ -99,7 +108,7 @@ static void usage(FILE *out) {
             "       clact --version\n"
             "\n"
             "OP (NAME=VALUE parameters, with PyTorch's defaults; D: the dimension to normalise\n"
-            "over):\n    ",
+            "over, or for glu to halve: OUT.npy and DY.npy are half as long there):\n    ",
             dtypes, dtypes, dtypes);
     usage_list list = {out, 4, 0};
     char item[256];
@@ -304,6 +313,8 @@ static void print_summary(const clact_cli_op_args *a, const clact_npy *y, clact_
     clGetDeviceInfo(clact_context_device(ctx), CL_DEVICE_NAME, sizeof name - 1, name, NULL);
     if (a->is_softmax) {
         printf("%s(dim=%ld)", a->op_name, a->dim);
+    } else if (a->weight_file) {
+        printf("prelu(weight=%s)", a->weight_file);
     } else {
         printf("%s", clact_op_name(a->act.op));
         for (int k = 0; k < clact_op_param_count(a->act.op); ++k)
@@ -344,6 +355,8 @@ static int convert_and_run(clact_context *ctx, const clact_cli_op_args *a, clact
 static int cmd_apply(int argc, char **argv) {
     clact_cli_op_args a;
     int code = clact_cli_parse_op("apply", 2, argc, argv, &a);
+    if (code == EXIT_OK && a.weight_grad)
+        code = clact_cli_fail(EXIT_USAGE, "apply: --weight-grad is an option of backward prelu");
     if (code != EXIT_OK)
         return code;
     char err[1024];
@@ -357,6 +370,12 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     clact_dtype dtype = a.dtype_given ? a.dtype : file_dtype;
+    clact_npy w; /* prelu's weights from a file (glu_prelu.c) */
+    int shaped = clact_cli_glu_prelu(&a);
+    if (shaped && (code = clact_cli_glu_prelu_prepare(&a, &x, file_dtype, &w)) != EXIT_OK) {
+        clact_npy_free(&x);
+        return code;
+    }
     long nd = x.ndim ? x.ndim : 1;
     if (a.is_softmax && (a.dim < -nd || a.dim >= nd)) {
         code = clact_cli_fail(
@@ -371,7 +390,9 @@ static int cmd_apply(int argc, char **argv) {
         return code;
     }
     double kernel_ms = 0;
-    if (x.count)
+    if (shaped)
+        code = clact_cli_glu_prelu_apply(ctx, &a, &x, &w, file_dtype, dtype, &kernel_ms);
+    else if (x.count)
         code = convert_and_run(ctx, &a, &x, file_dtype, dtype, &kernel_ms);
     if (code == EXIT_OK) {
         ns = clact_npy_write(a.file[1], &x, err, sizeof err);
@@ -382,6 +403,8 @@ static int cmd_apply(int argc, char **argv) {
         print_summary(&a, &x, file_dtype, dtype, ctx, kernel_ms);
     clact_context_destroy(ctx);
     clact_npy_free(&x);
+    if (shaped)
+        clact_npy_free(&w);
     return code;
 }
 

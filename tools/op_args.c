@@ -147,7 +147,9 @@ static int parse_activation(clact_cli_op_args *a, const char **params, int n,
         if (seen[idx]++)
             return clact_cli_fail(EXIT_USAGE, "%s: parameter '%.*s' given twice", a->cmd, (int)klen,
                                   params[i]);
-        if (!parse_number(value, &a->act.param[idx]))
+        if (a->act.op == CLACT_PRELU && idx == 0 && !parse_number(value, &a->act.param[0]))
+            a->weight_file = value; /* prelu's weight=W.npy: a weight per channel */
+        else if (!parse_number(value, &a->act.param[idx]))
             return clact_cli_fail(EXIT_USAGE, "%s: parameter '%.*s': '%s' is not a number", a->cmd,
                                   (int)klen, params[i], value);
     }
@@ -183,13 +185,17 @@ int clact_cli_parse_op(const char *cmd, int nfiles, int argc, char **argv, clact
     a->cmd = cmd;
     for (int i = 0; i < argc && code == EXIT_OK; ++i) {
         const char *s = argv[i];
-        if (!strcmp(s, "--dtype") || !strcmp(s, "--device")) {
+        if (!strcmp(s, "--dtype") || !strcmp(s, "--device") || !strcmp(s, "--weight-grad")) {
             if (i + 1 >= argc)
                 return clact_cli_fail(EXIT_USAGE, "%s: %s needs a value", a->cmd, s);
             if (!strcmp(s, "--device"))
                 a->device = argv[++i];
+            else if (!strcmp(s, "--weight-grad"))
+                a->weight_grad = argv[++i];
             else
                 code = parse_dtype(a, argv[++i]);
+        } else if (!strncmp(s, "--weight-grad=", 14)) {
+            a->weight_grad = s + 14;
         } else if (!strncmp(s, "--dtype=", 8)) {
             code = parse_dtype(a, s + 8);
         } else if (!strncmp(s, "--device=", 9)) {

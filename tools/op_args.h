@@ -17,6 +17,8 @@ typedef struct clact_cli_op_args {
     int is_softmax; /* softmax, log_softmax or softmin: then kind and dim, not act */
     clact_softmax_kind kind;
     long dim;
+    const char *weight_file; /* prelu: weight=W.npy (a weight per channel) instead of a number */
+    const char *weight_grad; /* backward prelu: --weight-grad DW.npy, the weight's gradient */
 } clact_cli_op_args;
 
 /* Parse `OP [NAME=VALUE ...] [--dtype D] [--device SPEC] [--summary] FILE...` with nfiles files

@@ -613,9 +613,13 @@ CLACT_API clact_status clact_backward(clact_context *ctx, const clact_activation
 /**
  * Enqueue GLU (`F.glu(x, dim)`): the input's dimension @p dim (negative counts from the end) is
  * split into halves a and b, and `y = a * sigmoid(b)`, with y of the input's shape but half the
- * size along @p dim. The product is exact where sigmoid(b) alone would underflow (a * sigmoid(b)
- * with b < -88 is a normal float when |a| is large); a = ±inf with b = -inf gives NaN (inf * 0),
- * as PyTorch.
+ * size along @p dim. The product is exact (a few ulp) where sigmoid(b) alone would underflow:
+ * `1e30 * sigmoid(-100)` is 3.7e-14, where PyTorch's float sigmoid, 0 from b < -88.72, gives 0.
+ * An infinite a takes sigmoid(b) rounded to the compute type: NaN (inf * 0) where that is 0
+ * (b = -inf, as PyTorch; and b < -103.97 in float, b < -745.13 in double), ±inf elsewhere. One
+ * deviation follows: for b in [-103.97, -88.72) in float ([-745.13, -709.78) in double), where
+ * PyTorch's sigmoid has already rounded to 0, PyTorch gives NaN and clact ±inf. NaN in a or b
+ * gives NaN.
  *
  * @param ndim, shape the input's shape, 1 <= ndim <= ::CLACT_MAX_DIMS; `shape[dim]` must be even
  *        (PyTorch: "Halving dimension must be even"); other dimensions may be 0 (then only a
@@ -633,7 +637,18 @@ CLACT_API clact_status clact_glu(clact_context *ctx, clact_dtype dtype, int ndim
 
 /**
  * Enqueue GLU's backward: with s = sigmoid(b), `da = dy * s` and `db = dy * a * s * (1 - s)`
- * (1 - s formed as sigmoid(-b), never by subtraction), into @p dx of the input's shape.
+ * (1 - s formed as sigmoid(-b), never by subtraction: PyTorch's 1 - s is 0 from b = 16.6 in
+ * float), into @p dx of the input's shape. da is exact as the forward's product is; db's four
+ * factors are multiplied without intermediate overflow or underflow, so it is right wherever it
+ * is a float (dy = a = 1e30, b = -100 gives 3.7e16). Where dy is infinite (da), or dy or a is
+ * (db), the gradient is dy times the derivative, s or `a s (1 - s)`, rounded to the compute type
+ * first (an infinite a: times s (1 - s) rounded), as ::clact_backward forms `dy * f'(x)` and as
+ * PyTorch multiplies: NaN where that is 0 (or dy is), ±inf elsewhere. PyTorch's float s (1 - s) is
+ * also 0 where its 1 - s cancels (b > 16.6 in float, 36.7 in double) and where its s is 0
+ * (b < -88.72; -709.78), so it gives NaN there where clact, from the exact derivative, gives ±inf
+ * (for |b| up to 103.97 in float, 745.13 in double, with an infinite a; with an infinite dy
+ * while `a s (1 - s)` is still a float). The measured cases agree: `glu([inf, 1, -inf, nan])` is
+ * [nan, nan], its gradient for dy = 1 [0, nan, nan, nan].
  * @param x, x_offset the forward's input; @param dy, dy_offset the gradient of the output (half
  *        the size along @p dim); @param dx, dx_offset the input's gradient, which may be the same
  *        elements as x (in place) and must not overlap dy otherwise.
@@ -647,11 +662,15 @@ CLACT_API clact_status clact_glu_backward(clact_context *ctx, clact_dtype dtype,
 
 /**
  * Enqueue PReLU (`nn.PReLU(num_parameters)`): `y = x > 0 ? x : w[c] * x`, c the index along
- * dimension 1 (the channel) when @p num_parameters > 1, else every element uses w[0].
+ * dimension 1 (the channel) when @p num_parameters > 1, else every element uses w[0]. The product
+ * is rounded once (exact in f16 and bf16 before the store); NaN x gives NaN, as any w (NaN too)
+ * is accepted, as PyTorch does.
  *
- * @param ndim, shape the input's shape, 0 <= ndim <= ::CLACT_MAX_DIMS (0: one element).
- * @param num_parameters 1, or `shape[1]` (which needs ndim >= 2), as PyTorch requires ("Mismatch
- *        of parameter numbers and input channel size").
+ * @param ndim, shape the input's shape, 0 <= ndim <= ::CLACT_MAX_DIMS (0: one element, and
+ *        @p shape may then be NULL); an empty shape enqueues only a marker.
+ * @param num_parameters 1, or `shape[1]` (which needs ndim >= 2; 0 only when `shape[1]` is),
+ *        as PyTorch requires ("Mismatch of parameter numbers and input channel size": a 1-d input
+ *        has channel size 1, a 0-d input only one weight).
  * @param weight, weight_offset the num_parameters weights, in the input's dtype.
  * @param x, x_offset, y, y_offset input and output; in place (same buffer and offset) is allowed,
  *        partial overlap is not.
@@ -670,9 +689,19 @@ CLACT_API clact_status clact_prelu(clact_context *ctx, clact_dtype dtype, int nd
 #define CLACT_PRELU_ACCUMULATE 1u
 
 /**
- * Enqueue PReLU's backward: `dx = x > 0 ? dy : w[c] * dy` and the weight's gradient
- * `dw[c] = sum over the elements of channel c of (x > 0 ? 0 : x * dy)`, accumulated in the
- * compute type with compensation (float for f32, f16, bf16; double for f64), then rounded once.
+ * Enqueue PReLU's backward: `dx = x > 0 ? dy : w[c] * dy` (NaN x: w * dy, as PyTorch) and the
+ * weight's gradient `dw[c] = sum over the elements of channel c of (x > 0 ? 0 : x * dy)`,
+ * accumulated in the compute type with compensation (float for f32, f16, bf16; double for f64:
+ * each product split exactly into two, the sums compensated, Ogita, Rump and Oishi's Dot2), then
+ * rounded once (to f16 and bf16 through round-to-odd, so that the store's is the one rounding):
+ * within u |S| + 8 (n u)^2 sum |x dy| of the exact sum S (u the compute type's unit roundoff, n
+ * the channel's elements), however much the terms cancel. Infinite or NaN terms decide the sum as
+ * in any sum (NaN; +inf and -inf: NaN); finite terms whose sum overflows give ±inf. An empty input
+ * gives dw = 0 (autograd's sum over no elements), or leaves it as it is with
+ * ::CLACT_PRELU_ACCUMULATE. dw takes two kernels, neither of them one work-group over everything:
+ * work-groups over parts of each channel write their compensated sums to the context's scratch
+ * buffer (and dx, when wanted), then one work-group per channel merges them into dw; the second
+ * waits for the first by event, so out-of-order queues are fine.
  *
  * @param dx, dx_offset the input's gradient, or NULL for dw alone; may be the same elements as
  *        x or dy (in place).
@@ -1171,7 +1200,8 @@ CLACT_API clact_status clact_reference_backward(const clact_activation *act, cla
  * ((word 0 << 32 | word 1) >> 11) 2^-53 (f64), by one fma in the compute type. NULL is ignored.
  */
 CLACT_API void clact_reference_philox(cl_uint counter[4], unsigned long long key);
-/** GLU on host arrays of the input's shape (see ::clact_glu); y has half the elements. */
+/** GLU on host arrays of the input's shape (see ::clact_glu, with its rule for infinite a); y
+ * has half the elements. In long double, rounded once to double. */
 CLACT_API clact_status clact_reference_glu(clact_dtype dtype, int ndim, const size_t *shape,
                                            int dim, const double *x, double *y);
 /** GLU's backward on host arrays (see ::clact_glu_backward). */
@@ -1183,7 +1213,8 @@ CLACT_API clact_status clact_reference_prelu(clact_dtype dtype, int ndim, const 
                                              size_t num_parameters, const double *weight,
                                              const double *x, double *y);
 /** PReLU's backward on host arrays (see ::clact_prelu_backward; dw summed exactly, in long
- * double); dx or dw may be NULL. */
+ * double, products split with fmal, compensated); dx or dw may be NULL, not both. dw receives the
+ * sums: for ::CLACT_PRELU_ACCUMULATE, add the old values to them. */
 CLACT_API clact_status clact_reference_prelu_backward(clact_dtype dtype, int ndim,
                                                       const size_t *shape, size_t num_parameters,
                                                       const double *weight, const double *x,

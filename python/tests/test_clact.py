@@ -278,6 +278,66 @@ class NumpyTest(unittest.TestCase):
             self.ctx.adam_step(p64, np.zeros(2), m, v, step=1, betas=(0.9, 1.0))
         self.assertIn("beta2", str(e.exception))
 
+    def test_glu(self):
+        """F.glu and its gradient against float64 NumPy, every dtype, several dims; odd sizes
+        raise naming the dimension."""
+        rng = np.random.default_rng(3)
+        x = rng.uniform(-6, 6, (3, 4, 6))
+        sig = lambda t: 1 / (1 + np.exp(-t))
+        for dim in (1, 2, -1, -2):
+            h = x.shape[dim] // 2
+            a, b = np.take(x, range(h), dim), np.take(x, range(h, 2 * h), dim)
+            dy = rng.uniform(-2, 2, a.shape)
+            want = a * sig(b)
+            want_dx = np.concatenate([dy * sig(b), dy * a * sig(b) * sig(-b)], axis=dim)
+            for dtype, rel in ((np.float32, 4e-6), (np.float64, 1e-14), (np.float16, 1e-3)):
+                xs, gs = x.astype(dtype), dy.astype(dtype)
+                y = self.ctx.glu(xs, dim=dim)
+                self.assertEqual((y.dtype, y.shape), (np.dtype(dtype), a.shape))
+                dx = self.ctx.glu_backward(xs, gs, dim=dim)
+                self.assertEqual((dx.dtype, dx.shape), (np.dtype(dtype), x.shape))
+                if dtype != np.float16:
+                    self.assertTrue(np.allclose(y, want, rtol=rel, atol=0), f"glu {dtype} {dim}")
+                    self.assertTrue(np.allclose(dx, want_dx, rtol=rel, atol=1e-300), f"dx {dim}")
+                else:
+                    a16 = np.take(xs, range(h), dim).astype(np.float64)
+                    b16 = np.take(xs, range(h, 2 * h), dim).astype(np.float64)
+                    self.assertTrue(close(y, a16 * sig(b16), rel), f"glu f16 {dim}")
+            yb = self.ctx.glu(x.astype(np.float32), dim=dim, dtype="bf16")
+            self.assertTrue(np.all((yb.view(np.uint32) & 0xFFFF) == 0), "bf16 values")
+        self.assertEqual(self.ctx.glu(x).shape, (3, 4, 3))  # dim -1 by default
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.glu(np.zeros((3, 5), np.float32), dim=0)
+        self.assertEqual(e.exception.status, "INVALID_ARGUMENT")
+        self.assertIn("dimension 0 is size 3", str(e.exception))
+        with self.assertRaises(clact.Error):
+            self.ctx.glu_backward(x, np.zeros((3, 4, 6)))  # dy not of the output's shape
+
+    def test_prelu(self):
+        """nn.PReLU with one weight (0-d or (1,)) and one per channel: y and dx exact, dw the
+        channel sums; a mismatched weight count raises."""
+        rng = np.random.default_rng(4)
+        x = rng.uniform(-3, 3, (5, 4, 7)).astype(np.float32)
+        dy = rng.uniform(-1, 1, x.shape).astype(np.float32)
+        for w in (rng.uniform(-1, 1, 4).astype(np.float32), np.float32(0.25),
+                  np.array([0.25], np.float32)):
+            wb = np.reshape(w, (1, -1, 1)) if np.size(w) > 1 else w
+            y = self.ctx.prelu(x, w)
+            self.assertTrue(np.array_equal(y, np.where(x > 0, x, wb * x)))
+            dx, dw = self.ctx.prelu_backward(x, w, dy)
+            self.assertTrue(np.array_equal(dx, np.where(x > 0, dy, wb * dy)))
+            terms = np.where(x > 0, 0, x.astype(np.float64) * dy)
+            want = terms.sum(axis=(0, 2)) if np.size(w) > 1 else terms.sum()
+            self.assertEqual(dw.shape, np.shape(w))
+            self.assertTrue(np.allclose(dw, want, rtol=2e-7, atol=1e-6), f"{dw} {want}")
+        d64, w64 = self.ctx.prelu_backward(x.astype(np.float64), np.ones(4), dy.astype(np.float64))
+        self.assertEqual((d64.dtype, w64.dtype), (np.float64, np.float64))
+        ybf = self.ctx.prelu(x, np.ones(4, np.float32) * 0.1, dtype="bf16")
+        self.assertTrue(np.all((ybf.view(np.uint32) & 0xFFFF) == 0), "bf16 values")
+        with self.assertRaises(clact.Error) as e:
+            self.ctx.prelu(x, np.ones(3, np.float32))
+        self.assertIn("channel size = 4", str(e.exception))
+
     def test_errors(self):
         with self.assertRaises(clact.Error) as e:
             self.ctx.forward("swish", X)
@@ -409,6 +469,33 @@ class PyOpenCLTest(unittest.TestCase):
             with self.assertRaises(clact.Error) as err:
                 ctx.forward_buffers("relu", x.size + 1, xb, yb)
             self.assertIn("do not fit", str(err.exception))
+            # glu then prelu's backward (two kernels through the scratch buffer) behind a gate.
+            gate = cl.UserEvent(cctx)
+            hb = cl.Buffer(cctx, mf.READ_WRITE, x.nbytes // 2)
+            w = np.array([0.5, -0.25], np.float32)
+            wb = cl.Buffer(cctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=w)
+            db = cl.Buffer(cctx, mf.READ_WRITE, x.nbytes // 2)
+            dwb = cl.Buffer(cctx, mf.READ_WRITE, w.nbytes)
+            e6 = ctx.glu_buffers(xb, hb, (10, 2, 50), dim=1, wait_for=[gate])
+            e7 = ctx.prelu_backward_buffers(hb, wb, hb, (10, 2, 25), dx=db, dw=dwb,
+                                            num_parameters=2, wait_for=[e6])
+            self.assertNotEqual(e7.command_execution_status,
+                                cl.command_execution_status.COMPLETE)
+            gate.set_status(cl.command_execution_status.COMPLETE)
+            h, dxp = np.empty(500, np.float32), np.empty(500, np.float32)
+            dwp = np.empty(2, np.float32)
+            cl.enqueue_copy(q, h, hb, wait_for=[e7])
+            cl.enqueue_copy(q, dxp, db, wait_for=[e7])
+            cl.enqueue_copy(q, dwp, dwb, wait_for=[e7])
+            x3 = x.reshape(10, 2, 50).astype(np.float64)
+            want_h = (x3[:, 0] / (1 + np.exp(-x3[:, 1]))).ravel()
+            self.assertTrue(np.allclose(h, want_h, rtol=2e-6, atol=1e-30))
+            hh = h.reshape(10, 2, 25).astype(np.float64)
+            wc = w.reshape(1, 2, 1)
+            self.assertTrue(np.array_equal(
+                dxp, np.where(hh > 0, hh, wc * hh).astype(np.float32).ravel()))
+            self.assertTrue(np.allclose(dwp, np.where(hh > 0, 0, hh * hh).sum(axis=(0, 2)),
+                                        rtol=1e-6))
             ctx.close()
 
 

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* PReLU with a weight per channel (nn.PReLU(num_parameters)), forward and backward: PyTorch's
+ * shape checks, the buffers' checks and the launches of kernels/prelu.cl, among them the weight
+ * gradient's two-stage reduction through the context's scratch buffer. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* The input as the kernels see it: n elements, (N, C, inner) with element i in channel
+ * (i / inner) % C; one weight is C = 1, inner = n. */
+typedef struct prelu_dims {
+    size_t n, N, C, inner;
+} prelu_dims;
+
+/* PyTorch's checks (ATen's prelu): one weight fits any input; more must equal the channel size,
+ * shape[1] (1 for a 1-d input), and a 0-d input takes only one. */
+static clact_status prelu_shape(clact__call *call, int ndim, const size_t *shape,
+                                size_t num_parameters, prelu_dims *d) {
+    clact_context *ctx = call->ctx;
+    CLACT__RETURN_IF(ndim < 0 || ndim > CLACT_MAX_DIMS, ctx, CLACT_INVALID_ARGUMENT,
+                     "%s: ndim %d is outside 0..%d", call->op, ndim, CLACT_MAX_DIMS);
+    CLACT__RETURN_IF(ndim > 0 && !shape, ctx, CLACT_INVALID_ARGUMENT, "%s: shape is NULL",
+                     call->op);
+    size_t n = 1;
+    int zero = 0;
+    for (int i = 0; i < ndim; ++i) {
+        zero |= shape[i] == 0;
+        CLACT__RETURN_IF(shape[i] && n > SIZE_MAX / shape[i], ctx, CLACT_INVALID_ARGUMENT,
+                         "%s: the shape's element count overflows", call->op);
+        n *= shape[i] ? shape[i] : 1;
+    }
+    d->n = zero ? 0 : n;
+    d->N = 1;
+    d->C = 1;
+    d->inner = d->n;
+    if (num_parameters != 1) {
+        CLACT__RETURN_IF(ndim == 0, ctx, CLACT_INVALID_ARGUMENT,
+                         "%s: num_parameters is %zu but a 0-dimensional input has no channels "
+                         "(PyTorch: Not allow zero-dim input tensor)",
+                         call->op, num_parameters);
+        size_t channels = ndim > 1 ? shape[1] : 1;
+        CLACT__RETURN_IF(channels != num_parameters, ctx, CLACT_INVALID_ARGUMENT,
+                         "%s: mismatch of parameter numbers and input channel size: "
+                         "num_parameters = %zu and channel size = %zu (shape[1], 1 for a "
+                         "1-dimensional input)",
+                         call->op, num_parameters, channels);
+        d->N = shape[0];
+        d->C = num_parameters;
+        d->inner = d->C && d->N ? d->n / (d->N * d->C) : 0;
+    }
+    call->ndim = ndim;
+    call->shape = shape;
+    call->n = d->n;
+    return CLACT_OK;
+}
+
+/* The leading arguments of the forward and input-gradient kernels. */
+static void prelu_args(clact__kern *k, const prelu_dims *d, cl_mem weight, size_t weight_offset,
+                       cl_mem x, size_t x_offset) {
+    clact__arg_size(k, d->n);
+    clact__arg_size(k, d->C);
+    clact__arg_size(k, d->inner);
+    clact__arg_buf(k, weight, weight_offset);
+    clact__arg_buf(k, x, x_offset);
+}
+
+static clact_status prelu_elementwise(clact__call *call, clact__kern *k) {
+    clact_context *ctx = call->ctx;
+    size_t items = (call->n + ctx->vector_width - 1) / ctx->vector_width;
+    return clact__launch(ctx, k, items, 256, call->num_wait, call->wait_list, call->event);
+}
+
+static clact_status prelu(clact__call *call, int ndim, const size_t *shape, size_t num_parameters,
+                          cl_mem weight, size_t weight_offset, cl_mem x, size_t x_offset, cl_mem y,
+                          size_t y_offset) {
+    clact_context *ctx = call->ctx;
+    prelu_dims d;
+    size_t es = clact_dtype_size(call->dtype);
+    CLACT__FORWARD(prelu_shape(call, ndim, shape, num_parameters, &d));
+    const clact__buf b[3] = {{"weight", weight, weight_offset, num_parameters, es, 0, -1},
+                             {"x (input buffer)", x, x_offset, d.n, es, 0, -1},
+                             {"y (output buffer)", y, y_offset, d.n, es, 1, 1}};
+    CLACT__FORWARD(clact__check_buffers(ctx, b, 3));
+    if (d.n == 0)
+        return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
+    clact__kern k;
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_channels", &k));
+    prelu_args(&k, &d, weight, weight_offset, x, x_offset);
+    clact__arg_buf(&k, y, y_offset);
+    return prelu_elementwise(call, &k);
+}
+
+/* The backward's buffers: dx may be the very elements of x or of dy; dw overlaps nothing. */
+typedef struct prelu_grads {
+    cl_mem weight, x, dy, dx, dw;
+    size_t wo, xo, dyo, dxo, dwo;
+} prelu_grads;
+
+static clact_status prelu_check_grads(clact__call *call, const prelu_dims *d, size_t np,
+                                      const prelu_grads *g) {
+    clact_context *ctx = call->ctx;
+    size_t es = clact_dtype_size(call->dtype);
+    const clact__buf in[3] = {{"weight", g->weight, g->wo, np, es, 0, -1},
+                              {"x (input buffer)", g->x, g->xo, d->n, es, 0, -1},
+                              {"dy (output gradient)", g->dy, g->dyo, d->n, es, 0, -1}};
+    const clact__buf dx = {"dx (input gradient)", g->dx, g->dxo, d->n, es, 1, -1};
+    const clact__buf dw = {"dw (weight gradient)", g->dw, g->dwo, np, es, 1, -1};
+    clact__buf set[4] = {in[0], in[1], in[2], dw};
+    CLACT__FORWARD(clact__check_buffers(ctx, set, g->dw ? 4 : 3));
+    if (!g->dx)
+        return CLACT_OK;
+    for (int i = 0; i < 3; ++i) { /* in place on x or dy, never on the weight */
+        clact__buf pair[2] = {in[i], dx};
+        pair[1].alias = i ? 0 : -1;
+        CLACT__FORWARD(clact__check_buffers(ctx, pair, 2));
+    }
+    const clact__buf outs[2] = {dx, dw};
+    return g->dw ? clact__check_buffers(ctx, outs, 2) : CLACT_OK;
+}
+
+/* Work-groups per channel in the weight gradient's first stage: enough, over all channels, to
+ * keep the device busy (8 groups per compute unit on GPUs, 2 per core on CPUs, where a group
+ * runs on one core), but no more than one per 4 L of the channel's M elements. */
+static size_t prelu_parts(const clact_context *ctx, size_t C, size_t M, size_t L) {
+    int cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
+    size_t units = ctx->compute_units ? ctx->compute_units : 1;
+    size_t want = units * (cpu ? 2 : 8), most = (M + 4 * L - 1) / (4 * L);
+    size_t g = (want + C - 1) / C;
+    g = g < most ? g : most;
+    return g ? g : 1;
+}
+
+static size_t pow2_floor(size_t v) {
+    size_t p = 1;
+    while (p * 2 <= v)
+        p *= 2;
+    return p;
+}
+
+/* Stage 1 (per channel part: sums into the scratch buffer, and dx when wanted), then stage 2 (per
+ * channel: the parts into dw). Every argument is set before the first launch, so that nothing
+ * checkable fails after dx started being written; the scratch buffer's chain orders this op after
+ * its previous user and the caller's events, and stage 2 waits for stage 1 (out-of-order
+ * queues). */
+static clact_status prelu_dw(clact__call *call, const prelu_dims *d, const prelu_grads *g,
+                             int accumulate) {
+    clact_context *ctx = call->ctx;
+    clact__kern k1, k2;
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_partial", &k1));
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_finish", &k2));
+    size_t L1 = pow2_floor(k1.max_wg < 256 ? k1.max_wg : 256), M = d->N * d->inner;
+    size_t G = prelu_parts(ctx, d->C, M, L1), P = G * L1;
+    size_t L2 = 1;
+    while (L2 < G && L2 < 256)
+        L2 *= 2;
+    size_t real_size = call->dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float);
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    CLACT__FORWARD(clact__scratch_begin(ctx, d->C * G * 3 * real_size, call->num_wait,
+                                        call->wait_list, stack, &waits, &nw));
+    cl_int write_dx = g->dx != NULL, acc = accumulate;
+    clact__arg_size(&k1, M);
+    clact__arg_size(&k1, d->inner);
+    clact__arg_size(&k1, d->C * d->inner);
+    clact__arg_size(&k1, G);
+    clact__arg_size(&k1, P % d->inner);
+    clact__arg_size(&k1, P / d->inner * d->C * d->inner + P % d->inner);
+    clact__arg_size(&k1, (d->C - 1) * d->inner);
+    clact__arg_buf(&k1, g->weight, g->wo);
+    clact__arg_buf(&k1, g->x, g->xo);
+    clact__arg_buf(&k1, g->dy, g->dyo);
+    clact__arg_buf(&k1, g->dx ? g->dx : g->dy, g->dx ? g->dxo : 0); /* not written without dx */
+    CLACT__ARG(&k1, write_dx);
+    CLACT__ARG(&k1, ctx->scratch);
+    clact__arg_size(&k2, G);
+    CLACT__ARG(&k2, ctx->scratch);
+    clact__arg_buf(&k2, g->dw, g->dwo);
+    CLACT__ARG(&k2, acc);
+    cl_event parts = NULL, done = NULL;
+    clact_status st = clact__args_status(ctx, &k1);
+    if (st == CLACT_OK)
+        st = clact__args_status(ctx, &k2);
+    if (st == CLACT_OK)
+        st = clact__launch_groups(ctx, &k1, d->C * G, L1, nw, nw ? waits : NULL, &parts);
+    if (waits != stack)
+        free(waits);
+    if (st == CLACT_OK)
+        st = clact__launch_groups(ctx, &k2, d->C, L2, 1, &parts, &done);
+    /* The scratch buffer's next user waits for the last kernel enqueued on it, also when the
+     * second launch failed after the first was enqueued. */
+    clact__scratch_end(ctx, done ? done : parts);
+    if (parts)
+        clReleaseEvent(parts);
+    if (done && call->event)
+        *call->event = done;
+    else if (done)
+        clReleaseEvent(done);
+    return st;
+}
+
+/* An empty input: dw is the sum over no elements, 0 (unchanged when accumulating). */
+static clact_status prelu_dw_empty(clact__call *call, size_t np, const prelu_grads *g,
+                                   int accumulate) {
+    clact_context *ctx = call->ctx;
+    if (!g->dw || accumulate || np == 0)
+        return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
+    size_t es = clact_dtype_size(call->dtype);
+    const cl_ulong zero = 0; /* +0 in every dtype */
+    cl_int err = clEnqueueFillBuffer(ctx->queue, g->dw, &zero, es, g->dwo * es, np * es,
+                                     call->num_wait, call->wait_list, call->event);
+    return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueFillBuffer (dw)");
+}
+
+static clact_status prelu_backward(clact__call *call, int ndim, const size_t *shape, size_t np,
+                                   const prelu_grads *g, unsigned flags) {
+    clact_context *ctx = call->ctx;
+    prelu_dims d;
+    CLACT__FORWARD(prelu_shape(call, ndim, shape, np, &d));
+    CLACT__RETURN_IF(flags & ~CLACT_PRELU_ACCUMULATE, ctx, CLACT_INVALID_ARGUMENT,
+                     "%s: unknown flags 0x%x", call->op, flags);
+    CLACT__RETURN_IF(!g->dx && !g->dw, ctx, CLACT_INVALID_ARGUMENT,
+                     "%s: dx and dw are both NULL: nothing to compute", call->op);
+    CLACT__FORWARD(prelu_check_grads(call, &d, np, g));
+    int accumulate = (flags & CLACT_PRELU_ACCUMULATE) != 0;
+    if (d.n == 0)
+        return prelu_dw_empty(call, np, g, accumulate);
+    if (g->dw)
+        return prelu_dw(call, &d, g, accumulate);
+    clact__kern k;
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dx", &k));
+    prelu_args(&k, &d, g->weight, g->wo, g->x, g->xo);
+    clact__arg_buf(&k, g->dy, g->dyo);
+    clact__arg_buf(&k, g->dx, g->dxo);
+    return prelu_elementwise(call, &k);
+}
+
+clact_status clact_prelu(clact_context *ctx, clact_dtype dtype, int ndim, const size_t *shape,
+                         size_t num_parameters, cl_mem weight, size_t weight_offset, cl_mem x,
+                         size_t x_offset, cl_mem y, size_t y_offset, cl_uint num_wait,
+                         const cl_event *wait_list, cl_event *event) {
+    clact__call call;
+    clact_status st = clact__begin(&call, ctx, "prelu", dtype, num_wait, wait_list, event);
+    if (st == CLACT_OK)
+        st = prelu(&call, ndim, shape, num_parameters, weight, weight_offset, x, x_offset, y,
+                   y_offset);
+    return clact__end(&call, st);
+}
+
+clact_status clact_prelu_backward(clact_context *ctx, clact_dtype dtype, int ndim,
+                                  const size_t *shape, size_t num_parameters, cl_mem weight,
+                                  size_t weight_offset, cl_mem x, size_t x_offset, cl_mem dy,
+                                  size_t dy_offset, cl_mem dx, size_t dx_offset, cl_mem dw,
+                                  size_t dw_offset, unsigned flags, cl_uint num_wait,
+                                  const cl_event *wait_list, cl_event *event) {
+    clact__call call;
+    clact_status st = clact__begin(&call, ctx, dw ? "prelu_backward+dw" : "prelu_backward", dtype,
+                                   num_wait, wait_list, event);
+    const prelu_grads g = {weight,        x,        dy,        dx,        dw,
+                           weight_offset, x_offset, dy_offset, dx_offset, dw_offset};
+    if (st == CLACT_OK)
+        st = prelu_backward(&call, ndim, shape, num_parameters, &g, flags);
+    return clact__end(&call, st);
+}
