@@ -192,12 +192,10 @@ with tempfile.TemporaryDirectory() as d:
     dense = ["dense_relu_128x784x256", "dense_relu_128x784x256_backward",
              "dense_linear_128x256x10", "dense_linear_128x256x10_backward"]
     # Every op of the library, forward then backward: threshold with SEMANTICS.md's parameters
-    # (it has no defaults), rrelu also in training mode.
+    # (it has no defaults), rrelu also in training mode, glu over rows of the size.
     def bench_rows(suffix):
         rows = []
         for op in OPS:
-            if op == "glu":
-                continue
             name = op + suffix
             rows.append(name + ":threshold=0.1:value=20" if op == "threshold" else name)
             if op == "rrelu":

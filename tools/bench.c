@@ -204,13 +204,25 @@ static cl_event enqueue_op(void *p, int set, cl_event *start) {
     *start = NULL;
     switch (s->kind) {
     case BENCH_ACTIVATION:
-        if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0, 0, NULL,
+        if (s->act.op == CLACT_GLU) { /* rows of rowlen halved: n in, n / 2 out */
+            size_t shape[2] = {s->n / s->rowlen, s->rowlen};
+            if (clact_glu(s->ctx, s->dtype, 2, shape, -1, s->in[set], 0, s->out[set], 0, 0, NULL,
                           &e) != CLACT_OK)
+                return NULL;
+        } else if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0,
+                                 0, NULL, &e) != CLACT_OK)
             return NULL;
         break;
     case BENCH_BACKWARD:
-        if (clact_backward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, NULL, 0,
-                           s->in[(set + 1) % s->sets], 0, s->out[set], 0, 0, NULL, &e) != CLACT_OK)
+        if (s->act.op == CLACT_GLU) { /* x and dx of n elements, dy of n / 2 */
+            size_t shape[2] = {s->n / s->rowlen, s->rowlen};
+            if (clact_glu_backward(s->ctx, s->dtype, 2, shape, -1, s->in[set], 0,
+                                   s->in[(set + 1) % s->sets], 0, s->out[set], 0, 0, NULL,
+                                   &e) != CLACT_OK)
+                return NULL;
+        } else if (clact_backward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, NULL, 0,
+                                  s->in[(set + 1) % s->sets], 0, s->out[set], 0, 0, NULL,
+                                  &e) != CLACT_OK)
             return NULL;
         break;
     case BENCH_DENSE:
@@ -555,7 +567,7 @@ static int default_op(bench_args *a, clact_op op, const char *suffix) {
 /* Every activation in the library's order (default_params: threshold's parameters, rrelu's
  * training row), then every activation's backward, softmax over a few row lengths, and the MLP
  * layers of `clact train` (784 -> 256 with ReLU, 256 -> 10) at its batch of 128, forward and
- * backward. glu is in the list and skipped with a note (see run_op). */
+ * backward. glu halves rows of GLU_ROW elements (see run_op). */
 static int default_ops(bench_args *a) {
     char name[NAME_LEN];
     int code = EXIT_OK;
@@ -954,34 +966,28 @@ static void print_row(printer *p, const result_row *r) {
 
 /* Times one op in one dtype alternately with the copy kernel over all n floats, and prints its
  * row. An op that cannot run here (rows longer than the size, a dtype the device lacks) is
- * skipped with a line on stderr, and the others still run. So is an activation that is not
- * elementwise (glu: clact_glu halves a dimension of a shape): the bench times the elementwise
- * forms (clact_forward, clact_backward) over n elements; a shaped op would need its own kind,
- * as softmax has (shape, its rows). */
+ * skipped with a line on stderr, and the others still run. glu (clact_glu, not elementwise)
+ * halves rows of GLU_ROW elements (fewer when n is smaller): n elements in, n / 2 out; its
+ * backward reads x and a dy of n / 2 and writes dx. */
+#define GLU_ROW 1024
 static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, clact_dtype dtype,
                    double target_s, double yard, printer *p) {
     size_t n = b->n;
     int softmax = op->kind == BENCH_SOFTMAX;
-    if ((op->kind == BENCH_ACTIVATION || op->kind == BENCH_BACKWARD) &&
-        clact_op_elementwise(op->op) != 1) {
-        fprintf(stderr,
-                "clact: bench: %s skipped: not elementwise (%s halves a dimension of a shape), "
-                "and bench times only the elementwise ops and softmax rows\n",
-                op->name, clact_op_name(op->op));
-        return;
-    }
-    if (softmax && op->rowlen > n) {
+    int glu = (op->kind == BENCH_ACTIVATION || op->kind == BENCH_BACKWARD) && op->op == CLACT_GLU;
+    size_t rowlen = softmax ? op->rowlen : glu ? (n < GLU_ROW ? n / 2 * 2 : GLU_ROW) : 1;
+    if ((softmax && op->rowlen > n) || (glu && rowlen < 2)) {
         fprintf(stderr, "clact: bench: %s skipped at %zu elements (fewer than a row)\n", op->name,
                 n);
         return;
     }
-    size_t n_used = softmax ? n / op->rowlen * op->rowlen : n;
+    size_t n_used = n / rowlen * rowlen;
     op_state st = {.ctx = d->ctx,
                    .in = b->in,
                    .out = b->out,
                    .sets = b->sets,
                    .n = n_used,
-                   .rowlen = softmax ? op->rowlen : 1,
+                   .rowlen = rowlen,
                    .kind = op->kind,
                    .dtype = dtype,
                    .act = op->act,
@@ -998,8 +1004,9 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                 clact_context_last_error(d->ctx));
         return;
     }
-    /* Bytes read plus written per element: x and y, or for the backward x, dy and dx. */
-    double streams = op->kind == BENCH_BACKWARD ? 3.0 : 2.0;
+    /* Bytes read plus written per element: x and y, or for the backward x, dy and dx; glu's y
+     * and dy are half as long. */
+    double streams = op->kind == BENCH_BACKWARD ? (glu ? 2.5 : 3.0) : (glu ? 1.5 : 2.0);
     double esize = (double)clact_dtype_size(dtype), seconds = both[0].median_ms * 1e-3;
     double gbs = streams * esize * (double)n_used / seconds * 1e-9;
     result_row r = {.op = op->name,
@@ -1158,7 +1165,7 @@ void clact_bench_help(FILE *out) {
             "              softmax family over rows of N elements (%s), and\n"
             "              dense_ACT_BxIxO[_backward] (a dense layer: batch B, in and out\n"
             "              features, ACT an OP or linear; GFLOP/s, run once per dtype whatever\n"
-            "              the sizes); glu (not elementwise) is skipped with a note;\n"
+            "              the sizes); glu halves rows of 1024 (n in, n/2 out);\n"
             "              default: every activation (threshold:threshold=0.1:value=20, and\n"
             "              rrelu:training=1 after rrelu), every OP_backward, then %s,\n"
             "              %s\n"
