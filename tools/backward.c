@@ -12,11 +12,10 @@
 #include "npy.h"
 #include "op_args.h"
 
-/* x and dy, read and checked: same element type, same shape. */
-static int read_inputs(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
-                       clact_dtype *file_dtype) {
+int clact_cli_read_x_dy(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
+                        clact_dtype *file_dtype) {
     char err[1024];
-    clact_dtype dt_dy;
+    clact_dtype dt_dy = CLACT_F32;
     memset(dy, 0, sizeof *dy);
     if (clact_npy_read(a->file[0], x, err, sizeof err) != CLACT_OK)
         return clact_cli_fail(EXIT_USAGE, "%s", err);
@@ -28,6 +27,13 @@ static int read_inputs(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
     if (code == EXIT_OK && dt_dy != *file_dtype)
         code = clact_cli_fail(EXIT_USAGE, "backward: %s holds '%s' but %s holds '%s'", a->file[0],
                               x->descr, a->file[1], dy->descr);
+    return code;
+}
+
+/* x and dy, read and checked: same element type, same shape. */
+static int read_inputs(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
+                       clact_dtype *file_dtype) {
+    int code = clact_cli_read_x_dy(a, x, dy, file_dtype);
     int same = code == EXIT_OK && x->ndim == dy->ndim;
     for (int i = 0; same && i < x->ndim; ++i)
         same = x->shape[i] == dy->shape[i];

@@ -236,21 +236,9 @@ int clact_cli_glu_prelu_apply(clact_context *ctx, const clact_cli_op_args *a, cl
  * halved) or, for prelu, of x's. */
 static int read_pair(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
                      clact_dtype *file_dtype) {
-    char err[1024];
-    clact_dtype dt_dy = CLACT_F32;
-    memset(dy, 0, sizeof *dy);
-    if (clact_npy_read(a->file[0], x, err, sizeof err) != CLACT_OK)
-        return clact_cli_fail(EXIT_USAGE, "%s", err);
-    int code = clact_cli_check_input(x, a->file[0], file_dtype), dim = -1;
+    int code = clact_cli_read_x_dy(a, x, dy, file_dtype), dim = -1;
     if (code == EXIT_OK && a->act.op == CLACT_GLU)
         code = glu_dim(a, x, &dim);
-    if (code == EXIT_OK && clact_npy_read(a->file[1], dy, err, sizeof err) != CLACT_OK)
-        code = clact_cli_fail(EXIT_USAGE, "%s", err);
-    else if (code == EXIT_OK)
-        code = clact_cli_check_input(dy, a->file[1], &dt_dy);
-    if (code == EXIT_OK && dt_dy != *file_dtype)
-        code = clact_cli_fail(EXIT_USAGE, "backward: %s holds '%s' but %s holds '%s'", a->file[0],
-                              x->descr, a->file[1], dy->descr);
     int same = code == EXIT_OK && x->ndim == dy->ndim;
     for (int i = 0; same && i < x->ndim; ++i)
         same = dy->shape[i] == (i == dim ? x->shape[i] / 2 : x->shape[i]);

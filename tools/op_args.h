@@ -29,6 +29,11 @@ int clact_cli_parse_op(const char *cmd, int nfiles, int argc, char **argv, clact
  * leaky_relu:negative_slope=0.1): EXIT_OK with *act set, or the exit status after a one-line
  * error naming cmd. */
 int clact_cli_parse_act_spec(const char *cmd, const char *spec, clact_activation *act);
+/* `clact backward`'s X.npy and DY.npy (a->file[0], [1]), read and checked: floats of one element
+ * type (*file_dtype); shapes are the caller's to check. EXIT_OK, or the exit status after a
+ * one-line error; either way the caller frees x and dy (clact_npy_free). */
+int clact_cli_read_x_dy(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
+                        clact_dtype *file_dtype);
 /* The file's element type: '<f4', '<f2' or '<f8'; anything else is an input error (EXIT_USAGE,
  * after a one-line error naming path). */
 int clact_cli_check_input(const clact_npy *x, const char *path, clact_dtype *dtype);
