@@ -4,6 +4,7 @@
  * gradient's two-stage reduction through the context's scratch buffer. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -120,17 +121,11 @@ static clact_status prelu_check_grads(clact__call *call, const prelu_dims *d, si
     return g->dw ? clact__check_buffers(ctx, outs, 2) : CLACT_OK;
 }
 
-/* Work-groups per channel in the weight gradient's first stage: enough, over all channels, to
- * keep the device busy (8 groups per compute unit on GPUs, 2 per core on CPUs, where a group
- * runs on one core), but no more than one per 4 L of the channel's M elements. */
-static size_t prelu_parts(const clact_context *ctx, size_t C, size_t M, size_t L) {
-    int cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
-    size_t units = ctx->compute_units ? ctx->compute_units : 1;
-    size_t want = units * (cpu ? 2 : 8), most = (M + 4 * L - 1) / (4 * L);
-    size_t g = (want + C - 1) / C;
-    g = g < most ? g : most;
-    return g ? g : 1;
-}
+/* Channel runs shorter than this take the columns kernel (kernels/prelu.cl), longer ones the
+ * runs kernel. */
+enum { PRELU_SHORT_RUN = 64 };
+
+static int on_cpu(const clact_context *ctx) { return (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0; }
 
 static size_t pow2_floor(size_t v) {
     size_t p = 1;
@@ -139,44 +134,117 @@ static size_t pow2_floor(size_t v) {
     return p;
 }
 
-/* Stage 1 (per channel part: sums into the scratch buffer, and dx when wanted), then stage 2 (per
- * channel: the parts into dw). Every argument is set before the first launch, so that nothing
- * checkable fails after dx started being written; the scratch buffer's chain orders this op after
- * its previous user and the caller's events, and stage 2 waits for stage 1 (out-of-order
+/* How the weight gradient's first stage covers the input, and G, the partial sums per channel
+ * that the second merges. */
+typedef struct dw_plan {
+    int columns;              /* 1: clact_prelu_dw_columns; 0: clact_prelu_dw_runs */
+    size_t G;                 /* partial sums per channel */
+    size_t launch;            /* columns: work-items; runs: work-groups */
+    size_t local;             /* runs: the group size (a power of 2, at most 256) */
+    size_t RB, rows;          /* columns: row blocks, rows per block */
+    size_t first, span, step; /* runs: item p sums t = p first + k step < p first + span */
+} dw_plan;
+
+/* Enough work to keep the device busy, and enough per work-item to pay for it. GPUs: 2048 items
+ * per compute unit, neighbouring items on neighbouring elements. CPUs (PoCL: a work-group's items
+ * run one after the other on one core): columns in blocks of 64 rows, so that the items of a group
+ * (the next columns) find the rows' pages and lines the previous ones loaded; runs in at least 2
+ * groups per core, whose items take contiguous chunks of at least 1024 elements. */
+static void dw_plan_make(const clact_context *ctx, const prelu_dims *d, size_t runs_max_wg,
+                         dw_plan *pl) {
+    size_t units = ctx->compute_units ? ctx->compute_units : 1, M = d->N * d->inner;
+    int cpu = on_cpu(ctx);
+    memset(pl, 0, sizeof *pl);
+    pl->columns = d->inner < PRELU_SHORT_RUN;
+    if (pl->columns) { /* items of CLACT_VW columns, at least 16 rows each */
+        size_t R = d->C * d->inner, cols = (R + ctx->vector_width - 1) / ctx->vector_width;
+        size_t rb = (units * 2048 + cols - 1) / cols, most = (d->N + 15) / 16;
+        rb = cpu ? (d->N + 63) / 64 : rb < most ? rb : most;
+        rb = rb ? rb : 1;
+        pl->rows = (d->N + rb - 1) / rb;
+        pl->RB = (d->N + pl->rows - 1) / pl->rows;
+        pl->G = pl->RB * d->inner;
+        pl->launch = cols * pl->RB;
+        return;
+    }
+    size_t local = runs_max_wg < 256 ? runs_max_wg : 256;
+    if (cpu && M / 1024 < local)
+        local = M / 1024 ? M / 1024 : 1;
+    pl->local = pow2_floor(local);
+    size_t want = units * (cpu ? 2 : 8), most = (M + 4 * pl->local - 1) / (4 * pl->local);
+    size_t g = (want + d->C - 1) / d->C;
+    pl->G = g < most ? g : most;
+    pl->G = pl->G ? pl->G : 1;
+    pl->launch = d->C * pl->G;
+    size_t P = pl->G * pl->local;
+    if (cpu) { /* contiguous chunks */
+        pl->first = pl->span = (M + P - 1) / P;
+        pl->step = 1;
+    } else { /* neighbouring items on neighbouring elements */
+        pl->first = 1;
+        pl->span = M;
+        pl->step = P;
+    }
+}
+
+static void dw_stage1_args(clact__kern *k, const prelu_dims *d, const dw_plan *pl,
+                           const prelu_grads *g, cl_mem part) {
+    size_t C = d->C, inner = d->inner;
+    if (pl->columns) {
+        clact__arg_size(k, d->N);
+        clact__arg_size(k, C * inner);
+        clact__arg_size(k, inner);
+        clact__arg_size(k, C);
+        clact__arg_size(k, pl->RB);
+        clact__arg_size(k, pl->rows);
+    } else {
+        clact__arg_size(k, d->N * inner);
+        clact__arg_size(k, inner);
+        clact__arg_size(k, C * inner);
+        clact__arg_size(k, pl->G);
+        clact__arg_size(k, pl->first);
+        clact__arg_size(k, pl->span);
+        clact__arg_size(k, pl->step);
+        clact__arg_size(k, pl->step % inner);
+        clact__arg_size(k, pl->step / inner * C * inner + pl->step % inner);
+        clact__arg_size(k, (C - 1) * inner);
+    }
+    cl_int write_dx = g->dx != NULL;
+    clact__arg_buf(k, g->weight, g->wo);
+    clact__arg_buf(k, g->x, g->xo);
+    clact__arg_buf(k, g->dy, g->dyo);
+    clact__arg_buf(k, g->dx ? g->dx : g->dy, g->dx ? g->dxo : 0); /* not written without dx */
+    CLACT__ARG(k, write_dx);
+    CLACT__ARG(k, part);
+}
+
+/* Stage 1 (partial sums per channel into the scratch buffer, and dx when wanted), then stage 2
+ * (per channel: the parts into dw). Every argument is set before the first launch, so that
+ * nothing checkable fails after dx started being written; the scratch buffer's chain orders this
+ * op after its previous user and the caller's events, and stage 2 waits for stage 1 (out-of-order
  * queues). */
 static clact_status prelu_dw(clact__call *call, const prelu_dims *d, const prelu_grads *g,
                              int accumulate) {
     clact_context *ctx = call->ctx;
     clact__kern k1, k2;
-    CLACT__FORWARD(
-        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_partial", &k1));
+    int columns = d->inner < PRELU_SHORT_RUN;
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype,
+                                 columns ? "clact_prelu_dw_columns" : "clact_prelu_dw_runs", &k1));
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_prelu_dw_finish", &k2));
-    size_t L1 = pow2_floor(k1.max_wg < 256 ? k1.max_wg : 256), M = d->N * d->inner;
-    size_t G = prelu_parts(ctx, d->C, M, L1), P = G * L1;
+    dw_plan pl;
+    dw_plan_make(ctx, d, k1.max_wg, &pl);
     size_t L2 = 1;
-    while (L2 < G && L2 < 256)
+    while (L2 < pl.G && L2 < 256)
         L2 *= 2;
     size_t real_size = call->dtype == CLACT_F64 ? sizeof(cl_double) : sizeof(cl_float);
     cl_event stack[16], *waits;
     cl_uint nw;
-    CLACT__FORWARD(clact__scratch_begin(ctx, d->C * G * 3 * real_size, call->num_wait,
+    CLACT__FORWARD(clact__scratch_begin(ctx, d->C * pl.G * 3 * real_size, call->num_wait,
                                         call->wait_list, stack, &waits, &nw));
-    cl_int write_dx = g->dx != NULL, acc = accumulate;
-    clact__arg_size(&k1, M);
-    clact__arg_size(&k1, d->inner);
-    clact__arg_size(&k1, d->C * d->inner);
-    clact__arg_size(&k1, G);
-    clact__arg_size(&k1, P % d->inner);
-    clact__arg_size(&k1, P / d->inner * d->C * d->inner + P % d->inner);
-    clact__arg_size(&k1, (d->C - 1) * d->inner);
-    clact__arg_buf(&k1, g->weight, g->wo);
-    clact__arg_buf(&k1, g->x, g->xo);
-    clact__arg_buf(&k1, g->dy, g->dyo);
-    clact__arg_buf(&k1, g->dx ? g->dx : g->dy, g->dx ? g->dxo : 0); /* not written without dx */
-    CLACT__ARG(&k1, write_dx);
-    CLACT__ARG(&k1, ctx->scratch);
-    clact__arg_size(&k2, G);
+    cl_int acc = accumulate;
+    dw_stage1_args(&k1, d, &pl, g, ctx->scratch);
+    clact__arg_size(&k2, pl.G);
     CLACT__ARG(&k2, ctx->scratch);
     clact__arg_buf(&k2, g->dw, g->dwo);
     CLACT__ARG(&k2, acc);
@@ -184,8 +252,10 @@ static clact_status prelu_dw(clact__call *call, const prelu_dims *d, const prelu
     clact_status st = clact__args_status(ctx, &k1);
     if (st == CLACT_OK)
         st = clact__args_status(ctx, &k2);
-    if (st == CLACT_OK)
-        st = clact__launch_groups(ctx, &k1, d->C * G, L1, nw, nw ? waits : NULL, &parts);
+    if (st == CLACT_OK && pl.columns)
+        st = clact__launch(ctx, &k1, pl.launch, 64, nw, nw ? waits : NULL, &parts);
+    else if (st == CLACT_OK)
+        st = clact__launch_groups(ctx, &k1, pl.launch, pl.local, nw, nw ? waits : NULL, &parts);
     if (waits != stack)
         free(waits);
     if (st == CLACT_OK)

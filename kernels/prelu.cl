@@ -6,7 +6,8 @@
 // Kernel arguments:
 //   clact_prelu_channels (ulong n, ulong C, ulong inner, w, wo, x, xo, y, yo)
 //   clact_prelu_dx       (ulong n, ulong C, ulong inner, w, wo, x, xo, dy, dyo, dx, dxo)
-//   clact_prelu_dw_partial, clact_prelu_dw_finish: the weight's gradient in two stages, below.
+//   clact_prelu_dw_runs or clact_prelu_dw_columns, then clact_prelu_dw_finish: the weight's
+//   gradient in two stages, below.
 // Buffers are (global T *, ulong offset) pairs; T the storage type, real the compute type.
 
 // The weights of elements [i, i + CLACT_VW): one broadcast when they lie in one channel run,
@@ -17,6 +18,8 @@ vreal prelu_weights(__global const CLACT_STYPE *w, const ulong i, const ulong C,
     ulong c = r % C;
     if (j + CLACT_VW <= inner)
         return (vreal)(CLACT_SLOAD1(w + c));
+    if (inner == 1 && c + CLACT_VW <= C) // a weight per element: consecutive weights
+        return CLACT_SLOAD(w + c);
     real t[CLACT_VW];
     ulong jj = j;
     for (uint k = 0; k < CLACT_VW; ++k) {
@@ -104,6 +107,34 @@ void prelu_sum_merge(prelu_sum *a, const prelu_sum b)
     a->w += b.w;
 }
 
+// The same on CLACT_VW lanes at once, each its own sum: the term x > 0 ? 0 : x dy of every lane
+// of x and dy. (|| and !, not | and ~: a scalar comparison gives 1, a vector one -1.)
+void prelu_vsum_add(vreal *s, vreal *c, vreal *w, const vreal xv, const vreal gv)
+{
+    const vmask pos = xv > 0.0f;
+    const vreal p = CLACT_SEL(xv * gv, (vreal)(0.0f), pos);
+    const vmask fin = isfinite(p);
+    const vreal pf = CLACT_SEL((vreal)(0.0f), p, fin);
+    const vreal e = CLACT_SEL(fma(xv, gv, -p), (vreal)(0.0f), pos || !fin);
+    const vreal t = *s + pf, b = t - *s;
+    *c += ((*s - (t - b)) + (pf - b)) + e;
+    *s = t;
+    *w += CLACT_SEL(p, (vreal)(0.0f), fin);
+}
+
+// Merge the lanes of (s, c, w) into a.
+void prelu_vsum_merge(prelu_sum *a, const vreal s, const vreal c, const vreal w)
+{
+    real ts[CLACT_VW], tc[CLACT_VW], tw[CLACT_VW];
+    CLACT_STORE(s, ts);
+    CLACT_STORE(c, tc);
+    CLACT_STORE(w, tw);
+    for (uint q = 0; q < CLACT_VW; ++q) {
+        prelu_sum b = {ts[q], tc[q], tw[q]};
+        prelu_sum_merge(a, b);
+    }
+}
+
 // Halve the work-group's sums in local memory into item 0's (the group size is a power of 2).
 prelu_sum prelu_sum_group(prelu_sum a, __local real *ls, __local real *lc, __local real *lw)
 {
@@ -124,29 +155,49 @@ prelu_sum prelu_sum_group(prelu_sum a, __local real *ls, __local real *lc, __loc
     return a;
 }
 
-// Stage 1: work-group g takes channel c = g / G, part gi = g % G; its items are p = gi L + l of
-// P = G L per channel, and item p sums the channel's elements t = p, p + P, p + 2P, ... of its
-// M = N inner (t = nn inner + j is element nn C inner + c inner + j), so that neighbouring items
-// read neighbouring elements. Stepping t by P moves the element by step = (P / inner) C inner +
-// P % inner, plus wrap = (C - 1) inner when j passes inner: no division in the loop. With
-// write_dx, it also writes the input's gradient of the elements it reads (in place allowed).
-// The group's (s, c, w) goes to part[3 g ...].
-__kernel void clact_prelu_dw_partial(const ulong M, const ulong inner, const ulong row,
-                                     const ulong G, const ulong rP, const ulong step,
-                                     const ulong wrap, __global const CLACT_STYPE *w,
-                                     const ulong wo, __global const CLACT_STYPE *x, const ulong xo,
-                                     __global const CLACT_STYPE *dy, const ulong dyo,
-                                     __global CLACT_STYPE *dx, const ulong dxo, const int write_dx,
-                                     __global real *part)
+// Stage 1, long runs (inner >= 64): work-group g takes channel c = g / G, part gi = g % G; its
+// items are p = gi L + l of P = G L per channel, and item p sums the channel's elements t (of its
+// M = N inner; t = nn inner + j is element nn C inner + c inner + j) from t = p first, every
+// step-th, up to p first + span: on GPUs first = 1, step = P, so that neighbouring items read
+// neighbouring elements; on CPUs, where a work-group's items run one after the other, contiguous
+// chunks (first = span = M / P, step = 1), so that each item walks its own cache lines. Stepping t
+// moves the element by stepoff = (step / inner) C inner + step % inner, plus wrap = (C - 1) inner
+// when j passes inner: no division in the loop; in contiguous chunks, CLACT_VW elements at once
+// where they lie in one run (prelu_vsum_add). With write_dx, it also writes the input's gradient
+// of the elements it reads (in place allowed). The group's (s, c, w) goes to part[3 g].
+__kernel void clact_prelu_dw_runs(const ulong M, const ulong inner, const ulong row, const ulong G,
+                                  const ulong first, const ulong span, const ulong step,
+                                  const ulong rS, const ulong stepoff, const ulong wrap,
+                                  __global const CLACT_STYPE *w, const ulong wo,
+                                  __global const CLACT_STYPE *x, const ulong xo,
+                                  __global const CLACT_STYPE *dy, const ulong dyo,
+                                  __global CLACT_STYPE *dx, const ulong dxo, const int write_dx,
+                                  __global real *part)
 {
     __local real ls[256], lc[256], lw[256];
     const ulong g = get_group_id(0), c = g / G, gi = g - c * G;
-    const ulong P = G * get_local_size(0);
-    ulong t = gi * get_local_size(0) + get_local_id(0);
+    ulong t = (gi * get_local_size(0) + get_local_id(0)) * first;
+    const ulong end = min(M, t + span);
     ulong j = t % inner, off = (t / inner) * row + c * inner + j;
     const real wc = CLACT_SLOAD1(w + wo + c);
     prelu_sum a = {0.0f, 0.0f, 0.0f};
-    for (; t < M; t += P) {
+    vreal vs = (vreal)(0.0f), vc = (vreal)(0.0f), vw = (vreal)(0.0f);
+    while (t < end) {
+        if (step == 1 && j + CLACT_VW <= inner && t + CLACT_VW <= end) {
+            // Contiguous chunks: a vector of the run at once.
+            const vreal xv = CLACT_SLOAD(x + xo + off), gv = CLACT_SLOAD(dy + dyo + off);
+            if (write_dx)
+                CLACT_SSTORE(prelu_pick(xv, gv, (vreal)(wc)), dx + dxo + off);
+            prelu_vsum_add(&vs, &vc, &vw, xv, gv);
+            t += CLACT_VW;
+            off += CLACT_VW;
+            j += CLACT_VW;
+            if (j == inner) {
+                j = 0;
+                off += wrap;
+            }
+            continue;
+        }
         const real xv = CLACT_SLOAD1(x + xo + off), gv = CLACT_SLOAD1(dy + dyo + off);
         if (write_dx)
             CLACT_SSTORE1(xv > 0.0f ? gv : wc * gv, dx + dxo + off);
@@ -154,18 +205,77 @@ __kernel void clact_prelu_dw_partial(const ulong M, const ulong inner, const ulo
             const real p = xv * gv;
             prelu_sum_add(&a, p, fma(xv, gv, -p));
         }
-        off += step;
-        j += rP;
+        t += step;
+        off += stepoff;
+        j += rS;
         if (j >= inner) {
             j -= inner;
             off += wrap;
         }
     }
+    prelu_vsum_merge(&a, vs, vc, vw);
     a = prelu_sum_group(a, ls, lc, lw);
     if (get_local_id(0) == 0) {
         part[3 * g] = a.s;
         part[3 * g + 1] = a.c;
         part[3 * g + 2] = a.w;
+    }
+}
+
+// Stage 1, short runs (inner < 64, such as the (N, C) output of a linear layer, inner = 1): the
+// input as N rows of R = C inner columns, column k in channel k / inner. Work-item g takes the
+// CLACT_VW columns from k over rows [rb rows, rb rows + rows) of row block rb, with vector loads
+// along the row and one compensated sum per lane (prelu_vsum_add; lanes past R hold zeros), and
+// writes lane k's sums as part (channel k / inner, part rb inner + k % inner) of G = RB inner,
+// where stage 2 finds them. dx as in the runs kernel.
+__kernel void clact_prelu_dw_columns(const ulong N, const ulong R, const ulong inner,
+                                     const ulong C, const ulong RB, const ulong rows,
+                                     __global const CLACT_STYPE *w, const ulong wo,
+                                     __global const CLACT_STYPE *x, const ulong xo,
+                                     __global const CLACT_STYPE *dy, const ulong dyo,
+                                     __global CLACT_STYPE *dx, const ulong dxo,
+                                     const int write_dx, __global real *part)
+{
+    const ulong cols = (R + CLACT_VW - 1) / CLACT_VW, g = get_global_id(0);
+    if (g >= cols * RB)
+        return;
+    const ulong rb = g / cols, k = (g - rb * cols) * CLACT_VW;
+    const ulong r1 = min(N, (rb + 1) * rows);
+    const uint m = (uint)min((ulong)CLACT_VW, R - k);
+    const vreal wv = prelu_weights(w + wo, k, C, inner);
+    vreal s = (vreal)(0.0f), cs = (vreal)(0.0f), ws = (vreal)(0.0f);
+    for (ulong r = rb * rows; r < r1; ++r) {
+        const ulong e = r * R + k;
+        vreal xv, gv;
+        if (m == CLACT_VW) {
+            xv = CLACT_SLOAD(x + xo + e);
+            gv = CLACT_SLOAD(dy + dyo + e);
+            if (write_dx)
+                CLACT_SSTORE(prelu_pick(xv, gv, wv), dx + dxo + e);
+        } else {
+            real bx[CLACT_VW], bg[CLACT_VW];
+            for (uint q = 0; q < CLACT_VW; ++q) {
+                bx[q] = q < m ? CLACT_SLOAD1(x + xo + e + q) : 0.0f;
+                bg[q] = q < m ? CLACT_SLOAD1(dy + dyo + e + q) : 0.0f;
+            }
+            xv = CLACT_LOAD(bx);
+            gv = CLACT_LOAD(bg);
+            CLACT_STORE(prelu_pick(xv, gv, wv), bx);
+            for (uint q = 0; write_dx && q < m; ++q)
+                CLACT_SSTORE1(bx[q], dx + dxo + e + q);
+        }
+        prelu_vsum_add(&s, &cs, &ws, xv, gv);
+    }
+    real ts[CLACT_VW], tc[CLACT_VW], tw[CLACT_VW];
+    CLACT_STORE(s, ts);
+    CLACT_STORE(cs, tc);
+    CLACT_STORE(ws, tw);
+    for (uint q = 0; q < m; ++q) {
+        const ulong kk = k + q, ch = kk / inner;
+        const ulong i = 3 * (ch * RB * inner + rb * inner + (kk - ch * inner));
+        part[i] = ts[q];
+        part[i + 1] = tc[q];
+        part[i + 2] = tw[q];
     }
 }
 

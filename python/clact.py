@@ -6,8 +6,9 @@ Two ways in:
     and returns a new array (float32, float16 or float64; ``dtype="bf16"`` computes with bf16
     storage on a float32 array and returns the bf16-rounded values as float32).
   * PyOpenCL, for pipelines: ``Context.from_queue(queue)`` borrows a ``pyopencl.CommandQueue``;
-    ``forward_buffers`` / ``softmax_buffers`` take ``pyopencl.Buffer`` objects and a
-    ``wait_for`` list of events and return a ``pyopencl.Event`` at once, without waiting.
+    ``forward_buffers`` / ``softmax_buffers`` (and ``glu_buffers``, ``prelu_buffers`` and their
+    ``*_backward_buffers``) take ``pyopencl.Buffer`` objects and a ``wait_for`` list of events
+    and return a ``pyopencl.Event`` at once, without waiting.
 
 Errors raise ``clact.Error`` with the status name and the library's message. The library is
 ``CLACT_LIBRARY`` (a path) when set; else the one installed with this binding (``cmake

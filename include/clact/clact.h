@@ -699,9 +699,10 @@ CLACT_API clact_status clact_prelu(clact_context *ctx, clact_dtype dtype, int nd
  * in any sum (NaN; +inf and -inf: NaN); finite terms whose sum overflows give ±inf. An empty input
  * gives dw = 0 (autograd's sum over no elements), or leaves it as it is with
  * ::CLACT_PRELU_ACCUMULATE. dw takes two kernels, neither of them one work-group over everything:
- * work-groups over parts of each channel write their compensated sums to the context's scratch
- * buffer (and dx, when wanted), then one work-group per channel merges them into dw; the second
- * waits for the first by event, so out-of-order queues are fine.
+ * the first, spread over the whole device (along rows where channel runs are short, as after a
+ * linear layer; along each channel's runs where they are long), writes compensated partial sums
+ * to the context's scratch buffer (and dx, when wanted); the second, one work-group per channel,
+ * merges them into dw. It waits for the first by event, so out-of-order queues are fine.
  *
  * @param dx, dx_offset the input's gradient, or NULL for dw alone; may be the same elements as
  *        x or dy (in place).
