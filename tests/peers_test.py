@@ -27,7 +27,9 @@ import os
 import subprocess
 import sys
 
-CLACT, LIBRARY = sys.argv[1], sys.argv[2]
+# CLACT_LIST_LIBRARY: the plain build's library where the given one is ASan-built (memcheck.sh),
+# which an uninstrumented python cannot load.
+CLACT, LIBRARY = sys.argv[1], os.environ.get("CLACT_LIST_LIBRARY") or sys.argv[2]
 ONEDNN = sys.argv[3] if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.join(HERE, "..", "bench")
