@@ -352,6 +352,8 @@ vreal clact_product_low(vreal x, real s, vreal z)
 // alpha = -1.5).
 vreal act_celu(vreal x, real alpha, real inv_alpha)
 {
+    if (inv_alpha > 0.0f) // the same for every work-item: elu's cost and one product
+        return CLACT_SEL(alpha * clact_expm1_neg(x * inv_alpha), x, x > 0.0f);
     vreal z = CLACT_SEL(x * inv_alpha, (vreal)(0.0f), x > 0.0f);
     vreal m = clact_expm1_neg(z);
     if (CLACT_ANY(z > 0.0f)) {

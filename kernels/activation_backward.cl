@@ -192,8 +192,12 @@ vreal bwd_selu_y(vreal y, real p0, real p1)
 // (y + alpha) / alpha as PyTorch's is_result form (alpha >= 0 only).
 vreal bwd_celu_x(vreal x, real alpha, real inv_alpha)
 {
-    // exp(z + zl) = exp(z) (1 + zl), as the forward; z = 0 where x > 0 (see act_celu).
+    // exp(z + zl) = exp(z) (1 + zl), as the forward; z = 0 where x > 0 (see act_celu). With
+    // alpha > 0 every z used is <= 0: clact_exp_neg alone (a branch on an argument, uniform).
     vreal z = CLACT_SEL(x * inv_alpha, (vreal)(0.0f), x > 0.0f);
+    if (inv_alpha > 0.0f)
+        return CLACT_SEL((alpha * inv_alpha) * (clact_exp_neg(z) * (1.0f + clact_product_low(x, inv_alpha, z))),
+                         (vreal)(1.0f), x > 0.0f);
     vreal e = clact_exp_any(z);
     e = CLACT_SEL(e * (1.0f + clact_product_low(x, inv_alpha, z)), e, isinf(e) || z == 0.0f);
     return CLACT_SEL((alpha * inv_alpha) * e, (vreal)(1.0f), x > 0.0f);
