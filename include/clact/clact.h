@@ -737,7 +737,11 @@ typedef struct clact_buffer {
 /** A dense layer: `torch.nn.Linear(in_features, out_features)` followed by an activation. */
 typedef struct clact_dense_desc {
     size_t in_features, out_features;
-    const clact_activation *act; /**< NULL: no activation (nn.Linear alone) */
+    /** NULL: no activation (nn.Linear alone). Any elementwise op; not glu (::CLACT_INVALID_ARGUMENT)
+     * nor rrelu in training mode (::CLACT_UNSUPPORTED: run the layer without an activation, then
+     * ::clact_forward); prelu's backward is ::CLACT_UNSUPPORTED (it would not give the weight's
+     * gradient: ::clact_prelu_backward). */
+    const clact_activation *act;
     unsigned flags;              /**< 0 or ::CLACT_DENSE_ACCUMULATE (backward) */
 } clact_dense_desc;
 
