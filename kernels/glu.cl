@@ -60,7 +60,7 @@ vreal glu_times_sigmoid(vreal v, vreal b)
 // NaN where that derivative rounds to 0 (a = 0, |a sigmoid(b) sigmoid(-b)| < 2^-150 in float,
 // |b| = inf, or with an infinite a |b| > 103.97 in float, 745.1 in double) or dy is 0, as
 // PyTorch's inf * 0.
-vreal glu_grad_b(vreal g, vreal a, vreal b)
+vreal glu_grad_b_scaled(vreal g, vreal a, vreal b)
 {
     vreal ab = fabs(b);
     ab = CLACT_SEL(ab, (vreal)(GLU_BMAX), ab > GLU_BMAX);
@@ -78,6 +78,28 @@ vreal glu_grad_b(vreal g, vreal a, vreal b)
     vreal finite = ldexp((mg * ma) * q, eg + ea + k);
     vreal slope = CLACT_SEL(ldexp(ma * q, ea + k), a * ldexp(q, k), isinf(a)); // dy/db, rounded
     return CLACT_SEL(finite, g * slope, isinf(g) | isinf(a));
+}
+
+// The common case first: where |b| < 80 (e = exp(-|b|) a normal number), dy and a are finite and
+// the products a q and dy (a q) are normal or exactly 0, the plain product dy (a q) with
+// q = e / (1 + e)^2 has no scaling to do (three roundings, as the scaled form); only work-items
+// holding another lane take glu_grad_b_scaled (ilogb and ldexp per element are slow on PoCL).
+vreal glu_grad_b(vreal g, vreal a, vreal b)
+{
+    const vreal e = clact_exp_neg(-fmin(fabs(b), (vreal)(80.0f)));
+    const vreal d = 1.0f + e;
+    const vreal p = a * (e / (d * d));
+    const vreal r = g * p;
+#if defined(CLACT_F64)
+    const real tiny = 0x1p-1022;
+#else
+    const real tiny = 0x1p-126f;
+#endif
+    const vmask ok = fabs(b) < 80.0f && (fabs(p) >= tiny || a == 0.0f) &&
+                     (fabs(r) >= tiny || g == 0.0f || a == 0.0f) && isfinite(r) && isfinite(g);
+    if (CLACT_ANY(!ok))
+        return CLACT_SEL(glu_grad_b_scaled(g, a, b), r, ok);
+    return r;
 }
 
 // The outputs [q, q + CLACT_VW) of a row-straddling or final vector, lane by lane: the element
