@@ -156,7 +156,7 @@ static void dw_plan_make(const clact_context *ctx, const prelu_dims *d, size_t r
     int cpu = on_cpu(ctx);
     memset(pl, 0, sizeof *pl);
     pl->columns = d->inner < PRELU_SHORT_RUN;
-    if (pl->columns) { /* items of CLACT_VW columns, at least 16 rows each */
+    if (pl->columns) { /* items of CLACT_VW columns over 64 rows (CPUs) or at least 16 (GPUs) */
         size_t R = d->C * d->inner, cols = (R + ctx->vector_width - 1) / ctx->vector_width;
         size_t rb = (units * 2048 + cols - 1) / cols, most = (d->N + 15) / 16;
         rb = cpu ? (d->N + 63) / 64 : rb < most ? rb : most;
