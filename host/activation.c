@@ -176,6 +176,51 @@ void clact__act_kernel_params(const clact_activation *act, double p[2]) {
         p[0] = (act->param[0] + act->param[1]) / 2;
 }
 
+/* Whether act's parameters survive the conversion to dtype's compute type (float for f32, f16
+ * and bf16), as the kernel sees them: a scale that is finite in double but overflows float, or a
+ * softplus beta or celu alpha that is not 0 in double but is in float (clact_activation_check
+ * refuses 0 itself), would make every element inf or NaN. Bounds and thresholds (hardtanh's,
+ * threshold's, the shrinks' lambd, softplus's threshold) compare with x and mean the same
+ * rounded: they are not checked. Writes the reason to message on 0. */
+int clact__act_params_fit(const clact_activation *act, clact_dtype dtype, char *message,
+                          size_t len) {
+    if (dtype == CLACT_F64)
+        return 1;
+    const op_entry *e = &ops[act->op];
+    int scales = 0; /* bit i: kernel parameter i is a scale */
+    switch (act->op) {
+    case CLACT_LEAKY_RELU:
+    case CLACT_ELU:
+    case CLACT_SOFTPLUS:
+    case CLACT_PRELU: scales = 1; break;
+    case CLACT_CELU:
+    case CLACT_RRELU: scales = 3; break;
+    default: return 1;
+    }
+    double p[2];
+    clact__act_kernel_params(act, p);
+    for (int i = 0; i < 2; ++i) {
+        if (!(scales >> i & 1))
+            continue;
+        /* celu's second kernel parameter is 1/alpha, alpha's own reciprocal. */
+        const char *pname = act->op == CLACT_CELU && i == 1 ? "1/alpha" : e->param_name[i];
+        const float f = (float)p[i];
+        if (isfinite(p[i]) && !isfinite(f)) {
+            snprintf(message, len, "%s: %s = %g overflows float, the kernel's compute type for %s",
+                     e->name, pname, p[i], clact_dtype_name(dtype));
+            return 0;
+        }
+        if ((act->op == CLACT_SOFTPLUS || act->op == CLACT_CELU) && p[i] != 0.0 && f == 0.0f) {
+            snprintf(message, len,
+                     "%s: %s = %g is 0 in float, the kernel's compute type for %s (it would "
+                     "divide by 0)",
+                     e->name, pname, p[i], clact_dtype_name(dtype));
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The kernel's name for act (rrelu in training mode has its own), plus suffix. */
 void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
                             size_t len) {
@@ -191,6 +236,8 @@ static clact_status forward(clact__call *call, const clact_activation *act, size
     CLACT__RETURN_IF(clact_activation_check(act, why, sizeof why) != CLACT_OK, ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
     CLACT__RETURN_IF(!clact__act_is_elementwise(act, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(!clact__act_params_fit(act, call->dtype, why, sizeof why), ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
     CLACT__FORWARD(
         clact__check_io(ctx, n, clact_dtype_size(call->dtype), x, x_offset, y, y_offset));
@@ -283,6 +330,8 @@ static clact_status backward(clact__call *call, const clact_activation *act, siz
     CLACT__RETURN_IF(clact_activation_check(act, why, sizeof why) != CLACT_OK, ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
     CLACT__RETURN_IF(!clact__act_is_elementwise(act, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "%s", why);
+    CLACT__RETURN_IF(!clact__act_params_fit(act, call->dtype, why, sizeof why), ctx,
                      CLACT_INVALID_ARGUMENT, "%s", why);
     int from_y;
     CLACT__FORWARD(pick_saved(call, act, x, y, &from_y));

@@ -158,6 +158,8 @@ static clact_status check_desc(clact__call *call, const clact_dense_desc *d, siz
                      CLACT_INVALID_ARGUMENT, "%s", why);
     CLACT__RETURN_IF(d->act && !clact__act_is_elementwise(d->act, why, sizeof why), ctx,
                      CLACT_INVALID_ARGUMENT, "dense: %s", why);
+    CLACT__RETURN_IF(d->act && !clact__act_params_fit(d->act, call->dtype, why, sizeof why), ctx,
+                     CLACT_INVALID_ARGUMENT, "dense: %s", why);
     /* The fused pass has no seed and no element numbering of its own to draw rrelu's slopes by. */
     CLACT__RETURN_IF(d->act && d->act->training, ctx, CLACT_UNSUPPORTED,
                      "dense: rrelu in training mode is not fused into the layer; run the layer "

@@ -238,6 +238,8 @@ clact_status clact__ce_desc_check(clact_context *ctx, const clact_cross_entropy_
  * have passed clact_activation_check. */
 int clact__act_is_elementwise(const clact_activation *act, char *message, size_t len);
 void clact__act_kernel_params(const clact_activation *act, double p[2]);
+int clact__act_params_fit(const clact_activation *act, clact_dtype dtype, char *message,
+                          size_t len);
 void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
                             size_t len);
 /* Make ctx->scratch hold at least `bytes`. */

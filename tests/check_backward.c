@@ -41,14 +41,10 @@ static double ulp_at(clact_dtype dt, double v) {
  * bound of 0 may be NaN (the kernel's f' rounded to 0, inf * 0) where the reference's f' did
  * not, or the other way round. fref is f' (the reference with dy = 1). *err gets the error in
  * ulps when it is finite. */
-/* Whether long double really is wider than double at run time. Under valgrind it is not (its
- * x87 emulation computes in 64-bit doubles), and the f64 reference then carries its own roundings
- * and the tails' amplifications (as in check_f64.c): f64 bounds widen to 4096 ulp there, which
- * still catches a kernel computing in float (2^29 ulp). */
-static int wide_reference(void) {
-    volatile long double one = 1.0L, eps = LDBL_EPSILON;
-    return LDBL_MANT_DIG > 53 && one + eps != one;
-}
+/* Where long double is not wider than double (tu_wide_reference: under valgrind's x87
+ * emulation), the f64 reference carries its own roundings and the tails' amplifications (as in
+ * check_f64.c): f64 bounds widen to 4096 ulp there, which still catches a kernel computing in
+ * float (2^29 ulp). */
 
 /* Where a storage type's rounding overflows: half an ulp above its largest finite value. */
 static double overflow_at(clact_dtype dt) {
@@ -67,7 +63,7 @@ static int close_bwd(clact_dtype dt, double got, double ref, double fref, double
      * the type it is inf. */
     if (fabs(ref) >= overflow_at(dt))
         ref = copysign(INFINITY, ref);
-    double ulp = dt == CLACT_F64 ? (wide_reference() ? row->bwd_ulp64 : 4096) : row->bwd_ulp32;
+    double ulp = dt == CLACT_F64 ? (tu_wide_reference() ? row->bwd_ulp64 : 4096) : row->bwd_ulp32;
     double tiny = ulp * ulp_at(dt, 0);
     *err = 0;
     if (isinf(dy) && fabs(fref) <= tiny && (isnan(got) || isnan(ref)) &&

@@ -19,6 +19,29 @@
 
 static char dir[256];
 
+/* The suite sets CLACT_CACHE and CLACT_CACHE_DIR; the suites after it (and the contexts they
+ * make) see them as they were before (memcheck.sh runs everything with CLACT_CACHE=0). */
+static const char *const saved_names[] = {"CLACT_CACHE", "CLACT_CACHE_DIR"};
+static char *saved[2];
+
+static void env_save(void) {
+    for (int i = 0; i < 2; ++i) {
+        const char *v = getenv(saved_names[i]);
+        saved[i] = v ? strdup(v) : NULL;
+    }
+}
+
+static void env_restore(void) {
+    for (int i = 0; i < 2; ++i) {
+        if (saved[i])
+            setenv(saved_names[i], saved[i], 1);
+        else
+            unsetenv(saved_names[i]);
+        free(saved[i]);
+        saved[i] = NULL;
+    }
+}
+
 /* The one entry in dir (the tests only use the f32 activation program); "" if none. */
 static int entry(const char *d, char *path, size_t len) {
     DIR *h = opendir(d);
@@ -207,6 +230,7 @@ Suite *cache_suite(void) {
     Suite *s = suite_create("cache");
     TCase *tc = tcase_create("disk");
     tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, env_save, env_restore);
     tcase_add_test(tc, cache_store_load_and_reject);
     tcase_add_test(tc, cache_stats_bad_input);
     suite_add_tcase(s, tc);

@@ -114,6 +114,66 @@ START_TEST(bad_parameters) {
     a.param[1] = NAN;
     EXPECT(CLACT_INVALID_ARGUMENT, "threshold",
            clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+    /* Parameters as the kernel sees them (float for f32): beta 1e-300 is 0 there (before, every
+     * element came out inf); celu's 1/alpha of alpha 1e-300 overflows; elu's alpha 1e300 does. In
+     * f64 they are fine. Forward, backward and the dense layer alike. */
+    clact_dense_desc dd = {0};
+    cl_mem dy_buf = tu_buffer(N, CL_MEM_READ_WRITE);
+    tu_fill_bits(dy_buf, 0, N, 0x3F800000u);
+    const struct {
+        clact_op op;
+        int i;
+        double v;
+        const char *word;
+    } tiny[] = {{CLACT_SOFTPLUS, 0, 1e-300, "beta = 1e-300 is 0 in float"},
+                {CLACT_SOFTPLUS, 0, -1e-50, "beta = -1e-50 is 0 in float"},
+                {CLACT_CELU, 0, 1e-300, "alpha = 1e-300 is 0 in float"},
+                {CLACT_CELU, 0, -1e-39, "1/alpha = -1e+39 overflows float"},
+                {CLACT_ELU, 0, 1e300, "alpha = 1e+300 overflows float"},
+                {CLACT_LEAKY_RELU, 0, -1e40, "negative_slope = -1e+40 overflows float"}};
+    for (size_t t = 0; t < sizeof tiny / sizeof tiny[0]; ++t) {
+        a = clact_activation_default(tiny[t].op);
+        a.param[tiny[t].i] = tiny[t].v;
+        EXPECT(CLACT_INVALID_ARGUMENT, tiny[t].word,
+               clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+        EXPECT(CLACT_INVALID_ARGUMENT, tiny[t].word,
+               clact_forward(c, &a, CLACT_BF16, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));
+        EXPECT(CLACT_INVALID_ARGUMENT, tiny[t].word,
+               clact_backward(c, &a, CLACT_F32, N, x_buf, 0, NULL, 0, dy_buf, 0, y_buf, 0, 0, NULL,
+                              NULL));
+        dd.in_features = 4;
+        dd.out_features = 4;
+        dd.act = &a;
+        const clact_buffer xb = {x_buf, 0}, yb = {y_buf, 0}, none = {NULL, 0};
+        EXPECT(CLACT_INVALID_ARGUMENT, tiny[t].word,
+               clact_dense_forward(c, &dd, CLACT_F32, 2, xb, xb, none, none, yb, 0, NULL, NULL));
+        char why[256];
+        ck_assert_msg(clact_activation_check(&a, why, sizeof why) == CLACT_OK,
+                      "%s: in double the parameter is fine: %s", tiny[t].word, why);
+    }
+    /* The same in f64 runs, and softplus with beta 1e-300 there is finite. */
+    if (tu_has_fp64()) {
+        a = clact_activation_default(CLACT_SOFTPLUS);
+        a.param[0] = 1e-300;
+        cl_mem x64 = tu_buffer(N, CL_MEM_READ_WRITE); /* N floats: N/2 doubles */
+        double xd[N / 2], yd[N / 2];
+        for (int i = 0; i < N / 2; ++i)
+            xd[i] = i - 8.0;
+        ck_assert_int_eq(clEnqueueWriteBuffer(clact_context_queue(c), x64, CL_TRUE, 0, sizeof xd,
+                                              xd, 0, NULL, NULL),
+                         CL_SUCCESS);
+        ck_assert_int_eq(clact_forward(c, &a, CLACT_F64, N / 2, x64, 0, x64, 0, 0, NULL, NULL),
+                         CLACT_OK);
+        ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(c), x64, CL_TRUE, 0, sizeof yd,
+                                             yd, 0, NULL, NULL),
+                         CL_SUCCESS);
+        for (int i = 0; i < N / 2; ++i)
+            ck_assert_msg(isfinite(yd[i]) && yd[i] > 1e299, "f64 softplus(%g), beta 1e-300: %g",
+                          xd[i], yd[i]);
+        clReleaseMemObject(x64);
+    }
+    clReleaseMemObject(dy_buf);
+    a = clact_activation_default(CLACT_SOFTPLUS);
     a.op = (clact_op)CLACT_OP_COUNT;
     EXPECT(CLACT_INVALID_ARGUMENT, "unknown activation op",
            clact_forward(c, &a, CLACT_F32, N, x_buf, 0, y_buf, 0, 0, NULL, NULL));

@@ -45,16 +45,12 @@ static int close64(double got, double ref, double max_ulp) {
 #define MAX_ROWS 128
 static double worst[MAX_ROWS], worst_at[MAX_ROWS];
 
-/* Whether long double really is wider than double at run time. Under valgrind it is not (its
- * x87 emulation computes in 64-bit doubles), and the reference then carries the tail
+/* Where long double is not wider than double (tu_wide_reference: under valgrind's x87
+ * emulation, which computes in 64-bit doubles), the reference then carries the tail
  * amplifications above itself (up to 2 t^2 ulp in GELU's tail): the bounds widen to 4096 ulp
  * there, which still catches any kernel computing in float (2^29 ulp). The native runs, ASan's
  * included, check the real bounds. */
-static int wide_reference(void) {
-    volatile long double one = 1.0L, eps = LDBL_EPSILON;
-    return LDBL_MANT_DIG > 53 && one + eps != one;
-}
-#define BOUND(u) (wide_reference() ? (u) : 4096.0)
+#define BOUND(u) (tu_wide_reference() ? (u) : 4096.0)
 
 static const double specials[] = {
     -INFINITY, INFINITY, NAN,       -0.0,       0.0,
@@ -355,7 +351,7 @@ END_TEST
 static void report(void) {
     printf("worst error in double ulp per op on this device (seed %llu)%s:\n",
            (unsigned long long)tu_seed(),
-           wide_reference() ? "" : " (long double is not wider than double here: bounds 4096 ulp)");
+           tu_wide_reference() ? "" : " (long double is not wider than double here: bounds 4096 ulp)");
     for (int i = 0; i < tu_op_row_count && i < MAX_ROWS; ++i)
         printf("  %-18s %10.2f ulp  at x = %.17g\n", tu_op_rows[i].label, worst[i], worst_at[i]);
 }

@@ -55,19 +55,6 @@ enum { W_GLU, W_GLU_BWD, W_PRELU, W_DW, W_COUNT };
 static double worst[W_COUNT][CLACT_DTYPE_COUNT];
 static const char *const worst_name[W_COUNT] = {"glu", "glu backward", "prelu and dx", "prelu dw"};
 
-static int has_fp64(void) {
-    char ext[8192] = "";
-    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext,
-                    NULL);
-    return strstr(ext, "cl_khr_fp64") != NULL;
-}
-
-/* Whether long double is wider than double at run time (not under valgrind's emulation). */
-static int wide_reference(void) {
-    volatile long double one = 1.0L, eps = LDBL_EPSILON;
-    return LDBL_MANT_DIG > 53 && one + eps != one;
-}
-
 /* The spacing of dtype dt's values at |v| (the subnormal spacing below the normal range). */
 static double ulp_dt(clact_dtype dt, double v) {
     static const int digits[CLACT_DTYPE_COUNT] = {24, 11, 8, 53};
@@ -166,7 +153,7 @@ static void check_all(clact_dtype dt, const double *got, const double *ref, size
     }
 }
 
-static int dtype_ok(clact_dtype dt) { return dt != CLACT_F64 || has_fp64(); }
+static int dtype_ok(clact_dtype dt) { return dt != CLACT_F64 || tu_has_fp64(); }
 
 /* ------------------------------------------------------------------------------------------ */
 /* GLU */
@@ -215,7 +202,7 @@ static void glu_inputs(clact_dtype dt, tu_rng *r, const glu_case *c, double *x, 
             a = tu_uniform(r, -8, 8), b = tu_uniform(r, -12, 12);
         } else if (pick < 0.85) {
             a = log_uniform(r, dt, 0, amax), b = tu_uniform(r, -110, -80);
-        } else if (pick < 0.95 || dt != CLACT_F64 || !wide_reference()) {
+        } else if (pick < 0.95 || dt != CLACT_F64 || !tu_wide_reference()) {
             a = tu_uniform(r, -8, 8), b = tu_uniform(r, 12, 40);
         } else {
             a = log_uniform(r, dt, 250, 300), b = tu_uniform(r, -780, -700);
@@ -337,7 +324,7 @@ START_TEST(glu_special) {
         for (size_t j = 0; j < nb; ++j) {
             x[i * nb + j] = tu_round_dt(dt, sa[i]);
             /* |b| > 700 in f64 needs the reference's long double (not valgrind's) */
-            int narrow = dt == CLACT_F64 && !wide_reference() && fabs(sb[j]) > 700;
+            int narrow = dt == CLACT_F64 && !tu_wide_reference() && fabs(sb[j]) > 700;
             x[P + i * nb + j] = tu_round_dt(dt, narrow ? 0.0 : sb[j]);
             dy[i * nb + j] = tu_round_dt(dt, sg[(i * nb + j) % ng]);
         }
@@ -403,7 +390,7 @@ static void dw_bounds(clact_dtype dt, const prelu_case *c, const double *x, cons
     size_t n = count(c->ndim, c->shape), np = prelu_np(c);
     size_t inner = np == 1 ? n : count(c->ndim - 2, c->shape + 2);
     double u = dt == CLACT_F64 ? 0x1p-53 : 0x1p-24, tiny = dt == CLACT_F64 ? 0x1p-1074 : 0x1p-149;
-    double ref_rel = wide_reference() ? 0x1p-62 : dt == CLACT_F64 ? 0x1p-52 : 0x1p-62;
+    double ref_rel = tu_wide_reference() ? 0x1p-62 : dt == CLACT_F64 ? 0x1p-52 : 0x1p-62;
     double *abs_sum = alloc(np), *terms = alloc(np);
     for (size_t ch = 0; ch < np; ++ch) {
         abs_sum[ch] = dw0 ? fabs(dw0[ch]) : 0;

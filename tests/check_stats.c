@@ -18,22 +18,6 @@
 
 #include "testutil.h"
 
-static int has_fp64(void) {
-    char ext[8192] = "";
-    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext,
-                    NULL);
-    return strstr(ext, "cl_khr_fp64") != NULL;
-}
-
-/* Whether long double really is wider than double at run time. Under valgrind it is not (its
- * x87 emulation computes in 64-bit doubles): the f64 reference's own sum of n positive terms
- * then carries up to n u of relative error, which the f64 bound adds (it still catches a sum
- * kept in float by 10^4 at the sizes tested). */
-static int wide_reference(void) {
-    volatile long double one = 1.0L, eps = LDBL_EPSILON;
-    return LDBL_MANT_DIG > 53 && one + eps != one;
-}
-
 static const clact_dtype dtypes[] = {CLACT_F32, CLACT_F16, CLACT_BF16, CLACT_F64};
 #define NDT (int)(sizeof dtypes / sizeof dtypes[0])
 
@@ -54,7 +38,7 @@ static double next_dt(clact_dtype dt, double v, double to) {
 
 START_TEST(unit_stats_against_reference) {
     clact_dtype dt = dtypes[_i % NDT];
-    if (dt == CLACT_F64 && !has_fp64())
+    if (dt == CLACT_F64 && !tu_has_fp64())
         return;
     static const size_t shapes[][2] = {{1, 1}, {7, 33}, {300, 257}};
     size_t rows = shapes[_i / NDT][0], units = shapes[_i / NDT][1], n = rows * units;
@@ -165,7 +149,7 @@ static double run_sum(clact_dtype dt, const double *x, size_t n, const char *lab
 
 START_TEST(sum_squares_against_reference) {
     clact_dtype dt = dtypes[_i % NDT];
-    if (dt == CLACT_F64 && !has_fp64())
+    if (dt == CLACT_F64 && !tu_has_fp64())
         return;
     static const size_t sizes[] = {0, 1, 255, 256, 257, 4099, 200704};
     size_t n = sizes[_i / NDT];
@@ -184,7 +168,11 @@ START_TEST(sum_squares_against_reference) {
     if (dt != CLACT_F64)
         want = (double)(float)want;
     double u = dt == CLACT_F64 ? DBL_EPSILON / 2 : FLT_EPSILON / 2;
-    double bound = 16 * u + (dt == CLACT_F64 && !wide_reference() ? (double)n * u : 0.0);
+    /* Where long double is not wider than double (tu_wide_reference: under valgrind's x87
+     * emulation), the f64 reference's own sum of n positive terms carries up to n u of relative
+     * error, which the f64 bound adds (it still catches a sum kept in float by 10^4 at the sizes
+     * tested). */
+    double bound = 16 * u + (dt == CLACT_F64 && !tu_wide_reference() ? (double)n * u : 0.0);
     free(x);
     ck_assert_msg(!isnan(got) && fabs(got - want) <= bound * want,
                   "%s (seed %llu): %.17g, want %.17g (%.3g u)", label,

@@ -355,3 +355,15 @@ double tu_dtype_eps(clact_dtype dt) {
     }
     return 0x1p-8;
 }
+
+int tu_has_fp64(void) {
+    char ext[8192] = "";
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext,
+                    NULL);
+    return strstr(ext, "cl_khr_fp64") != NULL;
+}
+
+int tu_wide_reference(void) {
+    volatile long double one = 1.0L, eps = LDBL_EPSILON;
+    return LDBL_MANT_DIG > 53 && one + eps != one;
+}

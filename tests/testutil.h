@@ -37,6 +37,12 @@ uint64_t tu_next(tu_rng *r);
 double tu_uniform(tu_rng *r, double lo, double hi);
 
 cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags);
+/* Whether the test device has cl_khr_fp64. */
+int tu_has_fp64(void);
+/* Whether long double really is wider than double at run time. Under valgrind it is not (its x87
+ * emulation computes in 64-bit doubles): the f64 references then carry their own roundings, and
+ * the suites widen their f64 bounds (saying so where they do). */
+int tu_wide_reference(void);
 void tu_write(cl_mem m, size_t offset, size_t n, const float *src);
 void tu_read(cl_mem m, size_t offset, size_t n, float *dst);
 void tu_read_bytes(cl_mem m, size_t bytes, void *dst);
