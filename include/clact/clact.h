@@ -25,7 +25,13 @@
  *    `threshold > 88`), PyTorch returns inf;
  *    clact returns the finite, exact value.
  *  - Parameters that are NaN, and Softplus with `beta == 0` (PyTorch divides by zero and returns
- *    inf everywhere), are rejected with ::CLACT_INVALID_ARGUMENT.
+ *    inf everywhere), are rejected with ::CLACT_INVALID_ARGUMENT. So are parameters that the
+ *    kernel's compute type (float for f32, f16 and bf16) would turn into such values: a softplus
+ *    beta or celu alpha that is 0 in float (`beta = 1e-300`), and a scale that is finite in double
+ *    but overflows float (leaky_relu's slope, elu's alpha, softplus's beta, celu's alpha and
+ *    1/alpha, rrelu's bounds, prelu's weight); PyTorch would return inf or NaN everywhere. Bounds
+ *    and thresholds (hardtanh's, threshold's, the shrinks' lambd) compare with x and keep their
+ *    meaning when rounded: they are not refused. In f64 every parameter is used as given.
  *
  * ## Errors
  * Every function returns a ::clact_status. ::CLACT_OK is 0, failures are negative. On failure,
@@ -289,7 +295,8 @@ CLACT_API const char *clact_op_param_name(clact_op op, int index);
  *         beta == 0, celu alpha == 0, hardtanh max_val < min_val (`nn.Hardtanh` asserts it;
  *         `F.hardtanh` would clamp to min_val), softshrink lambd < 0, rrelu lower > upper, a glu
  *         dim that is not an integer; `training` other than 0 and 1, or set for an op other than
- *         rrelu. The message names the parameter.
+ *         rrelu. The message names the parameter. Without a dtype it cannot check what float does
+ *         to a parameter (see "Documented deviations"): the ops do.
  */
 CLACT_API clact_status clact_activation_check(const clact_activation *act, char *message,
                                               size_t len);
