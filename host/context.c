@@ -18,14 +18,20 @@ clact_status clact__device_setup(clact_context *ctx) {
     if (err != CL_SUCCESS)
         return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_PLATFORM)");
     cl_uint cu = 1;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)");
     ctx->compute_units = cu ? cu : 1;
     /* CLACT_NO_FP64 makes clact treat the device as one without cl_khr_fp64: for testing that
      * path on devices that have it, or to keep f64 off a device that only emulates it. */
-    ctx->has_fp64 = clact__device_has_extension(ctx->device, "cl_khr_fp64") && !ctx->env.no_fp64;
-    ctx->has_fp16 = clact__device_has_extension(ctx->device, "cl_khr_fp16");
+    if ((err = clact__device_extension(ctx->device, "cl_khr_fp64", &ctx->has_fp64)) ||
+        (err = clact__device_extension(ctx->device, "cl_khr_fp16", &ctx->has_fp16)))
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_EXTENSIONS)");
+    ctx->has_fp64 = ctx->has_fp64 && !ctx->env.no_fp64;
     cl_device_fp_config single = 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof single, &single, NULL);
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof single, &single, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_SINGLE_FP_CONFIG)");
     ctx->cr_divide_sqrt = (single & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
     cl_command_queue_properties props = 0;
     err = clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
@@ -39,8 +45,10 @@ clact_status clact__device_setup(clact_context *ctx) {
      * work-item is one SIMD lane, and 4 floats give 128-bit loads without starving occupancy.
      * The throughput issue tunes this per device. */
     cl_uint preferred = 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof preferred,
-                    &preferred, NULL);
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof preferred,
+                          &preferred, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT)");
     if (ctx->device_type & CL_DEVICE_TYPE_CPU)
         ctx->vector_width = preferred >= 16 ? 16 : preferred >= 8 ? 8 : 4;
     else
@@ -54,6 +62,10 @@ clact_status clact__device_setup(clact_context *ctx) {
      * the device's own; also for tuning). */
     if (ctx->env.vector_width)
         ctx->vector_width = ctx->reduce_width = ctx->env.vector_width;
+    const char *what;
+    if ((err = clact__device_identity(ctx->device, ctx->platform, ctx->identity,
+                                      sizeof ctx->identity, &what)))
+        return clact__fail_cl(NULL, err, what);
     /* CLBlast's GEMM parameters that `clact tune` saved for this device, if any; never fails. */
     clact__tuning_load(ctx);
     return CLACT_OK;

@@ -8,18 +8,37 @@
 
 #include "device.h"
 
-static void info_string(cl_device_id d, cl_device_info what, char *out, size_t len) {
+/* A device's or platform's string property into out (truncated to len): the size first, so that
+ * a string longer than out is truncated rather than refused (a short buffer makes the query fail
+ * with CL_INVALID_VALUE). Returns the query's CL error, with out "" on failure. */
+static cl_int info_string(cl_device_id d, cl_device_info what, char *out, size_t len) {
+    size_t size = 0;
     out[0] = '\0';
-    if (clGetDeviceInfo(d, what, len, out, NULL) != CL_SUCCESS)
-        out[0] = '\0';
-    out[len - 1] = '\0';
+    cl_int err = clGetDeviceInfo(d, what, 0, NULL, &size);
+    char *tmp = err == CL_SUCCESS ? malloc(size + 1) : NULL;
+    if (err == CL_SUCCESS && !tmp)
+        err = CL_OUT_OF_HOST_MEMORY;
+    if (err == CL_SUCCESS && (err = clGetDeviceInfo(d, what, size, tmp, NULL)) == CL_SUCCESS) {
+        tmp[size] = '\0';
+        snprintf(out, len, "%s", tmp);
+    }
+    free(tmp);
+    return err;
 }
 
-static void platform_string(cl_platform_id p, cl_platform_info what, char *out, size_t len) {
+static cl_int platform_string(cl_platform_id p, cl_platform_info what, char *out, size_t len) {
+    size_t size = 0;
     out[0] = '\0';
-    if (clGetPlatformInfo(p, what, len, out, NULL) != CL_SUCCESS)
-        out[0] = '\0';
-    out[len - 1] = '\0';
+    cl_int err = clGetPlatformInfo(p, what, 0, NULL, &size);
+    char *tmp = err == CL_SUCCESS ? malloc(size + 1) : NULL;
+    if (err == CL_SUCCESS && !tmp)
+        err = CL_OUT_OF_HOST_MEMORY;
+    if (err == CL_SUCCESS && (err = clGetPlatformInfo(p, what, size, tmp, NULL)) == CL_SUCCESS) {
+        tmp[size] = '\0';
+        snprintf(out, len, "%s", tmp);
+    }
+    free(tmp);
+    return err;
 }
 
 clact_status clact__device_enumerate(clact__device_entry **entries, size_t *count) {
@@ -49,12 +68,16 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
     for (cl_uint p = 0; p < np && status == CLACT_OK; ++p) {
         cl_uint nd = 0;
         err = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
-        if (err == CL_DEVICE_NOT_FOUND || nd == 0)
+        /* The error first: a failing call may leave nd at 0, and that is a failure to name, not
+         * a platform without devices. */
+        if (err == CL_DEVICE_NOT_FOUND)
             continue;
         if (err != CL_SUCCESS) {
             status = clact__fail_cl(NULL, err, "clGetDeviceIDs");
             break;
         }
+        if (nd == 0)
+            continue;
         cl_device_id *devices = calloc(nd, sizeof *devices);
         clact__device_entry *grown = realloc(list, (n + nd) * sizeof *list);
         if (!devices || !grown) {
@@ -71,15 +94,19 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
             status = clact__fail_cl(NULL, err, "clGetDeviceIDs");
             break;
         }
-        for (cl_uint d = 0; d < nd; ++d) {
+        for (cl_uint d = 0; d < nd && status == CLACT_OK; ++d) {
             clact__device_entry *e = &list[n++];
             e->platform = platforms[p];
             e->device = devices[d];
             e->platform_index = p;
             e->device_index = d;
             e->type = 0;
-            clGetDeviceInfo(devices[d], CL_DEVICE_TYPE, sizeof e->type, &e->type, NULL);
-            info_string(devices[d], CL_DEVICE_NAME, e->name, sizeof e->name);
+            if ((err = clGetDeviceInfo(devices[d], CL_DEVICE_TYPE, sizeof e->type, &e->type,
+                                       NULL)) != CL_SUCCESS)
+                status = clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+            else if ((err = info_string(devices[d], CL_DEVICE_NAME, e->name, sizeof e->name)) !=
+                     CL_SUCCESS)
+                status = clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_NAME)");
         }
         free(devices);
     }
@@ -225,65 +252,102 @@ clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t 
     clact_status status = clact__device_enumerate(&e, &n);
     if (status != CLACT_OK)
         return status;
-    for (size_t i = 0; i < n && i < capacity; ++i) {
-        clact_device_info *o = &list[i];
-        memset(o, 0, sizeof *o);
+    /* Every query is checked: a failed one fails the listing (naming the query and its error)
+     * rather than leaving a blank row. Nothing is written to list unless all succeed. */
+    size_t filled = n < capacity ? n : capacity;
+    clact_device_info *tmp = filled ? calloc(filled, sizeof *tmp) : NULL;
+    if (filled && !tmp) {
+        free(e);
+        return clact__fail(NULL, CLACT_OUT_OF_MEMORY, "out of host memory listing devices");
+    }
+    for (size_t i = 0; i < filled && status == CLACT_OK; ++i) {
+        clact_device_info *o = &tmp[i];
         o->platform_index = e[i].platform_index;
         o->device_index = e[i].device_index;
-        platform_string(e[i].platform, CL_PLATFORM_NAME, o->platform_name, sizeof o->platform_name);
-        platform_string(e[i].platform, CL_PLATFORM_VERSION, o->platform_version,
-                        sizeof o->platform_version);
         memcpy(o->name, e[i].name, sizeof o->name);
-        info_string(e[i].device, CL_DEVICE_VENDOR, o->vendor, sizeof o->vendor);
-        info_string(e[i].device, CL_DRIVER_VERSION, o->driver_version, sizeof o->driver_version);
         snprintf(o->type, sizeof o->type, "%s", type_name(e[i].type));
         cl_uint cu = 0;
         cl_ulong mem = 0, alloc = 0;
-        clGetDeviceInfo(e[i].device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
-        clGetDeviceInfo(e[i].device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
-        clGetDeviceInfo(e[i].device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
+        const char *what = NULL;
+        cl_int err;
+        if ((err = platform_string(e[i].platform, CL_PLATFORM_NAME, o->platform_name,
+                                   sizeof o->platform_name)))
+            what = "clGetPlatformInfo(CL_PLATFORM_NAME)";
+        else if ((err = platform_string(e[i].platform, CL_PLATFORM_VERSION, o->platform_version,
+                                        sizeof o->platform_version)))
+            what = "clGetPlatformInfo(CL_PLATFORM_VERSION)";
+        else if ((err = info_string(e[i].device, CL_DEVICE_VENDOR, o->vendor, sizeof o->vendor)))
+            what = "clGetDeviceInfo(CL_DEVICE_VENDOR)";
+        else if ((err = info_string(e[i].device, CL_DRIVER_VERSION, o->driver_version,
+                                    sizeof o->driver_version)))
+            what = "clGetDeviceInfo(CL_DRIVER_VERSION)";
+        else if ((err = clGetDeviceInfo(e[i].device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu,
+                                        NULL)))
+            what = "clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)";
+        else if ((err = clGetDeviceInfo(e[i].device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem,
+                                        NULL)))
+            what = "clGetDeviceInfo(CL_DEVICE_GLOBAL_MEM_SIZE)";
+        else if ((err = clGetDeviceInfo(e[i].device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc,
+                                        &alloc, NULL)))
+            what = "clGetDeviceInfo(CL_DEVICE_MAX_MEM_ALLOC_SIZE)";
+        else if ((err = clact__device_extension(e[i].device, "cl_khr_fp16", &o->has_fp16)) ||
+                 (err = clact__device_extension(e[i].device, "cl_khr_fp64", &o->has_fp64)))
+            what = "clGetDeviceInfo(CL_DEVICE_EXTENSIONS)";
+        if (what) {
+            status = clact__fail_cl(NULL, err, what);
+            break;
+        }
         o->compute_units = cu;
         o->global_mem_bytes = mem;
         o->max_alloc_bytes = alloc;
-        o->has_fp16 = clact__device_has_extension(e[i].device, "cl_khr_fp16");
-        o->has_fp64 = clact__device_has_extension(e[i].device, "cl_khr_fp64");
+    }
+    if (status == CLACT_OK && filled)
+        memcpy(list, tmp, filled * sizeof *tmp);
+    free(tmp);
+    if (status != CLACT_OK) {
+        free(e);
+        return status;
     }
     free(e);
     *count = n;
     return CLACT_OK;
 }
 
-int clact__device_has_extension(cl_device_id device, const char *name) {
+cl_int clact__device_extension(cl_device_id device, const char *name, int *found) {
     size_t size = 0;
-    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || !size)
-        return 0;
+    *found = 0;
+    cl_int err = clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size);
+    if (err != CL_SUCCESS || !size)
+        return err;
     char *ext = malloc(size + 1);
     if (!ext)
-        return 0;
-    int found = 0;
-    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, size, ext, NULL) == CL_SUCCESS) {
+        return CL_OUT_OF_HOST_MEMORY;
+    if ((err = clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, size, ext, NULL)) == CL_SUCCESS) {
         ext[size] = '\0';
         size_t len = strlen(name);
-        for (char *p = strstr(ext, name); p && !found; p = strstr(p + 1, name))
-            found = (p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
+        for (char *p = strstr(ext, name); p && !*found; p = strstr(p + 1, name))
+            *found = (p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
     }
     free(ext);
-    return found;
+    return err;
 }
 
-int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len) {
-    char dev[256] = "", vendor[256] = "", driver[256] = "", plat[256] = "";
+cl_int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len,
+                              const char **what) {
+    char dev[256], vendor[256], driver[256], plat[256];
+    cl_int err;
     out[0] = '\0';
-    if (clGetDeviceInfo(device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL) ||
-        clGetDeviceInfo(device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL) ||
-        clGetDeviceInfo(device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL) ||
-        clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL))
-        return 0;
-    int n = snprintf(out, len, "device %s\nvendor %s\ndriver %s\nplatform %s\n", dev, vendor,
-                     driver, plat);
-    if (n <= 0 || (size_t)n >= len) {
-        out[0] = '\0';
-        return 0;
-    }
-    return 1;
+    *what = NULL;
+    if ((err = info_string(device, CL_DEVICE_NAME, dev, sizeof dev)))
+        *what = "clGetDeviceInfo(CL_DEVICE_NAME)";
+    else if ((err = info_string(device, CL_DEVICE_VENDOR, vendor, sizeof vendor)))
+        *what = "clGetDeviceInfo(CL_DEVICE_VENDOR)";
+    else if ((err = info_string(device, CL_DRIVER_VERSION, driver, sizeof driver)))
+        *what = "clGetDeviceInfo(CL_DRIVER_VERSION)";
+    else if ((err = platform_string(platform, CL_PLATFORM_VERSION, plat, sizeof plat)))
+        *what = "clGetPlatformInfo(CL_PLATFORM_VERSION)";
+    if (err)
+        return err;
+    snprintf(out, len, "device %s\nvendor %s\ndriver %s\nplatform %s\n", dev, vendor, driver, plat);
+    return CL_SUCCESS;
 }

@@ -17,9 +17,12 @@ clact_status clact__device_enumerate(clact__device_entry **entries, size_t *coun
 /* Apply the device spec (NULL: CLACT_DEVICE, then best) to a list; detail goes to the thread. */
 clact_status clact__device_find(const char *spec, const clact__device_entry *entries, size_t count,
                                 size_t *index);
-int clact__device_has_extension(cl_device_id device, const char *name);
-/* "device NAME\nvendor V\ndriver D\nplatform P\n": what a persistent cache entry for this device
- * is keyed by (disk cache, tuning results); 0 (and "") when the device will not say. */
-int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len);
+/* Whether device lists extension name (*found), and the query's CL error. */
+cl_int clact__device_extension(cl_device_id device, const char *name, int *found);
+/* "device NAME\nvendor V\ndriver D\nplatform P\n" (each truncated to 255 characters): what a
+ * persistent cache entry for this device is keyed by (disk cache, tuning results); out needs
+ * CLACT__IDENTITY_LEN. The CL error of a failed query, naming it in *what ("" in out). */
+cl_int clact__device_identity(cl_device_id device, cl_platform_id platform, char *out, size_t len,
+                              const char **what);
 
 #endif

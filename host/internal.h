@@ -63,6 +63,9 @@ typedef enum clact__origin {
     CLACT__ORIGIN_COMPILED   /* compiled from source */
 } clact__origin;
 
+/* The length of a device identity (clact__device_identity in device.h). */
+enum { CLACT__IDENTITY_LEN = 1100 };
+
 struct clact_context {
     cl_platform_id platform;
     cl_device_id device;
@@ -74,6 +77,7 @@ struct clact_context {
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
     int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
     int has_fp16;           /* cl_khr_fp16 (the dense layer's f16 GEMM needs it) */
+    char identity[CLACT__IDENTITY_LEN]; /* clact__device_identity: the disk cache's and tuning's key */
     /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT in CL_DEVICE_SINGLE_FP_CONFIG: the optimizer program is
      * then built with -cl-fp32-correctly-rounded-divide-sqrt (Adam divides and takes a root). */
     int cr_divide_sqrt;

@@ -217,12 +217,9 @@ static void cache_key(const clact_context *ctx, clact__program_id id, const sour
     uint64_t h = 14695981039346656037ull;
     for (cl_uint i = 0; i < src->count; ++i)
         h = clact__fnv1a(h, src->text[i], strlen(src->text[i]) + 1);
-    char ident[1100];
-    if (!clact__device_identity(ctx->device, ctx->platform, ident, sizeof ident))
-        return;
     int n = snprintf(key, len, "clact %d.%d.%d\nprogram %s\noptions %s\nsources %016llx\n%s",
                      CLACT_VERSION_MAJOR, CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, family_file(id),
-                     options, (unsigned long long)h, ident);
+                     options, (unsigned long long)h, ctx->identity);
     if (n <= 0 || (size_t)n >= len)
         key[0] = '\0';
 }

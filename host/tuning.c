@@ -188,11 +188,9 @@ unsigned clact__tuning_tuned(cl_device_id device) {
 /* ---- The file ---- */
 
 static int key_of(const clact_context *ctx, char *key, size_t len) {
-    char ident[1100];
-    if (!clact__device_identity(ctx->device, ctx->platform, ident, sizeof ident))
-        return 0;
     int n = snprintf(key, len, "clact %d.%d.%d\ntuning CLBlast %s GEMM\n%s", CLACT_VERSION_MAJOR,
-                     CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, CLACT_CLBLAST_VERSION, ident);
+                     CLACT_VERSION_MINOR, CLACT_VERSION_PATCH, CLACT_CLBLAST_VERSION,
+                     ctx->identity);
     return n > 0 && (size_t)n < len;
 }
 

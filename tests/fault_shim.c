@@ -7,6 +7,7 @@
 #include "fault_shim.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char armed_name[64];
@@ -22,8 +23,24 @@ void clact_fault_arm(const char *function, unsigned nth, cl_int error) {
 
 unsigned clact_fault_calls(void) { return calls; }
 
+/* CLACT_FAULT=function:nth:error arms the shim from the environment (for a preloaded shim in
+ * a program that cannot call clact_fault_arm, e.g. the CLI), at the first interposed call. */
+static void arm_from_env(void) {
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    const char *v = getenv("CLACT_FAULT");
+    char name[64];
+    unsigned nth;
+    int error;
+    if (v && sscanf(v, "%63[^:]:%u:%d", name, &nth, &error) == 3)
+        clact_fault_arm(name, nth, error);
+}
+
 /* Whether this call of function is the one to fail (counting only the armed function's calls). */
 static int fail_now(const char *function) {
+    arm_from_env();
     if (!armed_nth || strcmp(function, armed_name))
         return 0;
     if (++calls != armed_nth)
@@ -58,4 +75,37 @@ cl_int clSetKernelArg(cl_kernel k, cl_uint index, size_t size, const void *value
         return armed_error;
     cl_int (*f)(cl_kernel, cl_uint, size_t, const void *) = real(__func__);
     return f(k, index, size, value);
+}
+
+/* A failing listing call leaves the count alone, as a driver that fails early would. */
+cl_int clGetPlatformIDs(cl_uint n, cl_platform_id *platforms, cl_uint *count) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_uint, cl_platform_id *, cl_uint *) = real(__func__);
+    return f(n, platforms, count);
+}
+
+cl_int clGetDeviceIDs(cl_platform_id platform, cl_device_type type, cl_uint n,
+                      cl_device_id *devices, cl_uint *count) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_platform_id, cl_device_type, cl_uint, cl_device_id *, cl_uint *) =
+        real(__func__);
+    return f(platform, type, n, devices, count);
+}
+
+cl_int clGetPlatformInfo(cl_platform_id platform, cl_platform_info what, size_t size, void *value,
+                         size_t *size_ret) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_platform_id, cl_platform_info, size_t, void *, size_t *) = real(__func__);
+    return f(platform, what, size, value, size_ret);
+}
+
+cl_int clGetDeviceInfo(cl_device_id device, cl_device_info what, size_t size, void *value,
+                       size_t *size_ret) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_device_id, cl_device_info, size_t, void *, size_t *) = real(__func__);
+    return f(device, what, size, value, size_ret);
 }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 
 /* From now on, the nth call (1-based) of OpenCL function `function` (clEnqueueNDRangeKernel,
- * clEnqueueReadBuffer or clSetKernelArg) fails with `error`, once; nth 0 disarms. */
+ * clEnqueueReadBuffer, clSetKernelArg, clGetPlatformIDs, clGetDeviceIDs, clGetPlatformInfo or
+ * clGetDeviceInfo) fails with `error`, once; nth 0 disarms. CLACT_FAULT=function:nth:error in the
+ * environment arms it the same way at the first interposed call (for a preloaded shim). */
 void clact_fault_arm(const char *function, unsigned nth, cl_int error);
 /* How many calls of the armed function were seen since it was armed. */
 unsigned clact_fault_calls(void);

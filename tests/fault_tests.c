@@ -45,6 +45,106 @@ START_TEST(kernel_argument_failure_is_named) {
 }
 END_TEST
 
+/* A failing platform or device listing is named as the failure it is (the call and its CL
+ * error), not reported as a machine without OpenCL: every listing call, first and second, of
+ * both functions. (Before the fix, a failed clGetDeviceIDs that left the count at 0 was skipped as
+ * "no devices on this platform", and context creation said no OpenCL device was found.) */
+START_TEST(listing_failure_is_named) {
+    const char *const fn[] = {"clGetPlatformIDs", "clGetDeviceIDs"};
+    for (int f = 0; f < 2; ++f)
+        for (unsigned nth = 1; nth <= 2; ++nth) {
+            clact_fault_arm(fn[f], nth, CL_OUT_OF_HOST_MEMORY);
+            clact_context *c = (clact_context *)1;
+            clact_status st = clact_context_create(&c, NULL);
+            clact_fault_arm(fn[f], 0, 0);
+            ck_assert_msg(st == CLACT_OUT_OF_MEMORY, "%s #%u: %s (%s)", fn[f], nth,
+                          clact_status_name(st), clact_context_last_error(NULL));
+            ck_assert_ptr_null(c);
+            const char *msg = clact_context_last_error(NULL);
+            ck_assert_msg(strstr(msg, fn[f]) && strstr(msg, "CL_OUT_OF_HOST_MEMORY"),
+                          "%s #%u: '%s'", fn[f], nth, msg);
+        }
+}
+END_TEST
+
+/* Every property query of the device listing, failed in turn: the listing fails naming the
+ * query and its CL error, and writes nothing to the caller's array (canary-filled). Before the
+ * fix, a failed query left a blank field and the listing returned CLACT_OK. */
+START_TEST(device_list_query_failure_is_named) {
+    size_t count = 0;
+    ck_assert_int_eq(clact_device_list(NULL, 0, &count), CLACT_OK);
+    ck_assert_uint_gt(count, 0);
+    clact_device_info *list = malloc(count * sizeof *list);
+    ck_assert_ptr_nonnull(list);
+    const char *const fn[] = {"clGetPlatformInfo", "clGetDeviceInfo"};
+    unsigned walked = 0;
+    for (int f = 0; f < 2; ++f)
+        for (unsigned nth = 1;; ++nth) {
+            memset(list, 0xA5, count * sizeof *list);
+            clact_fault_arm(fn[f], nth, CL_INVALID_DEVICE);
+            size_t got = 0;
+            clact_status st = clact_device_list(list, count, &got);
+            unsigned seen = clact_fault_calls();
+            clact_fault_arm(fn[f], 0, 0);
+            if (st == CLACT_OK) { /* past the last call: every query answered */
+                ck_assert_uint_lt(seen, nth);
+                ck_assert_uint_eq(got, count);
+                ck_assert_msg(list[0].name[0] && list[0].platform_name[0] && list[0].vendor[0],
+                              "an empty field without a failure");
+                break;
+            }
+            ++walked;
+            const char *msg = clact_context_last_error(NULL);
+            ck_assert_msg(st == CLACT_OPENCL_ERROR && strstr(msg, fn[f]) &&
+                              strstr(msg, "CL_INVALID_DEVICE"),
+                          "%s #%u: %s '%s'", fn[f], nth, clact_status_name(st), msg);
+            for (size_t b = 0; b < count * sizeof *list; ++b)
+                ck_assert_msg(((unsigned char *)list)[b] == 0xA5,
+                              "%s #%u failed, yet byte %zu of the list was written", fn[f], nth, b);
+        }
+    ck_assert_uint_gt(walked, 6); /* the walk reached the property queries */
+    free(list);
+}
+END_TEST
+
+/* Context creation with each of its device and platform queries failed in turn (the listing's,
+ * the device's own, the program cache's identity): a status naming the query, no context, and
+ * (under ASan in memcheck.sh) no leak. Before, the compute-unit, extension and FP-config queries'
+ * failures were ignored and the context made with guessed properties. */
+START_TEST(context_query_failure_is_named) {
+    const char *const fn[] = {"clGetPlatformInfo", "clGetDeviceInfo"};
+    unsigned walked = 0, untuned = 0;
+    for (int f = 0; f < 2; ++f)
+        for (unsigned nth = 1; nth < 200; ++nth) {
+            clact_fault_arm(fn[f], nth, CL_INVALID_DEVICE);
+            clact_context *c = (clact_context *)1;
+            clact_status st = clact_context_create(&c, NULL);
+            unsigned seen = clact_fault_calls();
+            clact_fault_arm(fn[f], 0, 0);
+            if (seen < nth) { /* past the last call */
+                ck_assert_int_eq(st, CLACT_OK);
+                clact_context_destroy(c);
+                break;
+            }
+            ++walked;
+            /* The device's identity (name, vendor, driver, platform version) keys the saved GEMM
+             * tuning: its failure costs only that file, and the context is made untuned. */
+            if (st == CLACT_OK) {
+                clact_context_destroy(c);
+                ++untuned;
+                continue;
+            }
+            const char *msg = clact_context_last_error(NULL);
+            ck_assert_ptr_null(c);
+            ck_assert_msg(st == CLACT_OPENCL_ERROR && strstr(msg, fn[f]) &&
+                              strstr(msg, "CL_INVALID_DEVICE"),
+                          "%s #%u: %s '%s'", fn[f], nth, clact_status_name(st), msg);
+        }
+    ck_assert_uint_gt(walked, 8);
+    ck_assert_uint_le(untuned, 5); /* the identity's four device queries and one platform query */
+}
+END_TEST
+
 static int complete(cl_event e) {
     cl_int st = -1;
     clGetEventInfo(e, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
@@ -163,6 +263,9 @@ int main(void) {
     tcase_add_test(tc, kernel_argument_failure_is_named);
     tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
     tcase_add_test(tc, cross_entropy_validate_read_failure);
+    tcase_add_test(tc, listing_failure_is_named);
+    tcase_add_test(tc, device_list_query_failure_is_named);
+    tcase_add_test(tc, context_query_failure_is_named);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -145,21 +145,26 @@ static void json_string(const char *s) {
 
 /* "tuned" when a context on the device runs the f32 GEMM parameters `clact tune` saved for it,
  * "own" when CLBlast's, "?" when no context could be made there. */
+/* "tuned" or "own" for d's f32 GEMM parameters ("own!" where saved tuning results were rejected:
+ * damaged, or refused by CLBlast); NULL if no context could be made on d (the
+ * reason in clact_context_last_error(NULL)). */
 static const char *gemm_parameters(const clact_device_info *d) {
     char spec[32];
     snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
     clact_context *ctx = NULL;
     clact_cache_stats st;
-    if (clact_context_create(&ctx, spec) != CLACT_OK ||
-        clact_context_cache_stats(ctx, &st) != CLACT_OK) {
+    if (clact_context_create(&ctx, spec) != CLACT_OK)
+        return NULL;
+    if (clact_context_cache_stats(ctx, &st) != CLACT_OK) {
         clact_context_destroy(ctx);
         return "?";
     }
     clact_context_destroy(ctx);
-    return (st.gemm_tuned >> CLACT_F32) & 1 ? "tuned" : "own";
+    return (st.gemm_tuned >> CLACT_F32) & 1 ? "tuned" : st.tuning_rejects ? "own!" : "own";
 }
 
-static void print_devices_json(const clact_device_info *list, size_t count, size_t def) {
+static void print_devices_json(const clact_device_info *list, const char *const *gemm, size_t count,
+                               size_t def) {
     printf("{\"devices\": [");
     for (size_t i = 0; i < count; ++i) {
         const clact_device_info *d = &list[i];
@@ -179,12 +184,13 @@ static void print_devices_json(const clact_device_info *list, size_t count, size
                "\"clblast_gemm\": \"%s\"}",
                d->type, d->compute_units, d->global_mem_bytes, d->max_alloc_bytes,
                d->has_fp16 ? "true" : "false", d->has_fp64 ? "true" : "false",
-               i == def ? "true" : "false", gemm_parameters(d));
+               i == def ? "true" : "false", gemm[i]);
     }
     printf("%s]}\n", count ? "\n" : "");
 }
 
-static void print_devices_table(const clact_device_info *list, size_t count, size_t def) {
+static void print_devices_table(const clact_device_info *list, const char *const *gemm, size_t count,
+                                size_t def) {
     printf("  %-5s %-11s %-40s %5s %10s %5s %5s %5s  %s\n", "spec", "type", "name", "units",
            "memory", "fp16", "fp64", "gemm", "platform / driver");
     for (size_t i = 0; i < count; ++i) {
@@ -194,10 +200,10 @@ static void print_devices_table(const clact_device_info *list, size_t count, siz
         printf("%c %-5s %-11s %-40.40s %5u %6.1f GiB %5s %5s %5s  %s / %s\n", i == def ? '*' : ' ',
                spec, d->type, d->name, d->compute_units,
                (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0), d->has_fp16 ? "yes" : "no",
-               d->has_fp64 ? "yes" : "no", gemm_parameters(d), d->platform_name, d->driver_version);
+               d->has_fp64 ? "yes" : "no", gemm[i], d->platform_name, d->driver_version);
     }
     printf("(* = default device; gemm: CLBlast's f32 GEMM parameters, tuned by clact tune or "
-           "CLBlast's own)\n");
+           "CLBlast's own; own! = clact tune's results were rejected, CLACT_VERBOSE=1 says why)\n");
 }
 
 static int cmd_devices(int argc, char **argv) {
@@ -215,24 +221,43 @@ static int cmd_devices(int argc, char **argv) {
     clact_device_info *list = calloc(count ? count : 1, sizeof *list);
     if (!list)
         return clact_cli_fail(EXIT_RUNTIME, "out of memory");
-    st = clact_device_list(list, count, &count);
+    size_t capacity = count, now = 0;
+    st = clact_device_list(list, capacity, &now);
     if (st != CLACT_OK) {
         free(list);
         return clact_cli_fail(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
     }
+    count = now < capacity ? now : capacity; /* a device that appeared since is not listed */
     size_t def = (size_t)-1;
     if (count && clact_device_select(NULL, &def) != CLACT_OK) {
-        fprintf(stderr, "clact: no default device: %s\n", clact_context_last_error(NULL));
-        def = (size_t)-1;
+        free(list);
+        return clact_cli_fail(EXIT_RUNTIME, "no default device: %s",
+                              clact_context_last_error(NULL));
     }
+    /* Every row's GEMM column needs a context on its device: made before anything is printed,
+     * so that a failure prints nothing but the error. */
+    const char **gemm = calloc(count ? count : 1, sizeof *gemm);
+    if (!gemm) {
+        free(list);
+        return clact_cli_fail(EXIT_RUNTIME, "out of memory");
+    }
+    for (size_t i = 0; i < count; ++i)
+        if (!(gemm[i] = gemm_parameters(&list[i]))) {
+            free(gemm);
+            free(list);
+            return clact_cli_fail(EXIT_RUNTIME, "%s", clact_context_last_error(NULL));
+        }
     if (json)
-        print_devices_json(list, count, def);
-    else if (count == 0)
-        printf("no OpenCL devices (install an OpenCL driver, e.g. Debian's pocl-opencl-icd)\n");
-    else
-        print_devices_table(list, count, def);
+        print_devices_json(list, gemm, count, def);
+    else if (count)
+        print_devices_table(list, gemm, count, def);
+    free(gemm);
     free(list);
-    return count ? EXIT_OK : EXIT_RUNTIME;
+    if (!count) /* an error like any other: on stderr, with the exit status */
+        return clact_cli_fail(EXIT_RUNTIME,
+                              "no OpenCL devices (install an OpenCL driver, e.g. Debian's "
+                              "pocl-opencl-icd)");
+    return EXIT_OK;
 }
 
 /* Run the op in place on the device over data (n elements of dtype); fills kernel_ms. */

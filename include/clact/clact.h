@@ -324,9 +324,12 @@ typedef struct clact_device_info {
 /**
  * List every OpenCL device on every platform.
  * @param[out] list array of @p capacity entries to fill (may be NULL when @p capacity is 0).
- * @param[out] count the total number of devices (may exceed @p capacity).
+ * @param[out] count the total number of devices, which may exceed @p capacity (only the first
+ *        @p capacity entries are written), also between two calls if a device appears: read
+ *        min(@p count, @p capacity) entries.
  * @return ::CLACT_OK (also when no platform exists: @p count is then 0),
- *         ::CLACT_INVALID_ARGUMENT, ::CLACT_OPENCL_ERROR.
+ *         ::CLACT_INVALID_ARGUMENT, ::CLACT_OUT_OF_MEMORY, ::CLACT_OPENCL_ERROR (any failed
+ *         listing or property query, named with its CL error; @p list is then not written).
  */
 CLACT_API clact_status clact_device_list(clact_device_info *list, size_t capacity, size_t *count);
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`clact devices` with each OpenCL listing and property query failed in turn, through the
+fault-injection shim preloaded (CLACT_FAULT=function:nth:error): every point ends either in the
+full table (the nth call was never made) or in exit status 1, nothing on stdout, and one line on
+stderr naming the failed call and its CL error's name. Before the fix, a failed query printed a
+blank row with exit 0, and "no OpenCL devices" went to stdout.
+
+  devices_faults.py CLACT_CLI FAULT_SHIM_SO"""
+import os
+import subprocess
+import sys
+
+cli, shim = sys.argv[1], sys.argv[2]
+base = subprocess.run([cli, "devices"], capture_output=True, text=True)
+assert base.returncode == 0, base.stderr
+failures = 0
+points = 0
+for fn in ["clGetPlatformIDs", "clGetDeviceIDs", "clGetPlatformInfo", "clGetDeviceInfo"]:
+    for nth in range(1, 400):
+        env = dict(os.environ, LD_PRELOAD=shim, CLACT_FAULT=f"{fn}:{nth}:-33")  # CL_INVALID_DEVICE
+        r = subprocess.run([cli, "devices"], capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode == 0:
+            # CLBlast's own device queries, made while it takes the saved GEMM tuning, count as a
+            # rejected tuning file in the library (never a failure): the column says "own!".
+            rejected = base.stdout.replace(" tuned  ", "  own!  ")
+            if r.stdout != base.stdout and not (fn == "clGetDeviceInfo" and r.stdout == rejected):
+                print(f"FAIL {fn} #{nth}: exit 0 but the table differs:\n{r.stdout}\nexpected\n{base.stdout}")
+                failures += 1
+            break  # past the last call of fn
+        points += 1
+        lines = r.stderr.strip().splitlines()
+        ok = (r.returncode == 1 and r.stdout == "" and len(lines) == 1 and fn in lines[0]
+              and "CL_INVALID_DEVICE" in lines[0])
+        if not ok:
+            print(f"FAIL {fn} #{nth}: exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+            failures += 1
+    else:
+        print(f"FAIL {fn}: still failing after 400 calls")
+        failures += 1
+print(f"devices_faults: {points} failure points walked, {failures} wrong")
+sys.exit(1 if failures or points < 5 else 0)
