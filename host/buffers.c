@@ -2,6 +2,8 @@
 /* Validation of the caller's buffers before anything is enqueued: each is a buffer of the
  * context, large enough (CL_MEM_SIZE), readable or writable as used, and outputs do not overlap
  * anything else except where the op allows in-place (the very same bytes). */
+#include <stdio.h>
+
 #include "internal.h"
 
 /* A buffer's place in memory: its root buffer and byte offset in it (sub-buffers resolved). */
@@ -93,4 +95,32 @@ clact_status clact__check_io(clact_context *ctx, size_t n, size_t elem, cl_mem x
     const clact__buf b[2] = {{"x (input buffer)", x, x_offset, n, elem, 0, 1},
                              {"y (output buffer)", y, y_offset, n, elem, 1, 0}};
     return clact__check_buffers(ctx, b, 2);
+}
+
+clact_status clact_buffer_create(clact_context *ctx, cl_mem_flags flags, size_t bytes,
+                                 void *host_ptr, cl_mem *out) {
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "ctx is NULL");
+    clact__clear_error(ctx);
+    if (!out)
+        return clact__fail(ctx, CLACT_INVALID_ARGUMENT, "out is NULL");
+    cl_ulong max = 0;
+    cl_int err = clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max, &max, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(ctx, err, "clGetDeviceInfo(CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
+    if ((cl_ulong)bytes > max)
+        return clact__fail(ctx, CLACT_OUT_OF_MEMORY,
+                           "a buffer of %zu bytes exceeds the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE "
+                           "(%llu bytes)",
+                           bytes, (unsigned long long)max);
+    cl_mem m = clCreateBuffer(ctx->context, flags, bytes ? bytes : 1, host_ptr, &err);
+    if (!m) {
+        char call[64];
+        snprintf(call, sizeof call, "clCreateBuffer of %zu bytes", bytes);
+        return clact__fail_cl(ctx, err ? err : CL_OUT_OF_RESOURCES, call);
+    }
+    *out = m;
+    return CLACT_OK;
 }

@@ -183,6 +183,53 @@ START_TEST(bad_parameters) {
 }
 END_TEST
 
+/* clact_buffer_create: a buffer one byte larger than the device allows is refused before the
+ * driver is asked, naming both sizes (before, the CLI said "clCreateBuffer of 4294967362 bytes
+ * failed (-61)"); 0 bytes gives a usable 1-byte buffer; bad arguments are named. */
+START_TEST(buffer_create_limits) {
+    clact_context *c = tu_ctx();
+    cl_ulong max = 0;
+    ck_assert_int_eq(clGetDeviceInfo(clact_context_device(c), CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+                                     sizeof max, &max, NULL),
+                     CL_SUCCESS);
+    cl_mem m = (cl_mem)1;
+    if (max < SIZE_MAX) {
+        ck_assert_int_eq(clact_buffer_create(c, CL_MEM_READ_WRITE, (size_t)max + 1, NULL, &m),
+                         CLACT_OUT_OF_MEMORY);
+        ck_assert_ptr_null(m);
+        char want[128];
+        snprintf(want, sizeof want, "a buffer of %llu bytes exceeds the device's "
+                 "CL_DEVICE_MAX_MEM_ALLOC_SIZE (%llu bytes)",
+                 (unsigned long long)max + 1, (unsigned long long)max);
+        ck_assert_msg(strstr(clact_context_last_error(c), want), "'%s'",
+                      clact_context_last_error(c));
+    }
+    ck_assert_int_eq(clact_buffer_create(c, CL_MEM_READ_WRITE, 0, NULL, &m), CLACT_OK);
+    size_t size = 0;
+    ck_assert_int_eq(clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL), CL_SUCCESS);
+    ck_assert_uint_eq(size, 1);
+    clReleaseMemObject(m);
+    float init[4] = {1, 2, 3, 4}, back[4];
+    ck_assert_int_eq(clact_buffer_create(c, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof init,
+                                         init, &m),
+                     CLACT_OK);
+    tu_read(m, 0, 4, back);
+    ck_assert_mem_eq(back, init, sizeof init);
+    clReleaseMemObject(m);
+    /* The driver's own refusal is named with the call and the CL error's name. */
+    ck_assert_int_eq(clact_buffer_create(c, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 16, NULL, &m),
+                     CLACT_OPENCL_ERROR);
+    ck_assert_msg(strstr(clact_context_last_error(c), "clCreateBuffer of 16 bytes failed: "
+                                                      "CL_INVALID_HOST_PTR"),
+                  "'%s'", clact_context_last_error(c));
+    ck_assert_int_eq(clact_buffer_create(NULL, CL_MEM_READ_WRITE, 16, NULL, &m),
+                     CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(clact_buffer_create(c, CL_MEM_READ_WRITE, 16, NULL, NULL),
+                     CLACT_INVALID_ARGUMENT);
+}
+END_TEST
+
 START_TEST(bad_buffer_kinds) {
     clact_context *c = tu_ctx();
     clact_activation a = clact_activation_default(CLACT_RELU);
@@ -281,6 +328,7 @@ Suite *errors_suite(void) {
     TCase *tc = tcase_create("errors");
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, buffer_create_limits);
     tcase_add_test(tc, bad_handles_and_ranges);
     tcase_add_test(tc, bad_parameters);
     tcase_add_test(tc, bad_buffer_kinds);

@@ -55,11 +55,6 @@ static int read_inputs(const clact_cli_op_args *a, clact_npy *x, clact_npy *dy,
     return code;
 }
 
-static cl_mem device_buffer(clact_context *ctx, size_t bytes) {
-    cl_int err;
-    return clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL,
-                          &err);
-}
 
 /* Enqueue the gradient over the uploaded x and dy (written in place over dy), after `ready`. */
 static clact_status enqueue_gradient(clact_context *ctx, const clact_cli_op_args *a,
@@ -90,12 +85,10 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
                       void *gd, clact_dtype dtype) {
     size_t bytes = x->count * clact_dtype_size(dtype);
     cl_command_queue q = clact_context_queue(ctx);
-    cl_mem xb = device_buffer(ctx, bytes), gb = device_buffer(ctx, bytes);
-    cl_mem yb = a->is_softmax ? device_buffer(ctx, bytes) : NULL;
-    cl_event up[2] = {NULL, NULL}, done = NULL;
     int code = EXIT_OK;
-    if (!xb || !gb || (a->is_softmax && !yb))
-        code = clact_cli_fail(EXIT_RUNTIME, "cannot allocate device buffers of %zu bytes", bytes);
+    cl_mem xb = clact_cli_buffer(ctx, bytes, &code), gb = clact_cli_buffer(ctx, bytes, &code);
+    cl_mem yb = a->is_softmax ? clact_cli_buffer(ctx, bytes, &code) : NULL;
+    cl_event up[2] = {NULL, NULL}, done = NULL;
     if (code == EXIT_OK &&
         (clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, bytes, xd, 0, NULL, &up[0]) != CL_SUCCESS ||
          clEnqueueWriteBuffer(q, gb, CL_FALSE, 0, bytes, gd, 0, NULL, &up[1]) != CL_SUCCESS))

@@ -265,13 +265,12 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
                       void *data, clact_dtype dtype, double *kernel_ms) {
     size_t n = x->count, bytes = n * clact_dtype_size(dtype);
     cl_int err;
-    cl_mem buf =
-        clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
+    int code = EXIT_OK;
+    cl_mem buf = clact_cli_buffer(ctx, bytes, &code);
     if (!buf)
-        return clact_cli_fail(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
+        return code;
     cl_command_queue q = clact_context_queue(ctx);
     cl_event written = NULL, done = NULL;
-    int code = EXIT_OK;
     err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, bytes, data, 0, NULL, &written);
     if (err != CL_SUCCESS) {
         code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);

@@ -43,3 +43,13 @@ int clact_cli_context(clact_context **ctx, const char *device) {
     return clact_cli_fail(st == CLACT_NO_DEVICE && user_spec ? EXIT_USAGE : EXIT_RUNTIME, "%s",
                           clact_cli_one_line(clact_context_last_error(NULL)));
 }
+
+cl_mem clact_cli_buffer(clact_context *ctx, size_t bytes, int *code) {
+    if (*code != EXIT_OK)
+        return NULL;
+    cl_mem m = NULL;
+    if (clact_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &m) != CLACT_OK)
+        *code = clact_cli_fail(EXIT_RUNTIME, "%s",
+                               clact_cli_one_line(clact_context_last_error(ctx)));
+    return m;
+}

@@ -18,6 +18,10 @@ int clact_cli_fail(int code, const char *fmt, ...)
 /* s with line breaks turned into spaces (a build log still makes one line); a static buffer,
  * valid until the next call. */
 const char *clact_cli_one_line(const char *s);
+/* A read-write device buffer of bytes through clact_buffer_create (which names a tensor larger
+ * than the device allows); on failure NULL, and the error printed and its exit status put in
+ * *code unless *code already holds one (then nothing is tried). */
+cl_mem clact_cli_buffer(clact_context *ctx, size_t bytes, int *code);
 /* The library's dtype names joined into buf for messages and usage text: with sep ", " and last
  * " or ", "f32, f16, bf16 or f64"; with both "|", "f32|f16|bf16|f64". Truncated to len. */
 void clact_cli_dtype_names(char *buf, size_t len, const char *sep, const char *last);

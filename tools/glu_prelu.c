@@ -96,12 +96,11 @@ static int dev_put(clact_context *ctx, dev_array *d, const clact_npy *src, size_
                    clact_dtype file_dtype, clact_dtype dtype) {
     size_t bytes = count * clact_dtype_size(dtype);
     cl_int err;
+    int code = EXIT_OK;
     memset(d, 0, sizeof *d);
     d->count = count;
-    d->mem = clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes ? bytes : 1,
-                            NULL, &err);
-    if (!d->mem)
-        return clact_cli_fail(EXIT_RUNTIME, "clCreateBuffer of %zu bytes failed (%d)", bytes, err);
+    if (!(d->mem = clact_cli_buffer(ctx, bytes, &code)))
+        return code;
     if (!src || !count)
         return EXIT_OK;
     d->owned = dtype != file_dtype;

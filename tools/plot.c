@@ -376,10 +376,6 @@ static size_t grid(const plot_opts *o, const clact_activation *a, double *x) {
     return m;
 }
 
-static cl_mem device_buffer(clact_context *ctx, size_t bytes) {
-    cl_int err;
-    return clCreateBuffer(clact_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
-}
 
 /* The library's failure as the other commands report it: the user's input (exit 2) where the
  * op or dtype is at fault, else the runtime (exit 1). */
@@ -408,14 +404,11 @@ static int enqueue_curve(clact_context *ctx, const plot_opts *o, const curve *c,
 static int run_curve(clact_context *ctx, const plot_opts *o, const curve *c, unsigned char *host) {
     size_t bytes = c->n * clact_dtype_size(o->dtype);
     cl_command_queue q = clact_context_queue(ctx);
-    cl_mem buf[3] = {device_buffer(ctx, bytes), device_buffer(ctx, bytes),
-                     o->grad ? device_buffer(ctx, bytes) : NULL};
+    int code = EXIT_OK;
+    cl_mem buf[3] = {clact_cli_buffer(ctx, bytes, &code), clact_cli_buffer(ctx, bytes, &code),
+                     o->grad ? clact_cli_buffer(ctx, bytes, &code) : NULL};
     cl_event up[2] = {NULL, NULL}, done = NULL;
     cl_uint nup = o->grad ? 2 : 1;
-    int code = EXIT_OK;
-    if (!buf[0] || !buf[1] || (o->grad && !buf[2]))
-        code = clact_cli_fail(EXIT_RUNTIME, "plot: cannot allocate device buffers of %zu bytes",
-                              bytes);
     for (cl_uint i = 0; i < nup && code == EXIT_OK; ++i)
         if (clEnqueueWriteBuffer(q, buf[2 * i], CL_FALSE, 0, bytes, host + i * bytes, 0, NULL,
                                  &up[i]) != CL_SUCCESS)

@@ -365,12 +365,9 @@ static int lib_fail(train_run *r, const char *what) {
 static cl_mem dev_alloc(train_run *r, size_t bytes, int *code) {
     if (*code != EXIT_OK)
         return NULL;
-    cl_int err;
-    cl_mem m = clCreateBuffer(r->cl, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
-    if (err != CL_SUCCESS)
-        *code = clact_cli_fail(EXIT_RUNTIME,
-                               "train: cannot allocate %zu bytes on the device (OpenCL error %d)",
-                               bytes, (int)err);
+    cl_mem m = NULL;
+    if (clact_buffer_create(r->ctx, CL_MEM_READ_WRITE, bytes, NULL, &m) != CLACT_OK)
+        *code = lib_fail(r, "allocating device memory");
     return m;
 }
 

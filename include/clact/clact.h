@@ -380,6 +380,19 @@ CLACT_API cl_context clact_context_cl_context(const clact_context *ctx);
 CLACT_API cl_device_id clact_context_device(const clact_context *ctx);
 
 /**
+ * Create a buffer of @p bytes on the context's device (`clCreateBuffer` with @p flags and
+ * @p host_ptr), checking first what the device allows, so that a tensor too large says so.
+ * @p bytes 0 makes a 1-byte buffer (OpenCL has no empty ones).
+ * @param[out] out the new buffer (the caller releases it), NULL on failure.
+ * @return ::CLACT_OK; ::CLACT_INVALID_ARGUMENT for a NULL context or @p out;
+ *         ::CLACT_OUT_OF_MEMORY when @p bytes exceeds the device's `CL_DEVICE_MAX_MEM_ALLOC_SIZE`
+ *         (the message names both numbers) or the driver is out of memory;
+ *         ::CLACT_OPENCL_ERROR for another failure (named with its CL error).
+ */
+CLACT_API clact_status clact_buffer_create(clact_context *ctx, cl_mem_flags flags, size_t bytes,
+                                           void *host_ptr, cl_mem *out);
+
+/**
  * @return the detail of the last failed call on @p ctx ("" if none); with @p ctx NULL, the
  * detail of the last failed call in this thread that had no context to record it in. The
  * string stays valid until the next call on that context (or in that thread).
