@@ -53,7 +53,9 @@ static int parse_string(parser *ps, char *out, size_t len) {
     char quote = *ps->p++;
     size_t n = 0;
     while (ps->p < ps->end && *ps->p != quote) {
-        if (n + 1 >= len)
+        /* Printable ASCII only, as NumPy writes: a NUL, a newline or a byte >= 0x7f is not a key
+         * or a dtype (a NUL passed as the byte-order character; a newline made two-line errors). */
+        if (n + 1 >= len || (unsigned char)*ps->p < 0x20 || (unsigned char)*ps->p >= 0x7f)
             return 0;
         out[n++] = *ps->p++;
     }
@@ -99,6 +101,32 @@ static int parse_shape(parser *ps, clact_npy *a) {
         else if (ps->p >= ps->end || *ps->p != ')')
             return 0;
     }
+}
+
+/* Read up to want bytes of f into a buffer grown as data arrives (from 64 KiB, doubling), so
+ * that what is allocated is at most twice what the stream holds, whatever a header claims. On
+ * success *out (the caller frees it) holds *got bytes; 0 when out of memory. */
+static int read_grown(FILE *f, size_t want, unsigned char **out, size_t *got) {
+    size_t cap = want < ((size_t)1 << 16) ? want : (size_t)1 << 16, n = 0;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return 0;
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || cap == want)
+            break;
+        size_t grown = cap > want / 2 ? want : 2 * cap;
+        unsigned char *b = realloc(buf, grown);
+        if (!b) {
+            free(buf);
+            return 0;
+        }
+        buf = b;
+        cap = grown;
+    }
+    *out = buf;
+    *got = n;
+    return 1;
 }
 
 static clact_status parse_header(const char *text, size_t len, clact_npy *a, const char *path,
@@ -200,29 +228,37 @@ clact_status clact_npy_read(const char *path, clact_npy *out, char *err, size_t 
     }
     if (st == CLACT_OK && header_len > (1u << 24))
         st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: .npy header too long", path);
-    if (st == CLACT_OK && !(header = malloc(header_len + 1)))
+    size_t header_got = 0;
+    unsigned char *hbuf = NULL;
+    if (st == CLACT_OK && !read_grown(f, header_len, &hbuf, &header_got))
         st = fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
-    if (st == CLACT_OK && fread(header, 1, header_len, f) != header_len)
+    header = (char *)hbuf;
+    if (st == CLACT_OK && header_got != header_len)
         st = fail(CLACT_FORMAT_ERROR, err, err_len, "%s: truncated .npy header", path);
     if (st == CLACT_OK)
         st = parse_header(header, header_len, &a, path, err, err_len);
     free(header);
     if (st == CLACT_OK && a.count) {
         size_t bytes = a.count * a.item_size;
-        /* A regular file must hold what the header promises before that much is allocated: a
-         * 128-byte file may claim terabytes. */
+        /* Nothing is allocated beyond what the input can justify: a regular file must hold what
+         * the header promises before that much is allocated (a 128-byte file may claim
+         * terabytes); a pipe's data is read into a buffer grown as it arrives. */
         struct stat sb;
         long at = ftell(f);
-        if (at >= 0 && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
-            (uint64_t)sb.st_size - (uint64_t)at < (uint64_t)bytes)
+        int regular = at >= 0 && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
+        size_t n = 0;
+        unsigned char *dbuf = NULL;
+        if (regular && (uint64_t)sb.st_size - (uint64_t)at < (uint64_t)bytes)
             st = fail(CLACT_FORMAT_ERROR, err, err_len,
                       "%s: truncated data: the header promises %zu bytes, the file has %llu", path,
                       bytes, (unsigned long long)((uint64_t)sb.st_size - (uint64_t)at));
-        else if (!(a.data = malloc(bytes)))
+        else if (regular ? !(a.data = malloc(bytes))
+                         : !(read_grown(f, bytes, &dbuf, &n) && (a.data = dbuf)))
             st = fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory for %zu bytes", path,
                       bytes);
         else {
-            size_t n = fread(a.data, 1, bytes, f);
+            if (regular)
+                n = fread(a.data, 1, bytes, f);
             if (n != bytes)
                 st = fail(CLACT_FORMAT_ERROR, err, err_len,
                           "%s: truncated data: the header promises %zu bytes, the file has %zu",

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "npy.h"
@@ -33,9 +35,11 @@ static void write_raw(const char *name, const void *data, size_t len) {
 }
 
 /* A .npy file of the given version with the given header dict and data bytes. */
-static void write_npy(const char *name, int major, const char *dict, const void *data, size_t len) {
+/* A .npy file whose header dict is dl bytes of dict (NUL bytes allowed). */
+static void write_npy_n(const char *name, int major, const char *dict, size_t dl, const void *data,
+                        size_t len) {
     unsigned char buf[1024];
-    size_t pre = major == 1 ? 10 : 12, dl = strlen(dict);
+    size_t pre = major == 1 ? 10 : 12;
     size_t total = (pre + dl + 1 + 63) / 64 * 64, hl = total - pre;
     memcpy(buf, "\x93NUMPY", 6);
     buf[6] = (unsigned char)major;
@@ -49,6 +53,10 @@ static void write_npy(const char *name, int major, const char *dict, const void 
     buf[total - 1] = '\n';
     memcpy(buf + total, data, len);
     write_raw(name, buf, total + len);
+}
+
+static void write_npy(const char *name, int major, const char *dict, const void *data, size_t len) {
+    write_npy_n(name, major, dict, strlen(dict), data, len);
 }
 
 static clact_status read_named(const char *name, clact_npy *a, char *err) {
@@ -159,6 +167,77 @@ START_TEST(npy_malformed) {
         ck_assert_msg(read_named("bad.npy", &a, err) == CLACT_FORMAT_ERROR, "accepted: %s", bad[i]);
         ck_assert_ptr_null(a.data);
     }
+    /* Control bytes in keys and strings: a NUL as the byte-order character was taken for a
+     * dtype; a key with a newline made a two-line error. Every message stays one line. */
+    static const char nul_descr[] = "{'descr': '\0f4', 'fortran_order': False, 'shape': (1,), }";
+    write_npy_n("nul.npy", 1, nul_descr, sizeof nul_descr - 1, v, 4);
+    ck_assert_int_eq(read_named("nul.npy", &a, err), CLACT_FORMAT_ERROR);
+    ck_assert_ptr_null(a.data);
+    static const char *const ctl[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'a\nb': 1}",
+        "{'de\rscr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+        "{'descr': '<f4\n', 'fortran_order': False, 'shape': (1,), }",
+        "{'descr': '<f\x7f', 'fortran_order': False, 'shape': (1,), }",
+        "{'descr': '<f\xc3\xa9', 'fortran_order': False, 'shape': (1,), }",
+    };
+    for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; ++i) {
+        write_npy("ctl.npy", 1, ctl[i], v, 4);
+        ck_assert_msg(read_named("ctl.npy", &a, err) == CLACT_FORMAT_ERROR, "accepted: %s", ctl[i]);
+        for (const char *c = err; *c; ++c)
+            ck_assert_msg((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f,
+                          "control byte 0x%02x in the message for %s", (unsigned char)*c, ctl[i]);
+    }
+}
+END_TEST
+
+/* A pipe cannot be measured before reading: its header may claim 3 GiB while 16 bytes follow.
+ * The reader must not allocate what the header claims: a child process, its data segment capped
+ * at 256 MiB above what it uses, reads a FIFO fed such a file; it must get "truncated", not run
+ * out of memory (before the fix it asked malloc for 3 GiB). */
+START_TEST(npy_pipe_claims_bounded) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/fifo.npy", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        long vm_kb = 0;
+        char line[256];
+        FILE *st = fopen("/proc/self/status", "r");
+        while (st && fgets(line, sizeof line, st))
+            if (sscanf(line, "VmData: %ld kB", &vm_kb) == 1)
+                break;
+        if (st)
+            fclose(st);
+        struct rlimit rl = {(rlim_t)vm_kb * 1024 + ((rlim_t)256 << 20),
+                            (rlim_t)vm_kb * 1024 + ((rlim_t)256 << 20)};
+        setrlimit(RLIMIT_DATA, &rl);
+        clact_npy a;
+        char err[256] = "";
+        clact_status s = clact_npy_read(path, &a, err, sizeof err);
+        _exit(s == CLACT_FORMAT_ERROR && strstr(err, "truncated") ? 0 : 10 + (int)-s);
+    }
+    FILE *f = fopen(path, "wb"); /* opens once the child has the read end */
+    ck_assert_ptr_nonnull(f);
+    static const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (805306368,), }";
+    unsigned char buf[256];
+    size_t dl = strlen(dict), total = (10 + dl + 1 + 63) / 64 * 64;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)((total - 10) & 0xff);
+    buf[9] = (unsigned char)((total - 10) >> 8);
+    memcpy(buf + 10, dict, dl);
+    memset(buf + 10 + dl, ' ', total - 10 - dl - 1);
+    buf[total - 1] = '\n';
+    memset(buf + total, 0, 16);
+    fwrite(buf, 1, total + 16, f);
+    fclose(f);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the reader of a pipe claiming 3 GiB: exit %d (10 + -status; 10 + 6 is "
+                  "CLACT_OUT_OF_MEMORY's)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    unlink(path);
 }
 END_TEST
 
@@ -184,6 +263,7 @@ Suite *npy_suite(void) {
     Suite *s = suite_create("npy");
     TCase *tc = tcase_create("files");
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_add_test(tc, npy_pipe_claims_bounded);
     tcase_add_test(tc, npy_round_trip);
     tcase_add_test(tc, npy_versions_and_forms);
     tcase_add_test(tc, npy_malformed);
