@@ -100,9 +100,23 @@ clact__disk_result clact__disk_read(const char *dir, const char *key, const char
     char path[4200];
     if (!clact__disk_path(dir, key, suffix, path, sizeof path))
         return CLACT__DISK_OFF;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Nothing but a regular file is read: opened without blocking (a FIFO put in the cache would
+     * otherwise block the open, and every op, forever), checked, then read as usual. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return CLACT__DISK_MISS;
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || flags < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)) {
+        close(fd);
+        return CLACT__DISK_REJECTED;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return CLACT__DISK_MISS;
+    }
     clact__disk_result result = CLACT__DISK_REJECTED;
     unsigned char head[HEADER];
     unsigned char *buf = NULL;
@@ -111,8 +125,7 @@ clact__disk_result clact__disk_read(const char *dir, const char *key, const char
         get32(head + 8) != FORMAT || get32(head + 12) != klen)
         goto done;
     uint64_t blen = get64(head + 16), sum = get64(head + 24);
-    struct stat st;
-    if (fstat(fileno(f), &st) || blen == 0 || (uint64_t)st.st_size != HEADER + klen + blen ||
+    if (blen == 0 || (uint64_t)st.st_size != HEADER + klen + blen ||
         blen > (uint64_t)SIZE_MAX - klen)
         goto done;
     buf = malloc(klen + (size_t)blen);

@@ -189,6 +189,17 @@ START_TEST(cache_store_load_and_reject) {
     reseal(b, len);
     spit(path, b, len);
     expect_rebuilt("garbage binary");
+
+    /* A FIFO where the entry belongs: before, opening it blocked every op forever (no writer).
+     * Now it is rejected as not a regular file and replaced by a good entry. The alarm turns a
+     * hang into a failure (SIGALRM's default action ends the test run). */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    alarm(120);
+    expect_rebuilt("a FIFO");
+    alarm(0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_msg(S_ISREG(st.st_mode), "the FIFO was not replaced by a regular entry");
     free(b);
     free(good);
 
