@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,6 +295,91 @@ static size_t format_header(const clact_npy *a, char *buf, size_t len) {
     return n < 0 ? 0 : (size_t)n;
 }
 
+/* Where a write to path goes, as cp decides: a symbolic link is followed to its final target
+ * (created if missing) and the link kept; an existing FIFO, device or socket is written through
+ * (*direct 1), never replaced by a regular file; a directory is refused. *target is malloc'd. */
+static clact_status out_target(const char *path, char **target, int *direct, char *err,
+                               size_t err_len) {
+    char *cur = strdup(path);
+    *target = NULL;
+    *direct = 0;
+    if (!cur)
+        return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
+    for (int hops = 0;; ++hops) {
+        struct stat sb;
+        if (lstat(cur, &sb) != 0) {
+            if (errno == ENOENT)
+                break; /* a new file (also a dangling link's target) */
+            int e = errno;
+            free(cur);
+            return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+        }
+        if (!S_ISLNK(sb.st_mode)) {
+            if (S_ISDIR(sb.st_mode)) {
+                free(cur);
+                return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: it is a directory",
+                            path);
+            }
+            *direct = !S_ISREG(sb.st_mode);
+            break;
+        }
+        char link[4096];
+        ssize_t n = hops < 40 ? readlink(cur, link, sizeof link - 1) : -1;
+        if (n < 0 || (size_t)n >= sizeof link - 1) {
+            free(cur);
+            return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path,
+                        hops < 40 ? "unreadable symbolic link" : "too many symbolic links");
+        }
+        link[n] = '\0';
+        /* A relative link is relative to the directory holding it. */
+        const char *slash = strrchr(cur, '/');
+        size_t dlen = link[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
+        char *next = malloc(dlen + (size_t)n + 1);
+        if (!next) {
+            free(cur);
+            return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
+        }
+        memcpy(next, cur, dlen);
+        memcpy(next + dlen, link, (size_t)n + 1);
+        free(cur);
+        cur = next;
+    }
+    *target = cur;
+    return CLACT_OK;
+}
+
+/* Write the n blocks to an existing non-regular file (a FIFO's reader, a device). */
+static int write_through(const char *target, const void *const *block, const size_t *len, int n,
+                         int *e) {
+    int fd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        *e = errno;
+        return 0;
+    }
+    int ok = 1;
+    for (int b = 0; b < n && ok; ++b) {
+        const unsigned char *p = block[b];
+        size_t left = len[b];
+        while (left && ok) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                *e = w < 0 ? errno : EIO;
+                ok = 0;
+            } else {
+                p += w;
+                left -= (size_t)w;
+            }
+        }
+    }
+    if (close(fd) != 0 && ok) {
+        *e = errno;
+        ok = 0;
+    }
+    return ok;
+}
+
 clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len) {
     char dict[CLACT_NPY_MAX_DIMS * 24 + 128];
     size_t dict_len = format_header(a, dict, sizeof dict);
@@ -321,16 +407,35 @@ clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, si
     memset(head + prefix + dict_len, ' ', total - prefix - dict_len - 1);
     head[total - 1] = '\n';
 
-    size_t plen = strlen(path);
+    char *target;
+    int direct;
+    clact_status st = out_target(path, &target, &direct, err, err_len);
+    if (st != CLACT_OK)
+        return st;
+    size_t bytes = a->count * a->item_size;
+    if (direct) {
+        const void *block[2] = {head, a->data};
+        const size_t len[2] = {total, bytes};
+        int e = 0, ok = write_through(target, block, len, bytes ? 2 : 1, &e);
+        free(target);
+        if (!ok)
+            return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+        return CLACT_OK;
+    }
+    /* A regular file (or a new one): written beside its target and renamed into place. */
+    size_t plen = strlen(target);
     char *tmp = malloc(plen + 16);
-    if (!tmp)
+    if (!tmp) {
+        free(target);
         return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
+    }
+    memcpy(tmp, target, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
+        free(target);
         return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
     }
     /* mkstemp makes the file 0600; give it the mode a plain fopen would have. */
@@ -341,7 +446,6 @@ clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, si
     int ok = f != NULL;
     if (!f)
         close(fd);
-    size_t bytes = a->count * a->item_size;
     if (ok)
         ok = fwrite(head, 1, total, f) == total;
     if (ok && bytes)
@@ -349,13 +453,14 @@ clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, si
     if (f && fclose(f) != 0)
         ok = 0;
     int e = errno;
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && rename(tmp, target) != 0) {
         e = errno;
         ok = 0;
     }
     if (!ok)
         unlink(tmp);
     free(tmp);
+    free(target);
     if (!ok)
         return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
     return CLACT_OK;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* .npy reading and writing: round trips, every header form NumPy writes, and malformed files. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,73 @@ START_TEST(npy_pipe_claims_bounded) {
 }
 END_TEST
 
+/* What the output path is decides how it is written, as cp does: a symbolic link is followed and
+ * kept (before, it was replaced by a regular file), a dangling link's target is created, a FIFO
+ * is written through to its reader (before, replaced by a regular file), a directory refused. */
+START_TEST(npy_write_targets) {
+    float v[3] = {1.5f, -2, 3};
+    clact_npy a = {.descr = "<f4", .ndim = 1, .shape = {3}, .count = 3, .item_size = 4, .data = v};
+    char path[512], link[512], err[256], got[512];
+    struct stat sb;
+    clact_npy b;
+    /* A link to a file in another directory (relative), through a second link. */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/sub/real.npy", dir);
+    write_raw("sub/real.npy", "old", 3);
+    snprintf(link, sizeof link, "%s/l1.npy", dir);
+    ck_assert_int_eq(symlink("sub/real.npy", link), 0);
+    snprintf(got, sizeof got, "%s/l2.npy", dir);
+    ck_assert_int_eq(symlink("l1.npy", got), 0);
+    ck_assert_int_eq(clact_npy_write(got, &a, err, sizeof err), CLACT_OK);
+    ck_assert_int_eq(lstat(got, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "the link was replaced");
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "the inner link was replaced");
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_OK);
+    ck_assert_mem_eq(b.data, v, sizeof v);
+    clact_npy_free(&b);
+    /* A dangling link: its target is created. */
+    snprintf(link, sizeof link, "%s/dangling.npy", dir);
+    ck_assert_int_eq(symlink("sub/new.npy", link), 0);
+    ck_assert_int_eq(clact_npy_write(link, &a, err, sizeof err), CLACT_OK);
+    snprintf(path, sizeof path, "%s/sub/new.npy", dir);
+    ck_assert_int_eq(clact_npy_read(path, &b, err, sizeof err), CLACT_OK);
+    clact_npy_free(&b);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    /* A directory. */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    ck_assert_int_eq(clact_npy_write(path, &a, err, sizeof err), CLACT_IO_ERROR);
+    ck_assert_msg(strstr(err, "directory"), "%s", err);
+    /* A FIFO: a child reads it into a file; the FIFO stays a FIFO. */
+    snprintf(path, sizeof path, "%s/out.fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    snprintf(got, sizeof got, "%s/from_fifo.npy", dir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *in = fopen(path, "rb"), *out = fopen(got, "wb");
+        char buf[4096];
+        size_t n;
+        while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        _exit(in && out && fclose(out) == 0 ? 0 : 1);
+    }
+    clact_status ws = clact_npy_write(path, &a, err, sizeof err);
+    int status = 0, fifo = lstat(path, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    if (!fifo) /* the reader would wait forever for a writer */
+        kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(fifo, "the FIFO was replaced by a regular file");
+    ck_assert_int_eq(ws, CLACT_OK);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(clact_npy_read(got, &b, err, sizeof err), CLACT_OK);
+    ck_assert_mem_eq(b.data, v, sizeof v);
+    clact_npy_free(&b);
+}
+END_TEST
+
 START_TEST(npy_write_failure_leaves_nothing) {
     float v[1] = {1};
     clact_npy a = {.descr = "<f4", .ndim = 1, .shape = {1}, .count = 1, .item_size = 4, .data = v};
@@ -263,6 +331,7 @@ Suite *npy_suite(void) {
     Suite *s = suite_create("npy");
     TCase *tc = tcase_create("files");
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_add_test(tc, npy_write_targets);
     tcase_add_test(tc, npy_pipe_claims_bounded);
     tcase_add_test(tc, npy_round_trip);
     tcase_add_test(tc, npy_versions_and_forms);
