@@ -17,18 +17,24 @@ int main(void) {
         fprintf(stderr, "clact: %s: %s\n", clact_status_name(st), clact_context_last_error(NULL));
         return 1;
     }
-    cl_context cl = clact_context_cl_context(ctx);
     cl_command_queue q = clact_context_queue(ctx);
-    cl_int err;
-    cl_mem buf = clCreateBuffer(cl, CL_MEM_READ_WRITE, sizeof x, NULL, &err);
-    if (!buf) {
-        fprintf(stderr, "clCreateBuffer failed (%d)\n", err);
+    cl_mem buf;
+    st = clact_buffer_create(ctx, CL_MEM_READ_WRITE, sizeof x, NULL, &buf);
+    if (st != CLACT_OK) {
+        fprintf(stderr, "clact: %s: %s\n", clact_status_name(st), clact_context_last_error(ctx));
         clact_context_destroy(ctx);
         return 1;
     }
 
+    /* Every OpenCL call's status is checked: a failed enqueue leaves its event unset. */
     cl_event uploaded, done;
-    clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, sizeof x, x, 0, NULL, &uploaded);
+    cl_int err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, sizeof x, x, 0, NULL, &uploaded);
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clEnqueueWriteBuffer failed (%d)\n", err);
+        clReleaseMemObject(buf);
+        clact_context_destroy(ctx);
+        return 1;
+    }
     clact_activation gelu = clact_activation_default(CLACT_GELU); /* approximate='none' */
     st = clact_forward(ctx, &gelu, CLACT_F32, N, buf, 0, buf, 0, 1, &uploaded, &done);
     if (st != CLACT_OK) {
@@ -40,7 +46,16 @@ int main(void) {
         clact_context_destroy(ctx);
         return 1;
     }
-    clEnqueueReadBuffer(q, buf, CL_TRUE, 0, sizeof y, y, 1, &done, NULL);
+    err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, sizeof y, y, 1, &done, NULL);
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clEnqueueReadBuffer failed (%d)\n", err);
+        clWaitForEvents(1, &done); /* the kernel may still be running on buf */
+        clReleaseEvent(uploaded);
+        clReleaseEvent(done);
+        clReleaseMemObject(buf);
+        clact_context_destroy(ctx);
+        return 1;
+    }
 
     double xd[N], ref[N];
     for (int i = 0; i < N; ++i)

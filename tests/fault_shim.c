@@ -109,3 +109,13 @@ cl_int clGetDeviceInfo(cl_device_id device, cl_device_info what, size_t size, vo
     cl_int (*f)(cl_device_id, cl_device_info, size_t, void *, size_t *) = real(__func__);
     return f(device, what, size, value, size_ret);
 }
+
+cl_int clEnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset,
+                            size_t size, const void *ptr, cl_uint nw, const cl_event *wl,
+                            cl_event *ev) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, const void *, cl_uint,
+                const cl_event *, cl_event *) = real(__func__);
+    return f(q, m, blocking, offset, size, ptr, nw, wl, ev);
+}

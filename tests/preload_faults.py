@@ -6,7 +6,9 @@ full table (the nth call was never made) or in exit status 1, nothing on stdout,
 stderr naming the failed call and its CL error's name. Before the fix, a failed query printed a
 blank row with exit 0, and "no OpenCL devices" went to stdout.
 
-  devices_faults.py CLACT_CLI FAULT_SHIM_SO"""
+Then (with API_TOUR) the README's C example with each enqueue and device query failed in turn.
+
+  preload_faults.py CLACT_CLI FAULT_SHIM_SO [API_TOUR]"""
 import os
 import subprocess
 import sys
@@ -38,5 +40,21 @@ for fn in ["clGetPlatformIDs", "clGetDeviceIDs", "clGetPlatformInfo", "clGetDevi
     else:
         print(f"FAIL {fn}: still failing after 400 calls")
         failures += 1
-print(f"devices_faults: {points} failure points walked, {failures} wrong")
+# The C API tour (what users copy): its upload, launch and download failed in turn; it must
+# exit 1 with a message, not crash on an unset event or print unread values.
+if len(sys.argv) > 3:
+    tour = sys.argv[3]
+    for fn in ["clEnqueueWriteBuffer", "clEnqueueNDRangeKernel", "clEnqueueReadBuffer",
+               "clGetDeviceInfo"]:
+        for nth in range(1, 60):
+            env = dict(os.environ, LD_PRELOAD=shim, CLACT_FAULT=f"{fn}:{nth}:-5")  # OUT_OF_RESOURCES
+            r = subprocess.run([tour], capture_output=True, text=True, env=env, timeout=120)
+            if r.returncode == 0 and "reference" in r.stdout:
+                break
+            points += 1
+            if r.returncode != 1 or not r.stderr.strip() or "gelu(" in r.stdout:
+                print(f"FAIL api_tour with {fn} #{nth} failed: exit {r.returncode}, "
+                      f"stdout {r.stdout!r}, stderr {r.stderr!r}")
+                failures += 1
+print(f"preload_faults: {points} failure points walked, {failures} wrong")
 sys.exit(1 if failures or points < 5 else 0)
