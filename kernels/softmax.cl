@@ -604,8 +604,11 @@ __kernel void clact_softmax_strided(const ulong outer, const ulong C, const ulon
         CLACT_SSTORE1(clact_sm_out(sign * CLACT_SLOAD1(xc + c * inner), m, inv, logs, kind, masked, safe), yc + c * inner);
 }
 
-// Long rows: work-item (r, j) sweeps chunk j of row r, writes part[3 (r nchunks + j)] =
-// (max, sum - 1, bad) and, for softmax and softmin, leaves the chunk's exp(x - max) in y.
+// Long rows: work-item (r, j) sweeps chunk j of row r and writes part[3 (r nchunks + j)] =
+// (max, sum - 1, bad), and nothing to y: if the finishing launch cannot be enqueued, the call
+// fails with the caller's y untouched (it used to leave the chunk's exps there; the finishing
+// sweep now computes exp(x - M) from x, in every dtype, one exp more per element and one pass
+// over y fewer).
 __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong chunk,
                                     const ulong nchunks, __global const CLACT_STYPE *x,
                                     const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
@@ -618,22 +621,26 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const ulong begin = j * chunk, n = min(C, begin + chunk) - begin;
     __global const CLACT_STYPE *xr = x + x_offset + r * C + begin;
     __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
-    const real sign = kind == 2 ? -1.0f : 1.0f;
     clact_sm_stats st;
     vreal lead0, lead1;
     real leads;
-    clact_sm_sweep_kind(xr, yr, n, kind, 0, &st, xr, 0, 0, &lead0, &lead1, &leads);
+    __global const CLACT_STYPE *xnext = xr;
+    const uint nnext = 0;
+    const int known = 0;
+    // Statistics only (store 0): each kind its own constant-argument loop.
+    if (kind == 0)
+        clact_sm_sweep(xr, yr, n, 1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+    else if (kind == 2)
+        clact_sm_sweep(xr, yr, n, -1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+    else
+        clact_sm_sweep(xr, yr, n, 1.0f, 1, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+    // A fully masked chunk (M = -inf) of a row that is not: its outputs come out 0 in the
+    // finishing sweep, exp(-inf - M).
     real s = -1.0f;
-    if (st.bad) {
+    if (st.bad)
         s = NAN;
-    } else if (st.M == -INFINITY) {
-        if (kind != 1) // a fully masked chunk of a row that may not be: its outputs are 0
-            clact_range_fill(yr, n, 0.0f);
-    } else {
+    else if (st.M != -INFINITY)
         s = kind == 1 ? st.S : st.S - 1.0f;
-        if (kind != 1 && CLACT_SM_STORE_EXPS)
-            clact_sm_scale(xr, yr, n, sign, &st, st.M, 1.0f);
-    }
     part[3 * g] = st.M;
     part[3 * g + 1] = s;
     part[3 * g + 2] = st.bad ? 1.0f : 0.0f;
@@ -665,13 +672,7 @@ __kernel void clact_softmax_finish(const ulong rows, const ulong C, const ulong 
         return;
     }
     if (kind != 1) {
-        const real mj = part[3 * g];
-        // f32, f64: y holds exp(x - mj); the row's softmax is that times exp(mj - M) / sum.
-        // f16, bf16: y holds nothing yet; the softmax is exp(x - M) / sum.
-        if (CLACT_SM_STORE_EXPS)
-            clact_range_scale(yr, n, (mj == -INFINITY ? 0.0f : exp(mj - M)) / (1.0f + S));
-        else
-            clact_range_exp(xr, yr, n, kind == 2 ? -1.0f : 1.0f, M, 1.0f / (1.0f + S));
+        clact_range_exp(xr, yr, n, kind == 2 ? -1.0f : 1.0f, M, 1.0f / (1.0f + S));
     } else {
         const real logs = log1p(S);
         ulong c = 0;

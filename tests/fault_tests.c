@@ -171,7 +171,10 @@ START_TEST(split_softmax_failed_finish_keeps_scratch_ordered) {
     static float x[R * C], y[R * C];
     for (int i = 0; i < R * C; ++i)
         x[i] = (float)((i * 7919) % 1001) / 100.0f;
-    cl_mem xb = buffer(sizeof x, x), yb = buffer(sizeof x, NULL), zb = buffer(sizeof x, NULL);
+    /* yb, the failed call's output, is canary-filled: it must come through unchanged. */
+    for (int i = 0; i < R * C; ++i)
+        y[i] = -1234.5f;
+    cl_mem xb = buffer(sizeof x, x), yb = buffer(sizeof y, y), zb = buffer(sizeof x, NULL);
     const size_t shape[2] = {R, C};
     /* Build the program, so that the armed launches are the op's own. */
     ck_assert_int_eq(
@@ -197,6 +200,13 @@ START_TEST(split_softmax_failed_finish_keeps_scratch_ordered) {
                                    "partial kernel of the failed call");
     ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
     ck_assert_int_eq(clWaitForEvents(1, &done), CL_SUCCESS);
+    /* The partial kernel of the failed call has run by now (the next call waited for it). Before
+     * the fix it had left its chunks' exps in yb. */
+    ck_assert_int_eq(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int i = 0; i < R * C; ++i)
+        ck_assert_msg(y[i] == -1234.5f, "the failed call wrote its output: element %d is %g", i,
+                      (double)y[i]);
     ck_assert_int_eq(clEnqueueReadBuffer(q, zb, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL),
                      CL_SUCCESS);
     for (int r = 0; r < R; ++r) {
