@@ -175,11 +175,13 @@ static clact_status ce_target_check(const ce_call *c, cl_event e_pos) {
 }
 
 /* The loss (and the totals the gradient needs); records an invalid class index on the context. */
+static int ce_defers(const ce_call *c) { return c->grad && c->total > 0; }
+
 static clact_status ce_reduce(const ce_call *c, cl_event after, cl_event *e_red) {
     clact_context *ctx = c->call->ctx;
     clact__kern k;
     CLACT__FORWARD(ce_kernel(c, "reduce", &k));
-    cl_int has_w = c->weight != NULL, red = (cl_int)c->d->reduction;
+    cl_int has_w = c->weight != NULL, red = (cl_int)c->d->reduction, defer = ce_defers(c);
     cl_long ign = c->d->ignore_index;
     clact__arg_size(&k, c->P);
     clact__arg_size(&k, c->C);
@@ -191,11 +193,13 @@ static clact_status ce_reduce(const ce_call *c, cl_event after, cl_event *e_red)
     clact__arg_buf(&k, c->target, c->to);
     CLACT__ARG(&k, ign);
     CLACT__ARG(&k, ctx->device_errors);
+    CLACT__ARG(&k, defer);
     return clact__launch_groups(ctx, &k, 1, 256, 1, &after, e_red);
 }
 
-/* d loss / d logits. */
-static clact_status ce_gradient(const ce_call *c, cl_event e_red, cl_event *e_grad) {
+/* d loss / d logits, and the loss the reduction left in the scratch (ce_defers). Prepared (kernel
+ * and arguments) before anything is enqueued; *k is launched by ce_run. */
+static clact_status ce_gradient_prepare(const ce_call *c, clact__kern *kp) {
     clact_context *ctx = c->call->ctx;
     clact__kern k;
     CLACT__FORWARD(ce_kernel(c, "grad", &k));
@@ -208,7 +212,10 @@ static clact_status ce_gradient(const ce_call *c, cl_event e_red, cl_event *e_gr
     CLACT__ARG(&k, red);
     CLACT__ARG(&k, ctx->scratch);
     clact__arg_buf(&k, c->grad, c->go);
-    return clact__launch(ctx, &k, c->total, 256, 1, &e_red, e_grad);
+    clact__arg_buf(&k, c->loss, c->so);
+    CLACT__FORWARD(clact__args_status(ctx, &k));
+    *kp = k;
+    return CLACT_OK;
 }
 
 /* The launches, in order, each waiting for the one before; one cleanup path. The scratch
@@ -217,7 +224,13 @@ static clact_status ce_run(const ce_call *c) {
     clact_context *ctx = c->call->ctx;
     cl_event stack[16], *waits;
     cl_uint nw;
-    CLACT__FORWARD(clact__scratch_begin(ctx, (4 * c->P + 3) * c->real_size, c->call->num_wait,
+    /* The gradient kernel, the call's last and the only writer of the caller's buffers when a
+     * gradient is asked for, is made ready first: nothing that can be checked fails after the
+     * first enqueue, and a launch that fails leaves loss and grad unwritten. */
+    clact__kern kg;
+    if (ce_defers(c))
+        CLACT__FORWARD(ce_gradient_prepare(c, &kg));
+    CLACT__FORWARD(clact__scratch_begin(ctx, (4 * c->P + 4) * c->real_size, c->call->num_wait,
                                         c->call->wait_list, stack, &waits, &nw));
     cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
     clact_status st = ce_positions(c, nw, nw ? waits : NULL, &e_fill, &e_pos);
@@ -228,8 +241,8 @@ static clact_status ce_run(const ce_call *c) {
         st = ce_target_check(c, e_pos);
     if (st == CLACT_OK)
         st = ce_reduce(c, e_pos ? e_pos : e_fill, &e_red);
-    if (st == CLACT_OK && c->grad && c->total > 0)
-        st = ce_gradient(c, e_red, &e_grad);
+    if (st == CLACT_OK && ce_defers(c))
+        st = clact__launch(ctx, &kg, c->total, 256, 1, &e_red, &e_grad);
     cl_event last = e_grad ? e_grad : e_red ? e_red : e_pos ? e_pos : e_fill;
     clact__scratch_end(ctx, last);
     if (st == CLACT_OK && c->call->event) {

@@ -100,19 +100,23 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
 // of range (scr's slot, from the pos kernel) is recorded in errs = {position, value, C,
 // ignore_index} unless an earlier call's record is still there (errs[0] >= 0), for
 // clact_context_check; calls are ordered on the scratch buffer, so "earlier" is well defined.
+// With defer (a gradient follows), the loss is not written here but left in the scratch
+// (scr[4P + 3] for sum and mean; the positions' own for 'none') for the gradient kernel, the
+// call's last, to copy: a gradient launch that cannot be enqueued then leaves the loss unwritten.
 #define CLACT_CE_REDUCE(name, T, INDEX)                                                      \
     __kernel void name(const ulong P, const ulong C, __global const CLACT_STYPE *w,          \
                        const ulong wo, const int has_w, const int reduction,                 \
                        __global real *scr, __global CLACT_STYPE *loss, const ulong lo,       \
                        __global const T *tgt, const ulong to, const long ignore_index,       \
-                       __global long *errs)                                                  \
+                       __global long *errs, const int defer)                                 \
     {                                                                                        \
         __local real ll[256], lw[256], lc[256];                                              \
         const uint l = get_local_id(0), L = get_local_size(0);                               \
         real sl = 0.0f, kl = 0.0f, sw = 0.0f, kw = 0.0f, sc = 0.0f, kc = 0.0f;              \
         for (ulong g = l; g < P; g += L) {                                                   \
             if (reduction == 0) {                                                            \
-                CLACT_SSTORE1(scr[4 * g + 3], loss + lo + g);                                \
+                if (!defer)                                                                  \
+                    CLACT_SSTORE1(scr[4 * g + 3], loss + lo + g);                            \
                 continue;                                                                    \
             }                                                                                \
             CLACT_ACC(real, sl, kl, scr[4 * g + 3]);                                         \
@@ -139,10 +143,11 @@ __kernel void clact_ce_pos_prob(const ulong P, const ulong C, const ulong inner,
         const real W = INDEX ? lw[0] : (real)P;                                              \
         scr[4 * P] = W;                                                                      \
         scr[4 * P + 1] = lc[0];                                                              \
-        if (reduction == 1)                                                                  \
-            CLACT_SSTORE1(ll[0] / W, loss + lo);                                             \
-        else if (reduction == 2)                                                             \
-            CLACT_SSTORE1(ll[0], loss + lo);                                                 \
+        const real total = reduction == 1 ? ll[0] / W : ll[0];                              \
+        if (defer)                                                                           \
+            scr[4 * P + 3] = total;                                                          \
+        else if (reduction != 0)                                                             \
+            CLACT_SSTORE1(total, loss + lo);                                                 \
         const uint bad = ((__global const uint *)(scr + 4 * P + 2))[0];                     \
         if (INDEX && bad != 0xffffffffu && errs[0] < 0) {                                    \
             errs[1] = (long)tgt[to + bad];                                                   \
@@ -156,6 +161,17 @@ CLACT_CE_REDUCE(clact_ce_reduce_i64, long, 1)
 CLACT_CE_REDUCE(clact_ce_reduce_i32, int, 1)
 CLACT_CE_REDUCE(clact_ce_reduce_prob, CLACT_STYPE, 0)
 
+// The deferred loss (see CLACT_CE_REDUCE), copied by the gradient kernel's first work-items
+// (total >= P, so every position has one).
+void clact_ce_copy_loss(const ulong e, const ulong P, const int reduction, __global const real *scr,
+                        __global CLACT_STYPE *loss, const ulong lo)
+{
+    if (reduction == 0 && e < P)
+        CLACT_SSTORE1(scr[4 * e + 3], loss + lo + e);
+    else if (reduction != 0 && e == 0)
+        CLACT_SSTORE1(scr[4 * P + 3], loss + lo);
+}
+
 // d loss / d x_c for index targets, with A = (1 - eps) w_t + (eps / C) sum_k w_k:
 //   c != t: A p_c - (eps / C) w_c;   c == t: A expm1(lp_t) + (eps / C) (sum_k w_k - w_t),
 // the second written with expm1 so that p_t ~ 1 does not cancel. Ignored positions: 0, also
@@ -166,11 +182,12 @@ CLACT_CE_REDUCE(clact_ce_reduce_prob, CLACT_STYPE, 0)
                        const ulong to, __global const CLACT_STYPE *w, const ulong wo,              \
                        const int has_w, const long ignore_index, const real eps,            \
                        const int reduction, __global const real *scr, __global CLACT_STYPE *gr,   \
-                       const ulong go)                                                       \
+                       const ulong go, __global CLACT_STYPE *loss, const ulong lo)           \
     {                                                                                        \
         const ulong e = get_global_id(0);                                                    \
         if (e >= total)                                                                      \
             return;                                                                          \
+        clact_ce_copy_loss(e, P, reduction, scr, loss, lo);                                  \
         const ulong o = e / (C * inner), rem = e - o * C * inner;                            \
         const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;                 \
         const long t = (long)tgt[to + p];                                                    \
@@ -200,11 +217,13 @@ __kernel void clact_ce_grad_prob(const ulong total, const ulong C, const ulong i
                                  __global const CLACT_STYPE *tgt, const ulong to,
                                  __global const CLACT_STYPE *w, const ulong wo, const int has_w,
                                  const long ignore_index, const real eps, const int reduction,
-                                 __global const real *scr, __global CLACT_STYPE *gr, const ulong go)
+                                 __global const real *scr, __global CLACT_STYPE *gr, const ulong go,
+                                 __global CLACT_STYPE *loss, const ulong lo)
 {
     const ulong e = get_global_id(0);
     if (e >= total)
         return;
+    clact_ce_copy_loss(e, P, reduction, scr, loss, lo);
     const ulong o = e / (C * inner), rem = e - o * C * inner;
     const ulong c = rem / inner, i = rem - c * inner, p = o * inner + i;
     const real lp = (CLACT_SLOAD1(x + xo + e) - scr[4 * p]) - scr[4 * p + 1];

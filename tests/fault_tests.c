@@ -262,6 +262,65 @@ START_TEST(cross_entropy_validate_read_failure) {
 }
 END_TEST
 
+/* Cross-entropy with a gradient, every launch and every kernel argument failed in turn, in each
+ * reduction: the call fails naming the call, and loss and grad (canary-filled) are unchanged after
+ * the queue drains. Before the fix the reduction kernel wrote the loss and then the gradient's
+ * setup or launch failed (18 such points in the default and async modes). */
+START_TEST(cross_entropy_failure_writes_nothing) {
+    enum { P = 4, C = 5 };
+    float x[P * C], canary[P * C], back[P * C];
+    for (int i = 0; i < P * C; ++i)
+        x[i] = (float)((i * 37) % 11) - 5.0f;
+    memset(canary, 0xA5, sizeof canary);
+    long long t[P] = {0, 3, 4, 1};
+    cl_mem xb = buffer(sizeof x, x), tb = buffer(sizeof t, t);
+    const size_t shape[2] = {P, C};
+    const char *const fn[] = {"clEnqueueNDRangeKernel", "clSetKernelArg"};
+    const clact_reduction reds[] = {CLACT_REDUCTION_MEAN, CLACT_REDUCTION_SUM,
+                                    CLACT_REDUCTION_NONE};
+    unsigned walked = 0;
+    for (int r = 0; r < 3; ++r)
+        for (int f = 0; f < 2; ++f)
+            for (unsigned nth = 1; nth < 100; ++nth) {
+                cl_mem lb = buffer(sizeof canary, canary), gb = buffer(sizeof canary, canary);
+                clact_cross_entropy_desc d = clact_cross_entropy_default();
+                d.reduction = reds[r];
+                clact_fault_arm(fn[f], nth, CL_OUT_OF_RESOURCES);
+                clact_status st = clact_cross_entropy(ctx, &d, CLACT_F32, 2, shape, xb, 0, tb, 0,
+                                                      NULL, 0, lb, 0, gb, 0, 0, NULL, NULL);
+                unsigned seen = clact_fault_calls();
+                clact_fault_arm(fn[f], 0, 0);
+                ck_assert_int_eq(clFinish(clact_context_queue(ctx)), CL_SUCCESS);
+                if (seen < nth) {
+                    ck_assert_int_eq(st, CLACT_OK);
+                    clReleaseMemObject(lb), clReleaseMemObject(gb);
+                    break;
+                }
+                ++walked;
+                ck_assert_msg((st == CLACT_OUT_OF_MEMORY || st == CLACT_OPENCL_ERROR) &&
+                                  strstr(clact_context_last_error(ctx), fn[f]) &&
+                                  strstr(clact_context_last_error(ctx), "CL_OUT_OF_RESOURCES"),
+                              "%s #%u: %s '%s'", fn[f], nth, clact_status_name(st),
+                              clact_context_last_error(ctx));
+                ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(ctx), lb, CL_TRUE, 0,
+                                                     sizeof back, back, 0, NULL, NULL),
+                                 CL_SUCCESS);
+                ck_assert_msg(!memcmp(back, canary, sizeof back),
+                              "reduction %d, %s #%u failed, yet the loss was written", r, fn[f],
+                              nth);
+                ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(ctx), gb, CL_TRUE, 0,
+                                                     sizeof back, back, 0, NULL, NULL),
+                                 CL_SUCCESS);
+                ck_assert_msg(!memcmp(back, canary, sizeof back),
+                              "reduction %d, %s #%u failed, yet the gradient was written", r,
+                              fn[f], nth);
+                clReleaseMemObject(lb), clReleaseMemObject(gb);
+            }
+    ck_assert_uint_gt(walked, 20);
+    clReleaseMemObject(xb), clReleaseMemObject(tb);
+}
+END_TEST
+
 int main(void) {
     if (clact_context_create(&ctx, NULL) != CLACT_OK) {
         fprintf(stderr, "fault_tests: no OpenCL device: %s\n", clact_context_last_error(NULL));
@@ -271,6 +330,7 @@ int main(void) {
     TCase *tc = tcase_create("injected");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, kernel_argument_failure_is_named);
+    tcase_add_test(tc, cross_entropy_failure_writes_nothing);
     tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
     tcase_add_test(tc, cross_entropy_validate_read_failure);
     tcase_add_test(tc, listing_failure_is_named);

@@ -37,8 +37,15 @@
  * Every function returns a ::clact_status. ::CLACT_OK is 0, failures are negative. On failure,
  * ::clact_context_last_error names the problem (the argument, the OpenCL call and its error
  * name, the kernel argument that could not be set, or the compiler's build log), and no user
- * buffer has been written. Errors that only the device can see (a cross-entropy class index out
- * of range) are recorded on the context and returned by ::clact_context_check.
+ * buffer has been written: ops of several launches (the split softmax, cross-entropy with a
+ * gradient) make every kernel ready first and let only their last launch write what the caller
+ * sees, so a launch that cannot be enqueued leaves the outputs as they were. One exception: the
+ * dense layer's GEMM writes its product into y (or z, when kept) before the bias-and-activation
+ * pass is set up; if that pass fails, y (or z) holds x W^T and the call returns the failure.
+ * Errors that only the device can see (a cross-entropy class index out of range) are recorded on
+ * the context and returned by ::clact_context_check. A command that the driver accepts and then
+ * fails on the device (its event ends with a negative status) may have written part of that op's
+ * outputs, as any OpenCL command may; the inputs are never written.
  *
  * ## Blocking
  * Nothing blocks unless the caller asks: every operation only enqueues and returns. The calls
