@@ -16,6 +16,7 @@ Suite *dtypes_suite(void);
 Suite *errors_suite(void);
 Suite *f64_suite(void);
 Suite *glu_prelu_suite(void);
+Suite *large_suite(void);
 Suite *loss_suite(void);
 Suite *npy_suite(void);
 Suite *optim_suite(void);
@@ -70,7 +71,8 @@ int main(void) {
                   {"softmax", softmax_suite}, {"loss", loss_suite},
                   {"cache", cache_suite},     {"backward", backward_suite},
                   {"dense", dense_suite},     {"optim", optim_suite},
-                  {"stats", stats_suite},     {"glu_prelu", glu_prelu_suite}};
+                  {"stats", stats_suite},     {"glu_prelu", glu_prelu_suite},
+                  {"large", large_suite}};
     const char *only = getenv("CLACT_TEST_SUITES");
     /* Every name in the list must be a suite: a misspelt one would silently run fewer. */
     for (const char *p = only ? only : ""; *p;) {
