@@ -31,8 +31,28 @@ export CLACT_TEST_QUICK=1 CLACT_CACHE=0 CLACT_TEST_SEED=$seed
 [ -n "$kernellib" ] && export POCL_KERNELLIB_NAME=$kernellib
 echo "memcheck: the same run without valgrind first (PoCL's cache)"
 "$build/tests/clact_tests" >/dev/null
+# Two valgrind processes, one per core, each a share of the suites (about equal under valgrind);
+# each prints its time, and the first failure's output is shown.
 echo "memcheck: valgrind on $build/tests/clact_tests (CLACT_TEST_QUICK: the longest loops trimmed)"
-$vg "$build/tests/clact_tests" >/dev/null
+groups=("activation,dtypes,f64,backward,status,reference,npy"
+        "glu_prelu,softmax,loss,dense,optim,stats,context,errors,cache,large")
+pids=()
+for g in 0 1; do
+    (
+        t0=$(date +%s)
+        if CLACT_TEST_SUITES=${groups[$g]} $vg "$build/tests/clact_tests" >"$build/memcheck-$g.log" 2>&1; then
+            echo "memcheck: valgrind on ${groups[$g]}: clean in $(($(date +%s) - t0)) s"
+        else
+            echo "memcheck: valgrind on ${groups[$g]} FAILED after $(($(date +%s) - t0)) s:"
+            tail -n 60 "$build/memcheck-$g.log"
+            exit 1
+        fi
+    ) &
+    pids+=($!)
+done
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+[ "$status" = 0 ] || exit 1
 unset CLACT_CACHE POCL_KERNELLIB_NAME CLACT_TEST_SEED
 echo "memcheck: valgrind on $build/tests/tools_tests (IDX reading through zlib, SVG charts)"
 $vg "$build/tests/tools_tests" >/dev/null
