@@ -100,3 +100,5 @@ clact_status clact__fail_cl(clact_context *ctx, cl_int err, const char *call) {
     return clact__fail(ctx, status, "%s failed: %s (%d)", call, clact__cl_error_name(err),
                        (int)err);
 }
+
+const char *clact_cl_error_name(cl_int err) { return clact__cl_error_name(err); }

@@ -60,5 +60,58 @@ if len(sys.argv) > 3:
                 print(f"FAIL api_tour with {fn} #{nth} failed: exit {r.returncode}, "
                       f"stdout {r.stdout!r}, stderr {r.stderr!r}")
                 failures += 1
+# The CLI's ops: each OpenCL call of the shim's kinds failed in turn, in a fresh directory. Every
+# point ends in success with the same output as without faults, or in exit status 1 with one
+# line on stderr naming the failed call and its CL error, and no output or temporary file left.
+import shutil
+import tempfile
+
+import numpy as np
+
+work = tempfile.mkdtemp(prefix="clact-faults-")
+x = np.linspace(-3, 3, 3000, dtype=np.float32).reshape(3, 1000)
+np.save(os.path.join(work, "x.npy"), x)
+np.save(os.path.join(work, "dy.npy"), np.cos(x))
+scenarios = [
+    ["apply", "gelu", "x.npy", "out.npy"],
+    ["apply", "relu", "--dtype", "f16", "x.npy", "out.npy"],
+    ["apply", "softmax", "dim=-1", "x.npy", "out.npy"],
+    ["backward", "gelu", "x.npy", "dy.npy", "out.npy"],
+    ["backward", "log_softmax", "dim=-1", "x.npy", "dy.npy", "out.npy"],
+]
+inputs = {"x.npy", "dy.npy"}
+for sc in scenarios:
+    out = os.path.join(work, "out.npy")
+    base_run = subprocess.run([cli] + sc, capture_output=True, text=True, cwd=work)
+    assert base_run.returncode == 0, (sc, base_run.stderr)
+    want = open(out, "rb").read()
+    os.unlink(out)
+    for fn in ["clEnqueueWriteBuffer", "clEnqueueNDRangeKernel", "clEnqueueReadBuffer",
+               "clSetKernelArg", "clGetDeviceInfo"]:
+        for nth in range(1, 400):
+            env = dict(os.environ, LD_PRELOAD=shim, CLACT_FAULT=f"{fn}:{nth}:-5")
+            r = subprocess.run([cli] + sc, capture_output=True, text=True, env=env, cwd=work,
+                               timeout=120)
+            left = set(os.listdir(work)) - inputs
+            if r.returncode == 0:
+                got = open(out, "rb").read() if os.path.exists(out) else None
+                if got != want:
+                    print(f"FAIL {' '.join(sc)} with {fn} #{nth}: exit 0, output differs")
+                    failures += 1
+                os.unlink(out)
+                break
+            points += 1
+            lines = r.stderr.strip().splitlines()
+            if (r.returncode != 1 or len(lines) != 1 or fn not in lines[0]
+                    or "CL_OUT_OF_RESOURCES" not in lines[0] or left):
+                print(f"FAIL {' '.join(sc)} with {fn} #{nth}: exit {r.returncode}, "
+                      f"stderr {r.stderr!r}, files left {sorted(left)}")
+                failures += 1
+            for f in left:
+                os.unlink(os.path.join(work, f))
+        else:
+            print(f"FAIL {' '.join(sc)}: {fn} still failing after 400 calls")
+            failures += 1
+shutil.rmtree(work)
 print(f"preload_faults: {points} failure points walked, {failures} wrong")
 sys.exit(1 if failures or points < 5 else 0)

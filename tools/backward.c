@@ -89,10 +89,11 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
     cl_mem xb = clact_cli_buffer(ctx, bytes, &code), gb = clact_cli_buffer(ctx, bytes, &code);
     cl_mem yb = a->is_softmax ? clact_cli_buffer(ctx, bytes, &code) : NULL;
     cl_event up[2] = {NULL, NULL}, done = NULL;
+    cl_int err = CL_SUCCESS;
     if (code == EXIT_OK &&
-        (clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, bytes, xd, 0, NULL, &up[0]) != CL_SUCCESS ||
-         clEnqueueWriteBuffer(q, gb, CL_FALSE, 0, bytes, gd, 0, NULL, &up[1]) != CL_SUCCESS))
-        code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed");
+        ((err = clEnqueueWriteBuffer(q, xb, CL_FALSE, 0, bytes, xd, 0, NULL, &up[0])) ||
+         (err = clEnqueueWriteBuffer(q, gb, CL_FALSE, 0, bytes, gd, 0, NULL, &up[1]))))
+        code = clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueWriteBuffer", err);
     if (code == EXIT_OK) {
         clact_status st = enqueue_gradient(ctx, a, x, dtype, xb, gb, yb, 2, up, &done);
         if (st != CLACT_OK)
@@ -100,9 +101,8 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
                 st == CLACT_INVALID_ARGUMENT || st == CLACT_UNSUPPORTED ? EXIT_USAGE : EXIT_RUNTIME,
                 "%s: %s", clact_status_name(st), clact_cli_one_line(clact_context_last_error(ctx)));
     }
-    if (code == EXIT_OK &&
-        clEnqueueReadBuffer(q, gb, CL_TRUE, 0, bytes, gd, 1, &done, NULL) != CL_SUCCESS)
-        code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueReadBuffer failed");
+    if (code == EXIT_OK && (err = clEnqueueReadBuffer(q, gb, CL_TRUE, 0, bytes, gd, 1, &done, NULL)))
+        code = clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueReadBuffer", err);
     /* The uploads read the host arrays until they complete, and the caller frees them next. */
     for (int i = 0; i < 2; ++i)
         if (up[i]) {

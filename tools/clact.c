@@ -273,7 +273,7 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
     cl_event written = NULL, done = NULL;
     err = clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, bytes, data, 0, NULL, &written);
     if (err != CL_SUCCESS) {
-        code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+        code = clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueWriteBuffer", err);
     } else {
         clact_status st;
         if (a->is_softmax) {
@@ -298,7 +298,7 @@ static int run_device(clact_context *ctx, const clact_cli_op_args *a, const clac
     if (code == EXIT_OK) {
         err = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, bytes, data, 1, &done, NULL);
         if (err != CL_SUCCESS)
-            code = clact_cli_fail(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
+            code = clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueReadBuffer", err);
     }
     if (code == EXIT_OK) {
         cl_ulong t0 = 0, t1 = 0;

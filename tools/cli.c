@@ -53,3 +53,7 @@ cl_mem clact_cli_buffer(clact_context *ctx, size_t bytes, int *code) {
                                clact_cli_one_line(clact_context_last_error(ctx)));
     return m;
 }
+
+int clact_cli_fail_cl(int code, const char *call, cl_int err) {
+    return clact_cli_fail(code, "%s failed: %s (%d)", call, clact_cl_error_name(err), (int)err);
+}

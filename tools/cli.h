@@ -18,6 +18,8 @@ int clact_cli_fail(int code, const char *fmt, ...)
 /* s with line breaks turned into spaces (a build log still makes one line); a static buffer,
  * valid until the next call. */
 const char *clact_cli_one_line(const char *s);
+/* "CALL failed: CL_NAME (code)" as clact_cli_fail's one line; returns code's exit status. */
+int clact_cli_fail_cl(int code, const char *call, cl_int err);
 /* A read-write device buffer of bytes through clact_buffer_create (which names a tensor larger
  * than the device allows); on failure NULL, and the error printed and its exit status put in
  * *code unless *code already holds one (then nothing is tried). */

@@ -111,7 +111,7 @@ static int dev_put(clact_context *ctx, dev_array *d, const clact_npy *src, size_
                                NULL, NULL);
     return err == CL_SUCCESS
                ? EXIT_OK
-               : clact_cli_fail(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+               : clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueWriteBuffer", err);
 }
 
 /* Read d back (after `done`) into a new array of the file's dtype in *data. */
@@ -126,7 +126,7 @@ static int dev_get(clact_context *ctx, const dev_array *d, cl_event done, clact_
                        : CL_SUCCESS;
     if (err != CL_SUCCESS) {
         free(buf);
-        return clact_cli_fail(EXIT_RUNTIME, "clEnqueueReadBuffer failed (%d)", err);
+        return clact_cli_fail_cl(EXIT_RUNTIME, "clEnqueueReadBuffer", err);
     }
     if (dtype != file_dtype) {
         void *back = clact_cli_convert(buf, dtype, file_dtype, d->count);

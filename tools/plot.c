@@ -409,16 +409,17 @@ static int run_curve(clact_context *ctx, const plot_opts *o, const curve *c, uns
                      o->grad ? clact_cli_buffer(ctx, bytes, &code) : NULL};
     cl_event up[2] = {NULL, NULL}, done = NULL;
     cl_uint nup = o->grad ? 2 : 1;
+    cl_int err;
     for (cl_uint i = 0; i < nup && code == EXIT_OK; ++i)
-        if (clEnqueueWriteBuffer(q, buf[2 * i], CL_FALSE, 0, bytes, host + i * bytes, 0, NULL,
-                                 &up[i]) != CL_SUCCESS)
-            code = clact_cli_fail(EXIT_RUNTIME, "plot: clEnqueueWriteBuffer failed");
+        if ((err = clEnqueueWriteBuffer(q, buf[2 * i], CL_FALSE, 0, bytes, host + i * bytes, 0,
+                                        NULL, &up[i])))
+            code = clact_cli_fail_cl(EXIT_RUNTIME, "plot: clEnqueueWriteBuffer", err);
     if (code == EXIT_OK)
         code = enqueue_curve(ctx, o, c, buf[0], buf[1], buf[2], nup, up, &done);
     for (cl_uint i = 0; i < nup && code == EXIT_OK; ++i)
-        if (clEnqueueReadBuffer(q, buf[1 + i], CL_TRUE, 0, bytes, host + i * bytes, 1, &done,
-                                NULL) != CL_SUCCESS)
-            code = clact_cli_fail(EXIT_RUNTIME, "plot: clEnqueueReadBuffer failed");
+        if ((err = clEnqueueReadBuffer(q, buf[1 + i], CL_TRUE, 0, bytes, host + i * bytes, 1,
+                                       &done, NULL)))
+            code = clact_cli_fail_cl(EXIT_RUNTIME, "plot: clEnqueueReadBuffer", err);
     /* The uploads read host until they complete, and the caller reuses it next. */
     for (int i = 0; i < 2; ++i)
         if (up[i]) {

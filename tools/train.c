@@ -354,7 +354,8 @@ typedef struct train_run {
 } train_run;
 
 static int cl_fail(cl_int err, const char *what) {
-    return clact_cli_fail(EXIT_RUNTIME, "train: %s failed (OpenCL error %d)", what, (int)err);
+    return clact_cli_fail(EXIT_RUNTIME, "train: %s failed: %s (%d)", what, clact_cl_error_name(err),
+                          (int)err);
 }
 
 static int lib_fail(train_run *r, const char *what) {

@@ -144,6 +144,10 @@ typedef enum clact_status {
 
 /** @return the enum name without prefix ("INVALID_ARGUMENT"), or "UNKNOWN_STATUS". Static. */
 CLACT_API const char *clact_status_name(clact_status status);
+/** @return the name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), "CL_SUCCESS" for 0, or
+ *         "unknown OpenCL error" for a code OpenCL does not define (never NULL): for the
+ *         messages of programs that make their own OpenCL calls beside clact's. */
+CLACT_API const char *clact_cl_error_name(cl_int err);
 /** @return a short English description of @p status. Static string, never NULL. */
 CLACT_API const char *clact_status_string(clact_status status);
 
