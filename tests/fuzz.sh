@@ -36,6 +36,7 @@ scratch=${TMPDIR:-/tmp}
 findings=0
 for t in $targets; do
     corpus=$work/corpus-$t
+    rm -rf "$build/findings/$t" # a finding from an earlier run is not this run's
     mkdir -p "$corpus" "$build/findings/$t"
     cp tests/fuzz/corpus/$t/* "$corpus/"
     log=$work/$t.log
