@@ -67,7 +67,8 @@ static void capture_end(const char *call, int code) {
     }
     if (code != EXIT_USAGE)
         fuzz_die("%s returned %d (a usage error is %d): \"%s\"", call, code, EXIT_USAGE, text);
-    if (n < 9 || strncmp(text, "clact: ", 7) || text[n - 1] != '\n' || memchr(text, '\0', (size_t)n))
+    if (n < 9 || strncmp(text, "clact: ", 7) || text[n - 1] != '\n' ||
+        memchr(text, '\0', (size_t)n))
         fuzz_die("%s failed with \"%s\": not one \"clact: ...\" line", call, text);
     text[n - 1] = '\0';
     fuzz_check_one_line(call, text);

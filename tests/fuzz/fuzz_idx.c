@@ -46,8 +46,8 @@ static void check_read(const idx_array *a, size_t limit, const uint8_t *plain, s
                  a->ndim, a->elem_size, (void *)a->data);
     size_t want0 = limit && limit < a->file_items ? limit : a->file_items, count = 1;
     if (a->dims[0] != want0)
-        fuzz_die("read: dims[0] %zu, expected %zu (limit %zu, %zu in the file)", a->dims[0],
-                 want0, limit, a->file_items);
+        fuzz_die("read: dims[0] %zu, expected %zu (limit %zu, %zu in the file)", a->dims[0], want0,
+                 limit, a->file_items);
     for (int i = 0; i < a->ndim; ++i)
         count *= a->dims[i];
     if (count != a->count)
@@ -56,8 +56,7 @@ static void check_read(const idx_array *a, size_t limit, const uint8_t *plain, s
         return;
     size_t head = 4 + 4 * (size_t)a->ndim, bytes = a->count * a->elem_size;
     if (head + bytes > n || (want0 == a->file_items && head + bytes != n))
-        fuzz_die("read: %zu bytes of data from a %zu-byte file (header %zu bytes)", bytes, n,
-                 head);
+        fuzz_die("read: %zu bytes of data from a %zu-byte file (header %zu bytes)", bytes, n, head);
     /* Element i's byte j is the file's byte elem_size - 1 - j of that element on a
      * little-endian host (IDX is big-endian). */
     const uint16_t one = 1;

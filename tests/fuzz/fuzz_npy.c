@@ -90,9 +90,9 @@ static void check_same(clact_status st, const clact_npy *a, clact_status pst, co
         fuzz_die("a regular file read gives status %d, a pipe %d", (int)st, (int)pst);
     if (st != CLACT_OK)
         return;
-    if (strcmp(a->descr, p->descr) || a->fortran_order != p->fortran_order ||
-        a->ndim != p->ndim || memcmp(a->shape, p->shape, sizeof a->shape[0] * (size_t)a->ndim) ||
-        a->count != p->count || a->item_size != p->item_size ||
+    if (strcmp(a->descr, p->descr) || a->fortran_order != p->fortran_order || a->ndim != p->ndim ||
+        memcmp(a->shape, p->shape, sizeof a->shape[0] * (size_t)a->ndim) || a->count != p->count ||
+        a->item_size != p->item_size ||
         (a->count && memcmp(a->data, p->data, a->count * a->item_size)))
         fuzz_die("a regular file and a pipe read as different arrays");
 }
