@@ -12,7 +12,7 @@
 
 int fuzz_report_fd = 2;
 
-void fuzz_die(const char *fmt, ...) {
+_Noreturn void fuzz_die(const char *fmt, ...) {
     char msg[4096];
     va_list ap;
     va_start(ap, fmt);

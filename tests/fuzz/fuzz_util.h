@@ -19,9 +19,9 @@ const char *fuzz_tmpdir(void);
  * (below 0x20, or 0x7f) and no line break. For the readers' err strings. */
 void fuzz_check_one_line(const char *what, const char *text);
 /* Print the message (printf-style) on the process's real stderr and abort(): a finding. */
-void fuzz_die(const char *fmt, ...)
+_Noreturn void fuzz_die(const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2), noreturn))
+    __attribute__((format(printf, 1, 2)))
 #endif
     ;
 /* Where fuzz_die writes: stderr, unless a target moved fd 2 elsewhere and saved the original. */
