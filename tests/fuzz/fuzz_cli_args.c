@@ -13,16 +13,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* clang's (the fuzz build is clang only): __sanitizer_set_report_fd */
+#include <sanitizer/common_interface_defs.h>
+
 #include "cli.h"
 #include "fuzz_util.h"
 #include "op_args.h"
-
-#if defined(__has_include)
-#if __has_include(<sanitizer/common_interface_defs.h>)
-#include <sanitizer/common_interface_defs.h>
-#define HAVE_SANITIZER_REPORT_FD 1
-#endif
-#endif
 
 enum { MAX_ARGS = 300, SPECS = 4 };
 
@@ -35,9 +31,7 @@ static void setup(void) {
     fuzz_report_fd = dup(2);
     if (capture_fd < 0 || fuzz_report_fd < 0)
         fuzz_die("cannot set up the stderr capture");
-#ifdef HAVE_SANITIZER_REPORT_FD
     __sanitizer_set_report_fd((void *)(intptr_t)fuzz_report_fd);
-#endif
 }
 
 static void capture_begin(void) {
