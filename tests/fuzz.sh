@@ -48,8 +48,9 @@ for t in $targets; do
         "$corpus" >"$log" 2>&1 || rc=$?
     runs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    rss=$(awk '/^stat::peak_rss_mb:/ {print $2}' "$log")
     if [ "$rc" -eq 0 ]; then
-        echo "fuzz: $t: ${runs:-?} executions in ${seconds} s, ${cov:-cov: ?}, no finding"
+        echo "fuzz: $t: ${runs:-?} executions in ${seconds} s, ${cov:-cov: ?}, peak RSS ${rss:-?} MB, no finding"
     else
         findings=$((findings + 1))
         echo "fuzz: $t: FINDING (exit $rc) after ${runs:-?} executions; the report's end:"
