@@ -28,11 +28,14 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLACT_BUILD_FUZZ=ON -DCLACT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target fuzz_targets >/dev/null
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/clact-fuzz-run.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-# The cache target writes a file per input: tmpfs keeps that from being the bottleneck.
+# The cache target writes a file per input: tmpfs keeps that from being the bottleneck. The
+# targets' own folders go under this run's scratch folder, so a target that stopped on a
+# finding leaves nothing behind either.
 scratch=${TMPDIR:-/tmp}
 [ -d /dev/shm ] && [ -w /dev/shm ] && scratch=/dev/shm
+work=$(mktemp -d "${TMPDIR:-/tmp}/clact-fuzz-run.XXXXXX")
+scratch=$(mktemp -d "$scratch/clact-fuzz-scratch.XXXXXX")
+trap 'rm -rf "$work" "$scratch"' EXIT
 findings=0
 for t in $targets; do
     corpus=$work/corpus-$t
