@@ -272,6 +272,13 @@ with tempfile.TemporaryDirectory() as d:
     expect_error("no args", ["apply"], "expected", out=out)
     expect_error("unknown command", ["frobnicate"], "frobnicate")
     expect_error("unknown op", ["apply", "swish", p("x.npy"), out], "swish", out=out)
+    # Control bytes in what the user typed are shown escaped: the error stays one line (found
+    # by tests/fuzz/fuzz_cli_args: a line break in an argument made a two-line error).
+    expect_error("op with a line break", ["apply", "re\nlu", p("x.npy"), out], "'re\\nlu'", out=out)
+    expect_error("dtype with a tab", ["apply", "relu", "--dtype", "f\t3", p("x.npy"), out],
+                 "'f\\t3'", out=out)
+    expect_error("act spec with an escape", ["train", "--act", "gelu:approximate=x\x1b[2J"],
+                 "'x\\x1b[2J'")
     expect_error("unknown param", ["apply", "elu", "beta=2", p("x.npy"), out], "beta", out=out)
     expect_error("param of another op", ["apply", "relu", "alpha=1", p("x.npy"), out], "alpha", out=out)
     expect_error("bad value", ["apply", "elu", "alpha=abc", p("x.npy"), out], "abc", out=out)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The test suite under valgrind (memcheck, leaks) and under ASan + UBSan (their own build), and
-# the thread stress test under ThreadSanitizer (its own build).
+# the thread stress test under ThreadSanitizer (its own build), then the fuzz targets
+# (tests/fuzz.sh).
 # Usage: tests/memcheck.sh [BUILD_DIR]  (BUILD_DIR: an existing build with the tests, default
-# build). Exits non-zero on any error or leak. Takes about 11 minutes on 2 cores.
+# build). Exits non-zero on any error, leak or fuzz finding. Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -88,3 +89,6 @@ cmake --build build-tsan -j2 --target thread_stress >/dev/null
 # TSan exits non-zero (66) on any report. CLACT_VERBOSE adds the event callbacks' threads.
 CLACT_VERBOSE=1 build-tsan/tests/thread_stress 4 300 2>/dev/null
 echo "memcheck: ThreadSanitizer clean"
+
+# The libFuzzer targets, 45 s each (their own build, build-fuzz, with clang).
+bash tests/fuzz.sh 45

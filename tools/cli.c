@@ -4,14 +4,66 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The message as one line into out (room for 4 bytes per byte of s, and 1): a control byte
+ * (from an argument, a file name, a library message) becomes an escape, \n, \t or \xNN, so
+ * that what the user typed stays visible and a line break in it cannot start a second line.
+ * Bytes from 0x80 up pass (UTF-8 names). Returns the length written. */
+static size_t escape_line(const char *s, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f) {
+            out[n++] = (char)c;
+            continue;
+        }
+        out[n++] = '\\';
+        if (c == '\n' || c == '\t') {
+            out[n++] = c == '\n' ? 'n' : 't';
+        } else {
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
 
 int clact_cli_fail(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("clact: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char small[512], *msg = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small && (msg = malloc((size_t)n + 1)) != NULL)
+        vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
     va_end(ap);
+    if (n < 0 || !msg) { /* unformattable, or no memory for it all: the start still tells */
+        msg = small;
+        if (n < 0)
+            snprintf(small, sizeof small, "(a message that could not be formatted)");
+    }
+    /* The whole line goes out in one write (stderr is unbuffered), so another thread's output
+     * cannot land inside it. */
+    size_t len = strlen(msg);
+    char line_small[4 * sizeof small + 16], *line = line_small;
+    if (len >= sizeof small && !(line = malloc(4 * len + 16))) {
+        line = line_small; /* no memory: the message's start fits */
+        msg[sizeof small - 1] = '\0';
+    }
+    memcpy(line, "clact: ", 7);
+    size_t used = 7 + escape_line(msg, line + 7);
+    line[used++] = '\n';
+    fwrite(line, 1, used, stderr);
+    if (line != line_small)
+        free(line);
+    if (msg != small)
+        free(msg);
     return code;
 }
 
