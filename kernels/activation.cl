@@ -388,6 +388,7 @@ vreal act_mish(vreal x, real p0, real p1)
 // exp never overflows. For z << 0 the result is ~exp(z), whose relative error is the absolute
 // error of z: the rounding of beta*x (|z| * 2^-24, 60 ulp at z = -65) is recovered with an fma
 // and applied as exp(-|z| - s*zl) = exp(-|z|) * (1 - s*zl).
+#if defined(CLACT_F64)
 vreal act_softplus(vreal x, real beta, real threshold)
 {
     vreal z = x * beta;
@@ -399,6 +400,43 @@ vreal act_softplus(vreal x, real beta, real threshold)
     vreal s = CLACT_SEL((vreal)(0.0f), z, positive) + (clact_log1p_unit(e) + CLACT_SEL((vreal)(0.0f), zl, positive));
     return CLACT_SEL(s / beta, x, z > threshold);
 }
+#else
+// Float: no division where beta is 1 (PyTorch's default). exp(-|z + zl|) comes in exp's parts
+// with zl taken off the reduced argument (clact_exp_parts), and log1p(e) = e P(e) for e in
+// [0, 1], P a degree-9 polynomial fitted by tools/fit_log1p.py (1.1e-8 relative with its float
+// coefficients), so 2^64 log1p(e) = fma(P p, s, P s), one rounding; the 2^64 keeps it normal
+// where the result is tiny (z < -87), so a beta other than 1 divides a normal number and the
+// quotient rounds into the subnormal range once, in the final 2^-64. e itself, only P's
+// argument, may be subnormal. |z| > 132.5: log1p(e) is 0 to within float (and exp's parts
+// garbage for z = ±inf), softplus(-inf) = 0.
+vreal act_softplus(vreal x, real beta, real threshold)
+{
+    vreal z = x * beta;
+    // The remainder of the product is exact; it is meaningless (inf - inf) when z is infinite.
+    vreal zl = CLACT_SEL(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
+    vmask positive = z > 0.0f;
+    vreal p;
+    vreal sc = clact_exp_parts(-fabs(z), CLACT_SEL(-zl, zl, positive), &p);
+    vreal e = fma(p, sc, sc) * 0x1p-64f;
+    vreal P = fma(e, (vreal)(-0x1.9eb634p-9f), (vreal)(0x1.3f4948p-6f));
+    P = fma(P, e, (vreal)(-0x1.ccf5cp-5f));
+    P = fma(P, e, (vreal)(0x1.af6dfep-4f));
+    P = fma(P, e, (vreal)(-0x1.389782p-3f));
+    P = fma(P, e, (vreal)(0x1.92a858p-3f));
+    P = fma(P, e, (vreal)(-0x1.fefff6p-3f));
+    P = fma(P, e, (vreal)(0x1.554bb8p-2f));
+    P = fma(P, e, (vreal)(-0x1.ffffb8p-2f));
+    P = fma(P, e, (vreal)(1.0f));
+    vreal L = fma(P * p, sc, P * sc); // 2^64 log1p(exp(-|z + zl|))
+    L = CLACT_SEL(L, (vreal)(0.0f), fabs(z) > 132.5f);
+    // z > 0: z + zl + log1p(e), no cancellation; z <= 0: 2^64 log1p(e), unscaled at the end.
+    vreal s = CLACT_SEL(L, z + fma(L, (vreal)(0x1p-64f), zl), positive);
+    if (beta != 1.0f) // the same for every work-item
+        s = s / beta;
+    s = CLACT_SEL(s * 0x1p-64f, s, positive);
+    return CLACT_SEL(s, x, z > threshold);
+}
+#endif
 
 // clamp(x, lo, hi) as PyTorch's: NaN stays NaN (OpenCL's clamp is fmin(fmax(x, lo), hi), which
 // maps NaN to lo), -0 stays -0, and lo == hi is the constant.

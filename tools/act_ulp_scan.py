@@ -33,14 +33,17 @@ def ref_gelu(x, p0, p1):
 
 
 def ref_softplus(x, beta, threshold):
+    beta = float(np.float32(beta))  # the kernel's parameter, in the compute type
     z = x * beta  # exact in double: the product of two floats
     with np.errstate(over="ignore"):
         r = np.where(z > 0, z + np.log1p(np.exp(-np.abs(z))), np.log1p(np.exp(z))) / beta
-    zf = (x.astype(np.float32) * np.float32(beta)).astype(np.float64)
+    with np.errstate(over="ignore"):
+        zf = (x.astype(np.float32) * np.float32(beta)).astype(np.float64)
     return np.where(zf > np.float32(threshold), x, r)
 
 
 def ref_elu(x, alpha, p1):
+    alpha = float(np.float32(alpha))
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
@@ -65,6 +68,7 @@ OPS = {
     "softplus(2,10)": (2.0, 10.0, ref_softplus),
     "softplus(0.3,1)": (0.3, 1.0, ref_softplus),
     "softplus(-1,20)": (-1.0, 20.0, ref_softplus),
+    "softplus(1,100)": (1.0, 100.0, ref_softplus),
     "elu": (1.0, 0.0, ref_elu),
     "elu(0.3)": (0.3, 0.0, ref_elu),
     "celu": (1.0, 1.0, ref_celu),
