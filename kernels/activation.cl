@@ -158,7 +158,9 @@ vreal act_gelu(vreal x, real p0, real p1)
 }
 #else
 // GELU(approximate='none') = x Phi(x), Phi(x) = 0.5 erfc(t), t = -x/sqrt(2). PoCL's erfc runs at
-// 0.3 Gelem/s, an eighth of its exp, so Phi is computed here, accurate to a few ulp everywhere:
+// 0.3 Gelem/s, an eighth of its exp, so Phi is computed here, accurate to a few ulp everywhere.
+// The gradient's pieces first (clact_phi_parts; the forward, act_gelu, below, has a faster form
+// of its own):
 //  - t itself is carried as t + d (d from an fma and the low half of 1/sqrt(2)): in the tail
 //    erfc(t) ~ exp(-t^2) turns the rounding of t into 2 t^2 2^-24 relative error, 100+ ulp;
 //  - |t| < 0.5: Phi = 0.5 - 0.5 erf(t + d), erf by its Taylor series to t^13 (truncation 4e-10);
@@ -217,13 +219,82 @@ void clact_phi_parts(vreal x, vreal *t_out, vreal *tail_out, vreal *h_out, vreal
     *phi_small_out = phi_small;
 }
 
+#if CLACT_VW == 1
+#define CLACT_VAS_FLOAT(v) as_float(v)
+#define CLACT_VAS_INT(v) as_int(v)
+#else
+#define CLACT_VAS_FLOAT(v) CLACT_CAT(as_float, CLACT_VW)(v)
+#define CLACT_VAS_INT(v) CLACT_CAT(as_int, CLACT_VW)(v)
+#endif
+
+// exp(a - lo) = 2^-64 s (1 + p) for a <= 0 and a small correction lo (|lo| <= 2^-20 |a| or so:
+// the low part of a float pair), in two parts, so that a caller multiplying it by some v forms
+// v s (1 + p) = fma(v p, s, v s) in one rounding (v s is exact; v p's rounding is below 0.21 ulp
+// of v s), against two for v * exp(a): prelude.cl's clact_exp_neg with lo taken off the reduced
+// argument, where it is not lost to rounding. Returns s = 2^(k + 64), the 2^64 kept so that
+// s (1 + p) stays normal down to a = -132.5 (the caller unscales), and sets p, |p| < 0.42.
+// Garbage for a < -132.5 and a = -inf: the caller selects 0 there.
+vreal clact_exp_parts(vreal a, vreal lo, vreal *p_out)
+{
+    const float sh = 0x1.8p23f + 191.0f; // the shifter, plus the exponent bias + 64
+    vreal t = fma(a, (vreal)(0x1.715476p+0f), (vreal)(sh));
+    vreal k = t - sh;
+    vreal r = fma(k, (vreal)(-0x1.62e4p-1f), a);
+    r = fma(k, (vreal)(-0x1.7f7d1cp-20f), r) - lo;
+    *p_out = fma(r * r, CLACT_EXP_P4(vreal, r), r);
+    return CLACT_VAS_FLOAT(CLACT_VAS_INT(t) << 23);
+}
+
+// The forward: one formula for every x, no branch. With a = |t|,
+//     0.5 erfc(a) = exp(-a^2) G(s) y,   y = 1 / (1 + a),   s = 2.19607854 y - 1.19607842,
+// G a degree-11 polynomial fitted to 0.5 erfc(a) exp(a^2) (1 + a) for a in [0, 10.2] (s in
+// [-1, 1]; beyond, x Phi rounds to 0) by tools/fit_gelu.py: 2.3e-8 relative with its float
+// coefficients. G is flat (0.5 at a = 0, towards 1/(2 sqrt(pi)) as a grows), so no term cancels.
+//  - t is carried as t + d, as above; (t + d)^2 = w + c, w = t * t and c its rounding (fma) plus
+//    2 t d, and c is taken off exp's reduced argument (clact_exp_parts).
+//  - 1 / (1 + |t + d|) = y + yl: u = 1 + a rounds, but u - 1 and then (u - 1) - a are exact, so
+//    1 + |t + d| = u + e (first order in e), and 1 - u y is exact by fma: yl = y (1 - u y - e y).
+//    The pair enters the product G (y + yl) = fma(G, y, G yl), so neither the rounding of 1 + a
+//    nor the division's reaches the result.
+//  - M = 2^64 x 0.5 erfc(|t + d|) = fma(X p, s, X s), X = x G (y + yl): two roundings and G's.
+//    For x < 0, x Phi = M 2^-64, which rounds into the subnormal range once, at the end; for
+//    x > 0, x Phi = x - M 2^-64 (M 2^-64 <= x / 2: no cancellation). x is capped at 8 in X
+//    (beyond, x - M 2^-64 rounds to x).
+//  - Where exp(-w) 2^64 < 2^-127 (|x| > 16.3), M is min(x, 8) * 0: gelu(-inf) = -inf * 0 = NaN,
+//    gelu(+inf) = inf - 0 = inf, gelu(-1e30) = -0, as PyTorch.
 vreal act_gelu(vreal x, real p0, real p1)
 {
-    vreal t, tail, h, one_c, phi_small;
-    clact_phi_parts(x, &t, &tail, &h, &one_c, &phi_small);
-    vreal neg = (((0.5f * x) * tail) * h) * h;             // x Phi for x < 0
-    vreal pos = x * fma((vreal)(-0.5f) * tail, h * h, (vreal)(1.0f)); // x Phi for x > 0
-    return CLACT_SEL(CLACT_SEL(pos, neg, t > 0.0f), x * phi_small, fabs(t) < 0.5f);
+    const float c_hi = 0.70710677f;    // 1/sqrt(2) rounded to float
+    const float c_lo = 1.2101617e-08f; // 1/sqrt(2) - c_hi
+    vreal t = x * -c_hi;
+    vreal d = fma(x, (vreal)(-c_hi), -t) - x * c_lo;
+    vreal a = fabs(t);
+    vreal w = t * t;
+    vreal c = fma(t, t, -w) + 2.0f * t * d;
+    vreal p;
+    vreal sc = clact_exp_parts(-w, c, &p);
+    vreal u = 1.0f + a;
+    vreal y = 1.0f / u;
+    vreal e = (a - (u - 1.0f)) + CLACT_SEL(-d, d, t > 0.0f);
+    vreal yl = y * fma(-e, y, fma(-u, y, (vreal)(1.0f)));
+    vreal sv = fma(y, (vreal)(0x1.19191ap+1f), (vreal)(-0x1.323232p+0f));
+    vreal G = fma(sv, (vreal)(-0x1.f68b8cp-15f), (vreal)(0x1.668f4p-14f));
+    G = fma(G, sv, (vreal)(0x1.47722ep-13f));
+    G = fma(G, sv, (vreal)(-0x1.05ccp-11f));
+    G = fma(G, sv, (vreal)(0x1.2c5a46p-11f));
+    G = fma(G, sv, (vreal)(0x1.acbbc6p-13f));
+    G = fma(G, sv, (vreal)(-0x1.8d62bp-9f));
+    G = fma(G, sv, (vreal)(0x1.da5cc8p-8f));
+    G = fma(G, sv, (vreal)(-0x1.15b5bap-9f));
+    G = fma(G, sv, (vreal)(-0x1.4d6256p-5f));
+    G = fma(G, sv, (vreal)(0x1.9afddp-4f));
+    G = fma(G, sv, (vreal)(0x1.c05112p-2f));
+    vreal xc = fmin(x, (vreal)(8.0f));
+    vreal X = xc * fma(G, y, G * yl);
+    vreal M = fma(X * p, sc, X * sc);
+    // 2^64 exp(-w) below 2^-127 (and garbage from x = ±inf): the result rounds to 0 there.
+    M = CLACT_SEL(M, xc * 0.0f, w > 132.5f);
+    return CLACT_SEL(fma(M, (vreal)(-0x1p-64f), x), M * 0x1p-64f, t > 0.0f);
 }
 #endif
 
@@ -272,10 +343,11 @@ vreal act_gelu_tanh(vreal x, real p0, real p1)
 }
 
 // Mish = x * tanh(softplus(x)). With e = exp(x), tanh(log1p(e)) = n / (n + 2), n = e (e + 2):
-// one exp, no log, no tanh. As in x_logistic, e = h*h with h = exp(x/2) and the product is
-// ((x*h) * ((e+2)/(n+2))) * h, so tiny results (x < -87) keep full precision. For x > 20,
-// tanh(softplus(x)) rounds to 1 in float, and n would overflow from x > 44, so the result is x
-// there (which also carries NaN and +inf through).
+// one exp, no log, no tanh.
+#if defined(CLACT_F64)
+// As in x_logistic, e = h*h with h = exp(x/2) and the product is ((x*h) * ((e+2)/(n+2))) * h, so
+// tiny results keep full precision. For x > 20, tanh(softplus(x)) rounds to 1, and n would
+// overflow from x > 354, so the result is x there (which also carries NaN and +inf through).
 vreal act_mish(vreal x, real p0, real p1)
 {
     vreal h = clact_exp_neg(0.5f * x);
@@ -283,12 +355,40 @@ vreal act_mish(vreal x, real p0, real p1)
     vreal n = e * (e + 2.0f);
     return CLACT_SEL(x, ((x * h) * ((e + 2.0f) / (n + 2.0f))) * h, x <= 20.0f);
 }
+#else
+// In m = exp(-|x|) <= 1, so nothing overflows and the ratio's terms are all positive:
+//     x >= 0:  n / (n + 2) = (1 + 2m) / (1 + 2m + 2m^2),
+//     x < 0:   n / (n + 2) = m (m + 2) / (2 + m (m + 2)),
+// N / D in [0.6, 1] both ways (no cancellation), then for x < 0 the product with m is formed
+// from exp's parts, 2^-64 fma(X p, s, X s) with X = x N / D (clact_exp_parts), so it takes one
+// rounding and tiny results (x < -87) round into the subnormal range once, at the end. m itself,
+// in N and D, may be subnormal or 0 (the ratio is then 1 to within float). x > 132.5 or
+// x < -132.5: m = 0, so mish(+inf) = inf, mish(-1e30) = -0, mish(-inf) = -inf * 0 = NaN, as
+// PyTorch.
+vreal act_mish(vreal x, real p0, real p1)
+{
+    vmask neg = x < 0.0f;
+    vreal a = -fabs(x);
+    vreal p;
+    vreal sc = clact_exp_parts(a, (vreal)(0.0f), &p);
+    vmask under = a < -132.5f;
+    p = CLACT_SEL(p, (vreal)(0.0f), under);
+    sc = CLACT_SEL(sc, (vreal)(0.0f), under);
+    vreal m = fma(p, sc, sc) * 0x1p-64f;
+    vreal m2 = m + m;
+    vreal N = CLACT_SEL(m2 + 1.0f, m + 2.0f, neg);
+    vreal D = CLACT_SEL(fma(m2, m, N), fma(m, N, (vreal)(2.0f)), neg);
+    vreal X = x * (N / D);
+    return CLACT_SEL(X, fma(X * p, sc, X * sc) * 0x1p-64f, neg);
+}
+#endif
 
 // Softplus(beta, threshold) = x where beta*x > threshold (strict, on the float product, as in
 // PyTorch), else log1p(exp(beta*x))/beta, evaluated as (max(z,0) + log1p(exp(-|z|)))/beta so
 // exp never overflows. For z << 0 the result is ~exp(z), whose relative error is the absolute
 // error of z: the rounding of beta*x (|z| * 2^-24, 60 ulp at z = -65) is recovered with an fma
 // and applied as exp(-|z| - s*zl) = exp(-|z|) * (1 - s*zl).
+#if defined(CLACT_F64)
 vreal act_softplus(vreal x, real beta, real threshold)
 {
     vreal z = x * beta;
@@ -300,6 +400,43 @@ vreal act_softplus(vreal x, real beta, real threshold)
     vreal s = CLACT_SEL((vreal)(0.0f), z, positive) + (clact_log1p_unit(e) + CLACT_SEL((vreal)(0.0f), zl, positive));
     return CLACT_SEL(s / beta, x, z > threshold);
 }
+#else
+// Float: no division where beta is 1 (PyTorch's default). exp(-|z + zl|) comes in exp's parts
+// with zl taken off the reduced argument (clact_exp_parts), and log1p(e) = e P(e) for e in
+// [0, 1], P a degree-9 polynomial fitted by tools/fit_log1p.py (1.1e-8 relative with its float
+// coefficients), so 2^64 log1p(e) = fma(P p, s, P s), one rounding; the 2^64 keeps it normal
+// where the result is tiny (z < -87), so a beta other than 1 divides a normal number and the
+// quotient rounds into the subnormal range once, in the final 2^-64. e itself, only P's
+// argument, may be subnormal. |z| > 132.5: log1p(e) is 0 to within float (and exp's parts
+// garbage for z = ±inf), softplus(-inf) = 0.
+vreal act_softplus(vreal x, real beta, real threshold)
+{
+    vreal z = x * beta;
+    // The remainder of the product is exact; it is meaningless (inf - inf) when z is infinite.
+    vreal zl = CLACT_SEL(fma(x, (vreal)(beta), -z), (vreal)(0.0f), isinf(z));
+    vmask positive = z > 0.0f;
+    vreal p;
+    vreal sc = clact_exp_parts(-fabs(z), CLACT_SEL(-zl, zl, positive), &p);
+    vreal e = fma(p, sc, sc) * 0x1p-64f;
+    vreal P = fma(e, (vreal)(-0x1.9eb634p-9f), (vreal)(0x1.3f4948p-6f));
+    P = fma(P, e, (vreal)(-0x1.ccf5cp-5f));
+    P = fma(P, e, (vreal)(0x1.af6dfep-4f));
+    P = fma(P, e, (vreal)(-0x1.389782p-3f));
+    P = fma(P, e, (vreal)(0x1.92a858p-3f));
+    P = fma(P, e, (vreal)(-0x1.fefff6p-3f));
+    P = fma(P, e, (vreal)(0x1.554bb8p-2f));
+    P = fma(P, e, (vreal)(-0x1.ffffb8p-2f));
+    P = fma(P, e, (vreal)(1.0f));
+    vreal L = fma(P * p, sc, P * sc); // 2^64 log1p(exp(-|z + zl|))
+    L = CLACT_SEL(L, (vreal)(0.0f), fabs(z) > 132.5f);
+    // z > 0: z + zl + log1p(e), no cancellation; z <= 0: 2^64 log1p(e), unscaled at the end.
+    vreal s = CLACT_SEL(L, z + fma(L, (vreal)(0x1p-64f), zl), positive);
+    if (beta != 1.0f) // the same for every work-item
+        s = s / beta;
+    s = CLACT_SEL(s * 0x1p-64f, s, positive);
+    return CLACT_SEL(s, x, z > threshold);
+}
+#endif
 
 // clamp(x, lo, hi) as PyTorch's: NaN stays NaN (OpenCL's clamp is fmin(fmax(x, lo), hi), which
 // maps NaN to lo), -0 stays -0, and lo == hi is the constant.
