@@ -14,10 +14,11 @@ import subprocess
 import sys
 
 cli, shim = sys.argv[1], sys.argv[2]
-# In the sanitizer build (memcheck.sh) the shim needs ASan's runtime loaded before it.
-for line in subprocess.run(["ldd", shim], capture_output=True, text=True).stdout.splitlines():
+# In the sanitizer build (memcheck.sh) ASan's runtime must be loaded before the shim.
+for line in subprocess.run(["ldd", cli], capture_output=True, text=True).stdout.splitlines():
     if "libasan" in line and "=>" in line:
         shim = line.split("=>")[1].split()[0] + " " + shim
+        break
 base = subprocess.run([cli, "devices"], capture_output=True, text=True)
 assert base.returncode == 0, base.stderr
 failures = 0
