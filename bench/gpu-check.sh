@@ -63,7 +63,7 @@ stage() {
     t0=$(date +%s)
     timeout -k 10 "$secs" "$@" >"$out/$name.log" 2>&1
     rc=$?
-    tail -n 40 "$out/$name.log"
+    tail -n 12 "$out/$name.log"
     if [ $rc = 124 ] || [ $rc = 137 ]; then
         note "$name: TIMED OUT after ${secs}s (log: $name.log)"
         failed=1
