@@ -134,9 +134,17 @@ stage build "$T_BUILD" bash -c "cmake -S '$root' -B '$build' -DCMAKE_BUILD_TYPE=
     { note "stopping: nothing to run without a build"; exit 1; }
 [ "$dry" = 1 ] || "$build/clact" devices >"$out/devices.txt" 2>&1 || true
 
-# 4. The Check suite on the device (CLACT_DEVICE=gpu where the NVIDIA ICD is there).
+# 4. The Check suites on the device (CLACT_DEVICE=gpu where the NVIDIA ICD is there), each suite
+# in a process of its own, as many at once as there are cores: one after another they take longer
+# than the stage's limit (they check against long-double references on the host). One log per
+# suite, check_SUITE.log; the suite names are test_main.c's (or --suites).
 if [ "$dry" = 1 ] || [ -x "$build/tests/clact_tests" ]; then
-    stage check "$T_CHECK" env ${suites:+CLACT_TEST_SUITES=$suites} "$build/tests/clact_tests"
+    [ -n "$suites" ] || suites=$(grep -o '{"[a-z0-9_]*", [a-z0-9_]*_suite}' "$root/tests/test_main.c" |
+        sed 's/{"\([a-z0-9_]*\)".*/\1/' | paste -sd, -)
+    export GPU_CHECK_TESTS=$build/tests/clact_tests GPU_CHECK_OUT=$out
+    stage check "$T_CHECK" bash -c 'tr , "\n" <<<"$0" | xargs -P "$1" -I{} sh -c \
+        "CLACT_TEST_SUITES={} \"\$GPU_CHECK_TESTS\" >\"\$GPU_CHECK_OUT/check_{}.log\" 2>&1 && echo suite {}: ok || { echo suite {}: FAILED; tail -n 5 \"\$GPU_CHECK_OUT/check_{}.log\"; exit 1; }"' \
+        "$suites" "$jobs"
 else
     note "SKIPPED the Check suite: $build/tests/clact_tests was not built (Check not found)"
 fi
