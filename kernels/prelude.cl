@@ -98,7 +98,7 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
 #define CLACT_AS_UINT(v) CLACT_VSUF(as_uint)(v)
 // Stores CLACT_VW 16-bit values, held in the low halves of r's uint lanes, at p. PoCL 3.1 (LLVM
 // 15) turns vstoreN of a ushortN into N scalar 16-bit stores, each after an extract: 16 stores
-// and about 40 instructions per 16 elements on AVX-512, more than the conversion itself (relu
+// and about 36 instructions per 16 elements on AVX-512, more than the conversion itself (relu
 // in f16 ran at 0.25-0.5 of the copy yardstick). The same bytes reinterpreted as uints
 // (as_uintN: the same bits, so the same bytes in memory on any device) become one vector
 // store. A uint store needs p 4-byte aligned; p is y + offset + a multiple of CLACT_VW, so every
