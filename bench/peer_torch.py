@@ -20,7 +20,12 @@ write per element forward, two reads + one write backward (what clact's kernels 
 that moves more, such as log_sigmoid's buffer, is still counted so); GFLOP_s is empty for
 elementwise ops; for dense ops elements is B * O, GB_s and Gelem_s are empty, and the flops are
 2 B I O forward, 4 B I O backward.
-Usage: peer_torch.py [--ops LIST] [--sizes LIST] [--threads N] [--library PATH] [--quick]"""
+--device cuda (or cuda:N) runs the elementwise and softmax ops on a GPU (PyTorch CUDA, f32): the
+inputs live on the device, results are checked on the host as above, and each repetition is timed
+from a torch.cuda.synchronize() to the next (launch included); its rows say peer torch-cuda, and
+dense ops are skipped there (their forms build CPU tensors).
+Usage: peer_torch.py [--ops LIST] [--sizes LIST] [--threads N] [--library PATH] [--quick]
+       [--device cpu|cuda[:N]]"""
 import argparse
 import ctypes
 import os
@@ -33,6 +38,8 @@ import torch
 import torch.nn.functional as F
 
 aten = torch.ops.aten
+# Where the elementwise and softmax forms run (--device); the checks always run on the host.
+DEVICE = torch.device("cpu")
 here = os.path.dirname(os.path.abspath(__file__))
 
 # aten's SELU constants (Activation.cpp), as double Scalars.
@@ -408,7 +415,13 @@ def pattern(n, salt=0, scale=1.0):
     repeated."""
     i = torch.arange(salt, min(n, PERIOD) + salt, dtype=torch.int64)
     one = ((i * 2654435761 % 20000).to(torch.float32) / 1000 - 10) * scale
-    return one.repeat(-(-n // PERIOD))[:n].clone() if n > PERIOD else one
+    return (one.repeat(-(-n // PERIOD))[:n].clone() if n > PERIOD else one).to(DEVICE)
+
+
+def sync():
+    """Waits for the device's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def blas_note():
@@ -429,14 +442,17 @@ def blas_note():
 
 def timed(fn, target):
     fn()
+    sync()
     t0 = time.perf_counter()
     fn()
+    sync()
     one = time.perf_counter() - t0
     reps = max(3, min(1000, int(target / max(one, 1e-9))))
     ms = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
+        sync()
         ms.append((time.perf_counter() - t0) * 1e3)
     ms.sort()
     return ms[len(ms) // 2], ms[0]
@@ -520,7 +536,7 @@ def elementwise_forms(clact, op, x, y, dy):
             return f"needs at least one row of {r}"
         xv, yv = x[:m].view(-1, r), y[:m].view(-1, r)
         # no atol: every value here is above 1e-12, a normal float
-        expected = Expected(clact.softmax(xv.numpy(), m // r, r), 0.0)
+        expected = Expected(clact.softmax(xv.cpu().numpy(), m // r, r), 0.0)
 
         def check_softmax(got):
             i = expected.first_bad(got)
@@ -538,14 +554,14 @@ def elementwise_forms(clact, op, x, y, dy):
     if clact.lib.clact_op_elementwise(act.op) != 1:
         return "not elementwise (clact bench skips it too)"
     name = clact.name(act)
-    xs = x.numpy()
+    xs = x.cpu().numpy()
     if backward:
         forms = backward_forms(name, act, x, dy, y)
         if name == "rrelu" and act.training:
             def check(got):
-                check_rrelu_training(act, xs, got.numpy(), dy.numpy())
+                check_rrelu_training(act, xs, got.numpy(), dy.cpu().numpy())
         else:
-            dys = dy.numpy()
+            dys = dy.cpu().numpy()
             want = reference(lambda a, d: clact.backward(act, a, d), xs, dys)
 
             def check(got):
@@ -580,7 +596,18 @@ def main():
     ap.add_argument("--library", default=library_default(),
                     help="libclact, whose CPU reference every result is checked against")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu (the default) or cuda[:N]")
     a = ap.parse_args()
+    global DEVICE
+    try:
+        DEVICE = torch.device(a.device)
+    except RuntimeError as e:
+        sys.exit(f"peer_torch: bad --device '{a.device}': {e}")
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"peer_torch: --device {a.device}: this PyTorch has no usable CUDA device")
+    if DEVICE.type not in ("cpu", "cuda"):
+        sys.exit(f"peer_torch: --device must be cpu or cuda[:N], not '{a.device}'")
+    peer = "torch" if DEVICE.type == "cpu" else "torch-cuda"
     try:
         clact = Clact(a.library)
     except OSError as e:
@@ -602,6 +629,10 @@ def main():
             if d:
                 # A dense op's shape is in its name: it runs once, with the first size.
                 if k:
+                    continue
+                if DEVICE.type != "cpu":
+                    print(f"peer_torch: {op}: dense ops run on the CPU only, skipped",
+                          file=sys.stderr)
                     continue
                 if not noted:
                     blas_note()
@@ -635,13 +666,13 @@ def main():
             for form, fn in forms:
                 y.fill_(float("nan"))  # an element an out form leaves unwritten fails
                 try:
-                    check(fn())
+                    check(fn().cpu())
                 except Mismatch as e:
                     print(f"peer_torch: {op} ({form}): {e}: not the same function, not timed",
                           file=sys.stderr)
                     continue
                 med, lo = timed(fn, target)
-                print(f"torch,{op},{m},{form},{med:.6f},{lo:.6f},{bpe * m / med * 1e-6:.3f},"
+                print(f"{peer},{op},{m},{form},{med:.6f},{lo:.6f},{bpe * m / med * 1e-6:.3f},"
                       f"{m / med * 1e-6:.4f},", flush=True)
 
 

@@ -228,6 +228,16 @@ void clact__act_kernel_name(const clact_activation *act, const char *suffix, cha
              act->op == CLACT_RRELU && act->training ? "_train" : "", suffix);
 }
 
+/* The forward kernel's name: the table's own string where it needs no suffix (every op but rrelu
+ * in training), without formatting it anew on each call; else made in buf. */
+static const char *forward_kernel_name(const clact_activation *act, char *buf, size_t len) {
+    if (act->op == CLACT_RRELU && act->training) {
+        clact__act_kernel_name(act, "", buf, len);
+        return buf;
+    }
+    return ops[act->op].kernel;
+}
+
 /* Enqueue the op's kernel over n elements; the frame has checked the context, events and dtype. */
 static clact_status forward(clact__call *call, const clact_activation *act, size_t n, cl_mem x,
                             size_t x_offset, cl_mem y, size_t y_offset) {
@@ -244,9 +254,9 @@ static clact_status forward(clact__call *call, const clact_activation *act, size
     if (n == 0)
         return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
     clact__kern k;
-    char name[64];
+    char buf[64];
     double p[2];
-    clact__act_kernel_name(act, "", name, sizeof name);
+    const char *name = forward_kernel_name(act, buf, sizeof buf);
     clact__act_kernel_params(act, p);
     CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
     clact__arg_size(&k, n);

@@ -96,6 +96,36 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
 #define CLACT_UINT_TO_U16(v) CLACT_VSUF(convert_ushort)(v)
 #define CLACT_AS_FLOAT(v) CLACT_VSUF(as_float)(v)
 #define CLACT_AS_UINT(v) CLACT_VSUF(as_uint)(v)
+// Stores CLACT_VW 16-bit values, held in the low halves of r's uint lanes, at p. PoCL 3.1 (LLVM
+// 15) turns vstoreN of a ushortN into N scalar 16-bit stores, each after an extract: 16 stores
+// and about 36 instructions per 16 elements on AVX-512, more than the conversion itself (relu
+// in f16 ran at 0.25-0.5 of the copy yardstick). The same bytes reinterpreted as uints
+// (as_uintN: the same bits, so the same bytes in memory on any device) become one vector
+// store. A uint store needs p 4-byte aligned; p is y + offset + a multiple of CLACT_VW, so every
+// work-item of a call takes the same side of the test, and only an odd element offset takes
+// the ushort stores.
+#if CLACT_VW == 1
+#define CLACT_VSTORE_U16_BITS(r, p) (*(p) = (ushort)(r))
+#else
+#if CLACT_VW == 2
+#define CLACT_VSTORE_U16_AS_U32(v, p) (*(__global uint *)(p) = as_uint(v))
+#elif CLACT_VW == 4
+#define CLACT_VSTORE_U16_AS_U32(v, p) vstore2(as_uint2(v), 0, (__global uint *)(p))
+#elif CLACT_VW == 8
+#define CLACT_VSTORE_U16_AS_U32(v, p) vstore4(as_uint4(v), 0, (__global uint *)(p))
+#else
+#define CLACT_VSTORE_U16_AS_U32(v, p) vstore8(as_uint8(v), 0, (__global uint *)(p))
+#endif
+void clact_vstore_u16_bits(vuint r, __global ushort *p)
+{
+    vushort v = CLACT_UINT_TO_U16(r);
+    if (((size_t)p & 3) == 0)
+        CLACT_VSTORE_U16_AS_U32(v, p);
+    else
+        CLACT_VSTORE_U16(v, p);
+}
+#define CLACT_VSTORE_U16_BITS(r, p) clact_vstore_u16_bits(r, p)
+#endif
 #endif
 
 #if defined(CLACT_F16)
@@ -114,7 +144,9 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
 // Round to nearest even: normal range by integer rounding of the mantissa, the subnormal range
 // by the FPU (adding 0.5 puts 2^-24 at the last place), overflow at 65520, NaN quieted.
 #define CLACT_DEFINE_FLOAT_TO_HALF(name, F, U, U16)                                          \
-    U16 name(F f)                                                                            \
+    U16 name(F f) { return CLACT_CVT_U16(CLACT_CAT(name, _bits)(f)); }
+#define CLACT_DEFINE_FLOAT_TO_HALF_BITS(name, F, U)                                          \
+    U CLACT_CAT(name, _bits)(F f)                                                            \
     {                                                                                        \
         U x = CLACT_ASU(f);                                                                  \
         U sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;                                    \
@@ -123,7 +155,7 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
         U r = select(normal, sub, ax < 0x38800000);                                          \
         r = select(r, (U)(0x7c00), ax >= 0x477ff000);                                        \
         r = select(r, (U)(0x7e00), ax > 0x7f800000);                                         \
-        return CLACT_CVT_U16(r | sign);                                                      \
+        return r | sign;                                                                     \
     }
 #define CLACT_CVT_U(v) convert_uint(v)
 #define CLACT_CVT_F(v) convert_float(v)
@@ -131,6 +163,7 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
 #define CLACT_ASU(v) as_uint(v)
 #define CLACT_CVT_U16(v) convert_ushort(v)
 CLACT_DEFINE_HALF_TO_FLOAT(clact_half_to_float, float, uint, ushort)
+CLACT_DEFINE_FLOAT_TO_HALF_BITS(clact_float_to_half, float, uint)
 CLACT_DEFINE_FLOAT_TO_HALF(clact_float_to_half, float, uint, ushort)
 #if CLACT_VW > 1
 #undef CLACT_CVT_U
@@ -144,15 +177,15 @@ CLACT_DEFINE_FLOAT_TO_HALF(clact_float_to_half, float, uint, ushort)
 #define CLACT_ASU(v) CLACT_VSUF(as_uint)(v)
 #define CLACT_CVT_U16(v) CLACT_VSUF(convert_ushort)(v)
 CLACT_DEFINE_HALF_TO_FLOAT(clact_half_to_vfloat, vfloat, vuint, vushort)
-CLACT_DEFINE_FLOAT_TO_HALF(clact_vfloat_to_half, vfloat, vuint, vushort)
+CLACT_DEFINE_FLOAT_TO_HALF_BITS(clact_vfloat_to_half, vfloat, vuint)
 #else
 #define clact_half_to_vfloat clact_half_to_float
-#define clact_vfloat_to_half clact_float_to_half
+#define clact_vfloat_to_half_bits clact_float_to_half_bits
 #endif
 #define CLACT_SLOAD1(p) clact_half_to_float(*(p))
 #define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_half(v))
 #define CLACT_SLOAD(p) clact_half_to_vfloat(CLACT_VLOAD_U16(p))
-#define CLACT_SSTORE(v, p) CLACT_VSTORE_U16(clact_vfloat_to_half(v), p)
+#define CLACT_SSTORE(v, p) CLACT_VSTORE_U16_BITS(clact_vfloat_to_half_bits(v), p)
 #elif defined(CLACT_BF16)
 float clact_bf16_to_float(ushort u) { return as_float((uint)u << 16); }
 // Round to nearest even on the upper 16 bits; NaN stays NaN (quieted), inf stays inf.
@@ -172,7 +205,7 @@ void clact_bf16_store(vfloat v, __global ushort *p)
     vuint u = CLACT_AS_UINT(v);
     vuint r = (u + 0x7fff + ((u >> 16) & 1)) >> 16;
     r = select(r, (u >> 16) | 0x40, CLACT_AS_UINT(isnan(v)));
-    CLACT_VSTORE_U16(CLACT_UINT_TO_U16(r), p);
+    CLACT_VSTORE_U16_BITS(r, p);
 }
 #define CLACT_SLOAD1(p) clact_bf16_to_float(*(p))
 #define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_bf16(v))

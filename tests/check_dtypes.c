@@ -30,33 +30,35 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
     cl_int err;
     cl_context cl = clact_context_cl_context(tu_ctx());
     cl_command_queue q = clact_context_queue(tu_ctx());
-    for (int layout = 0; layout < 2; ++layout) {
+    for (int layout = 0; layout < 3; ++layout) {
         /* layout 0: out of place, input at 0, output at OFF, n = N; layout 1: in place at OFF,
-         * n = N - 3 (a tail that is not a whole vector). */
-        size_t n = layout ? N - 3 : N;
+         * n = N - 3 (a tail that is not a whole vector); layout 2: out of place, output at 2
+         * elements (4 bytes: the kernels store pairs of 16-bit elements as uints where the
+         * output address allows, and an odd offset such as OFF never does). */
+        size_t n = layout == 1 ? N - 3 : N, off = layout == 2 ? 2 : OFF;
         uint16_t canary = 0x5a5a;
         for (int i = 0; i < N + OFF + G; ++i)
             y[i] = canary;
         cl_mem xb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, N * 2, x, &err);
         if (layout)
-            memcpy(y + OFF, x, n * 2);
+            memcpy(y + off, x, n * 2);
         cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, (N + OFF + G) * 2,
                                    y, &err);
         ck_assert(xb && yb);
         clact_status st =
-            layout ? clact_forward(tu_ctx(), &act, dt, n, yb, OFF, yb, OFF, 0, NULL, NULL)
-                   : clact_forward(tu_ctx(), &act, dt, n, xb, 0, yb, OFF, 0, NULL, NULL);
+            layout == 1 ? clact_forward(tu_ctx(), &act, dt, n, yb, off, yb, off, 0, NULL, NULL)
+                        : clact_forward(tu_ctx(), &act, dt, n, xb, 0, yb, off, 0, NULL, NULL);
         ck_assert_msg(st == CLACT_OK, "%s %s: %s", label, clact_dtype_name(dt),
                       clact_context_last_error(tu_ctx()));
         ck_assert_int_eq(
             clEnqueueReadBuffer(q, yb, CL_TRUE, 0, (N + OFF + G) * 2, y, 0, NULL, NULL),
             CL_SUCCESS);
         for (int i = 0; i < N + OFF + G; ++i)
-            if ((i < OFF || i >= (int)(OFF + n)) && y[i] != canary)
+            if ((i < (int)off || i >= (int)(off + n)) && y[i] != canary)
                 ck_abort_msg("%s %s: element %d outside the range written", label,
                              clact_dtype_name(dt), i);
         for (size_t i = 0; i < n; ++i) {
-            uint16_t got = y[OFF + i], want = tu_round16(dt, ref[i]);
+            uint16_t got = y[off + i], want = tu_round16(dt, ref[i]);
             double g = tu_decode16(dt, got), w = tu_decode16(dt, want);
             int ok;
             if (isnan(ref[i]))
@@ -68,8 +70,10 @@ static void run_dtype(clact_dtype dt, clact_activation act, const char *label) {
             else
                 ok = labs(tu_order16(got) - tu_order16(want)) <= 1;
             if (!ok)
-                ck_abort_msg("%s %s: x = %a: got %a (0x%04x), want %a (0x%04x), exact %.17g", label,
-                             clact_dtype_name(dt), tu_decode16(dt, x[i]), g, got, w, want, ref[i]);
+                ck_abort_msg("%s %s, layout %d: x = %a: got %a (0x%04x), want %a (0x%04x), "
+                             "exact %.17g",
+                             label, clact_dtype_name(dt), layout, tu_decode16(dt, x[i]), g, got, w,
+                             want, ref[i]);
         }
         clReleaseMemObject(xb);
         clReleaseMemObject(yb);

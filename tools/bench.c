@@ -7,7 +7,8 @@
  * clact's access pattern, and on CPU devices a host memcpy on every core). The yardstick is
  * measured before the ops, and a shared machine's bandwidth drifts in between (relu, at copy
  * speed, measured 0.71-1.01 of it in one day's runs), so each op is also timed alternately with
- * the copy kernel, launch by launch, and reported as a fraction of that ("interl."). */
+ * the copy kernel, launch by launch, and reported as a fraction of that ("interl."): f16 and
+ * bf16 against a 16-bit copy kernel over the same elements. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
@@ -147,7 +148,8 @@ typedef enum bench_kind {
     BENCH_DENSE,          /* clact_dense_forward, keeping z */
     BENCH_DENSE_BACKWARD, /* clact_dense_backward from z: dx, dW, db */
     BENCH_COPY_BUFFER,    /* clEnqueueCopyBuffer of n floats */
-    BENCH_COPY_KERNEL     /* the copy kernel over n floats */
+    BENCH_COPY_KERNEL,    /* the copy kernel over n floats */
+    BENCH_COPY_KERNEL16   /* the 16-bit copy kernel over n 16-bit elements */
 } bench_kind;
 
 /* A dense layer's buffers (row-major, as nn.Linear): x (batch, in), w (out, in), b (out), z, y
@@ -168,7 +170,7 @@ typedef struct op_state {
     clact_dtype dtype;
     clact_activation act;
     clact_softmax_kind sm;
-    cl_kernel copy;
+    cl_kernel copy, copy16;
 } op_state;
 
 /* A dense layer, forward (keeping z) or backward from z (dx, dW, db), after a start marker. */
@@ -253,6 +255,17 @@ static cl_event enqueue_op(void *p, int set, cl_event *start) {
         size_t items = (s->n + 15) / 16, local = 256, global = (items + local - 1) / local * local;
         if (clEnqueueNDRangeKernel(q, s->copy, 1, NULL, &global, &local, 0, NULL, &e) != CL_SUCCESS)
             return NULL;
+        break;
+    }
+    case BENCH_COPY_KERNEL16: {
+        cl_ulong n = s->n;
+        clSetKernelArg(s->copy16, 0, sizeof n, &n);
+        clSetKernelArg(s->copy16, 1, sizeof(cl_mem), &s->in[set]);
+        clSetKernelArg(s->copy16, 2, sizeof(cl_mem), &s->out[set]);
+        size_t items = (s->n + 15) / 16, local = 256, global = (items + local - 1) / local * local;
+        if (clEnqueueNDRangeKernel(q, s->copy16, 1, NULL, &global, &local, 0, NULL, &e) !=
+            CL_SUCCESS)
+            return NULL;
     }
     }
     return e;
@@ -260,19 +273,33 @@ static cl_event enqueue_op(void *p, int set, cl_event *start) {
 
 /* Start-up and per-op host cost: a fresh context's first op (program build and first launch),
  * its second, and the wall time per enqueue of a 1K-element relu against a bare enqueue of an
- * empty kernel, over many enqueues and one finish. */
+ * empty kernel over as many work-items, both on the library's queue (profiling enabled, as the
+ * ops' events are), over many enqueues and one finish (op_us, empty_us), and the host's time in
+ * the enqueue calls alone, before the finish (op_host_us, empty_host_us). The two loops alternate
+ * in rounds, best round kept, so that a busy neighbour moves both alike. */
 typedef struct overhead {
-    double first_ms, second_ms, op_us, empty_us;
+    double first_ms, second_ms, op_us, empty_us, op_host_us, empty_host_us;
 } overhead;
 
-static overhead measure_overhead(const char *device, cl_kernel empty) {
-    overhead o = {0, 0, 0, 0};
+static overhead measure_overhead(const char *device) {
+    overhead o = {0, 0, 0, 0, 0, 0};
     clact_context *c;
     if (clact_context_create(&c, device) != CLACT_OK)
         return o;
     cl_int err;
-    cl_mem b = clCreateBuffer(clact_context_cl_context(c), CL_MEM_READ_WRITE, 1024 * 4, NULL, &err);
-    if (!b) {
+    cl_context cl = clact_context_cl_context(c);
+    cl_device_id dev = clact_context_device(c);
+    cl_mem b = clCreateBuffer(cl, CL_MEM_READ_WRITE, 1024 * 4, NULL, &err);
+    const char *src = "__kernel void empty(void) {}\n";
+    cl_program prog = clCreateProgramWithSource(cl, 1, &src, NULL, &err);
+    cl_kernel empty = NULL;
+    if (prog && clBuildProgram(prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL) == CL_SUCCESS)
+        empty = clCreateKernel(prog, "empty", &err);
+    if (!b || !empty) {
+        if (b)
+            clReleaseMemObject(b);
+        if (prog)
+            clReleaseProgram(prog);
         clact_context_destroy(c);
         return o;
     }
@@ -289,42 +316,52 @@ static overhead measure_overhead(const char *device, cl_kernel empty) {
     clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
     clFinish(q);
     o.second_ms = (now_s() - t0) * 1e3;
-    enum { REPS = 2000 };
-    t0 = now_s();
-    for (int i = 0; i < REPS; ++i)
-        clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
+    /* The empty kernel over the work-items relu launches for 1K elements at width 16. */
+    size_t g = 1024 / 16, l = 64;
+    clEnqueueNDRangeKernel(q, empty, 1, NULL, &g, &l, 0, NULL, NULL);
     clFinish(q);
-    o.op_us = (now_s() - t0) * 1e6 / REPS;
-    /* The empty kernel belongs to the bench's own context: run it on a queue of that context. */
-    cl_context ec;
-    cl_device_id dev;
-    clGetKernelInfo(empty, CL_KERNEL_CONTEXT, sizeof ec, &ec, NULL);
-    clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL);
-    cl_command_queue eq = clCreateCommandQueue(ec, dev, 0, &err);
-    if (eq) {
-        size_t g = 1024 / 16, l = 64;
-        clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
-        clFinish(eq);
-        t0 = now_s();
-        for (int i = 0; i < REPS; ++i)
-            clEnqueueNDRangeKernel(eq, empty, 1, NULL, &g, &l, 0, NULL, NULL);
-        clFinish(eq);
-        o.empty_us = (now_s() - t0) * 1e6 / REPS;
-        clReleaseCommandQueue(eq);
+    enum { REPS = 1000, ROUNDS = 5 };
+    o.op_us = o.empty_us = o.op_host_us = o.empty_host_us = 1e30;
+    for (int r = 0; r < ROUNDS; ++r) {
+        for (int k = 0; k < 2; ++k) {
+            t0 = now_s();
+            for (int i = 0; i < REPS; ++i)
+                if (k)
+                    clEnqueueNDRangeKernel(q, empty, 1, NULL, &g, &l, 0, NULL, NULL);
+                else
+                    clact_forward(c, &relu, CLACT_F32, 1024, b, 0, b, 0, 0, NULL, NULL);
+            double host = (now_s() - t0) * 1e6 / REPS;
+            clFinish(q);
+            double all = (now_s() - t0) * 1e6 / REPS;
+            double *h = k ? &o.empty_host_us : &o.op_host_us, *a = k ? &o.empty_us : &o.op_us;
+            *h = host < *h ? host : *h;
+            *a = all < *a ? all : *a;
+        }
     }
+    clReleaseKernel(empty);
+    clReleaseProgram(prog);
     clReleaseMemObject(b);
     clact_context_destroy(c);
     return o;
 }
 
-/* The copy kernel: 16 floats per work-item, the widest access clact's kernels use. */
+/* The copy kernel: 16 floats per work-item, the widest access clact's kernels use. The 16-bit
+ * copy, the yardstick of f16 and bf16, moves 16 elements per work-item too, as 8 uints: PoCL 3.1
+ * turns a vstore16 of ushorts into 16 scalar stores, which made a ushort copy kernel take as long
+ * as the float copy of twice the bytes. Its buffers are allocated whole, so x and y are aligned
+ * for uints. */
 static const char *copy_src =
     "__kernel void copy(const ulong n, __global const float *x, __global float *y) {\n"
     "  ulong i = (ulong)get_global_id(0) * 16;\n"
     "  if (i + 16 <= n) vstore16(vload16(0, x + i), 0, y + i);\n"
     "  else for (; i < n; ++i) y[i] = x[i];\n"
     "}\n"
-    "__kernel void empty(void) {}\n";
+    "__kernel void copy16(const ulong n, __global const ushort *x, __global ushort *y) {\n"
+    "  ulong i = (ulong)get_global_id(0) * 16;\n"
+    "  if (i + 16 <= n)\n"
+    "    vstore8(vload8(0, (__global const uint *)(x + i)), 0, (__global uint *)(y + i));\n"
+    "  else for (; i < n; ++i) y[i] = x[i];\n"
+    "}\n";
 
 typedef struct memcpy_job {
     char *dst;
@@ -681,7 +718,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
 typedef struct bench_device {
     clact_context *ctx;
     cl_program prog;
-    cl_kernel copy, empty;
+    cl_kernel copy, copy16;
     char name[256];
     cl_uint units;
     cl_ulong cache;
@@ -691,8 +728,8 @@ typedef struct bench_device {
 static void device_close(bench_device *d) {
     if (d->copy)
         clReleaseKernel(d->copy);
-    if (d->empty)
-        clReleaseKernel(d->empty);
+    if (d->copy16)
+        clReleaseKernel(d->copy16);
     if (d->prog)
         clReleaseProgram(d->prog);
     clact_context_destroy(d->ctx);
@@ -730,9 +767,9 @@ static int build_copy_program(bench_device *d) {
     d->copy = clCreateKernel(d->prog, "copy", &err);
     if (!d->copy)
         return bench_error(EXIT_RUNTIME, "clCreateKernel (copy) failed (%d)", err);
-    d->empty = clCreateKernel(d->prog, "empty", &err);
-    if (!d->empty)
-        return bench_error(EXIT_RUNTIME, "clCreateKernel (empty) failed (%d)", err);
+    d->copy16 = clCreateKernel(d->prog, "copy16", &err);
+    if (!d->copy16)
+        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy16) failed (%d)", err);
     return EXIT_OK;
 }
 
@@ -821,12 +858,15 @@ static int load_inputs(const bench_device *d, size_buffers *b, clact_dtype dtype
 }
 
 /* The copy yardstick, GB/s counting bytes read plus written: clEnqueueCopyBuffer, the copy
- * kernel, and on CPU devices a host memcpy on every core; best is the fastest of them. */
+ * kernel, and on CPU devices a host memcpy on every core; best is the fastest of them. copy16 is
+ * the 16-bit copy kernel over n elements (0 when no 16-bit dtype is asked for); the 16-bit
+ * dtypes' "of copy" takes it into the best too. */
 typedef struct yardstick {
-    double copy_buf, copy_ker, host, best;
+    double copy_buf, copy_ker, host, best, copy16, best16;
 } yardstick;
 
-static yardstick measure_yardstick(const bench_device *d, size_buffers *b, double target_s) {
+static yardstick measure_yardstick(const bench_device *d, size_buffers *b, double target_s,
+                                   int want16) {
     size_t bytes = b->n * 4;
     op_state st = {.ctx = d->ctx,
                    .in = b->in,
@@ -835,7 +875,8 @@ static yardstick measure_yardstick(const bench_device *d, size_buffers *b, doubl
                    .rowlen = 1,
                    .kind = BENCH_COPY_BUFFER,
                    .dtype = CLACT_F32,
-                   .copy = d->copy};
+                   .copy = d->copy,
+                   .copy16 = d->copy16};
     timing tc = time_it(enqueue_op, &st, b->sets, target_s, 1000);
     st.kind = BENCH_COPY_KERNEL;
     timing tk = time_it(enqueue_op, &st, b->sets, target_s, 1000);
@@ -845,6 +886,13 @@ static yardstick measure_yardstick(const bench_device *d, size_buffers *b, doubl
     y.host = (d->type & CL_DEVICE_TYPE_CPU) ? host_copy_gbs(bytes, d->units) : 0;
     y.best = y.copy_buf > y.copy_ker ? y.copy_buf : y.copy_ker;
     y.best = y.host > y.best ? y.host : y.best;
+    y.copy16 = 0;
+    if (want16) {
+        st.kind = BENCH_COPY_KERNEL16;
+        timing t16 = time_it(enqueue_op, &st, b->sets, target_s, 1000);
+        y.copy16 = 2.0 * (double)(b->n * 2) / (t16.median_ms * 1e-3) * 1e-9;
+    }
+    y.best16 = y.copy16 > y.best ? y.copy16 : y.best;
     return y;
 }
 
@@ -894,27 +942,33 @@ static void print_header(const printer *p, const bench_device *d, overhead ov) {
                "fraction_of_interleaved_copy,GFLOP_s\n");
     else if (p->format == FORMAT_JSON)
         printf("{\"device\": \"%s\", \"first_op_ms\": %.3f, \"second_op_ms\": %.3f, "
-               "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"clblast_gemm\": \"%s\", "
-               "\"results\": [",
-               d->name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, gemm_parameters(d));
+               "\"op_enqueue_us\": %.3f, \"empty_enqueue_us\": %.3f, \"op_host_us\": %.3f, "
+               "\"empty_host_us\": %.3f, \"clblast_gemm\": \"%s\", \"results\": [",
+               d->name, ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, ov.op_host_us,
+               ov.empty_host_us, gemm_parameters(d));
     else
         printf("device: %s (%u compute units); CLBlast GEMM parameters: %s\n"
                "fresh context: first op %.1f ms (program build and first launch), second %.3f ms\n"
                "host cost per op, 1K-element relu: %.2f us per enqueue, an empty kernel %.2f us "
-               "(overhead %.2f us)\n",
+               "(overhead %.2f us); in the enqueue calls alone %.2f against %.2f us (%.2f us)\n",
                d->name, d->units,
                !strcmp(gemm_parameters(d), "tuned") ? "tuned by clact tune" : "CLBlast's own",
-               ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, ov.op_us - ov.empty_us);
+               ov.first_ms, ov.second_ms, ov.op_us, ov.empty_us, ov.op_us - ov.empty_us,
+               ov.op_host_us, ov.empty_host_us, ov.op_host_us - ov.empty_host_us);
 }
 
 static void print_size_header(const printer *p, const size_buffers *b, const yardstick *y) {
     size_t bytes = b->n * 4;
+    char copy16[64] = "";
+    if (y->copy16 > 0)
+        snprintf(copy16, sizeof copy16, "; 16-bit copy kernel %.1f", y->copy16);
     if (p->format == FORMAT_TABLE)
         printf("\n%zu elements (%zu MB per buffer, %d buffer pairs rotated): copy yardstick "
-               "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f)\n"
+               "%.1f GB/s (clEnqueueCopyBuffer %.1f, copy kernel %.1f, host memcpy %.1f%s)\n"
                "%-*s %10s %10s %6s %9s %9s %8s %9s\n",
-               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, p->width,
-               "op", "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy", "interl.");
+               b->n, bytes >> 20, b->sets, y->best, y->copy_buf, y->copy_ker, y->host, copy16,
+               p->width, "op", "median ms", "min ms", "reps", "GB/s", "Gelem/s", "of copy",
+               "interl.");
 }
 
 /* A dense layer's row: time and GFLOP/s (elements: batch x out_features). */
@@ -992,10 +1046,13 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                    .dtype = dtype,
                    .act = op->act,
                    .sm = op->sm,
-                   .copy = d->copy};
+                   .copy = d->copy,
+                   .copy16 = d->copy16};
+    /* The copy kernel of the op's element size: 16-bit dtypes against the 16-bit copy. */
+    int narrow = clact_dtype_size(dtype) == 2;
     op_state cs = st;
     cs.n = n;
-    cs.kind = BENCH_COPY_KERNEL;
+    cs.kind = narrow ? BENCH_COPY_KERNEL16 : BENCH_COPY_KERNEL;
     void *pair[2] = {&st, &cs};
     timing both[2];
     time_alternating(enqueue_op, pair, 2, b->sets, target_s, 1000, both);
@@ -1016,7 +1073,8 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                     .gbs = gbs,
                     .ges = (double)n_used / seconds * 1e-9,
                     .yard = yard,
-                    .copy_gbs = 2.0 * (double)(n * 4) / (both[1].median_ms * 1e-3) * 1e-9};
+                    .copy_gbs = 2.0 * (double)(n * (narrow ? 2 : 4)) / (both[1].median_ms * 1e-3) *
+                                1e-9};
     print_row(p, &r);
 }
 
@@ -1025,13 +1083,17 @@ static int run_size(const bench_args *a, const bench_device *d, size_t n, printe
     size_buffers b;
     int code = buffers_create(&b, d, n, a->max_esize);
     if (code == EXIT_OK) {
-        yardstick y = measure_yardstick(d, &b, a->target_s);
+        int want16 = 0;
+        for (int di = 0; di < a->ndtypes; ++di)
+            want16 |= clact_dtype_size(a->dtypes[di]) == 2;
+        yardstick y = measure_yardstick(d, &b, a->target_s, want16);
         print_size_header(p, &b, &y);
         for (int di = 0; di < a->ndtypes && code == EXIT_OK; ++di) {
             code = load_inputs(d, &b, a->dtypes[di]);
             for (int oi = 0; oi < a->nops && code == EXIT_OK; ++oi)
                 if (a->ops[oi].kind != BENCH_DENSE && a->ops[oi].kind != BENCH_DENSE_BACKWARD)
-                    run_op(d, &b, &a->ops[oi], a->dtypes[di], a->target_s, y.best, p);
+                    run_op(d, &b, &a->ops[oi], a->dtypes[di], a->target_s,
+                           clact_dtype_size(a->dtypes[di]) == 2 ? y.best16 : y.best, p);
         }
     }
     buffers_release(&b);
@@ -1127,7 +1189,7 @@ int clact_bench_main(int argc, char **argv) {
     code = device_open(&dev, args.device);
     if (code == EXIT_OK) {
         printer p = {args.format, 1, 1, op_width(&args)};
-        print_header(&p, &dev, measure_overhead(args.device, dev.empty));
+        print_header(&p, &dev, measure_overhead(args.device));
         for (int i = 0; i < args.nsizes && code == EXIT_OK; ++i)
             code = run_size(&args, &dev, args.sizes[i], &p);
         /* Dense layers have their own shapes: once per dtype, whatever the sizes. */

@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# One prepared run of clact on a lent GPU machine (NVIDIA H100/H200: its OpenCL driver
+# libnvidia-opencl.so.1, CMake, the CUDA toolkit, PyTorch with CUDA; no package registry, no
+# internet), in at most 8 minutes: the OpenCL ICD, CLBlast and Check from carried Debian packages,
+# the build, the Check suite, `clact bench` for every op and dtype at 16M and 64M, and PyTorch CUDA
+# on the same ops, every stage under its own timeout, all output in one folder.
+#
+# Here, once: bench/gpu-fetch-debs.sh (the packages into .debs/, ignored by git). Then, with the
+# device tool: run(carry=[".debs"], timeout_s=540, command="bench/gpu-check.sh").
+# Without the NVIDIA driver (this machine, PoCL) the same script falls back to the default OpenCL
+# device and PyTorch on the CPU, and says so; --dry-run prints the plan and runs nothing.
+#
+# Usage: bench/gpu-check.sh [--dry-run] [--out DIR] [--build-dir DIR] [--sizes LIST]
+#                           [--suites LIST] [--ops LIST]
+#   --out        where everything goes: $OUT if set, else gpu-check-out/ in the repository root
+#   --build-dir  default build-gpu (an existing build there is reused: cmake and make are no-ops)
+#   --sizes      default 16777216,67108864;  --ops: clact bench's default list (every op)
+#   --suites     CLACT_TEST_SUITES for the Check suite (default: all of them)
+# Stage time limits in seconds (environment): T_BUILD (150), T_CHECK (140), T_BENCH (85 per
+# size), T_PEER (70); the defaults add up to 8 minutes with the set-up. PYTHON: the Python with
+# torch and numpy (default python3).
+# Exit status: 0 when every stage that ran passed (skipped stages are listed in summary.txt),
+# 1 when a stage failed or timed out, 2 on a usage error.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$root/gpu-check-out}
+build=$root/build-gpu
+sizes=16777216,67108864
+suites=
+ops=
+dry=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --dry-run) dry=1 ;;
+    --out) out=${2:?--out needs a folder}; shift ;;
+    --build-dir) build=${2:?--build-dir needs a folder}; shift ;;
+    --sizes) sizes=${2:?--sizes needs a list}; shift ;;
+    --suites) suites=${2:?--suites needs a list}; shift ;;
+    --ops) ops=${2:?--ops needs a list}; shift ;;
+    *) echo "gpu-check: unknown argument '$1' (see the comment at the top)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $build in /*) ;; *) build=$root/$build ;; esac
+T_BUILD=${T_BUILD:-150} T_CHECK=${T_CHECK:-140} T_BENCH=${T_BENCH:-85} T_PEER=${T_PEER:-70}
+mkdir -p "$out" || exit 2
+summary=$out/summary.txt
+: >"$summary"
+start=$(date +%s)
+failed=0
+
+note() { echo "gpu-check: $*" | tee -a "$summary"; }
+# stage NAME SECONDS COMMAND...: runs COMMAND under its limit, output to NAME.log (and here).
+stage() {
+    local name=$1 secs=$2 t0 rc
+    shift 2
+    if [ "$dry" = 1 ]; then
+        note "would run $name (limit ${secs}s): $*"
+        return 0
+    fi
+    t0=$(date +%s)
+    timeout -k 10 "$secs" "$@" >"$out/$name.log" 2>&1
+    rc=$?
+    tail -n 12 "$out/$name.log"
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+        note "$name: TIMED OUT after ${secs}s (log: $name.log)"
+        failed=1
+    elif [ $rc != 0 ]; then
+        note "$name: FAILED, exit status $rc, $(($(date +%s) - t0))s (log: $name.log)"
+        failed=1
+    else
+        note "$name: ok, $(($(date +%s) - t0))s"
+    fi
+    return $rc
+}
+
+note "started $(date -u +%FT%TZ) in $root; output in $out"
+{ uname -a; nvidia-smi 2>&1 || echo "nvidia-smi: not available"; } >"$out/machine.txt" 2>&1
+
+# 1. The OpenCL ICD: the NVIDIA driver's library, registered in /etc/OpenCL/vendors or, when no
+# file there names it, in a folder of ours given to the loader by OCL_ICD_VENDORS.
+nvlib=
+for d in $(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so\.1/ {print $NF}') \
+    /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
+    /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/lib/libnvidia-opencl.so.1; do
+    [ -e "$d" ] && { nvlib=$d; break; }
+done
+device=
+if [ -z "$nvlib" ]; then
+    note "SKIPPED the NVIDIA OpenCL ICD: no libnvidia-opencl.so.1 here; using the default OpenCL device"
+elif grep -qs libnvidia-opencl /etc/OpenCL/vendors/*.icd; then
+    note "ICD: /etc/OpenCL/vendors already names $nvlib"
+    device=gpu
+else
+    mkdir -p "$out/icd"
+    echo "$nvlib" >"$out/icd/nvidia.icd"
+    export OCL_ICD_VENDORS=$out/icd
+    note "ICD: wrote $out/icd/nvidia.icd ($nvlib); OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
+    device=gpu
+fi
+[ -n "$device" ] && export CLACT_DEVICE=$device
+
+# 2. Carried packages (.debs/, from bench/gpu-fetch-debs.sh), unpacked into a prefix of ours;
+# their pkg-config files are pointed at it.
+prefix=${TMPDIR:-/tmp}/clact-gpu-prefix
+if ls "$root"/.debs/*.deb >/dev/null 2>&1; then
+    if [ "$dry" = 1 ]; then
+        note "would unpack $(ls "$root"/.debs/*.deb | wc -l) packages from .debs into $prefix"
+    else
+        mkdir -p "$prefix"
+        for f in "$root"/.debs/*.deb; do dpkg-deb -x "$f" "$prefix" || note "could not unpack $f"; done
+        for pc in "$prefix"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc "$prefix"/usr/share/pkgconfig/*.pc; do
+            [ -e "$pc" ] && sed -i "s|^prefix=/usr\$|prefix=$prefix/usr|" "$pc"
+        done
+        note "unpacked $(ls "$root"/.debs/*.deb | wc -l) packages into $prefix"
+    fi
+    export CMAKE_PREFIX_PATH=$prefix/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
+    export LD_LIBRARY_PATH=$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export PKG_CONFIG_PATH=$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+    export CPATH=$prefix/usr/include${CPATH:+:$CPATH}
+    export LIBRARY_PATH=$prefix/usr/lib/x86_64-linux-gnu${LIBRARY_PATH:+:$LIBRARY_PATH}
+    if ! command -v pkg-config >/dev/null && [ -x "$prefix/usr/bin/pkgconf" ]; then
+        pkgconf_opt=-DPKG_CONFIG_EXECUTABLE=$prefix/usr/bin/pkgconf
+    fi
+else
+    note "SKIPPED the carried packages: no .debs/*.deb (run bench/gpu-fetch-debs.sh here and carry .debs); using the system's"
+fi
+
+# 3. Build (Release), the library, the CLI and the tests.
+jobs=$(nproc 2>/dev/null || echo 4)
+stage build "$T_BUILD" bash -c "cmake -S '$root' -B '$build' -DCMAKE_BUILD_TYPE=Release ${pkgconf_opt:-} && make -C '$build' -j$jobs" ||
+    { note "stopping: nothing to run without a build"; exit 1; }
+[ "$dry" = 1 ] || "$build/clact" devices >"$out/devices.txt" 2>&1 || true
+
+# 4. The Check suites on the device (CLACT_DEVICE=gpu where the NVIDIA ICD is there), each suite
+# in a process of its own, as many at once as there are cores: one after another they take longer
+# than the stage's limit (they check against long-double references on the host). One log per
+# suite, check_SUITE.log; the suite names are test_main.c's (or --suites).
+if [ "$dry" = 1 ] || [ -x "$build/tests/clact_tests" ]; then
+    [ -n "$suites" ] || suites=$(grep -o '{"[a-z0-9_]*", [a-z0-9_]*_suite}' "$root/tests/test_main.c" |
+        sed 's/{"\([a-z0-9_]*\)".*/\1/' | paste -sd, -)
+    export GPU_CHECK_TESTS=$build/tests/clact_tests GPU_CHECK_OUT=$out
+    stage check "$T_CHECK" bash -c 'tr , "\n" <<<"$0" | xargs -P "$1" -I{} sh -c \
+        "CLACT_TEST_SUITES={} \"\$GPU_CHECK_TESTS\" >\"\$GPU_CHECK_OUT/check_{}.log\" 2>&1 && echo suite {}: ok || { echo suite {}: FAILED; tail -n 5 \"\$GPU_CHECK_OUT/check_{}.log\"; exit 1; }"' \
+        "$suites" "$jobs"
+else
+    note "SKIPPED the Check suite: $build/tests/clact_tests was not built (Check not found)"
+fi
+
+# 5. clact bench, every op (or --ops) in every dtype, one stage per size so that a slow size
+# cannot take the next one's time; CSV rows are written as they are measured, so a stage that
+# runs out of time keeps what it measured. --quick: shorter calibration.
+IFS=, read -r -a size_list <<<"$sizes"
+for n in "${size_list[@]}"; do
+    stage "bench_$n" "$T_BENCH" "$build/clact" bench --quick --dtype f32,f16,bf16,f64 --sizes "$n" \
+        --format csv ${ops:+--ops "$ops"}
+    [ -e "$out/bench_$n.log" ] && grep -v '^clact: ' "$out/bench_$n.log" >"$out/bench_$n.csv"
+done
+
+# 6. PyTorch on the same ops: on CUDA where it has a device, else on the CPU (and said so).
+py=${PYTHON:-$(command -v python3)}
+if [ -z "$py" ] || ! "$py" -c 'import torch, numpy' 2>/dev/null; then
+    note "SKIPPED the PyTorch peer: no python3 with torch and numpy"
+else
+    if "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        tdev=cuda
+    else
+        tdev=cpu
+        note "SKIPPED the PyTorch CUDA peer: torch.cuda is not available; running PyTorch on the CPU instead"
+    fi
+    peer_ops=${ops:-}
+    stage peer_torch "$T_PEER" "$py" "$root/bench/peer_torch.py" --quick --device "$tdev" \
+        --sizes "$sizes" --library "$build/libclact.so.0" ${peer_ops:+--ops "$peer_ops"}
+fi
+
+note "finished in $(($(date +%s) - start))s; $([ $failed = 0 ] && echo 'every stage that ran passed' || echo 'SOME STAGE FAILED')"
+exit $failed
