@@ -211,8 +211,8 @@ static cl_event enqueue_op(void *p, int set, cl_event *start) {
             if (clact_glu(s->ctx, s->dtype, 2, shape, -1, s->in[set], 0, s->out[set], 0, 0, NULL,
                           &e) != CLACT_OK)
                 return NULL;
-        } else if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0,
-                                 0, NULL, &e) != CLACT_OK)
+        } else if (clact_forward(s->ctx, &s->act, s->dtype, s->n, s->in[set], 0, s->out[set], 0, 0,
+                                 NULL, &e) != CLACT_OK)
             return NULL;
         break;
     case BENCH_BACKWARD:
@@ -748,8 +748,8 @@ static int copy_build_error(const bench_device *d, cl_device_id dev, cl_int err)
         log[i] = log[i] == '\n' || log[i] == '\r' || log[i] == '\t' ? ' ' : log[i];
     while (len && log[len - 1] == ' ')
         log[--len] = '\0';
-    bench_error(EXIT_RUNTIME, "clBuildProgram (the copy kernel) failed (%d)%s%.300s", err,
-                log && log[0] ? ": " : "", log ? log : "");
+    bench_error(EXIT_RUNTIME, "clBuildProgram (the copy kernel) failed: %s (%d)%s%.300s",
+                clact_cl_error_name(err), err, log && log[0] ? ": " : "", log ? log : "");
     free(log);
     return EXIT_RUNTIME;
 }
@@ -759,17 +759,20 @@ static int build_copy_program(bench_device *d) {
     cl_int err;
     d->prog = clCreateProgramWithSource(clact_context_cl_context(d->ctx), 1, &copy_src, NULL, &err);
     if (!d->prog)
-        return bench_error(EXIT_RUNTIME, "clCreateProgramWithSource (the copy kernel) failed (%d)",
-                           err);
+        return bench_error(EXIT_RUNTIME,
+                           "clCreateProgramWithSource (the copy kernel) failed: %s (%d)",
+                           clact_cl_error_name(err), err);
     err = clBuildProgram(d->prog, 1, &dev, "-cl-std=CL1.2 -w", NULL, NULL);
     if (err != CL_SUCCESS)
         return copy_build_error(d, dev, err);
     d->copy = clCreateKernel(d->prog, "copy", &err);
     if (!d->copy)
-        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy) failed (%d)", err);
+        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy) failed: %s (%d)",
+                           clact_cl_error_name(err), err);
     d->copy16 = clCreateKernel(d->prog, "copy16", &err);
     if (!d->copy16)
-        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy16) failed (%d)", err);
+        return bench_error(EXIT_RUNTIME, "clCreateKernel (copy16) failed: %s (%d)",
+                           clact_cl_error_name(err), err);
     return EXIT_OK;
 }
 
@@ -852,7 +855,8 @@ static int load_inputs(const bench_device *d, size_buffers *b, clact_dtype dtype
     if (conv != b->init)
         free(conv);
     if (err != CL_SUCCESS)
-        return bench_error(EXIT_RUNTIME, "clEnqueueWriteBuffer failed (%d)", err);
+        return bench_error(EXIT_RUNTIME, "clEnqueueWriteBuffer failed: %s (%d)",
+                           clact_cl_error_name(err), err);
     b->loaded = dtype;
     return EXIT_OK;
 }
@@ -1073,8 +1077,8 @@ static void run_op(const bench_device *d, size_buffers *b, const bench_op *op, c
                     .gbs = gbs,
                     .ges = (double)n_used / seconds * 1e-9,
                     .yard = yard,
-                    .copy_gbs = 2.0 * (double)(n * (narrow ? 2 : 4)) / (both[1].median_ms * 1e-3) *
-                                1e-9};
+                    .copy_gbs =
+                        2.0 * (double)(n * (narrow ? 2 : 4)) / (both[1].median_ms * 1e-3) * 1e-9};
     print_row(p, &r);
 }
 
