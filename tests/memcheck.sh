@@ -32,6 +32,7 @@ export CLACT_TEST_QUICK=1 CLACT_CACHE=0 CLACT_TEST_SEED=$seed
 [ -n "$kernellib" ] && export POCL_KERNELLIB_NAME=$kernellib
 echo "memcheck: the same run without valgrind first (PoCL's cache)"
 "$build/tests/clact_tests" >/dev/null
+echo "memcheck: at ${SECONDS} s"
 # Two valgrind processes, one per core, each a share of the suites (about equal under valgrind);
 # each prints its time, and the first failure's output is shown.
 echo "memcheck: valgrind on $build/tests/clact_tests (CLACT_TEST_QUICK: the longest loops trimmed)"
@@ -58,7 +59,7 @@ unset CLACT_CACHE POCL_KERNELLIB_NAME CLACT_TEST_SEED
 echo "memcheck: valgrind on $build/tests/tools_tests (IDX reading through zlib, SVG charts)"
 $vg "$build/tests/tools_tests" >/dev/null
 unset CLACT_TEST_QUICK
-echo "memcheck: valgrind clean"
+echo "memcheck: valgrind clean (at ${SECONDS} s)"
 
 echo "memcheck: ASan + UBSan build in build-asan"
 cmake -S . -B build-asan -DCLACT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -67,7 +68,7 @@ cmake --build build-asan -j2 >/dev/null
 # since an uninstrumented python cannot load the ASan-built one.
 CLACT_LIST_LIBRARY="$(pwd)/$build/libclact.so.0" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --no-tests=error \
+    ctest --test-dir build-asan --output-on-failure --no-tests=error -j2 \
     -E "packaging|python|torch_dense|torch_optim|peer_train|exp_neg_exhaustive|kernel_builds|^vw|^tune$"
 # `clact tune` runs CLBlast's tuners, which leak one cl_event per timed launch (CLBlast 1.5.3's
 # RunKernelTimed launches its warm-up and ten timed runs into one event and releases only the
@@ -75,7 +76,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 CLACT_LIST_LIBRARY="$(pwd)/$build/libclact.so.0" \
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -R "^tune$"
-echo "memcheck: ASan + UBSan clean (packaging, python, torch_dense and torch_optim excluded: an uninstrumented program cannot"
+echo "memcheck: ASan + UBSan clean at ${SECONDS} s (packaging, python, torch_dense and torch_optim excluded: an uninstrumented program cannot"
 echo "          load an ASan-built library; they run in the plain build; exp_neg_exhaustive and"
 echo "          kernel_builds run only kernels, through PyOpenCL, with no clact code to check;"
 echo "          the vw tests rerun the check suites' host code, only the kernels' width differs;"
@@ -88,7 +89,8 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build-tsan -j2 --target thread_stress >/dev/null
 # TSan exits non-zero (66) on any report. CLACT_VERBOSE adds the event callbacks' threads.
 CLACT_VERBOSE=1 build-tsan/tests/thread_stress 4 300 2>/dev/null
-echo "memcheck: ThreadSanitizer clean"
+echo "memcheck: ThreadSanitizer clean (at ${SECONDS} s)"
 
 # The libFuzzer targets, 45 s each (their own build, build-fuzz, with clang).
 bash tests/fuzz.sh 45
+echo "memcheck: done in ${SECONDS} s"
