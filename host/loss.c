@@ -224,16 +224,18 @@ static clact_status ce_run(const ce_call *c) {
     clact_context *ctx = c->call->ctx;
     cl_event stack[16], *waits;
     cl_uint nw;
-    /* The gradient kernel, the call's last and the only writer of the caller's buffers when a
-     * gradient is asked for, is made ready first: nothing that can be checked fails after the
-     * first enqueue, and a launch that fails leaves loss and grad unwritten. */
-    clact__kern kg;
-    if (ce_defers(c))
-        CLACT__FORWARD(ce_gradient_prepare(c, &kg));
     CLACT__FORWARD(clact__scratch_begin(ctx, (4 * c->P + 4) * c->real_size, c->call->num_wait,
                                         c->call->wait_list, stack, &waits, &nw));
+    /* The gradient kernel, the call's last and the only writer of the caller's buffers when a
+     * gradient is asked for, is made ready before anything is enqueued (and after the scratch
+     * buffer, one of its arguments, may have been replaced by a larger one): nothing that can be
+     * checked fails after the first enqueue, and a launch that fails leaves loss and grad
+     * unwritten. */
+    clact__kern kg;
     cl_event e_fill = NULL, e_pos = NULL, e_red = NULL, e_grad = NULL;
-    clact_status st = ce_positions(c, nw, nw ? waits : NULL, &e_fill, &e_pos);
+    clact_status st = ce_defers(c) ? ce_gradient_prepare(c, &kg) : CLACT_OK;
+    if (st == CLACT_OK)
+        st = ce_positions(c, nw, nw ? waits : NULL, &e_fill, &e_pos);
     if (waits != stack)
         free(waits);
     if (st == CLACT_OK && e_pos && (c->d->flags & CLACT_CE_VALIDATE) &&
