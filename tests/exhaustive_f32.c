@@ -57,8 +57,6 @@ static const struct {
     double bound;
 } known_exceptions[] = {
     {"gelu", 6.5},            /* 6.2 (op_table.c); 5.81 on every 256th pattern */
-    {"gelu_tanh", 7.2},       /* 7.16 on all 2^32 patterns (issue 17) */
-    {"silu", 4.7},            /* 4.62 on all 2^32 patterns (issue 17) */
     {"mish", 5.5},            /* 5.3 (op_table.c); 5.31 on every 256th pattern */
     {"softplus(0.3,1)", 7.5}, /* 7.4 (op_table.c); 7.37 on every 256th pattern */
     {NULL, 0},
