@@ -72,8 +72,13 @@ vreal glu_grad_b_scaled(vreal g, vreal a, vreal b)
     vint k = GLU_TO_INT(kf);
     vreal d = 1.0f + ldexp(m, k);
     vreal q = m / (d * d); // sigmoid(b) sigmoid(-b) = q 2^k, q in [0.17, 1.42]
-    vint eg = clamp(ilogb(g), -GLU_EXP_LIMIT, GLU_EXP_LIMIT);
-    vint ea = clamp(ilogb(a), -GLU_EXP_LIMIT, GLU_EXP_LIMIT);
+    // The bounds are vectors, not the scalars clamp(gentype, sgentype, sgentype) also takes:
+    // oclgrind 21.10 (WorkItemBuiltins.cpp) reads scalar bounds of an integer clamp as vectors,
+    // giving 0 in every lane but the first (clamp((int4)(99, 1, -2, 5000), -1100, 1100) is
+    // (99, 0, 0, 0) there), which made this whole form wrong on its simulated GPU.
+    const vint lim = (vint)(GLU_EXP_LIMIT);
+    vint eg = clamp(ilogb(g), -lim, lim);
+    vint ea = clamp(ilogb(a), -lim, lim);
     vreal mg = ldexp(g, -eg), ma = ldexp(a, -ea); // in [1, 2) (or 0), exact
     vreal finite = ldexp((mg * ma) * q, eg + ea + k);
     vreal slope = CLACT_SEL(ldexp(ma * q, ea + k), a * ldexp(q, k), isinf(a)); // dy/db, rounded
