@@ -89,6 +89,9 @@ vreal glu_grad_b_scaled(vreal g, vreal a, vreal b)
 // the products a q and dy (a q) are normal or exactly 0, the plain product dy (a q) with
 // q = e / (1 + e)^2 has no scaling to do (three roundings, as the scaled form); only work-items
 // holding another lane take glu_grad_b_scaled (ilogb and ldexp per element are slow on PoCL).
+// The test is !all(ok), not the equal any(!ok): oclgrind 21.10 gives any(!m) = 0 for a mask m
+// built with && whose lanes are all 0 (any(!m) and any(m == 0) are 0 there, !all(m) and any(~m)
+// are 1), so that every lane took the plain product (exp(-80) for |b| >= 80) on its simulated GPU.
 vreal glu_grad_b(vreal g, vreal a, vreal b)
 {
     const vreal e = clact_exp_neg(-fmin(fabs(b), (vreal)(80.0f)));
@@ -102,7 +105,7 @@ vreal glu_grad_b(vreal g, vreal a, vreal b)
 #endif
     const vmask ok = fabs(b) < 80.0f && (fabs(p) >= tiny || a == 0.0f) &&
                      (fabs(r) >= tiny || g == 0.0f || a == 0.0f) && isfinite(r) && isfinite(g);
-    if (CLACT_ANY(!ok))
+    if (!CLACT_ALL(ok))
         return CLACT_SEL(glu_grad_b_scaled(g, a, b), r, ok);
     return r;
 }

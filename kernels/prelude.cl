@@ -55,10 +55,13 @@ typedef vint vmask;
 
 // Whether any lane of a comparison holds: any() tests the sign bit, which a vector comparison sets
 // (-1) and a scalar one does not (it gives 1).
+// CLACT_ALL: whether every lane holds, the same way.
 #if CLACT_VW == 1
 #define CLACT_ANY(c) (c)
+#define CLACT_ALL(c) (c)
 #else
 #define CLACT_ANY(c) any(c)
+#define CLACT_ALL(c) all(c)
 #endif
 
 // select(a, b, c) with c from comparing vreals: in double at CLACT_VW 1 that comparison gives an
