@@ -262,6 +262,13 @@ END_TEST
  * without a wait list, so this test fails there, by the simulator's fault; PoCL, and the
  * specification, order them.) */
 START_TEST(dense_gated_out_of_order) {
+    if (tu_device_is_oclgrind()) {
+        /* Besides the wrong order, the process then ends in "corrupted double-linked list"
+         * (oclgrind 21.10's heap, after every check passed). */
+        printf("dense_gated_out_of_order: skipped on oclgrind (it ignores barriers on out-of-order "
+               "queues)\n");
+        return;
+    }
     cl_device_id dev = clact_context_device(tu_ctx());
     cl_int err;
     cl_context cl = clact_context_cl_context(tu_ctx());

@@ -25,6 +25,10 @@ void tu_release_contexts(void);
  * range); every check still runs. */
 int tu_quick(void);
 
+/* Whether the test device is oclgrind's simulator (tests/oclgrind.sh): for the few checks that
+ * its own bugs defeat, each saying which where it asks. */
+int tu_device_is_oclgrind(void);
+
 /* The run's seed: CLACT_TEST_SEED if set, else fresh; printed by the runner. */
 uint64_t tu_seed(void);
 void tu_seed_init(void);
@@ -36,6 +40,8 @@ tu_rng tu_rng_for(const char *label, uint64_t extra);
 uint64_t tu_next(tu_rng *r);
 double tu_uniform(tu_rng *r, double lo, double hi);
 
+/* New buffers of the harness: every byte 0xff (tu_poison_dt's poison) before the test writes
+ * anything, so that no element is uninitialised (see testutil.c for oclgrind's part in this). */
 cl_mem tu_buffer(size_t n_floats, cl_mem_flags flags);
 /* Whether the test device has cl_khr_fp64. */
 int tu_has_fp64(void);
