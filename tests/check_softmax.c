@@ -197,18 +197,21 @@ static const clact_softmax_kind kinds[3] = {CLACT_SOFTMAX, CLACT_LOG_SOFTMAX, CL
 
 /* The rows path twice: one row per work-item, then 4 (9 rows: items of 4, 4 and 1), where each
  * row's sweep also takes the next row's first block max (the rows differ in kind under
- * FILL_SPECIAL: masked, NaN, +inf rows next to numbers). */
+ * FILL_SPECIAL: masked, NaN, +inf rows next to numbers). At CLACT_TEST_QUICK=2 (oclgrind) the
+ * longest rows (32768) are left out and those of 4096 and 5000 come 3 at a time (one item of 3
+ * with 4 per item). */
 START_TEST(softmax_rows_all_paths) {
     static const char *const paths[] = {"rows", "rows", "group", "split", NULL};
     static const size_t lens[] = {1, 3, 16, 17, 1000, 4096, 5000, 32768};
+    const size_t nlens = sizeof lens / sizeof lens[0] - (tu_quick() >= 2 ? 1 : 0);
     for (int p = 0; paths[p] || p == 4; ++p) {
         if (paths[p])
             tu_setenv("CLACT_SOFTMAX_PATH", paths[p]);
         else
             tu_setenv("CLACT_SOFTMAX_PATH", NULL);
         tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "4" : "1");
-        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
-            size_t shape[2] = {lens[l] > 5000 ? 3 : 9, lens[l]};
+        for (size_t l = 0; l < nlens; ++l) {
+            size_t shape[2] = {lens[l] > (tu_quick() >= 2 ? 1000 : 5000) ? 3 : 9, lens[l]};
             for (int f = 0; f < 4; ++f)
                 run_fwd(kinds[_i], 0, 2, shape, 1, (fill)f, 0, 0, 0);
             run_fwd(kinds[_i], CLACT_SOFTMAX_SAFE, 2, shape, -1, FILL_SPECIAL, 5, 3, 0);
@@ -230,20 +233,22 @@ END_TEST
 /* The row sweep's blocks (32 vectors, 256 or 512 floats at CLACT_VW 8 or 16) and epochs (16
  * kept): lengths either side of block multiples, rows with more new maxima than epochs, on
  * every path that sweeps rows (rows with 1 and 2 rows per work-item, and split's chunks), in
- * place and not. */
+ * place and not. At CLACT_TEST_QUICK=2 (oclgrind: CLACT_VW 4, blocks of 128, 16 epochs 2048
+ * elements) the rows end at 8193. */
 START_TEST(softmax_epochs) {
     static const char *const paths[] = {"rows", "rows", "split"};
     static const size_t lens[] = {255, 256, 257, 511, 513, 8193, 20000, 40000};
+    const size_t nlens = sizeof lens / sizeof lens[0] - (tu_quick() >= 2 ? 2 : 0);
     for (int p = 0; p < 3; ++p) {
         tu_setenv("CLACT_SOFTMAX_PATH", paths[p]);
         tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", p == 1 ? "2" : "1");
-        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; ++l) {
+        for (size_t l = 0; l < nlens; ++l) {
             size_t shape[2] = {5, lens[l]};
             run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 0, 0, 0);
             run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 3, 5, 0);
             run_fwd(kinds[_i], 0, 2, shape, 1, FILL_RAMP, 5, 5, 1);
         }
-        static const size_t one[2] = {1, 40000};
+        const size_t one[2] = {1, tu_quick() >= 2 ? 8193 : 40000};
         run_fwd(kinds[_i], 0, 2, one, 1, FILL_RAMP, 0, 0, 1);
     }
     tu_setenv("CLACT_SOFTMAX_PATH", NULL);
@@ -273,13 +278,14 @@ START_TEST(softmax_any_axis) {
 END_TEST
 
 START_TEST(softmax_long_row) {
-    /* Under CLACT_TEST_QUICK (valgrind) the rows are 131072 and 70000 long: still split. */
-    const size_t L = tu_quick() ? 131072 : 1000000;
+    /* Under CLACT_TEST_QUICK (valgrind) the rows are 131072 and 70000 long, at level 2
+     * (oclgrind) 20000 and 9000: still split (C >= 8192, chunks of at least 4096). */
+    const size_t L = tu_quick() >= 2 ? 20000 : tu_quick() ? 131072 : 1000000;
     const size_t shape[2] = {1, L};
     tu_setenv("CLACT_SOFTMAX_PATH", NULL);
     run_fwd(kinds[_i], 0, 2, shape, 1, FILL_UNIFORM, 0, 0, 0);
     run_fwd(kinds[_i], 0, 2, shape, -1, FILL_BENCHDNN, 1, 1, 1);
-    const size_t two[2] = {2, tu_quick() ? 70000 : 600000};
+    const size_t two[2] = {2, tu_quick() >= 2 ? 9000 : tu_quick() ? 70000 : 600000};
     run_fwd(kinds[_i], 0, 2, two, 1, FILL_HUGE, 0, 3, 0);
     /* Two long-row calls back to back share the scratch buffer: both must be right. */
     cl_mem a = tu_buffer(L, CL_MEM_READ_WRITE), b = tu_buffer(L, CL_MEM_READ_WRITE);
@@ -527,7 +533,9 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const s
 START_TEST(softmax_f16_bf16) {
     const clact_dtype dt = _i < 3 ? CLACT_F16 : CLACT_BF16;
     const clact_softmax_kind kind = kinds[_i % 3];
-    static const size_t rows[2] = {9, 1000}, few[2] = {2, 20000}, s3[3] = {4, 5, 6};
+    /* At CLACT_TEST_QUICK=2 (oclgrind) the split rows are 9000 long. */
+    static const size_t rows[2] = {9, 1000}, s3[3] = {4, 5, 6};
+    const size_t few[2] = {2, tu_quick() >= 2 ? 9000 : 20000};
     run_dtype(dt, kind, 2, rows, 1, NULL, 0);
     run_dtype(dt, kind, 2, rows, 1, "group", 0);
     run_dtype(dt, kind, 2, few, 1, "split", 0);

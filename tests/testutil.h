@@ -20,9 +20,12 @@ void tu_setenv(const char *name, const char *value);
 /* Destroy tu_ctx() and every context tu_setenv made (the runner, at the end). */
 void tu_release_contexts(void);
 
-/* CLACT_TEST_QUICK set and not 0 (memcheck.sh sets it for the runs under valgrind): the suites
- * whose largest cases are long loops trim them (fewer sizes, a stride through an exhaustive
- * range); every check still runs. */
+/* The level CLACT_TEST_QUICK asks for: 0 when unset or 0; 2 for "2", the interpreter level
+ * (tests/oclgrind.sh: oclgrind runs kernels about 1000 times slower than PoCL), where the suites
+ * that would still take minutes at level 1 shrink their sizes further; 1 for any other value
+ * (memcheck.sh's runs under valgrind), where the suites whose largest cases are long loops trim
+ * them (fewer sizes, a stride through an exhaustive range). Every check still runs at every
+ * level; tu_quick() as a truth value means level 1 or above. */
 int tu_quick(void);
 
 /* Whether the test device is oclgrind's simulator (tests/oclgrind.sh): for the few checks that
