@@ -140,6 +140,11 @@ static clact_status ce_positions(const ce_call *c, cl_uint nw, const cl_event *w
     ce_inputs_args(c, &k);
     CLACT__ARG(&k, ctx->scratch);
     CLACT__FORWARD(clact__args_status(ctx, &k));
+    /* oclgrind 21.10's --uninitialized records a fill into part of a buffer wrongly and then
+     * loses track of what kernels write to that buffer (tests/testutil.c, host_fill): after this
+     * fill it reports every read of the scratch (clact_ce_reduce_*: the slot; clact_ce_grad_*:
+     * the positions' statistics and the deferred loss, all written by the kernels before), so
+     * tests/oclgrind.sh runs the loss suite without --uninitialized. */
     cl_uint none = 0xffffffffu;
     cl_int err = clEnqueueFillBuffer(ctx->queue, ctx->scratch, &none, sizeof none,
                                      bad_slot(c) * c->real_size, sizeof none, nw, waits, e_fill);

@@ -4,7 +4,8 @@
 # the thread stress test under ThreadSanitizer (its own build), then the fuzz targets
 # (tests/fuzz.sh).
 # Usage: tests/memcheck.sh [BUILD_DIR]  (BUILD_DIR: an existing build with the tests, default
-# build). Exits non-zero on any error, leak or fuzz finding. Takes about 15 minutes on 2 cores.
+# build). Exits non-zero on any error, leak, fuzz finding or oclgrind report. Takes about 15
+# minutes on 2 cores, then 3 to 5 for tests/oclgrind.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -93,4 +94,8 @@ echo "memcheck: ThreadSanitizer clean (at ${SECONDS} s)"
 
 # The libFuzzer targets, 45 s each (their own build, build-fuzz, with clang).
 bash tests/fuzz.sh 45
+
+# The kernel suites on oclgrind's simulated GPU (the GPU code paths, data races, uninitialised
+# values; about 3 to 5 minutes).
+bash tests/oclgrind.sh "$build"
 echo "memcheck: done in ${SECONDS} s"
