@@ -45,10 +45,11 @@ run_suite() {
     local s=$1 t0 rc=0 checks="--data-races --uninitialized"
     [ "${no_uninitialized/ $s /}" = "$no_uninitialized" ] || checks=--data-races
     t0=$(date +%s)
-    # (In a subshell, whose stderr takes the shell's own line about a crash: the summary below
-    # says it.)
+    # (In a subshell that does not exec oclgrind, whose stderr takes the shell's own line about a
+    # crash: the summary below says it.)
     (CLACT_TEST_SUITES=$s CLACT_TEST_QUICK=2 CLACT_CACHE=0 CLACT_TEST_SEED=$seed \
-        oclgrind $checks --log "$logs/$s.log" "$tests" >"$logs/$s.out" 2>&1) 2>/dev/null || rc=$?
+        oclgrind $checks --log "$logs/$s.log" "$tests" >"$logs/$s.out" 2>&1
+    exit $?) 2>/dev/null || rc=$?
     echo "$s $rc $(($(date +%s) - t0)) $checks" >"$logs/$s.status"
 }
 
