@@ -21,10 +21,10 @@ void tu_setenv(const char *name, const char *value);
 void tu_release_contexts(void);
 
 /* The level CLACT_TEST_QUICK asks for: 0 when unset or 0; 2 for "2", the interpreter level
- * (tests/oclgrind.sh: oclgrind runs kernels about 1000 times slower than PoCL), where the suites
- * that would still take minutes at level 1 shrink their sizes further; 1 for any other value
- * (memcheck.sh's runs under valgrind), where the suites whose largest cases are long loops trim
- * them (fewer sizes, a stride through an exhaustive range). Every check still runs at every
+ * (tests/oclgrind.sh: oclgrind runs kernels about 1000 times slower than PoCL; memcheck.sh's
+ * valgrind pass, 50 times or more), where the suites that would still take minutes at level 1
+ * shrink their sizes further; 1 for any other value, where the suites whose largest cases are
+ * long loops trim them (fewer sizes, a stride through an exhaustive range). Every check still runs at every
  * level; tu_quick() as a truth value means level 1 or above. */
 int tu_quick(void);
 
