@@ -22,8 +22,8 @@ elementwise ops; for dense ops elements is B * O, GB_s and Gelem_s are empty, an
 2 B I O forward, 4 B I O backward.
 --device cuda (or cuda:N) runs the elementwise and softmax ops on a GPU (PyTorch CUDA, f32): the
 inputs live on the device, results are checked on the host as above, and each repetition is timed
-from a torch.cuda.synchronize() to the next (launch included); its rows say peer torch-cuda, and
-dense ops are skipped there (their forms build CPU tensors).
+by CUDA events recorded around it (device time, as clact bench's profiling events); its rows say
+peer torch-cuda, and dense ops are skipped there (their forms build CPU tensors).
 Usage: peer_torch.py [--ops LIST] [--sizes LIST] [--threads N] [--library PATH] [--quick]
        [--device cpu|cuda[:N]]"""
 import argparse
@@ -273,7 +273,8 @@ def forward_forms(name, act, x, y):
         lo, hi = (0.0, 6.0) if name == "relu6" else (p0, p1)
     approx = "tanh" if name == "gelu_tanh" else "none"
     training = bool(act.training)
-    w = torch.tensor([p0], dtype=x.dtype)  # prelu: one weight for every element, as clact's
+    # prelu: one weight for every element, as clact's
+    w = torch.tensor([p0], dtype=x.dtype, device=x.device)
     forms = {
         "relu": (lambda: torch.clamp(x, min=0, out=y), F.relu),
         "leaky_relu": (lambda: nn.leaky_relu(x, p0, out=y), lambda t: F.leaky_relu(t, p0)),
@@ -391,7 +392,8 @@ def backward_forms(name, act, x, dy, dx):
         return forms(lambda: aten.threshold_backward.grad_input(dy, x, p0, grad_input=dx),
                      lambda: aten.threshold_backward(dy, x, p0))
     if name == "prelu":
-        w, dw = torch.tensor([p0], dtype=x.dtype), torch.empty(1, dtype=x.dtype)
+        w = torch.tensor([p0], dtype=x.dtype, device=x.device)
+        dw = torch.empty(1, dtype=x.dtype, device=x.device)
         return forms(lambda: aten.prelu_backward.out(dy, x, w, out0=dx, out1=dw)[0],
                      lambda: aten.prelu_backward(dy, x, w)[0])
     if name == "rrelu":
@@ -449,6 +451,19 @@ def timed(fn, target):
     one = time.perf_counter() - t0
     reps = max(3, min(1000, int(target / max(one, 1e-9))))
     ms = []
+    if DEVICE.type == "cuda":
+        # CUDA events around each repetition: the kernels' time on the device, as clact bench's
+        # OpenCL profiling events give it (a host clock from synchronize to synchronize adds the
+        # launch and the wait, 10-20 us, a third of a 16M-element f32 op on an H200).
+        for _ in range(reps):
+            t0, t1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            t0.record()
+            fn()
+            t1.record()
+            t1.synchronize()
+            ms.append(t0.elapsed_time(t1))
+        ms.sort()
+        return ms[len(ms) // 2], ms[0]
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
@@ -670,6 +685,11 @@ def main():
                 except Mismatch as e:
                     print(f"peer_torch: {op} ({form}): {e}: not the same function, not timed",
                           file=sys.stderr)
+                    continue
+                except (AttributeError, NotImplementedError, RuntimeError) as e:
+                    # an op or overload this PyTorch lacks (2.x has no aten.prelu.out)
+                    print(f"peer_torch: {op} ({form}): not in this PyTorch {torch.__version__}: "
+                          f"{e}", file=sys.stderr)
                     continue
                 med, lo = timed(fn, target)
                 print(f"{peer},{op},{m},{form},{med:.6f},{lo:.6f},{bpe * m / med * 1e-6:.3f},"

@@ -117,10 +117,8 @@ static clact_status gemm(clact_context *ctx, clact_dtype dt, const gemm_args *g,
     if (g->k == 0) {
         if (g->accumulate)
             return order_point(ctx, ev);
-        const uint64_t zero = 0;
-        cl_int err = clEnqueueFillBuffer(ctx->queue, g->c.mem, &zero, es, g->c.offset * es,
-                                         g->m * g->ldc * es, 0, NULL, ev);
-        return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueFillBuffer");
+        return clact__fill_zeros(ctx, g->c.mem, g->c.offset * es, g->m * g->ldc * es, es, 0,
+                                 NULL, ev, "clEnqueueFillBuffer");
     }
     cl_event before;
     CLACT__FORWARD(order_point(ctx, &before));

@@ -129,6 +129,24 @@ clact_status clact__launch_groups(clact_context *ctx, const clact__kern *k, size
     return enqueue(ctx, k, groups * local, local, num_wait, wait_list, event);
 }
 
+/* NVIDIA's OpenCL driver (580.159 on an H200, measured 2026-11-28: bench/RESULTS.md) faults,
+ * CL_INVALID_COMMAND_QUEUE at the next clFinish and the context lost, on clEnqueueFillBuffer with
+ * a 1- or 2-byte pattern over 8 KiB at 4 GiB - 16 KiB or 8 GiB - 16 KiB of an 8 GiB buffer (not
+ * at 4 GiB + 4 KiB, not over the whole buffer), and not with a 4-byte pattern there. Zeros are
+ * the same bytes in any pattern, so 16-bit elements are filled 4 bytes at a time wherever the
+ * offset and size are multiples of 4 (always, but for an odd element offset or count). */
+clact_status clact__fill_zeros(clact_context *ctx, cl_mem m, size_t off, size_t bytes,
+                               size_t elem_size, cl_uint num_wait, const cl_event *wait_list,
+                               cl_event *event, const char *what) {
+    static const cl_ulong zero = 0;
+    size_t psize = elem_size;
+    if (psize < 4 && off % 4 == 0 && bytes % 4 == 0)
+        psize = 4;
+    cl_int err =
+        clEnqueueFillBuffer(ctx->queue, m, &zero, psize, off, bytes, num_wait, wait_list, event);
+    return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, what);
+}
+
 clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
                            cl_event *event) {
     cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, num_wait, wait_list, event);

@@ -279,10 +279,9 @@ static clact_status prelu_dw_empty(clact__call *call, size_t np, const prelu_gra
     if (!g->dw || accumulate || np == 0)
         return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
     size_t es = clact_dtype_size(call->dtype);
-    const cl_ulong zero = 0; /* +0 in every dtype */
-    cl_int err = clEnqueueFillBuffer(ctx->queue, g->dw, &zero, es, g->dwo * es, np * es,
-                                     call->num_wait, call->wait_list, call->event);
-    return err == CL_SUCCESS ? CLACT_OK : clact__fail_cl(ctx, err, "clEnqueueFillBuffer (dw)");
+    /* all-zero bytes: +0 in every dtype */
+    return clact__fill_zeros(ctx, g->dw, g->dwo * es, np * es, es, call->num_wait,
+                             call->wait_list, call->event, "clEnqueueFillBuffer (dw)");
 }
 
 static clact_status prelu_backward(clact__call *call, int ndim, const size_t *shape, size_t np,

@@ -70,7 +70,11 @@ static clact__softmax_path choose_path(const clact_context *ctx, size_t rows, si
     *chunk = c;
     if (ctx->env.softmax_path != CLACT__PATH_AUTO)
         return ctx->env.softmax_path;
-    if (rows < want && C >= 2 * 4096)
+    /* On GPUs the split path's work-items each sweep a chunk alone (uncoalesced), so it is for
+     * rows too few to give every compute unit a work-group: on an H200 (132 units), 2048 rows of
+     * 32768 floats ran at 0.037 of copy split and 0.39 as a work-group per row (bench/RESULTS.md,
+     * "NVIDIA H200"). */
+    if (rows < (cpu ? want : units) && C >= 2 * 4096)
         return CLACT__PATH_SPLIT;
     return cpu ? CLACT__PATH_ROWS : CLACT__PATH_GROUP;
 }

@@ -16,6 +16,8 @@
 
 #define CLACT_CAT_(a, b) a##b
 #define CLACT_CAT(a, b) CLACT_CAT_(a, b)
+// Whether global pointer p is aligned to a T (a vector type: sizeof is a power of two).
+#define CLACT_VALIGNED(p, T) (((size_t)(p) & (sizeof(T) - 1)) == 0)
 
 #if CLACT_VW == 1
 typedef float vfloat;
@@ -119,15 +121,34 @@ typedef CLACT_CAT(ushort, CLACT_VW) vushort;
 #else
 #define CLACT_VSTORE_U16_AS_U32(v, p) vstore8(as_uint8(v), 0, (__global uint *)(p))
 #endif
+// GPUs (CLACT_VECTOR_ACCESS, which the host defines for every device but CPUs): vloadN and
+// vstoreN may assume only the element's alignment, so a GPU compiler can make N narrow accesses
+// of them; where p is aligned to the whole vector (an element offset that is a multiple of
+// CLACT_VW: every call's usual case) the vector type itself is loaded and stored, one access
+// (CLACT_VALIGNED). Same bytes whichever way. On an H200 this took f64 relu from 0.62 to 0.97
+// of copy; 16-bit types did not move (0.44: their integer conversions bound them there).
 void clact_vstore_u16_bits(vuint r, __global ushort *p)
 {
     vushort v = CLACT_UINT_TO_U16(r);
+#if defined(CLACT_VECTOR_ACCESS)
+    if (CLACT_VALIGNED(p, vushort))
+        *(__global vushort *)p = v;
+    else
+#endif
     if (((size_t)p & 3) == 0)
         CLACT_VSTORE_U16_AS_U32(v, p);
     else
         CLACT_VSTORE_U16(v, p);
 }
 #define CLACT_VSTORE_U16_BITS(r, p) clact_vstore_u16_bits(r, p)
+#if defined(CLACT_VECTOR_ACCESS)
+vushort clact_vload_u16(__global const ushort *p)
+{
+    return CLACT_VALIGNED(p, vushort) ? *(__global const vushort *)p : CLACT_VLOAD_U16(p);
+}
+#undef CLACT_VLOAD_U16
+#define CLACT_VLOAD_U16(p) clact_vload_u16(p)
+#endif
 #endif
 #endif
 
@@ -214,18 +235,33 @@ void clact_bf16_store(vfloat v, __global ushort *p)
 #define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_bf16(v))
 #define CLACT_SLOAD(p) clact_bf16_load(p)
 #define CLACT_SSTORE(v, p) clact_bf16_store(v, p)
-#elif defined(CLACT_F64)
+#else
+#if defined(CLACT_F64)
 #define CLACT_STYPE double
+#else
+#define CLACT_STYPE float
+#endif
 #define CLACT_SLOAD1(p) (*(p))
 #define CLACT_SSTORE1(v, p) (*(p) = (v))
+#if CLACT_VW == 1 || !defined(CLACT_VECTOR_ACCESS)
 #define CLACT_SLOAD(p) CLACT_LOAD(p)
 #define CLACT_SSTORE(v, p) CLACT_STORE(v, p)
 #else
-#define CLACT_STYPE float
-#define CLACT_SLOAD1(p) (*(p))
-#define CLACT_SSTORE1(v, p) (*(p) = (v))
-#define CLACT_SLOAD(p) CLACT_LOAD(p)
-#define CLACT_SSTORE(v, p) CLACT_STORE(v, p)
+// One vector access where p is aligned to the vector (as for the 16-bit types above).
+vreal clact_sload(__global const real *p)
+{
+    return CLACT_VALIGNED(p, vreal) ? *(__global const vreal *)p : CLACT_LOAD(p);
+}
+void clact_sstore(vreal v, __global real *p)
+{
+    if (CLACT_VALIGNED(p, vreal))
+        *(__global vreal *)p = v;
+    else
+        CLACT_STORE(v, p);
+}
+#define CLACT_SLOAD(p) clact_sload(p)
+#define CLACT_SSTORE(v, p) clact_sstore(v, p)
+#endif
 #endif
 
 // Compensated accumulation: add y to the sum s + c (c holds what rounding lost), with Knuth's
