@@ -348,36 +348,86 @@ static clact_status out_target(const char *path, char **target, int *direct, cha
     return CLACT_OK;
 }
 
-/* Write the n blocks to an existing non-regular file (a FIFO's reader, a device). */
-static int write_through(const char *target, const void *const *block, const size_t *len, int n,
-                         int *e) {
-    int fd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        *e = errno;
-        return 0;
-    }
-    int ok = 1;
-    for (int b = 0; b < n && ok; ++b) {
-        const unsigned char *p = block[b];
-        size_t left = len[b];
-        while (left && ok) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                *e = w < 0 ? errno : EIO;
-                ok = 0;
-            } else {
-                p += w;
-                left -= (size_t)w;
-            }
+clact_status clact_file_write(const char *path, int (*produce)(FILE *f, void *arg), void *arg,
+                              char *err, size_t err_len) {
+    char *target;
+    int direct;
+    clact_status st = out_target(path, &target, &direct, err, err_len);
+    if (st != CLACT_OK)
+        return st;
+    if (direct) { /* an existing FIFO or device: written through */
+        errno = 0;
+        int dfd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        FILE *f = dfd < 0 ? NULL : fdopen(dfd, "wb");
+        if (dfd >= 0 && !f)
+            close(dfd);
+        int ok = f && produce(f, arg) == 0 && !ferror(f);
+        int e = errno ? errno : EIO;
+        if (f && fclose(f) != 0 && ok) {
+            e = errno;
+            ok = 0;
         }
+        free(target);
+        if (!ok)
+            return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+        return CLACT_OK;
     }
-    if (close(fd) != 0 && ok) {
-        *e = errno;
+    /* A regular file (or a new one): written beside its target and renamed into place. */
+    size_t plen = strlen(target);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(target);
+        return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
+    }
+    memcpy(tmp, target, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        free(target);
+        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; give it the mode a plain fopen would have. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    errno = 0;
+    FILE *f = fdopen(fd, "wb");
+    if (!f)
+        close(fd);
+    int ok = f && produce(f, arg) == 0 && !ferror(f);
+    int e = errno ? errno : EIO;
+    if (f && fclose(f) != 0 && ok) {
+        e = errno;
         ok = 0;
     }
-    return ok;
+    if (ok && rename(tmp, target) != 0) {
+        e = errno;
+        ok = 0;
+    }
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    free(target);
+    if (!ok)
+        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
+    return CLACT_OK;
+}
+
+/* What clact_npy_write hands clact_file_write: the header, then the data. */
+typedef struct npy_blocks {
+    const void *head, *data;
+    size_t head_len, data_len;
+} npy_blocks;
+
+static int npy_produce(FILE *f, void *arg) {
+    const npy_blocks *b = arg;
+    if (fwrite(b->head, 1, b->head_len, f) != b->head_len)
+        return -1;
+    if (b->data_len && fwrite(b->data, 1, b->data_len, f) != b->data_len)
+        return -1;
+    return 0;
 }
 
 clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, size_t err_len) {
@@ -406,62 +456,6 @@ clact_status clact_npy_write(const char *path, const clact_npy *a, char *err, si
     memcpy(head + prefix, dict, dict_len);
     memset(head + prefix + dict_len, ' ', total - prefix - dict_len - 1);
     head[total - 1] = '\n';
-
-    char *target;
-    int direct;
-    clact_status st = out_target(path, &target, &direct, err, err_len);
-    if (st != CLACT_OK)
-        return st;
-    size_t bytes = a->count * a->item_size;
-    if (direct) {
-        const void *block[2] = {head, a->data};
-        const size_t len[2] = {total, bytes};
-        int e = 0, ok = write_through(target, block, len, bytes ? 2 : 1, &e);
-        free(target);
-        if (!ok)
-            return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
-        return CLACT_OK;
-    }
-    /* A regular file (or a new one): written beside its target and renamed into place. */
-    size_t plen = strlen(target);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(target);
-        return fail(CLACT_OUT_OF_MEMORY, err, err_len, "%s: out of memory", path);
-    }
-    memcpy(tmp, target, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        free(target);
-        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
-    }
-    /* mkstemp makes the file 0600; give it the mode a plain fopen would have. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    FILE *f = fdopen(fd, "wb");
-    int ok = f != NULL;
-    if (!f)
-        close(fd);
-    if (ok)
-        ok = fwrite(head, 1, total, f) == total;
-    if (ok && bytes)
-        ok = fwrite(a->data, 1, bytes, f) == bytes;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    int e = errno;
-    if (ok && rename(tmp, target) != 0) {
-        e = errno;
-        ok = 0;
-    }
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    free(target);
-    if (!ok)
-        return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
-    return CLACT_OK;
+    npy_blocks b = {head, a->data, total, a->count * a->item_size};
+    return clact_file_write(path, npy_produce, &b, err, err_len);
 }

@@ -4,6 +4,7 @@
 #ifndef CLACT_HOST_NPY_H
 #define CLACT_HOST_NPY_H
 #include <stddef.h>
+#include <stdio.h>
 
 #include "clact/clact.h"
 
@@ -33,5 +34,13 @@ clact_status clact_npy_write(const char *path, const clact_npy *array, char *err
                                  size_t err_len);
 
 void clact_npy_free(clact_npy *array);
+
+/* Write a file at path the way clact_npy_write does (and cp decides): a symbolic link is followed
+ * to its final target (created if missing) and kept; an existing FIFO, device or socket is written
+ * through, never replaced; a directory is refused; a regular file is written beside its target
+ * and renamed over it only when complete, nothing left behind on failure. produce writes the
+ * content to f and returns 0, or non-zero on failure. Statuses as clact_npy_write. */
+clact_status clact_file_write(const char *path, int (*produce)(FILE *f, void *arg), void *arg,
+                              char *err, size_t err_len);
 
 #endif

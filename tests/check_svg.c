@@ -4,10 +4,12 @@
  * output as XML. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "svg.h"
@@ -195,6 +197,49 @@ START_TEST(svg_atomic) {
 }
 END_TEST
 
+/* The output path decides how a figure is written, as for .npy outputs (clact_file_write): a
+ * symbolic link is followed and kept (before: replaced by a regular file), an existing FIFO is
+ * written through to its reader (before: replaced). */
+START_TEST(svg_targets) {
+    char err[512], path[512], link[512], got[512], cmd[1600];
+    svg_series s = {"s", xs, ys, 5, 1, 0};
+    svg_panel p = {"t", "x", "y", 0, &s, 1, 0, 0, 0, 0, 0};
+    struct stat sb;
+    tt_path(path, sizeof path, "real.svg");
+    tt_path(link, sizeof link, "link.svg");
+    ck_assert_int_eq(symlink("real.svg", link), 0);
+    ck_assert_int_eq(svg_write_figure(link, "f", &p, 1, err, sizeof err), 0);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "the link was replaced");
+    snprintf(cmd, sizeof cmd, "head -c 5 '%s' | grep -q '<?xml'", path);
+    ck_assert_int_eq(system(cmd), 0);
+    /* A FIFO: a child copies what it reads into a file; the FIFO stays a FIFO. */
+    tt_path(path, sizeof path, "out.fifo");
+    tt_path(got, sizeof got, "from_fifo.svg");
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *in = fopen(path, "rb"), *out = fopen(got, "wb");
+        char buf[4096];
+        size_t n;
+        while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        _exit(in && out && fclose(out) == 0 ? 0 : 1);
+    }
+    int ws = svg_write_figure(path, "f", &p, 1, err, sizeof err);
+    int status = 0, fifo = lstat(path, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    if (!fifo) /* the reader would wait forever for a writer */
+        kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(fifo, "the FIFO was replaced by a regular file");
+    ck_assert_msg(ws == 0, "%s", err);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    snprintf(cmd, sizeof cmd, "tail -c 7 '%s' | grep -q '</svg>'", got);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -249,6 +294,7 @@ Suite *svg_suite(void) {
     tcase_add_test(tc, svg_ticks_log);
     tcase_add_test(tc, svg_errors);
     tcase_add_test(tc, svg_atomic);
+    tcase_add_test(tc, svg_targets);
     tcase_add_test(tc, svg_escaping_and_breaks);
     suite_add_tcase(s, tc);
     return s;

@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svg.h"
 
+#include "npy.h" /* clact_file_write */
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -645,41 +647,18 @@ static int write_svg(FILE *out, const char *title, const svg_panel *panels, size
     return 0;
 }
 
-/* Write to a temporary file beside path and rename it into place; remove it on any error. */
-static int write_atomically(const char *path, const char *title, const svg_panel *panels,
-                            size_t npanels, const frame *frames, char *err, size_t errlen) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return fail(err, errlen, "cannot write %s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return fail(err, errlen, "cannot write %s: %s", path, strerror(e));
-    }
-    /* mkstemp makes the file 0600; give it the mode a plain fopen would have. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    errno = 0;
-    FILE *out = fdopen(fd, "w");
-    if (!out)
-        close(fd);
-    int ok = out && write_svg(out, title, panels, npanels, frames) == 0 && !ferror(out);
-    if (out && fclose(out) != 0)
-        ok = 0;
-    int e = errno ? errno : EIO;
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = 0;
-    }
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    return ok ? 0 : fail(err, errlen, "cannot write %s: %s", path, strerror(e));
+/* What svg_write_figure hands clact_file_write (host/npy.c: links followed and kept, FIFOs and
+ * devices written through, regular files replaced atomically). */
+typedef struct figure {
+    const char *title;
+    const svg_panel *panels;
+    size_t npanels;
+    const frame *frames;
+} figure;
+
+static int produce_figure(FILE *out, void *arg) {
+    const figure *g = arg;
+    return write_svg(out, g->title, g->panels, g->npanels, g->frames);
 }
 
 int svg_write_figure(const char *path, const char *title, const svg_panel *panels, size_t npanels,
@@ -694,7 +673,8 @@ int svg_write_figure(const char *path, const char *title, const svg_panel *panel
         layout_panel(&panels[k], x0, &frames[k]);
         x0 += frames[k].width;
     }
-    int st = write_atomically(path, title, panels, npanels, frames, err, errlen);
+    figure g = {title, panels, npanels, frames};
+    int st = clact_file_write(path, produce_figure, &g, err, errlen) == CLACT_OK ? 0 : -1;
     free(frames);
     return st;
 }

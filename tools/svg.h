@@ -30,7 +30,8 @@ typedef struct svg_panel {
 
 /* Write a figure of npanels panels side by side, with an optional title over them, to path:
  * through a temporary file in the same directory renamed into place, so path is either the
- * whole new figure or untouched, and nothing else is left behind on error.
+ * whole new figure or untouched, and nothing else is left behind on error; a symbolic link at
+ * path is followed and kept, an existing FIFO or device written through (clact_file_write).
  * Series take colours from a fixed palette (Tableau 10) by their index in the panel; past ten,
  * the colours repeat dotted. Points with a non-finite x or y, or y <= 0 on a log scale, are not
  * drawn and break the line; a point between two breaks is drawn as a dot. Text is escaped for
