@@ -119,3 +119,82 @@ cl_int clEnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size
                 const cl_event *, cl_event *) = real(__func__);
     return f(q, m, blocking, offset, size, ptr, nw, wl, ev);
 }
+
+/* The calls that make objects: a failure returns NULL with the error in errcode_ret, as drivers
+ * out of memory do. */
+cl_mem clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host,
+                      cl_int *errcode_ret) {
+    if (fail_now(__func__)) {
+        if (errcode_ret)
+            *errcode_ret = armed_error;
+        return NULL;
+    }
+    cl_mem (*f)(cl_context, cl_mem_flags, size_t, void *, cl_int *) = real(__func__);
+    return f(context, flags, size, host, errcode_ret);
+}
+
+cl_kernel clCreateKernel(cl_program program, const char *name, cl_int *errcode_ret) {
+    if (fail_now(__func__)) {
+        if (errcode_ret)
+            *errcode_ret = armed_error;
+        return NULL;
+    }
+    cl_kernel (*f)(cl_program, const char *, cl_int *) = real(__func__);
+    return f(program, name, errcode_ret);
+}
+
+cl_program clCreateProgramWithBinary(cl_context context, cl_uint n, const cl_device_id *devices,
+                                     const size_t *lengths, const unsigned char **binaries,
+                                     cl_int *binary_status, cl_int *errcode_ret) {
+    if (fail_now(__func__)) {
+        if (errcode_ret)
+            *errcode_ret = armed_error;
+        return NULL;
+    }
+    cl_program (*f)(cl_context, cl_uint, const cl_device_id *, const size_t *,
+                    const unsigned char **, cl_int *, cl_int *) = real(__func__);
+    return f(context, n, devices, lengths, binaries, binary_status, errcode_ret);
+}
+
+cl_int clBuildProgram(cl_program program, cl_uint n, const cl_device_id *devices,
+                      const char *options, void(CL_CALLBACK *notify)(cl_program, void *),
+                      void *user) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_program, cl_uint, const cl_device_id *, const char *,
+                void(CL_CALLBACK *)(cl_program, void *), void *) = real(__func__);
+    return f(program, n, devices, options, notify, user);
+}
+
+cl_int clGetProgramInfo(cl_program program, cl_program_info what, size_t size, void *value,
+                        size_t *size_ret) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_program, cl_program_info, size_t, void *, size_t *) = real(__func__);
+    return f(program, what, size, value, size_ret);
+}
+
+cl_int clEnqueueFillBuffer(cl_command_queue q, cl_mem m, const void *pattern, size_t psize,
+                           size_t offset, size_t size, cl_uint nw, const cl_event *wl,
+                           cl_event *ev) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_command_queue, cl_mem, const void *, size_t, size_t, size_t, cl_uint,
+                const cl_event *, cl_event *) = real(__func__);
+    return f(q, m, pattern, psize, offset, size, nw, wl, ev);
+}
+
+cl_int clEnqueueMarkerWithWaitList(cl_command_queue q, cl_uint nw, const cl_event *wl,
+                                   cl_event *ev) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_command_queue, cl_uint, const cl_event *, cl_event *) = real(__func__);
+    return f(q, nw, wl, ev);
+}
+
+cl_int clCreateKernelsInProgram(cl_program program, cl_uint n, cl_kernel *kernels, cl_uint *n_ret) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_program, cl_uint, cl_kernel *, cl_uint *) = real(__func__);
+    return f(program, n, kernels, n_ret);
+}

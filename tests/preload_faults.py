@@ -7,6 +7,8 @@ stderr naming the failed call and its CL error's name. Before the fix, a failed 
 blank row with exit 0, and "no OpenCL devices" went to stdout.
 
 Then (with API_TOUR) the README's C example with each enqueue and device query failed in turn.
+Then the CLI's ops (every op family and dtype, the split softmax, the disk cache cold and warm)
+with each of the shim's calls failed in turn.
 
   preload_faults.py CLACT_CLI FAULT_SHIM_SO [API_TOUR]"""
 import os
@@ -70,34 +72,67 @@ import tempfile
 import numpy as np
 
 work = tempfile.mkdtemp(prefix="clact-faults-")
+caches = tempfile.mkdtemp(prefix="clact-faults-cache-")
 x = np.linspace(-3, 3, 3000, dtype=np.float32).reshape(3, 1000)
 np.save(os.path.join(work, "x.npy"), x)
 np.save(os.path.join(work, "dy.npy"), np.cos(x))
+np.save(os.path.join(work, "row.npy"), np.linspace(-30, 30, 20000, dtype=np.float32).reshape(1, -1))
+# (environment, arguments): the op families in every dtype, the split softmax path (two
+# launches, the first one's statistics in scratch), and the disk cache cold (a fresh folder at
+# every point: the program built and stored) and warm (loaded from a stored binary).
+warm = os.path.join(caches, "warm")
 scenarios = [
-    ["apply", "gelu", "x.npy", "out.npy"],
-    ["apply", "relu", "--dtype", "f16", "x.npy", "out.npy"],
-    ["apply", "softmax", "dim=-1", "x.npy", "out.npy"],
-    ["backward", "gelu", "x.npy", "dy.npy", "out.npy"],
-    ["backward", "log_softmax", "dim=-1", "x.npy", "dy.npy", "out.npy"],
+    ({}, ["apply", "gelu", "x.npy", "out.npy"]),
+    ({}, ["apply", "relu", "--dtype", "f16", "x.npy", "out.npy"]),
+    ({}, ["apply", "silu", "--dtype", "bf16", "x.npy", "out.npy"]),
+    ({}, ["apply", "tanh", "--dtype", "f64", "x.npy", "out.npy"]),
+    ({}, ["apply", "softmax", "dim=-1", "x.npy", "out.npy"]),
+    ({"CLACT_SOFTMAX_PATH": "split"}, ["apply", "log_softmax", "dim=-1", "row.npy", "out.npy"]),
+    ({}, ["apply", "glu", "dim=-1", "x.npy", "out.npy"]),
+    ({}, ["backward", "gelu", "x.npy", "dy.npy", "out.npy"]),
+    ({}, ["backward", "log_softmax", "dim=-1", "x.npy", "dy.npy", "out.npy"]),
+    ({"CLACT_CACHE_DIR": None}, ["apply", "sigmoid", "x.npy", "out.npy"]),
+    ({"CLACT_CACHE_DIR": warm}, ["apply", "sigmoid", "x.npy", "out.npy"]),
 ]
-inputs = {"x.npy", "dy.npy"}
-for sc in scenarios:
+# Every call the shim can fail; those a scenario never makes end its walk at the first point.
+functions = ["clEnqueueWriteBuffer", "clEnqueueNDRangeKernel", "clEnqueueReadBuffer",
+             "clSetKernelArg", "clGetDeviceInfo", "clCreateBuffer", "clBuildProgram",
+             "clCreateKernelsInProgram", "clEnqueueFillBuffer", "clEnqueueMarkerWithWaitList",
+             "clCreateProgramWithBinary", "clGetProgramInfo"]
+inputs = {"x.npy", "dy.npy", "row.npy"}
+fresh = 0
+
+
+def scenario_env(extra):
+    """The environment of one run: a fresh cache folder where the scenario asks for one."""
+    global fresh
+    env = dict(os.environ)
+    for k, v in extra.items():
+        if v is None:
+            fresh += 1
+            v = os.path.join(caches, f"cold{fresh}")
+        env[k] = v
+    return env
+
+
+for extra, sc in scenarios:
     out = os.path.join(work, "out.npy")
-    base_run = subprocess.run([cli] + sc, capture_output=True, text=True, cwd=work)
+    base_run = subprocess.run([cli] + sc, capture_output=True, text=True, cwd=work,
+                              env=scenario_env(extra))
     assert base_run.returncode == 0, (sc, base_run.stderr)
     want = open(out, "rb").read()
     os.unlink(out)
-    for fn in ["clEnqueueWriteBuffer", "clEnqueueNDRangeKernel", "clEnqueueReadBuffer",
-               "clSetKernelArg", "clGetDeviceInfo"]:
+    for fn in functions:
         for nth in range(1, 400):
-            env = dict(os.environ, LD_PRELOAD=shim, CLACT_FAULT=f"{fn}:{nth}:-5")
+            env = dict(scenario_env(extra), LD_PRELOAD=shim, CLACT_FAULT=f"{fn}:{nth}:-5")
             r = subprocess.run([cli] + sc, capture_output=True, text=True, env=env, cwd=work,
                                timeout=120)
             left = set(os.listdir(work)) - inputs
             if r.returncode == 0:
                 got = open(out, "rb").read() if os.path.exists(out) else None
-                if got != want:
-                    print(f"FAIL {' '.join(sc)} with {fn} #{nth}: exit 0, output differs")
+                if got != want or left != {"out.npy"}:
+                    print(f"FAIL {' '.join(sc)} with {fn} #{nth}: exit 0, output differs or "
+                          f"files left {sorted(left)}")
                     failures += 1
                 os.unlink(out)
                 break
@@ -114,5 +149,6 @@ for sc in scenarios:
             print(f"FAIL {' '.join(sc)}: {fn} still failing after 400 calls")
             failures += 1
 shutil.rmtree(work)
+shutil.rmtree(caches)
 print(f"preload_faults: {points} failure points walked, {failures} wrong")
 sys.exit(1 if failures or points < 5 else 0)
