@@ -4,48 +4,49 @@
 # the thread stress test under ThreadSanitizer (its own build), then the fuzz targets
 # (tests/fuzz.sh).
 # Usage: tests/memcheck.sh [BUILD_DIR]  (BUILD_DIR: an existing build with the tests, default
-# build). Exits non-zero on any error, leak, fuzz finding or oclgrind report. Measured on a quiet
-# 2-core machine (2026-11-28): the native warm-up 126 s; valgrind 1923 s as two fixed halves
-# (1234 s and 1923 s; now a queue of six groups, about 1600 s expected); ASan + UBSan's tests
-# 25 + 307 s after their build; then ThreadSanitizer, the fuzz targets (4 x 45 s) and
-# tests/oclgrind.sh (94-166 s) as before. About 45 minutes in all: valgrind is most of it.
+# build). Exits non-zero on any error, leak, fuzz finding or oclgrind report. Measured on 2 cores
+# (2026-11-28): before the warm-up under --tool=none (below), valgrind took 1923 s, compiling
+# every kernel under memcheck; with it, from an empty PoCL cache, the warm-up 763 s (on cores
+# shared with another run; less alone) and memcheck's six groups 272 s (25 + 121 + 138 + 58 + 6
+# + 108 s on two cores); ASan + UBSan's tests 25 + 307 s after their build; ThreadSanitizer 25 s; the
+# fuzz targets 4 x 45 s; tests/oclgrind.sh 94-166 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 build=$(cd "$build" && pwd) # absolute: the ASan tests get a path to its library
 
-# Under valgrind PoCL sees valgrind's CPU (no AVX-512: 'pthread-haswell' on an AVX-512 host), so
-# nothing the plain test run compiled fits, and LLVM compiling a kernel under valgrind takes 15 to
-# 60 s: a cold run of the suites compiles hundreds and took over an hour. So the same run goes
-# first without valgrind, with PoCL told to pick the kernel library valgrind's CPU gets
-# (POCL_KERNELLIB_NAME) and the same seed (the same sizes, hence the same kernels), filling
-# PoCL's own cache; CLACT_CACHE=0 in both runs keeps every build a build from source, which
-# PoCL's cache answers (clact's disk cache would hand back binaries, which PoCL recompiles under
-# another key; the cache suite still runs clact's cache in its own directories).
+# Under valgrind PoCL sees valgrind's CPU (no AVX-512: 'pthread-haswell' on an AVX-512 host), and
+# PoCL 3.1 puts LLVM's name for the host CPU into every kernel cache key, so nothing the plain
+# test run compiled is found, and LLVM compiling a kernel under memcheck takes 15 to 120 s. A
+# native run with PoCL's kernel library set to valgrind's (POCL_KERNELLIB_NAME) still leaves
+# other keys (measured 2026-11-28: one program cold under memcheck 112-126 s after such a native
+# run, 17 s warm; the suites' valgrind pass 1923 s cold against about 250 s warm). So the same
+# run goes first under valgrind's no-op tool (--tool=none: the same CPU as memcheck's, LLVM about
+# 3.5 times faster than under memcheck), with the same seed (the same sizes, the same kernels),
+# filling PoCL's cache; CLACT_CACHE=0 in both keeps every build a build from source, which PoCL's
+# cache answers (clact's disk cache would hand PoCL binaries; the cache suite still runs clact's
+# cache in its own directories).
 vg="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30 --suppressions=tests/valgrind.supp"
-vg_device=$(valgrind --quiet "$build/clact" devices 2>/dev/null | awk '$1 == "*" {print $4; exit}' || true)
-kernellib=
-for lib in avx2 avx512 avx_f16c avx sse41 ssse3 sse2; do
-    if [ "$(POCL_KERNELLIB_NAME=$lib "$build/clact" devices 2>/dev/null | awk '$1 == "*" {print $4; exit}' || true)" = "$vg_device" ]; then
-        kernellib=$lib
-        break
-    fi
-done
 seed=${CLACT_TEST_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}
-echo "memcheck: valgrind's device '$vg_device' (PoCL kernel library '${kernellib:-not found: a cold run}'), seed $seed"
+echo "memcheck: seed $seed"
 # The interpreter level (CLACT_TEST_QUICK=2, as for oclgrind): valgrind runs the kernels at an
-# interpreter's speed too; at level 1 each of the two processes took about 24 minutes on a quiet
-# 2-core machine (the backward suite's 16-bit inputs alone are all 65536 there).
+# interpreter's speed too.
 export CLACT_TEST_QUICK=2 CLACT_CACHE=0 CLACT_TEST_SEED=$seed
-[ -n "$kernellib" ] && export POCL_KERNELLIB_NAME=$kernellib
-echo "memcheck: the same run without valgrind first (PoCL's cache)"
-"$build/tests/clact_tests" >/dev/null
-echo "memcheck: at ${SECONDS} s"
 # The suites in six groups, taken two at a time (one per core) from a queue, longest first, so
-# that both cores stay busy to the end: split in two fixed halves, one half took 1234 s and the
-# other 1923 s on a quiet 2-core machine (2026-11-28), with a core idle in between. Each group
-# prints its time and its slowest tests (Check's XML log, tests/ck_durations.py: where to trim
-# next), and a failure's output is shown.
+# that both cores stay busy to the end (in two fixed halves, one took 1234 s and the other 1923 s,
+# a core idle in between).
+groups="glu_prelu activation,dtypes cache,softmax,loss f64,backward stats,context,errors,dense,optim status,reference,npy,large"
+echo "memcheck: the same run under valgrind --tool=none first (PoCL's cache)"
+warm_group() {
+    CLACT_TEST_SUITES=$1 valgrind --tool=none --quiet "$build/tests/clact_tests" >/dev/null 2>&1 ||
+        echo "memcheck: (the warm-up of $1 failed; memcheck will say why)"
+}
+export -f warm_group
+export build
+printf '%s\n' $groups | xargs -P 2 -I{} bash -c 'warm_group "$1"' _ {}
+echo "memcheck: at ${SECONDS} s"
+# Each group prints its time and its slowest tests (Check's XML log, tests/ck_durations.py:
+# where to trim next), and a failure's output is shown.
 echo "memcheck: valgrind on $build/tests/clact_tests (CLACT_TEST_QUICK=2: the longest loops trimmed)"
 vg_group() {
     local g=$1 t0
@@ -62,10 +63,8 @@ vg_group() {
 }
 export -f vg_group
 export vg build
-printf '%s\n' glu_prelu activation,dtypes cache,softmax,loss f64,backward \
-    stats,context,errors,dense,optim status,reference,npy,large |
-    xargs -P 2 -I{} bash -c 'vg_group "$1"' _ {}
-unset CLACT_CACHE POCL_KERNELLIB_NAME CLACT_TEST_SEED
+printf '%s\n' $groups | xargs -P 2 -I{} bash -c 'vg_group "$1"' _ {}
+unset CLACT_CACHE CLACT_TEST_SEED
 echo "memcheck: valgrind on $build/tests/tools_tests (IDX reading through zlib, SVG charts)"
 $vg "$build/tests/tools_tests" >/dev/null
 unset CLACT_TEST_QUICK
