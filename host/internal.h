@@ -206,13 +206,13 @@ void clact__verbose_note(const clact_context *ctx, const char *fmt, ...)
 #endif
     ;
 
-/* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
 /* Zeros in bytes bytes at byte offset off of m, elem_size-byte elements (clEnqueueFillBuffer
  * with a 4-byte pattern where offset and size allow: NVIDIA's driver faults on some 1- and
  * 2-byte fills into buffers over 4 GiB). Fails naming the CL error. */
 clact_status clact__fill_zeros(clact_context *ctx, cl_mem m, size_t off, size_t bytes,
                                size_t elem_size, cl_uint num_wait, const cl_event *wait_list,
                                cl_event *event, const char *what);
+/* Enqueue a marker: the op had nothing to do, but its event completes after the wait list. */
 clact_status clact__marker(clact_context *ctx, cl_uint num_wait, const cl_event *wait_list,
                            cl_event *event);
 
