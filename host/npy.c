@@ -348,6 +348,22 @@ static clact_status out_target(const char *path, char **target, int *direct, cha
     return CLACT_OK;
 }
 
+/* Runs produce on a stream over fd (closed here whatever happens): 1 on success, else 0 with the
+ * reason in *e. */
+static int produce_into(int fd, int (*produce)(FILE *f, void *arg), void *arg, int *e) {
+    errno = 0;
+    FILE *f = fdopen(fd, "wb");
+    if (!f)
+        close(fd);
+    int ok = f && produce(f, arg) == 0 && !ferror(f);
+    *e = errno ? errno : EIO;
+    if (f && fclose(f) != 0 && ok) {
+        *e = errno;
+        ok = 0;
+    }
+    return ok;
+}
+
 clact_status clact_file_write(const char *path, int (*produce)(FILE *f, void *arg), void *arg,
                               char *err, size_t err_len) {
     char *target;
@@ -356,17 +372,8 @@ clact_status clact_file_write(const char *path, int (*produce)(FILE *f, void *ar
     if (st != CLACT_OK)
         return st;
     if (direct) { /* an existing FIFO or device: written through */
-        errno = 0;
-        int dfd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        FILE *f = dfd < 0 ? NULL : fdopen(dfd, "wb");
-        if (dfd >= 0 && !f)
-            close(dfd);
-        int ok = f && produce(f, arg) == 0 && !ferror(f);
-        int e = errno ? errno : EIO;
-        if (f && fclose(f) != 0 && ok) {
-            e = errno;
-            ok = 0;
-        }
+        int dfd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY), e = errno;
+        int ok = dfd >= 0 && produce_into(dfd, produce, arg, &e);
         free(target);
         if (!ok)
             return fail(CLACT_IO_ERROR, err, err_len, "cannot write %s: %s", path, strerror(e));
@@ -392,16 +399,7 @@ clact_status clact_file_write(const char *path, int (*produce)(FILE *f, void *ar
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
-    errno = 0;
-    FILE *f = fdopen(fd, "wb");
-    if (!f)
-        close(fd);
-    int ok = f && produce(f, arg) == 0 && !ferror(f);
-    int e = errno ? errno : EIO;
-    if (f && fclose(f) != 0 && ok) {
-        e = errno;
-        ok = 0;
-    }
+    int e = 0, ok = produce_into(fd, produce, arg, &e);
     if (ok && rename(tmp, target) != 0) {
         e = errno;
         ok = 0;
