@@ -261,14 +261,18 @@ static clact_status forward(clact__call *call, const clact_dense_desc *d, size_t
     if (batch == 0)
         return clact__marker(ctx, call->num_wait, call->wait_list, call->event);
     cl_event ev[4] = {NULL, NULL, NULL, NULL};
-    clact_status st = start(call, 1, &ev[0]);
-    /* The GEMM writes where the pass reads: z when it is kept, else y (in place). */
-    clact_buffer g = keep_z ? z : y;
+    /* With a pass after it (bias or activation), the GEMM's product goes to the scratch buffer and
+     * the pass writes y (and z) from there: the caller's outputs are written by the last command
+     * only, so a GEMM or pass that cannot be enqueued leaves them as they were. The pass reads
+     * the product once either way; the price is scratch memory of y's size. */
+    int pass = d->act || b.mem;
+    clact_status st = start(call, pass ? batch * out * es : 1, &ev[0]);
+    clact_buffer g = pass ? (clact_buffer){ctx->scratch, 0} : y;
     gemm_args ga = {
         CLBlastTransposeNo, CLBlastTransposeYes, batch, out, in, x, w, g, in, in, out, 0};
     if (st == CLACT_OK)
         st = gemm(ctx, call->dtype, &ga, &ev[1]);
-    if (st == CLACT_OK && (d->act || b.mem))
+    if (st == CLACT_OK && pass)
         st = bias_act(call, d, batch, g, b, z, y, ev[1] && ctx->out_of_order ? 1 : 0,
                       ev[1] && ctx->out_of_order ? &ev[1] : NULL, &ev[2]);
     finish(call, st, ev, 3);
@@ -304,37 +308,41 @@ clact_status clact_dense_forward(clact_context *ctx, const clact_dense_desc *des
     return clact__end(&call, st);
 }
 
-/* dz = dy * act'(s) into the scratch buffer and db = its column sums, in one pass (without an
- * activation dz is dy itself and the pass only sums, when db is wanted). */
-static clact_status grad_pass(clact__call *call, const clact_dense_desc *d, size_t batch,
-                              clact_buffer s, int from_y, clact_buffer dy, clact_buffer db,
-                              cl_uint nw, const cl_event *wl, cl_event *ev) {
+/* The gradient kernel made ready (found, every argument set and checked) but not launched: with an
+ * activation, dz = dy * act'(s) into the scratch buffer (store_dz); with db, the column sums of
+ * what it computes (of dz, or of dy itself when act is NULL), added to db's contents under
+ * CLACT_DENSE_ACCUMULATE. */
+static clact_status grad_kernel(clact__call *call, const clact_dense_desc *d, size_t batch,
+                                const clact_activation *act, clact_buffer s, int from_y,
+                                clact_buffer dy, clact_buffer db, clact__kern *k) {
     clact_context *ctx = call->ctx;
-    *ev = NULL;
-    if (!d->act && !db.mem)
-        return CLACT_OK;
     char name[64];
-    snprintf(name, sizeof name, "clact_dense_bwd_%s_%s", act_suffix(d->act), from_y ? "y" : "x");
-    clact__kern k;
-    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
-    cl_int store_dz = d->act != NULL, has_db = db.mem != NULL;
+    snprintf(name, sizeof name, "clact_dense_bwd_%s_%s", act_suffix(act), from_y ? "y" : "x");
+    CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, k));
+    cl_int store_dz = act != NULL, has_db = db.mem != NULL;
     cl_int accumulate = (d->flags & CLACT_DENSE_ACCUMULATE) != 0;
-    clact__arg_size(&k, batch);
-    clact__arg_size(&k, d->out_features);
-    clact__arg_buf(&k, d->act ? s.mem : dy.mem, d->act ? s.offset : dy.offset);
-    clact__arg_buf(&k, dy.mem, dy.offset);
-    clact__arg_buf(&k, ctx->scratch, 0);
-    CLACT__ARG(&k, store_dz);
-    clact__arg_buf(&k, has_db ? db.mem : dy.mem, db.offset);
-    CLACT__ARG(&k, has_db);
-    CLACT__ARG(&k, accumulate);
+    clact__arg_size(k, batch);
+    clact__arg_size(k, d->out_features);
+    clact__arg_buf(k, act ? s.mem : dy.mem, act ? s.offset : dy.offset);
+    clact__arg_buf(k, dy.mem, dy.offset);
+    clact__arg_buf(k, ctx->scratch, 0);
+    CLACT__ARG(k, store_dz);
+    clact__arg_buf(k, has_db ? db.mem : dy.mem, db.offset);
+    CLACT__ARG(k, has_db);
+    CLACT__ARG(k, accumulate);
     double p[2] = {0.0, 0.0};
-    if (d->act)
-        clact__act_kernel_params(d->act, p);
-    clact__arg_real(&k, call->dtype, p[0]);
-    clact__arg_real(&k, call->dtype, p[1]);
-    size_t items = (d->out_features + ctx->vector_width - 1) / ctx->vector_width;
-    return clact__launch(ctx, &k, items, 64, nw, wl, ev);
+    if (act)
+        clact__act_kernel_params(act, p);
+    clact__arg_real(k, call->dtype, p[0]);
+    clact__arg_real(k, call->dtype, p[1]);
+    return clact__args_status(ctx, k);
+}
+
+/* Launch a kernel from grad_kernel: a work-item per CLACT_VW columns, after *after when not NULL. */
+static clact_status grad_launch(clact__call *call, const clact_dense_desc *d, const clact__kern *k,
+                                cl_event after, cl_event *ev) {
+    size_t items = (d->out_features + call->ctx->vector_width - 1) / call->ctx->vector_width;
+    return clact__launch(call->ctx, k, items, 64, after ? 1 : 0, after ? &after : NULL, ev);
 }
 
 /* Which saved tensor the activation's gradient is taken from (z, the pre-activation, is what
@@ -386,24 +394,41 @@ static clact_status backward(clact__call *call, const clact_dense_desc *d, size_
             bufs[nb++] = bufs[i];
     }
     CLACT__FORWARD(clact__check_buffers(ctx, bufs, nb));
+    /* The caller's outputs are written in the order dx, dW, db, each by one command, and every
+     * kernel of clact's is made ready before the first of them: dz (with an activation) goes to
+     * the scratch buffer first, then dx's GEMM (overwritten, never accumulated), dW's GEMM, and
+     * last db, the column sums of dz. If a command cannot be enqueued, the outputs before it hold
+     * their new values and the rest are as they were (the header says so): dx first, so that a
+     * failed call can be made again whole, and db last, since summing dz again after the GEMMs is
+     * one more pass over dz only when there is an activation (without one, the sums are of dy
+     * and the pass is the same one, moved). */
     cl_event ev[5] = {NULL, NULL, NULL, NULL, NULL};
     size_t dz_bytes = d->act ? batch * out * es : 0;
     clact_status st = start(call, dz_bytes, &ev[0]);
-    if (st == CLACT_OK)
-        st = grad_pass(call, d, batch, s, from_y, dy, db, ev[0] ? 1 : 0, ev[0] ? &ev[0] : NULL,
-                       &ev[1]);
+    clact__kern kdz, kdb;
+    if (st == CLACT_OK && d->act)
+        st = grad_kernel(call, d, batch, d->act, s, from_y, dy, (clact_buffer){NULL, 0}, &kdz);
     clact_buffer dz = d->act ? (clact_buffer){ctx->scratch, 0} : dy;
+    if (st == CLACT_OK && db.mem)
+        st = grad_kernel(call, d, batch, NULL, dz, 0, dz, db, &kdb);
+    if (st == CLACT_OK && d->act)
+        st = grad_launch(call, d, &kdz, ev[0], &ev[1]);
     int acc = (d->flags & CLACT_DENSE_ACCUMULATE) != 0;
     gemm_args gw = {
         CLBlastTransposeYes, CLBlastTransposeNo, out, in, batch, dz, x, dw, out, in, in, acc};
     gemm_args gx = {
         CLBlastTransposeNo, CLBlastTransposeNo, batch, in, out, dz, w, dx, out, in, in, 0};
-    if (st == CLACT_OK && dw.mem)
-        st = gemm(ctx, call->dtype, &gw, &ev[2]);
     if (st == CLACT_OK && dx.mem && batch)
-        st = gemm(ctx, call->dtype, &gx, &ev[3]);
+        st = gemm(ctx, call->dtype, &gx, &ev[2]);
+    if (st == CLACT_OK && dw.mem)
+        st = gemm(ctx, call->dtype, &gw, &ev[3]);
+    /* db after everything before it: on an out-of-order queue a GEMM ends in a barrier, which
+     * holds back what follows, and without GEMMs the pass waits for dz's pass or the start. */
+    if (st == CLACT_OK && db.mem)
+        st = grad_launch(call, d, &kdb, ev[3] ? ev[3] : ev[2] ? ev[2] : ev[1] ? ev[1] : ev[0],
+                         &ev[4]);
     /* Nothing enqueued at all (no output wanted, or an empty batch without dW): a marker. */
-    if (st == CLACT_OK && !ev[0] && !ev[1] && !ev[2] && !ev[3])
+    if (st == CLACT_OK && !ev[0] && !ev[1] && !ev[2] && !ev[3] && !ev[4])
         st = clact__marker(ctx, 0, NULL, &ev[4]);
     finish(call, st, ev, 5);
     return st;

@@ -192,6 +192,14 @@ cl_int clEnqueueMarkerWithWaitList(cl_command_queue q, cl_uint nw, const cl_even
     return f(q, nw, wl, ev);
 }
 
+cl_int clEnqueueBarrierWithWaitList(cl_command_queue q, cl_uint nw, const cl_event *wl,
+                                    cl_event *ev) {
+    if (fail_now(__func__))
+        return armed_error;
+    cl_int (*f)(cl_command_queue, cl_uint, const cl_event *, cl_event *) = real(__func__);
+    return f(q, nw, wl, ev);
+}
+
 cl_int clCreateKernelsInProgram(cl_program program, cl_uint n, cl_kernel *kernels, cl_uint *n_ret) {
     if (fail_now(__func__))
         return armed_error;

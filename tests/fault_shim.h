@@ -10,9 +10,9 @@
 
 /* From now on, the nth call (1-based) of OpenCL function `function` (clEnqueueNDRangeKernel,
  * clEnqueueReadBuffer, clEnqueueWriteBuffer, clEnqueueFillBuffer, clEnqueueMarkerWithWaitList,
- * clSetKernelArg, clGetPlatformIDs, clGetDeviceIDs, clGetPlatformInfo, clGetDeviceInfo,
- * clCreateBuffer, clCreateKernel, clCreateKernelsInProgram, clCreateProgramWithBinary, clBuildProgram
- * or clGetProgramInfo)
+ * clEnqueueBarrierWithWaitList, clSetKernelArg, clGetPlatformIDs, clGetDeviceIDs,
+ * clGetPlatformInfo, clGetDeviceInfo, clCreateBuffer, clCreateKernel, clCreateKernelsInProgram,
+ * clCreateProgramWithBinary, clBuildProgram or clGetProgramInfo)
  * fails with `error`, once; nth 0 disarms. CLACT_FAULT=function:nth:error in the
  * environment arms it the same way at the first interposed call (for a preloaded shim). */
 void clact_fault_arm(const char *function, unsigned nth, cl_int error);

@@ -321,6 +321,218 @@ START_TEST(cross_entropy_failure_writes_nothing) {
 }
 END_TEST
 
+static void read_back(cl_mem m, void *dst, size_t bytes) {
+    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(ctx), m, CL_TRUE, 0, bytes, dst, 0,
+                                         NULL, NULL),
+                     CL_SUCCESS);
+}
+
+/* The calls a dense layer makes, clact's and CLBlast's (the shim stands in front of both). */
+static const char *const dense_fn[] = {"clEnqueueNDRangeKernel", "clSetKernelArg",
+                                       "clCreateKernel", "clEnqueueBarrierWithWaitList",
+                                       "clCreateBuffer", "clEnqueueFillBuffer"};
+
+/* A failed call's status and message: CLACT_OPENCL_ERROR or CLACT_OUT_OF_MEMORY, naming the failed
+ * call (or the CLBlast routine it failed in) and the CL error's name. */
+static void check_failure(clact_status st, const char *fn, unsigned nth, const char *what) {
+    const char *msg = clact_context_last_error(ctx);
+    ck_assert_msg((st == CLACT_OUT_OF_MEMORY || st == CLACT_OPENCL_ERROR) &&
+                      (strstr(msg, fn) || strstr(msg, "CLBlast")) &&
+                      strstr(msg, "CL_OUT_OF_RESOURCES"),
+                  "%s, %s #%u: %s '%s'", what, fn, nth, clact_status_name(st), msg);
+}
+
+/* The dense layer with every OpenCL call of its kinds failed in turn, clact's own and CLBlast's
+ * inside its GEMMs. Forward (bias, gelu, z kept): y and z (canary-filled) are unchanged whenever
+ * the call fails; before the fix the GEMM wrote its product into z before the pass was set up.
+ * Backward with CLACT_DENSE_ACCUMULATE: each of dx, dW, db is either as it was or holds exactly
+ * the fault-free result, and they are written in the order the header states (dx, dW, db):
+ * never a later one without the earlier ones, never a part of one. */
+START_TEST(dense_failure_writes_in_order) {
+    enum { B = 5, I = 7, O = 6 };
+    float x[B * I], w[O * I], bias[O], dy[B * O], canary[B * I + O * I];
+    for (int i = 0; i < B * I; ++i)
+        x[i] = (float)((i * 29) % 13) / 4.0f - 1.5f;
+    for (int i = 0; i < O * I; ++i)
+        w[i] = (float)((i * 17) % 11) / 8.0f - 0.6f;
+    for (int i = 0; i < O; ++i)
+        bias[i] = 0.25f * (float)i - 0.5f;
+    for (int i = 0; i < B * O; ++i)
+        dy[i] = (float)((i * 7) % 5) - 2.0f;
+    memset(canary, 0xA5, sizeof canary);
+    cl_mem xb = buffer(sizeof x, x), wb = buffer(sizeof w, w), bb = buffer(sizeof bias, bias),
+           dyb = buffer(sizeof dy, dy);
+    clact_activation gelu = clact_activation_default(CLACT_GELU);
+    clact_dense_desc d = {I, O, &gelu, 0};
+    /* The fault-free results (which also builds every program, clact's and CLBlast's). */
+    float y_ok[B * O], z_ok[B * O], back[B * I + O * I];
+    cl_mem yb = buffer(sizeof y_ok, canary), zb = buffer(sizeof z_ok, canary);
+    ck_assert_int_eq(clact_dense_forward(ctx, &d, CLACT_F32, B, (clact_buffer){xb, 0},
+                                         (clact_buffer){wb, 0}, (clact_buffer){bb, 0},
+                                         (clact_buffer){zb, 0}, (clact_buffer){yb, 0}, 0, NULL,
+                                         NULL),
+                     CLACT_OK);
+    read_back(yb, y_ok, sizeof y_ok);
+    read_back(zb, z_ok, sizeof z_ok);
+    unsigned walked = 0;
+    for (size_t f = 0; f < sizeof dense_fn / sizeof *dense_fn; ++f)
+        for (unsigned nth = 1; nth < 100; ++nth) {
+            cl_mem y2 = buffer(sizeof y_ok, canary), z2 = buffer(sizeof z_ok, canary);
+            clact_fault_arm(dense_fn[f], nth, CL_OUT_OF_RESOURCES);
+            clact_status st = clact_dense_forward(
+                ctx, &d, CLACT_F32, B, (clact_buffer){xb, 0}, (clact_buffer){wb, 0},
+                (clact_buffer){bb, 0}, (clact_buffer){z2, 0}, (clact_buffer){y2, 0}, 0, NULL, NULL);
+            unsigned seen = clact_fault_calls();
+            clact_fault_arm(dense_fn[f], 0, 0);
+            ck_assert_int_eq(clFinish(clact_context_queue(ctx)), CL_SUCCESS);
+            const float *want_y = y_ok, *want_z = z_ok;
+            if (seen < nth) {
+                ck_assert_int_eq(st, CLACT_OK);
+            } else {
+                ++walked;
+                check_failure(st, dense_fn[f], nth, "dense forward");
+                want_y = want_z = canary;
+            }
+            read_back(y2, back, sizeof y_ok);
+            ck_assert_msg(!memcmp(back, want_y, sizeof y_ok), "forward, %s #%u: y", dense_fn[f],
+                          nth);
+            read_back(z2, back, sizeof z_ok);
+            ck_assert_msg(!memcmp(back, want_z, sizeof z_ok), "forward, %s #%u: z", dense_fn[f],
+                          nth);
+            clReleaseMemObject(y2), clReleaseMemObject(z2);
+            if (seen < nth)
+                break;
+        }
+    ck_assert_uint_gt(walked, 6);
+
+    /* Backward, accumulating into dW and db (their old contents 0.5), dx overwritten. */
+    d.flags = CLACT_DENSE_ACCUMULATE;
+    float half[O * I];
+    for (int i = 0; i < O * I; ++i)
+        half[i] = 0.5f;
+    const size_t bytes[3] = {sizeof(float) * B * I, sizeof(float) * O * I, sizeof(float) * O};
+    const void *old[3] = {canary, half, half};
+    float ok[3][O * I];
+    cl_mem out[3];
+    for (int o = 0; o < 3; ++o)
+        out[o] = buffer(bytes[o], old[o]);
+    ck_assert_int_eq(clact_dense_backward(ctx, &d, CLACT_F32, B, (clact_buffer){xb, 0},
+                                          (clact_buffer){wb, 0}, (clact_buffer){zb, 0},
+                                          (clact_buffer){NULL, 0}, (clact_buffer){dyb, 0},
+                                          (clact_buffer){out[0], 0}, (clact_buffer){out[1], 0},
+                                          (clact_buffer){out[2], 0}, 0, NULL, NULL),
+                     CLACT_OK);
+    for (int o = 0; o < 3; ++o) {
+        read_back(out[o], ok[o], bytes[o]);
+        clReleaseMemObject(out[o]);
+    }
+    unsigned written[3] = {0, 0, 0};
+    walked = 0;
+    for (size_t f = 0; f < sizeof dense_fn / sizeof *dense_fn; ++f)
+        for (unsigned nth = 1; nth < 100; ++nth) {
+            for (int o = 0; o < 3; ++o)
+                out[o] = buffer(bytes[o], old[o]);
+            clact_fault_arm(dense_fn[f], nth, CL_OUT_OF_RESOURCES);
+            clact_status st = clact_dense_backward(
+                ctx, &d, CLACT_F32, B, (clact_buffer){xb, 0}, (clact_buffer){wb, 0},
+                (clact_buffer){zb, 0}, (clact_buffer){NULL, 0}, (clact_buffer){dyb, 0},
+                (clact_buffer){out[0], 0}, (clact_buffer){out[1], 0}, (clact_buffer){out[2], 0},
+                0, NULL, NULL);
+            unsigned seen = clact_fault_calls();
+            clact_fault_arm(dense_fn[f], 0, 0);
+            ck_assert_int_eq(clFinish(clact_context_queue(ctx)), CL_SUCCESS);
+            int is_new[3];
+            for (int o = 0; o < 3; ++o) {
+                read_back(out[o], back, bytes[o]);
+                is_new[o] = !memcmp(back, ok[o], bytes[o]);
+                ck_assert_msg(is_new[o] || !memcmp(back, old[o], bytes[o]),
+                              "backward, %s #%u: output %d is neither as it was nor the result",
+                              dense_fn[f], nth, o);
+                clReleaseMemObject(out[o]);
+            }
+            if (seen < nth) {
+                ck_assert_int_eq(st, CLACT_OK);
+                ck_assert(is_new[0] && is_new[1] && is_new[2]);
+                break;
+            }
+            ++walked;
+            check_failure(st, dense_fn[f], nth, "dense backward");
+            ck_assert_msg(!is_new[2] && (!is_new[1] || is_new[0]),
+                          "backward, %s #%u: written out of order (dx %d, dW %d, db %d)",
+                          dense_fn[f], nth, is_new[0], is_new[1], is_new[2]);
+            for (int o = 0; o < 3; ++o)
+                written[o] += (unsigned)is_new[o];
+        }
+    ck_assert_uint_gt(walked, 6);
+    /* The walk reached failures after dx's GEMM and after dW's, not only before everything. */
+    ck_assert_uint_gt(written[0], 0);
+    ck_assert_uint_gt(written[1], 0);
+    clReleaseMemObject(xb), clReleaseMemObject(wb), clReleaseMemObject(bb);
+    clReleaseMemObject(dyb), clReleaseMemObject(yb), clReleaseMemObject(zb);
+}
+END_TEST
+
+/* The optimizers' steps (one kernel each) with their launch and every kernel argument failed in
+ * turn: the parameters and the optimizer's state are unchanged when the step fails. */
+START_TEST(optimizer_failure_writes_nothing) {
+    enum { N = 9 };
+    float p[N], g[N], st0[N], back[N];
+    for (int i = 0; i < N; ++i)
+        p[i] = 0.1f * (float)i - 0.3f, g[i] = 0.2f - 0.05f * (float)i, st0[i] = 0.01f * (float)i;
+    cl_mem gb = buffer(sizeof g, g);
+    const char *const fn[] = {"clEnqueueNDRangeKernel", "clSetKernelArg"};
+    unsigned walked = 0;
+    for (int opt = 0; opt < 2; ++opt)
+        for (int f = 0; f < 2; ++f)
+            for (unsigned nth = 1; nth < 100; ++nth) {
+                cl_mem pb = buffer(sizeof p, p), s1 = buffer(sizeof st0, st0),
+                       s2 = buffer(sizeof st0, st0), s3 = buffer(sizeof st0, st0);
+                clact_fault_arm(fn[f], nth, CL_OUT_OF_RESOURCES);
+                clact_status st;
+                if (opt == 0) {
+                    clact_sgd_desc sd = clact_sgd_default(0.1);
+                    sd.momentum = 0.9, sd.nesterov = 1;
+                    st = clact_sgd_step(ctx, &sd, CLACT_F32, N, 2, (clact_buffer){pb, 0},
+                                        (clact_buffer){gb, 0}, (clact_buffer){s1, 0}, 0, NULL,
+                                        NULL);
+                } else {
+                    clact_adam_desc ad = clact_adamw_default(0.01);
+                    ad.amsgrad = 1;
+                    st = clact_adam_step(ctx, &ad, CLACT_F32, N, 3, (clact_buffer){pb, 0},
+                                         (clact_buffer){gb, 0}, (clact_buffer){s1, 0},
+                                         (clact_buffer){s2, 0}, (clact_buffer){s3, 0}, 0, NULL,
+                                         NULL);
+                }
+                unsigned seen = clact_fault_calls();
+                clact_fault_arm(fn[f], 0, 0);
+                ck_assert_int_eq(clFinish(clact_context_queue(ctx)), CL_SUCCESS);
+                int done = seen < nth;
+                if (done) {
+                    ck_assert_int_eq(st, CLACT_OK);
+                    read_back(pb, back, sizeof back);
+                    ck_assert(memcmp(back, p, sizeof p)); /* the step ran */
+                } else {
+                    ++walked;
+                    check_failure(st, fn[f], nth, opt ? "adamw" : "sgd");
+                    read_back(pb, back, sizeof back);
+                    ck_assert_msg(!memcmp(back, p, sizeof p), "%s #%u: param written", fn[f], nth);
+                    cl_mem state[3] = {s1, s2, s3};
+                    for (int k = 0; k < 3; ++k) {
+                        read_back(state[k], back, sizeof back);
+                        ck_assert_msg(!memcmp(back, st0, sizeof st0), "%s #%u: state %d written",
+                                      fn[f], nth, k);
+                    }
+                }
+                clReleaseMemObject(pb), clReleaseMemObject(s1), clReleaseMemObject(s2);
+                clReleaseMemObject(s3);
+                if (done)
+                    break;
+            }
+    ck_assert_uint_gt(walked, 10);
+    clReleaseMemObject(gb);
+}
+END_TEST
+
 int main(void) {
     if (clact_context_create(&ctx, NULL) != CLACT_OK) {
         fprintf(stderr, "fault_tests: no OpenCL device: %s\n", clact_context_last_error(NULL));
@@ -331,6 +543,8 @@ int main(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, kernel_argument_failure_is_named);
     tcase_add_test(tc, cross_entropy_failure_writes_nothing);
+    tcase_add_test(tc, dense_failure_writes_in_order);
+    tcase_add_test(tc, optimizer_failure_writes_nothing);
     tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
     tcase_add_test(tc, cross_entropy_validate_read_failure);
     tcase_add_test(tc, listing_failure_is_named);

@@ -39,9 +39,14 @@
  * name, the kernel argument that could not be set, or the compiler's build log), and no user
  * buffer has been written: ops of several launches (the split softmax, cross-entropy with a
  * gradient) make every kernel ready first and let only their last launch write what the caller
- * sees, so a launch that cannot be enqueued leaves the outputs as they were. One exception: the
- * dense layer's GEMM writes its product into y (or z, when kept) before the bias-and-activation
- * pass is set up; if that pass fails, y (or z) holds x W^T and the call returns the failure.
+ * sees, so a launch that cannot be enqueued leaves the outputs as they were (the dense layer's
+ * GEMM writes its product to the context's scratch buffer when a bias-and-activation pass
+ * follows, which then writes y and z). One exception: ::clact_dense_backward writes its outputs
+ * by one command each, in the order dx, dW, db, with everything of clact's made ready before the
+ * first; if a later command cannot be enqueued (one of CLBlast's, or db's launch), the outputs
+ * before it hold their new values and the rest are unchanged. dx is always overwritten, so the
+ * call can be made again whole; with ::CLACT_DENSE_ACCUMULATE, a dW written before a failed db
+ * holds its sum (do not add it again).
  * Errors that only the device can see (a cross-entropy class index out of range) are recorded on
  * the context and returned by ::clact_context_check. A command that the driver accepts and then
  * fails on the device (its event ends with a negative status) may have written part of that op's
@@ -57,7 +62,10 @@
  * ## Output
  * The library never prints and never exits. The one exception is opt-in: with `CLACT_VERBOSE`
  * set, each op writes one line to stderr (below), and so does a context that loads (or ignores)
- * saved tuning results.
+ * saved tuning results. Not clact's own: when an OpenCL call fails inside one of CLBlast's GEMMs
+ * (the dense layer, ::clact_tune_gemm), CLBlast 1.5 itself writes one line to stderr
+ * ("CLBlast: OpenCL error: clSetKernelArg: -5"; its C API does so unconditionally) before the
+ * clact call returns its failure.
  *
  * ## Threads
  * A context is used by one thread at a time. Several contexts, in several threads, may share
@@ -783,7 +791,9 @@ typedef struct clact_dense_desc {
  * Enqueue `y = act(x W^T + b)` with PyTorch's nn.Linear layout: x is `(batch, in_features)`, W
  * `(out_features, in_features)` and y `(batch, out_features)`, all row-major; b has
  * out_features elements. The GEMM is CLBlast's; the bias and the activation are one clact pass
- * after it, which can also keep the pre-activation `z = x W^T + b` for the backward.
+ * after it, which can also keep the pre-activation `z = x W^T + b` for the backward. With that
+ * pass, the GEMM's product goes to the context's scratch buffer (batch x out_features elements,
+ * kept and reused), so that only the last command writes y and z (see Errors above).
  *
  * dtypes: f32 and f64 (f64 on devices with cl_khr_fp64); f16 on devices with cl_khr_fp16
  * (CLBlast's half GEMM needs it); bf16 is ::CLACT_UNSUPPORTED (CLBlast has no bf16 GEMM).
@@ -811,8 +821,9 @@ CLACT_API clact_status clact_dense_forward(clact_context *ctx, const clact_dense
 /**
  * Enqueue the backward of ::clact_dense_forward: from the output gradient @p dy, the gradients
  * `dx = dz W`, `dW = dz^T x` and `db = sum over the batch of dz`, where `dz = dy * act'(z)`
- * (`dz = dy` without an activation). The activation's gradient is folded into the bias-gradient
- * pass (dy and z read once); dz lives in the context's scratch buffer.
+ * (`dz = dy` without an activation). dz is one pass (dy and z read once) into the context's
+ * scratch buffer; db, the column sums of dz (of dy without an activation), is the last command,
+ * after the GEMMs (the order of the writes: see Errors above).
  *
  * @param x, w the forward's input and weight. @param z the forward's pre-activation, or NULL
  *        when @p y (the forward's output) is given and the activation's gradient can be taken from
