@@ -142,6 +142,8 @@ static clact_status gemm(clact_context *ctx, clact_dtype dt, const gemm_args *g,
         return CLACT_OK;
     cl_event after;
     clact_status st = order_point(ctx, &after);
+    if (st != CLACT_OK) /* keep CLBlast's event: the scratch chain must still wait for the GEMM */
+        return st;
     clReleaseEvent(*ev);
     *ev = after;
     return st;
@@ -405,7 +407,7 @@ static clact_status backward(clact__call *call, const clact_dense_desc *d, size_
     cl_event ev[5] = {NULL, NULL, NULL, NULL, NULL};
     size_t dz_bytes = d->act ? batch * out * es : 0;
     clact_status st = start(call, dz_bytes, &ev[0]);
-    clact__kern kdz, kdb;
+    clact__kern kdz = {0}, kdb = {0};
     if (st == CLACT_OK && d->act)
         st = grad_kernel(call, d, batch, d->act, s, from_y, dy, (clact_buffer){NULL, 0}, &kdz);
     clact_buffer dz = d->act ? (clact_buffer){ctx->scratch, 0} : dy;

@@ -7,7 +7,8 @@
 //   (ulong n, ulong cols, global const T *g, ulong go, global const T *b, ulong bo, int has_b,
 //    global T *z, ulong zo, int has_z, global T *y, ulong yo, real p0, real p1)
 //   t = g + b[col] (the GEMM's output plus the bias); z = t when has_z (what the backward reads);
-//   y = act(t). g may be y or z itself (in place).
+//   y = act(t). g is the context's scratch buffer (host/dense.c); g may also be y or z itself
+//   (each work-item reads its elements before it writes them).
 // clact_dense_bwd_<op>_<x|y> (and _none), one work-item per CLACT_VW consecutive columns, down the
 // rows (each row's CLACT_VW columns are contiguous: vector loads):
 //   (ulong rows, ulong cols, global const T *s, ulong so, global const T *dy, ulong dyo,

@@ -102,6 +102,7 @@ START_TEST(device_list_query_failure_is_named) {
                 ck_assert_msg(((unsigned char *)list)[b] == 0xA5,
                               "%s #%u failed, yet byte %zu of the list was written", fn[f], nth, b);
         }
+    fprintf(stderr, "fault_tests: device listing queries: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 6); /* the walk reached the property queries */
     free(list);
 }
@@ -140,6 +141,7 @@ START_TEST(context_query_failure_is_named) {
                               strstr(msg, "CL_INVALID_DEVICE"),
                           "%s #%u: %s '%s'", fn[f], nth, clact_status_name(st), msg);
         }
+    fprintf(stderr, "fault_tests: context creation queries: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 8);
     ck_assert_uint_le(untuned, 5); /* the identity's four device queries and one platform query */
 }
@@ -316,6 +318,7 @@ START_TEST(cross_entropy_failure_writes_nothing) {
                               fn[f], nth);
                 clReleaseMemObject(lb), clReleaseMemObject(gb);
             }
+    fprintf(stderr, "fault_tests: cross-entropy: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 20);
     clReleaseMemObject(xb), clReleaseMemObject(tb);
 }
@@ -403,6 +406,7 @@ START_TEST(dense_failure_writes_in_order) {
             if (seen < nth)
                 break;
         }
+    fprintf(stderr, "fault_tests: dense forward: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 6);
 
     /* Backward, accumulating into dW and db (their old contents 0.5), dx overwritten. */
@@ -463,6 +467,7 @@ START_TEST(dense_failure_writes_in_order) {
             for (int o = 0; o < 3; ++o)
                 written[o] += (unsigned)is_new[o];
         }
+    fprintf(stderr, "fault_tests: dense backward: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 6);
     /* The walk reached failures after dx's GEMM and after dW's, not only before everything. */
     ck_assert_uint_gt(written[0], 0);
@@ -528,6 +533,7 @@ START_TEST(optimizer_failure_writes_nothing) {
                 if (done)
                     break;
             }
+    fprintf(stderr, "fault_tests: optimizers: %u failure points walked\n", walked);
     ck_assert_uint_gt(walked, 10);
     clReleaseMemObject(gb);
 }

@@ -44,9 +44,13 @@
  * follows, which then writes y and z). One exception: ::clact_dense_backward writes its outputs
  * by one command each, in the order dx, dW, db, with everything of clact's made ready before the
  * first; if a later command cannot be enqueued (one of CLBlast's, or db's launch), the outputs
- * before it hold their new values and the rest are unchanged. dx is always overwritten, so the
- * call can be made again whole; with ::CLACT_DENSE_ACCUMULATE, a dW written before a failed db
- * holds its sum (do not add it again).
+ * before it hold their new values and the rest are unchanged: dx is always overwritten (a call
+ * made again gives it again), but with ::CLACT_DENSE_ACCUMULATE a dW written before a failed db
+ * already holds its sum, so only db's accumulation is left to redo. The message names the
+ * command that failed (a CLBlast routine, or db's kernel). No event is returned on failure: wait
+ * with clFinish before reading the outputs. On an out-of-order queue, a failed barrier after a
+ * GEMM (the one that makes later commands wait for it) leaves that GEMM's output written, y
+ * included for a layer with neither bias nor activation.
  * Errors that only the device can see (a cross-entropy class index out of range) are recorded on
  * the context and returned by ::clact_context_check. A command that the driver accepts and then
  * fails on the device (its event ends with a negative status) may have written part of that op's
