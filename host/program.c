@@ -201,10 +201,15 @@ static void build_options(const clact_context *ctx, clact__program_id id, clact_
     const char *extra = ctx->env.build_options;
     int elementwise = id == CLACT__PROGRAM_ACTIVATION || id == CLACT__PROGRAM_OPTIM;
     int cr = id == CLACT__PROGRAM_OPTIM && ctx->cr_divide_sqrt;
-    /* Whole-vector loads and stores where aligned (kernels/prelude.cl) on every device but CPUs:
-     * on an H200 relu in f64 went from 0.62 to 0.97 of copy with them; on PoCL (2 runs each)
-     * bf16 softmax rows of 4096 went from 0.58 to 0.37 of copy, the rest within the noise. */
-    int vector_access = !(ctx->device_type & CL_DEVICE_TYPE_CPU);
+    /* Whole-vector loads and stores where aligned (kernels/prelude.cl): on every device but
+     * CPUs, and on CPUs in the elementwise programs of f32 and f64. On an H200 relu in f64 went
+     * from 0.62 to 0.97 of copy with them. On PoCL 3.1 (AVX-512), which splits a float16 vstore16
+     * into three stores: f32 relu and hardtanh 6-7% faster and the backward kernels 2-3%
+     * (interleaved runs on one core, 2026-11-28), but in the row programs log_softmax over rows
+     * of 1000 1-4% slower and bf16 softmax rows of 4096 from 0.58 to 0.37 of copy, and a ushort16
+     * vector store is not the single store the 16-bit path's uint8 reinterpretation gives. */
+    int vector_access = !(ctx->device_type & CL_DEVICE_TYPE_CPU) ||
+                        (elementwise && (dtype == CLACT_F32 || dtype == CLACT_F64));
     snprintf(options, len, "-cl-std=CL1.2 -w %s -DCLACT_VW=%u%s%s%s%s", dtype_define[dtype],
              elementwise ? ctx->vector_width : ctx->reduce_width,
              vector_access ? " -DCLACT_VECTOR_ACCESS" : "",
@@ -276,6 +281,18 @@ static clact_status program_build(clact_context *ctx, clact__program_id id, clac
     int from_disk = status == CLACT_OK && key[0] && load_from_disk(ctx, key, options, p);
     if (status == CLACT_OK && !from_disk)
         status = build_from_source(ctx, id, &src, options, key, p);
+    /* f16 loads by vload_half, core OpenCL 1.2, but some toolchains (clang with
+     * -fdeclare-opencl-builtins) declare it only with cl_khr_fp16: on a failed f16 build, once
+     * more with the integer conversions (kernels/prelude.cl), under a key of its own. */
+    if (status == CLACT_BUILD_FAILED && dtype == CLACT_F16 &&
+        !strstr(options, "-DCLACT_HALF_SOFTWARE") &&
+        strlen(options) + sizeof " -DCLACT_HALF_SOFTWARE" <= sizeof options) {
+        program_release(p);
+        strcat(options, " -DCLACT_HALF_SOFTWARE");
+        cache_key(ctx, id, &src, options, key, sizeof key);
+        from_disk = key[0] && load_from_disk(ctx, key, options, p);
+        status = from_disk ? CLACT_OK : build_from_source(ctx, id, &src, options, key, p);
+    }
     sources_free(&src);
     if (status != CLACT_OK) {
         program_release(p);
