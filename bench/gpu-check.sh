@@ -21,9 +21,9 @@
 #   --build-dir  default build-gpu (an existing build there is reused: cmake and make are no-ops)
 #   --sizes      default 16777216,67108864;  --ops: clact bench's default list (every op)
 #   --suites     CLACT_TEST_SUITES for the Check suite (default: all of them)
-# Stage time limits in seconds (environment): T_BUILD (100), T_CHECK (130), T_PROBE (45),
-# T_BENCH (75 per size), T_PEER (110): 9 minutes at most in all; on an H200 (2026-11-28,
-# bench/RESULTS.md) the stages took 4, 103, -, 35 + 39 and 81 s. PYTHON: the Python with torch and
+# Stage time limits in seconds (environment): T_BUILD (100), T_CHECK (120), T_PROBE (45),
+# T_BENCH (75 per size), T_VARIANTS (40), T_PEER (100): 9.3 minutes at most in all; on an H200
+# (2026-11-28, bench/RESULTS.md) the stages took 4, 103, -, 35 + 39, - and 81 s. PYTHON: the Python with torch and
 # numpy (default python3).
 # Exit status: 0 when every stage that ran passed (skipped stages are listed in summary.txt),
 # 1 when a stage failed or timed out, 2 on a usage error.
@@ -54,8 +54,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $build in /*) ;; *) build=$root/$build ;; esac
-T_BUILD=${T_BUILD:-100} T_CHECK=${T_CHECK:-130} T_PROBE=${T_PROBE:-45} T_BENCH=${T_BENCH:-75}
-T_PEER=${T_PEER:-110}
+T_BUILD=${T_BUILD:-100} T_CHECK=${T_CHECK:-120} T_PROBE=${T_PROBE:-45} T_BENCH=${T_BENCH:-75}
+T_VARIANTS=${T_VARIANTS:-40} T_PEER=${T_PEER:-100}
 [ -n "$bundle" ] && rm -rf "$out" # our own scratch folder: a reused machine starts it afresh
 mkdir -p "$out" || exit 2
 summary=$out/summary.txt
@@ -215,6 +215,16 @@ for n in "${size_list[@]}"; do
     [ -e "$out/bench_$n.log" ] && grep -v '^clact: ' "$out/bench_$n.log" >"$out/bench_$n.csv"
     pack
 done
+
+# 5b. The f16 ops again at the largest size with the integer conversions (-DCLACT_HALF_SOFTWARE)
+# in place of vload_half, to compare with their rows above: the A/B of kernels/prelude.cl's
+# default on this device.
+stage bench_f16_software "$T_VARIANTS" env CLACT_BUILD_OPTIONS=-DCLACT_HALF_SOFTWARE \
+    "$build/clact" bench --quick --dtype f16 --sizes "${size_list[${#size_list[@]}-1]}" \
+    --format csv --ops relu,sigmoid,gelu,tanh,relu_backward,gelu_backward,softmax_4096
+[ -e "$out/bench_f16_software.log" ] &&
+    grep -v '^clact: ' "$out/bench_f16_software.log" >"$out/bench_f16_software.csv"
+pack
 
 # 6. PyTorch on the same ops: on CUDA where it has a device, else on the CPU (and said so).
 py=${PYTHON:-$(command -v python3)}

@@ -78,10 +78,10 @@ typedef vint vmask;
 // Storage: CLACT_STYPE is the element type in global memory; CLACT_SLOAD / CLACT_SSTORE move
 // CLACT_VW elements between it and a vfloat, CLACT_SLOAD1 / CLACT_SSTORE1 one element. f16 and
 // bf16 are storage formats only (SEMANTICS.md line 4): loaded exactly into float, stored rounded
-// to nearest even. Both are kept as ushort and converted with integer operations here:
-// vload_half / vstore_half_rte would do for f16, but some toolchains guard them behind
-// cl_khr_fp16 (LLVM D46501), and PoCL 3.1's vstore_half8_rte crashes on addresses that are not
-// 16-byte aligned, which element offsets produce.
+// to nearest even. Both are kept as ushort in memory. bf16 converts with integer operations; f16
+// with core OpenCL's vload_half / vstore_half by default, and with integer operations under
+// -DCLACT_HALF_SOFTWARE (some toolchains, clang with -fdeclare-opencl-builtins, LLVM issue 55275,
+// declare those functions only with cl_khr_fp16).
 #if defined(CLACT_F16) || defined(CLACT_BF16)
 #define CLACT_STYPE ushort
 #if CLACT_VW == 1
@@ -206,10 +206,49 @@ CLACT_DEFINE_FLOAT_TO_HALF_BITS(clact_vfloat_to_half, vfloat, vuint)
 #define clact_half_to_vfloat clact_half_to_float
 #define clact_vfloat_to_half_bits clact_float_to_half_bits
 #endif
+#if defined(CLACT_HALF_SOFTWARE)
 #define CLACT_SLOAD1(p) clact_half_to_float(*(p))
 #define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_half(v))
 #define CLACT_SLOAD(p) clact_half_to_vfloat(CLACT_VLOAD_U16(p))
 #define CLACT_SSTORE(v, p) CLACT_VSTORE_U16_BITS(clact_vfloat_to_half_bits(v), p)
+#else
+// The default: vector loads by core OpenCL 1.2's vload_halfN where the address is aligned to the
+// whole vector (an element offset that is a multiple of CLACT_VW: the usual case), the integer
+// path elsewhere and for single elements. vload_half needs no cl_khr_fp16 (half is allowed as a
+// pointer type only), and a device can do it in hardware (PoCL 3.1 with F16C: two vcvtph2ps per
+// 16 elements). The sign is taken from the bits: PoCL 3.1's vload_half4 turns -0 into +0; and
+// its vload_half8 faults on addresses not aligned to the vector (as its vstore_half8_rte does),
+// hence the alignment test (tests/f16_paths.py found both). Stores keep the integer path:
+// vstore_half, exact otherwise, stores NaN as 0x7fff | sign on PoCL (NVIDIA's conversion gives
+// 0x7fff too), where the integer path and PyTorch's CPU conversion store 0x7e00 | sign.
+// Measured on one core (2026-11-28, PoCL 3.1, 16M elements, fraction of the 16-bit copy): relu
+// 0.64 -> 0.79, relu's backward 0.65 -> 0.93, sigmoid 0.36 -> 0.41, gelu 0.21 -> 0.25, softmax
+// rows of 4096 0.22 -> 0.30. vstore_half as well gave 0.89, 0.97, 0.61, 0.31, 0.42, but other
+// NaN bits, and with the integer store kept for vectors holding a NaN (any(isnan(v))) it ran
+// slower than the integer path alone. -DCLACT_HALF_SOFTWARE keeps the integer path everywhere
+// (the vw4 CTest runs it), for a toolchain that declares vload_half only with cl_khr_fp16.
+#if defined(CLACT_TEST_NO_VLOAD_HALF)
+// tests/f16_paths.py: what a toolchain without vload_half does here (the host builds again with
+// -DCLACT_HALF_SOFTWARE).
+#error "vload_half is not declared (CLACT_TEST_NO_VLOAD_HALF)"
+#endif
+#define CLACT_SLOAD1(p) clact_half_to_float(*(p))
+#define CLACT_SSTORE1(v, p) (*(p) = clact_float_to_half(v))
+#if CLACT_VW == 1
+#define CLACT_SLOAD(p) CLACT_SLOAD1(p)
+#else
+vfloat clact_f16_load(__global const ushort *p)
+{
+    vushort u = CLACT_VLOAD_U16(p);
+    if (!CLACT_VALIGNED(p, vushort))
+        return clact_half_to_vfloat(u);
+    vfloat v = CLACT_VSUF(vload_half)(0, (__global const half *)p);
+    return copysign(v, CLACT_AS_FLOAT((CLACT_U16_TO_UINT(u) & 0x8000) << 16));
+}
+#define CLACT_SLOAD(p) clact_f16_load(p)
+#endif
+#define CLACT_SSTORE(v, p) CLACT_VSTORE_U16_BITS(clact_vfloat_to_half_bits(v), p)
+#endif
 #elif defined(CLACT_BF16)
 float clact_bf16_to_float(ushort u) { return as_float((uint)u << 16); }
 // Round to nearest even on the upper 16 bits; NaN stays NaN (quieted), inf stays inf.
