@@ -226,7 +226,8 @@ CLACT_DEFINE_FLOAT_TO_HALF_BITS(clact_vfloat_to_half, vfloat, vuint)
 // rows of 4096 0.22 -> 0.30. vstore_half as well gave 0.89, 0.97, 0.61, 0.31, 0.42, but other
 // NaN bits, and with the integer store kept for vectors holding a NaN (any(isnan(v))) it ran
 // slower than the integer path alone. -DCLACT_HALF_SOFTWARE keeps the integer path everywhere
-// (the vw4 CTest runs it), for a toolchain that declares vload_half only with cl_khr_fp16.
+// (tests/f16_paths.py runs both), for a toolchain that declares vload_half only with
+// cl_khr_fp16 (host/program.c then builds again with it).
 #if defined(CLACT_TEST_NO_VLOAD_HALF)
 // tests/f16_paths.py: what a toolchain without vload_half does here (the host builds again with
 // -DCLACT_HALF_SOFTWARE).
