@@ -87,7 +87,7 @@ CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed "$build/tests/clact_tests" >/dev/null
 CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed CLACT_LIST_LIBRARY="$build/libclact.so.0" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -j2 \
-    -E "packaging|python|torch_dense|torch_optim|peer_train|exp_neg_exhaustive|kernel_builds|^vw|^tune$"
+    -E "packaging|python|torch_dense|torch_optim|peer_train|exp_neg_exhaustive|kernel_builds|f16_paths|^vw|^tune$"
 # `clact tune` runs CLBlast's tuners, which leak one cl_event per timed launch (CLBlast 1.5.3's
 # RunKernelTimed launches its warm-up and ten timed runs into one event and releases only the
 # last): the tune test runs with ASan's memory checks but without its leak check.
@@ -98,6 +98,7 @@ echo "memcheck: ASan + UBSan clean at ${SECONDS} s (packaging, python, torch_den
 echo "          load an ASan-built library; they run in the plain build; exp_neg_exhaustive and"
 echo "          kernel_builds run only kernels, through PyOpenCL, with no clact code to check;"
 echo "          the vw tests rerun the check suites' host code, only the kernels' width differs;"
+echo "          f16_paths reruns the cli test's host paths 233 times, only the kernels' f16 loads differ;"
 echo "          peer_train is PyTorch's training beside clact train's, which the train test runs)"
 
 echo "memcheck: ThreadSanitizer build in build-tsan"
