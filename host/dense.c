@@ -340,7 +340,7 @@ static clact_status grad_kernel(clact__call *call, const clact_dense_desc *d, si
     return clact__args_status(ctx, k);
 }
 
-/* Launch a kernel from grad_kernel: a work-item per CLACT_VW columns, after *after when not NULL. */
+/* Launch a kernel from grad_kernel: a work-item per CLACT_VW columns, after `after` (if any). */
 static clact_status grad_launch(clact__call *call, const clact_dense_desc *d, const clact__kern *k,
                                 cl_event after, cl_event *ev) {
     size_t items = (d->out_features + call->ctx->vector_width - 1) / call->ctx->vector_width;
@@ -400,10 +400,10 @@ static clact_status backward(clact__call *call, const clact_dense_desc *d, size_
      * kernel of clact's is made ready before the first of them: dz (with an activation) goes to
      * the scratch buffer first, then dx's GEMM (overwritten, never accumulated), dW's GEMM, and
      * last db, the column sums of dz. If a command cannot be enqueued, the outputs before it hold
-     * their new values and the rest are as they were (the header says so): dx first, so that a
-     * failed call can be made again whole, and db last, since summing dz again after the GEMMs is
-     * one more pass over dz only when there is an activation (without one, the sums are of dy
-     * and the pass is the same one, moved). */
+     * their new values and the rest are as they were (the header says so): dx first, since it
+     * is overwritten (a call made again gives it again), and db last, since summing dz after
+     * the GEMMs is one more pass over dz only when there is an activation (without one, the
+     * sums are of dy and the pass is the same one, moved). */
     cl_event ev[5] = {NULL, NULL, NULL, NULL, NULL};
     size_t dz_bytes = d->act ? batch * out * es : 0;
     clact_status st = start(call, dz_bytes, &ev[0]);
