@@ -184,8 +184,11 @@ void clact__arg_real(clact__kern *k, clact_dtype dtype, double v);
 /* CLACT_OK, or CLACT_OPENCL_ERROR naming the kernel, the argument index and the CL error. */
 clact_status clact__args_status(clact_context *ctx, const clact__kern *k);
 
-/* Enqueue k over `items` work-items in one dimension: the local size is at most `local` (and
- * the kernel's limit), the global size rounded up to a multiple of it (kernels bound-check). */
+/* Enqueue k over `items` work-items in one dimension: the local size is `local` (or the kernel's
+ * limit, if lower) whatever `items` is, the global size rounded up to a multiple of it (kernels
+ * bound-check). One size per kernel: PoCL, like other CPU implementations, compiles a kernel
+ * anew for each work-group size at its first launch (0.1-0.2 s each here, and LLVM 15 leaks in
+ * that compile); shrinking the group for small arrays made up to eight sizes per kernel. */
 clact_status clact__launch(clact_context *ctx, const clact__kern *k, size_t items, size_t local,
                            cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 /* Enqueue `groups` work-groups of the largest power of two <= max_local that k allows (for the

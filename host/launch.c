@@ -113,9 +113,6 @@ clact_status clact__launch(clact_context *ctx, const clact__kern *k, size_t item
                            cl_uint num_wait, const cl_event *wait_list, cl_event *event) {
     if (local > k->max_wg)
         local = k->max_wg;
-    size_t rounded_items = (items + 31) / 32 * 32;
-    if (local > rounded_items)
-        local = rounded_items;
     size_t global = (items + local - 1) / local * local;
     return enqueue(ctx, k, global, local, num_wait, wait_list, event);
 }
