@@ -214,20 +214,24 @@ CLACT_DEFINE_FLOAT_TO_HALF_BITS(clact_vfloat_to_half, vfloat, vuint)
 #else
 // The default: vector loads by core OpenCL 1.2's vload_halfN where the address is aligned to the
 // whole vector (an element offset that is a multiple of CLACT_VW: the usual case), the integer
-// path elsewhere and for single elements. vload_half needs no cl_khr_fp16 (half is allowed as a
-// pointer type only), and a device can do it in hardware (PoCL 3.1 with F16C: two vcvtph2ps per
-// 16 elements). The sign is taken from the bits: PoCL 3.1's vload_half4 turns -0 into +0; and
-// its vload_half8 faults on addresses not aligned to the vector (as its vstore_half8_rte does),
-// hence the alignment test (tests/f16_paths.py found both). Stores keep the integer path:
-// vstore_half, exact otherwise, stores NaN as 0x7fff | sign on PoCL (NVIDIA's conversion gives
-// 0x7fff too), where the integer path and PyTorch's CPU conversion store 0x7e00 | sign.
-// Measured on one core (2026-11-28, PoCL 3.1, 16M elements, fraction of the 16-bit copy): relu
-// 0.64 -> 0.79, relu's backward 0.65 -> 0.93, sigmoid 0.36 -> 0.41, gelu 0.21 -> 0.25, softmax
-// rows of 4096 0.22 -> 0.30. vstore_half as well gave 0.89, 0.97, 0.61, 0.31, 0.42, but other
-// NaN bits, and with the integer store kept for vectors holding a NaN (any(isnan(v))) it ran
-// slower than the integer path alone. -DCLACT_HALF_SOFTWARE keeps the integer path everywhere
-// (tests/f16_paths.py runs both), for a toolchain that declares vload_half only with
-// cl_khr_fp16 (host/program.c then builds again with it).
+// path elsewhere and for single elements; vector stores by vstore_halfN_rte with NaN made
+// canonical (below), single elements by the integer path. vload_half and vstore_half need no
+// cl_khr_fp16 (half is allowed as a pointer type only), and a device can do them in hardware
+// (PoCL 3.1 with F16C: two vcvtph2ps, two vcvtps2ph per 16 elements). The sign is taken from the
+// bits: PoCL 3.1's vload_half4 turns -0 into +0; and its vload_half8 faults on addresses not
+// aligned to the vector (as its vstore_half8_rte does: the stores go to an aligned private
+// vector), hence the alignment test (tests/f16_paths.py found both). Measured on one core
+// (2026-11-28, PoCL 3.1, 16M elements, fraction of the 16-bit copy), integer loads -> vload_half:
+// relu 0.64 -> 0.79, relu's backward 0.65 -> 0.93, sigmoid 0.36 -> 0.41, gelu 0.21 -> 0.25,
+// softmax rows of 4096 0.22 -> 0.30. Then on two cores, integer stores -> vstore_half (rounds 2
+// and 3 of three interleaved): relu 0.76/0.77 -> 0.84/0.83, relu's backward 0.91/0.92 ->
+// 0.95/0.95, sigmoid 0.43/0.42 -> 0.47/0.47, gelu 0.28/0.27 -> 0.30/0.28, tanh 0.42/0.42 ->
+// 0.47/0.46, silu 0.40/0.40 -> 0.45/0.44, elu 0.52/0.52 -> 0.59/0.59, softmax rows of 4096
+// 0.29/0.29 -> 0.32/0.31. (Keeping the integer store only for vectors holding a NaN,
+// any(isnan(v)), had been slower than the integer path alone: the select below costs four
+// instructions.) -DCLACT_HALF_SOFTWARE keeps the integer path everywhere (tests/f16_paths.py
+// runs both, bit for bit), for a toolchain that declares vload_half only with cl_khr_fp16
+// (host/program.c then builds again with it).
 #if defined(CLACT_TEST_NO_VLOAD_HALF)
 // tests/f16_paths.py: what a toolchain without vload_half does here (the host builds again with
 // -DCLACT_HALF_SOFTWARE).
@@ -248,7 +252,25 @@ vfloat clact_f16_load(__global const ushort *p)
 }
 #define CLACT_SLOAD(p) clact_f16_load(p)
 #endif
+#if CLACT_VW == 1
 #define CLACT_SSTORE(v, p) CLACT_VSTORE_U16_BITS(clact_vfloat_to_half_bits(v), p)
+#else
+// Stores: vstore_halfN_rte (rounding to nearest even whatever the device's default mode, core
+// OpenCL 1.2) into a private vector, whose bits then go out by the 16-bit store path; a NaN
+// becomes 0x7e00 with the float's sign, as the integer path and PyTorch's CPU conversion give,
+// where a device's conversion keeps the NaN's payload (F16C's vcvtps2ph: a NaN with every
+// payload bit set comes out 0x7fff) or gives one NaN for all (NVIDIA: 0x7fff, sign dropped).
+// PoCL 3.1 keeps the private vector in registers: two vcvtps2ph and six integer instructions
+// (the NaN test and select, the sign) per 16 elements, against about 20 for the integer path.
+vuint clact_vfloat_to_half_hw(vfloat v)
+{
+    __private vushort b;
+    CLACT_CAT(CLACT_VSUF(vstore_half), _rte)(v, 0, (__private half *)&b);
+    vushort q = CLACT_UINT_TO_U16((CLACT_AS_UINT(v) >> 16) & 0x8000) | (ushort)0x7e00;
+    return CLACT_U16_TO_UINT(select(b, q, (b & (ushort)0x7fff) > (ushort)0x7c00));
+}
+#define CLACT_SSTORE(v, p) CLACT_VSTORE_U16_BITS(clact_vfloat_to_half_hw(v), p)
+#endif
 #endif
 #elif defined(CLACT_BF16)
 float clact_bf16_to_float(ushort u) { return as_float((uint)u << 16); }

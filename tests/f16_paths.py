@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""f16's two load paths, bit for bit: the default (core OpenCL's vload_half where the address is
-aligned to the vector, kernels/prelude.cl) against the integer conversions
-(-DCLACT_HALF_SOFTWARE), both storing by the integer path, through `clact
+"""f16's two conversion paths, bit for bit: the default (core OpenCL's vload_half where the
+address is aligned to the vector, and vstore_half with NaN made 0x7e00 | sign, kernels/prelude.cl)
+against the integer conversions (-DCLACT_HALF_SOFTWARE), through `clact
 apply` and `clact backward` on all 65536 half bit patterns (every NaN payload and sign, both
 zeros, subnormals, infinities), for every elementwise op, the softmax family and glu, at the
 device's vector width and at widths 2, 4 and 8 (PoCL 3.1's vload_half4 lost -0's sign, its

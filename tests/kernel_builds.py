@@ -5,7 +5,10 @@ built by the default OpenCL device's compiler at the vector widths the Check sui
 here, 1, 2 and 4 (the library picks 4, 8 or 16 from the device, host/context.c; the prelude
 accepts 1 to 16), in every dtype (f32, f16, bf16; f64 where the device has cl_khr_fp64), with
 the options the library uses: so that the kernels keep compiling at widths another device
-would pick. --all adds 8 and 16. Exits 1 with the build log of each failure. CLACT_KERNEL_DIR
+would pick. --all adds 8 and 16. f16 is built at 8 and 16 as well in any case: a failed f16 build
+makes the library build again with -DCLACT_HALF_SOFTWARE (host/program.c), so the Check suite
+would pass on the integer conversions and never say that the default's vload_half/vstore_half
+path stopped compiling. Exits 1 with the build log of each failure. CLACT_KERNEL_DIR
 reads the kernels from another directory, as for the library. Builds run in two processes."""
 import os
 import re
@@ -48,6 +51,7 @@ def main():
     dtypes = ["F32", "F16", "BF16"] + (["F64"] if "cl_khr_fp64" in dev.extensions else [])
     widths = (1, 2, 4, 8, 16) if "--all" in sys.argv else (1, 2, 4)
     jobs = [(name, vw, dt) for name in PROGRAMS for vw in widths for dt in dtypes]
+    jobs += [(name, vw, "F16") for name in PROGRAMS for vw in (8, 16) if vw not in widths]
     with ProcessPoolExecutor(max_workers=2) as pool:
         fails = [r for r in pool.map(build, jobs) if r]
     for f in fails:
