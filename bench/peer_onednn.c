@@ -820,7 +820,12 @@ int main(int argc, char **argv) {
     snprintf(sizes, sizeof sizes, "%s", argv[2]);
     int first_size = 1;
     for (char *sz = strtok(sizes, ","); sz; sz = strtok(NULL, ","), first_size = 0) {
-        long n = atol(sz);
+        char *end;
+        long n = strtol(sz, &end, 10);
+        if (end == sz || *end || n < 1) {
+            fprintf(stderr, "peer_onednn: bad size '%s' (a whole number of elements)\n", sz);
+            return 2;
+        }
         char ops[4096];
         snprintf(ops, sizeof ops, "%s", argv[1]);
         char *save = NULL;

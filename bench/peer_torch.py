@@ -634,7 +634,13 @@ def main():
     target = 0.15 if a.quick else 0.5
     print("peer,op,elements,form,median_ms,min_ms,GB_s,Gelem_s,GFLOP_s")
     noted = False
-    for k, n in enumerate(int(s) for s in a.sizes.split(",")):
+    try:
+        counts = [int(s) for s in a.sizes.split(",")]
+    except ValueError:
+        sys.exit(f"peer_torch: bad --sizes '{a.sizes}' (whole numbers of elements)")
+    if any(n < 1 for n in counts):
+        sys.exit(f"peer_torch: bad --sizes '{a.sizes}' (at least 1 element)")
+    for k, n in enumerate(counts):
         x = pattern(n)
         y = torch.empty_like(x)
         dy = None

@@ -88,7 +88,22 @@ onednn = os.path.join(a.build, "bench", "peer_onednn")
 if not os.path.exists(onednn):
     onednn = None
     print("peers: oneDNN peer not built (install libdnnl-dev and re-run cmake)", file=sys.stderr)
-sizes = a.sizes.split(",")
+
+
+def parse_size(item):
+    """An element count as clact bench takes it (a number, with K = 1024 or M = 1048576 after
+    it), as the integer every peer takes: peer_onednn read "16M" as 16 before this."""
+    scale = {"K": 1024, "M": 1048576}.get(item[-1:], 1)
+    try:
+        v = float(item[:-1] if scale > 1 else item) * scale
+    except ValueError:
+        v = float("nan")
+    if not 1 <= v <= 1e10 or v != int(v):
+        sys.exit(f"peers: bad size '{item}' (a whole number of elements, K or M after it allowed)")
+    return str(int(v))
+
+
+sizes = [parse_size(s) for s in a.sizes.split(",")]
 ops = a.ops.split(",")
 elementwise = [op for op in ops if not DENSE.match(op)]
 dense = [op for op in ops if DENSE.match(op)]
