@@ -810,6 +810,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: peer_onednn OPS SIZES [quick]\n");
         return 2;
     }
+    for (const char *sz = argv[2]; *sz;) { /* every size a whole number, before any output */
+        char *end;
+        long n = strtol(sz, &end, 10);
+        if (end == sz || (*end && *end != ',') || n < 1) {
+            fprintf(stderr, "peer_onednn: bad size list '%s' (whole numbers of elements)\n", argv[2]);
+            return 2;
+        }
+        sz = *end ? end + 1 : end;
+    }
     double target = argc > 3 ? 0.15 : 0.5;
     dnnl_engine_t eng;
     dnnl_stream_t stream;
@@ -820,12 +829,7 @@ int main(int argc, char **argv) {
     snprintf(sizes, sizeof sizes, "%s", argv[2]);
     int first_size = 1;
     for (char *sz = strtok(sizes, ","); sz; sz = strtok(NULL, ","), first_size = 0) {
-        char *end;
-        long n = strtol(sz, &end, 10);
-        if (end == sz || *end || n < 1) {
-            fprintf(stderr, "peer_onednn: bad size '%s' (a whole number of elements)\n", sz);
-            return 2;
-        }
+        long n = strtol(sz, NULL, 10); /* checked whole above */
         char ops[4096];
         snprintf(ops, sizeof ops, "%s", argv[1]);
         char *save = NULL;
