@@ -4,7 +4,8 @@
 # libnvidia-opencl.so.1, CMake, the CUDA toolkit, PyTorch with CUDA; no package registry, no
 # internet), in about 5 minutes (9 at most): the OpenCL ICD, CLBlast and Check from carried Debian
 # packages, the build, the Check suite, a probe of large-buffer fills, `clact bench` for every op
-# and dtype at 16M and 64M, and PyTorch CUDA on the same ops, every stage under its own timeout,
+# and dtype at 16M and 64M, PyTorch CUDA on the same ops and the f16 conversions bit for bit,
+# every stage under its own timeout,
 # all output in one folder.
 #
 # Here, once: bench/gpu-fetch-debs.sh (the packages into .debs/, ignored by git). Then, with the
@@ -22,8 +23,10 @@
 #   --sizes      default 16777216,67108864;  --ops: clact bench's default list (every op)
 #   --suites     CLACT_TEST_SUITES for the Check suite (default: all of them)
 # Stage time limits in seconds (environment): T_BUILD (100), T_CHECK (120), T_PROBE (45),
-# T_BENCH (75 per size), T_VARIANTS (40), T_PEER (100): 9.3 minutes at most in all; on an H200
-# (2026-11-28, bench/RESULTS.md) the stages took 4, 103, -, 35 + 39, - and 81 s. PYTHON: the Python with torch and
+# T_BENCH (75 per size), T_VARIANTS (40), T_PEER (100), T_F16 (90): 10.8 minutes at most in all,
+# past the device tool's 10 per call, so f16_paths (tests/f16_paths.py, the f16 conversions bit
+# for bit) comes last, where a cut costs nothing else; on an H200 (2026-11-28, bench/RESULTS.md)
+# the stages before it took 4, 103, -, 35 + 39, - and 81 s. PYTHON: the Python with torch and
 # numpy (default python3).
 # Exit status: 0 when every stage that ran passed (skipped stages are listed in summary.txt),
 # 1 when a stage failed or timed out, 2 on a usage error.
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
 done
 case $build in /*) ;; *) build=$root/$build ;; esac
 T_BUILD=${T_BUILD:-100} T_CHECK=${T_CHECK:-120} T_PROBE=${T_PROBE:-45} T_BENCH=${T_BENCH:-75}
-T_VARIANTS=${T_VARIANTS:-40} T_PEER=${T_PEER:-100}
+T_VARIANTS=${T_VARIANTS:-40} T_PEER=${T_PEER:-100} T_F16=${T_F16:-90}
 [ -n "$bundle" ] && rm -rf "$out" # our own scratch folder: a reused machine starts it afresh
 mkdir -p "$out" || exit 2
 summary=$out/summary.txt
@@ -241,6 +244,17 @@ else
     PYTHONUNBUFFERED=1 stage peer_torch "$T_PEER" "$py" "$root/bench/peer_torch.py" --quick --device "$tdev" \
         --sizes "$sizes" --library "$build/libclact.so.0" ${peer_ops:+--ops "$peer_ops"}
 fi
+
+# 7. f16's conversions bit for bit, NaN bits included (tests/f16_paths.py: the default vload_half /
+# vstore_half path against the integer one on all 65536 halves, every op; the Check suite compares
+# values, not NaN bit patterns, and NVIDIA's conversion drops a NaN's sign). Its runs go out as
+# many at once as there are cores.
+if [ -z "$py" ] || ! "$py" -c 'import numpy' 2>/dev/null; then
+    note "SKIPPED f16_paths: no python3 with numpy"
+else
+    stage f16_paths "$T_F16" "$py" "$root/tests/f16_paths.py" "$build/clact"
+fi
+pack
 
 note "finished in $(($(date +%s) - start))s; $([ $failed = 0 ] && echo 'every stage that ran passed' || echo 'SOME STAGE FAILED')"
 pack
