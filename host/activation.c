@@ -3,6 +3,7 @@
  * frame (prologue, arguments, launch, CLACT_VERBOSE) is launch.c. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -238,6 +239,40 @@ static const char *forward_kernel_name(const clact_activation *act, char *buf, s
     return ops[act->op].kernel;
 }
 
+/* The forward through the op's 16-bit lookup table (table.c), built first if missing. On an
+ * out-of-order queue the lookup also waits for the command that wrote the table. */
+static clact_status forward_table(clact__call *call, const clact_activation *act,
+                                  const char *name, const double p[2], size_t n, cl_mem x,
+                                  size_t x_offset, cl_mem y, size_t y_offset) {
+    clact_context *ctx = call->ctx;
+    clact__kern k;
+    /* The lookup kernel first: were its program to fail, no table command is enqueued. */
+    CLACT__FORWARD(
+        clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_table_lookup", &k));
+    clact__table *t;
+    int built;
+    CLACT__FORWARD(clact__table_get(ctx, act, call->dtype, name, p, &t, &built));
+    call->path = built ? "16-bit table built" : "16-bit table";
+    clact__arg_size(&k, n);
+    clact__arg_buf(&k, x, x_offset);
+    clact__arg_buf(&k, y, y_offset);
+    CLACT__ARG(&k, t->mem);
+    cl_event stack[16], *waits = (cl_event *)call->wait_list;
+    cl_uint nw = call->num_wait;
+    if (ctx->out_of_order) {
+        waits = nw + 1 <= 16 ? stack : malloc((nw + 1) * sizeof *waits);
+        CLACT__RETURN_IF(!waits, ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
+        if (nw)
+            memcpy(waits, call->wait_list, nw * sizeof *waits);
+        waits[nw++] = t->ready;
+    }
+    size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
+    clact_status st = clact__launch(ctx, &k, items, 256, nw, nw ? waits : NULL, call->event);
+    if (waits != stack && waits != call->wait_list)
+        free(waits);
+    return st;
+}
+
 /* Enqueue the op's kernel over n elements; the frame has checked the context, events and dtype. */
 static clact_status forward(clact__call *call, const clact_activation *act, size_t n, cl_mem x,
                             size_t x_offset, cl_mem y, size_t y_offset) {
@@ -258,6 +293,8 @@ static clact_status forward(clact__call *call, const clact_activation *act, size
     double p[2];
     const char *name = forward_kernel_name(act, buf, sizeof buf);
     clact__act_kernel_params(act, p);
+    if (clact__table_wanted(ctx, act, call->dtype, n))
+        return forward_table(call, act, name, p, n, x, x_offset, y, y_offset);
     CLACT__FORWARD(clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, name, &k));
     clact__arg_size(&k, n);
     clact__arg_buf(&k, x, x_offset);

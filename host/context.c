@@ -163,6 +163,7 @@ void clact_context_destroy(clact_context *ctx) {
     if (!ctx)
         return;
     clact__programs_release(ctx);
+    clact__tables_release(ctx);
     clact__env_free(&ctx->env);
     if (ctx->device_errors)
         clReleaseMemObject(ctx->device_errors);

@@ -91,6 +91,13 @@ clact_status clact__env_read(clact__env *env) {
                            getenv("CLACT_SOFTMAX_ROWS_PER_ITEM"));
     env->rows_per_item = (unsigned long)rows;
     CLACT__FORWARD(read_softmax_path(env));
+    const char *tables = getenv("CLACT_TABLES");
+    if (!tables || !tables[0])
+        env->tables = -1;
+    else if (!strcmp(tables, "0") || !strcmp(tables, "1"))
+        env->tables = tables[0] - '0';
+    else
+        return clact__fail(NULL, CLACT_INVALID_ARGUMENT, "CLACT_TABLES=%s: not 0 or 1", tables);
     int ok = 1;
     env->cache_dir = cache_dir(&ok);
     env->kernel_dir = copy("CLACT_KERNEL_DIR", &ok);

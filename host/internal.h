@@ -37,6 +37,7 @@ typedef struct clact__env {
     unsigned vector_width;            /* CLACT_VECTOR_WIDTH, 0 when unset */
     clact__softmax_path softmax_path; /* CLACT_SOFTMAX_PATH */
     unsigned long rows_per_item;      /* CLACT_SOFTMAX_ROWS_PER_ITEM, 0 when unset */
+    int tables;                       /* CLACT_TABLES: -1 unset (the device decides), 0 or 1 */
     char *cache_dir;                  /* the disk cache's folder; NULL: no disk cache */
     char *kernel_dir;                 /* CLACT_KERNEL_DIR */
     char *build_options;              /* CLACT_BUILD_OPTIONS */
@@ -62,6 +63,20 @@ typedef enum clact__origin {
     CLACT__ORIGIN_DISK,      /* loaded from the disk cache */
     CLACT__ORIGIN_COMPILED   /* compiled from source */
 } clact__origin;
+
+/* A 16-bit lookup table (table.c): an op's output for each of the 65536 values of f16 or bf16,
+ * written on the device by the op's own kernel. The key is the op, the dtype and the kernel's two
+ * parameters as float bits (what the kernel sees: parameters that round to the same floats give
+ * the same table). */
+enum { CLACT__TABLE_SLOTS = 8 }; /* 128 KiB each, 1 MiB per context at most */
+typedef struct clact__table {
+    cl_mem mem;     /* NULL: the slot is free */
+    cl_event ready; /* the command that finished writing it (out-of-order queues wait for it) */
+    clact_op op;
+    clact_dtype dtype;
+    cl_uint p[2];
+    unsigned long used; /* when it was last used, for evicting the least recently used */
+} clact__table;
 
 /* The length of a device identity (clact__device_identity in device.h). */
 enum { CLACT__IDENTITY_LEN = 1100 };
@@ -97,6 +112,8 @@ struct clact_context {
     cl_mem scratch;
     size_t scratch_bytes;
     cl_event scratch_event;
+    clact__table tables[CLACT__TABLE_SLOTS];
+    unsigned long table_clock;
     clact__program programs[CLACT__PROGRAM_COUNT][CLACT_DTYPE_COUNT];
     clact_cache_stats cache;
     /* How the current op's last clact__kernel call found its program, for CLACT_VERBOSE. */
@@ -146,6 +163,7 @@ typedef struct clact__call {
     cl_uint num_wait;
     const cl_event *wait_list;
     cl_event *event; /* the caller's out-event, or own when only CLACT_VERBOSE wants one; or NULL */
+    const char *path; /* for CLACT_VERBOSE: how the op ran where it has more than one way, or NULL */
     cl_event own;
 } clact__call;
 
@@ -255,6 +273,20 @@ int clact__act_params_fit(const clact_activation *act, clact_dtype dtype, char *
                           size_t len);
 void clact__act_kernel_name(const clact_activation *act, const char *suffix, char *name,
                             size_t len);
+/* 16-bit lookup tables (table.c). Whether the forward of act over n elements of dtype goes
+ * through a table: f16 and bf16 only, never rrelu in training (random); CLACT_TABLES=0/1 says
+ * never/always; else CPU devices, for the ops whose formula costs more than a lookup, from
+ * CLACT__TABLE_MIN_N elements (where building the table costs less than the call). */
+int clact__table_wanted(const clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+                        size_t n);
+/* The table for act and dtype, found or built (*built 1): `kernel` is the op's forward kernel and
+ * p its parameters (clact__act_kernel_params). Building enqueues one command, which writes only
+ * the table's own buffer; on failure nothing is kept and the caller's buffers are untouched. */
+clact_status clact__table_get(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+                              const char *kernel, const double p[2], clact__table **table,
+                              int *built);
+void clact__tables_release(clact_context *ctx);
+
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
 

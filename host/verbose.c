@@ -64,8 +64,9 @@ void clact__verbose_report(const clact__call *call, cl_event event) {
         break;
     case CLACT__ORIGIN_NONE: snprintf(origin, sizeof origin, "no kernel (empty tensor)"); break;
     }
-    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s", call->op,
-             clact_dtype_name(call->dtype), dims, origin);
+    snprintf(p->line, sizeof p->line, "clact: verbose: %s %s (%s), %s%s%s", call->op,
+             clact_dtype_name(call->dtype), dims, origin, call->path ? ", " : "",
+             call->path ? call->path : "");
     cl_command_queue_properties props = 0;
     clGetCommandQueueInfo(ctx->queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
     if (event && (props & CL_QUEUE_PROFILING_ENABLE) && ctx->last_origin != CLACT__ORIGIN_NONE &&

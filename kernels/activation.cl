@@ -718,3 +718,36 @@ vreal act_rrelu(vreal x, real slope, real p1) { return act_leaky_relu(x, slope, 
     X(rrelu)
 
 CLACT_FORWARD_OPS(CLACT_ELEMENTWISE)
+
+#if defined(CLACT_F16) || defined(CLACT_BF16)
+// 16-bit lookup tables (host/table.c). A 16-bit type has 65536 values, so an op's outputs for
+// all of them fit in a table of 128 KiB: the host makes a buffer holding every bit pattern and
+// runs the op's own kernel above over it in place, so a lookup returns bit for bit what that
+// kernel computes (NaN payloads included). Used for the transcendental ops on CPU devices, where
+// the float formula costs 40-90 vector instructions per 16 elements and the lookup about three
+// instructions per element (two loads and a store; the table sits in L2).
+
+// y = table[x] for n elements, CLACT_VW per work-item as the kernels above. Scalar 16-bit loads
+// and stores, unrolled: PoCL 3.1 keeps them in general registers (two loads and a store per
+// element), where a ushortN or uintN vector made 16 inserts or shifts per 16 elements more.
+// In-place works: each element is read before it is written, by the same work-item.
+__kernel void clact_table_lookup(const ulong n, __global const ushort *x, const ulong x_offset,
+                                 __global ushort *y, const ulong y_offset,
+                                 __global const ushort *table)
+{
+    const ulong i = (ulong)get_global_id(0) * CLACT_VW;
+    if (i >= n)
+        return;
+    __global const ushort *xs = x + x_offset + i;
+    __global ushort *ys = y + y_offset + i;
+    if (n - i >= CLACT_VW) {
+#pragma unroll
+        for (uint k = 0; k < CLACT_VW; ++k)
+            ys[k] = table[xs[k]];
+    } else {
+        const uint m = (uint)(n - i);
+        for (uint k = 0; k < m; ++k)
+            ys[k] = table[xs[k]];
+    }
+}
+#endif

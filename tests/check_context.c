@@ -102,6 +102,13 @@ START_TEST(context_create_from_spec_and_env) {
     else
         unsetenv("CLACT_VECTOR_WIDTH");
     free(saved);
+    /* CLACT_TABLES takes 0 or 1 only. */
+    setenv("CLACT_TABLES", "yes", 1);
+    ctx = (clact_context *)&ctx;
+    ck_assert_int_eq(clact_context_create(&ctx, NULL), CLACT_INVALID_ARGUMENT);
+    ck_assert_ptr_null(ctx);
+    ck_assert_ptr_nonnull(strstr(clact_context_last_error(NULL), "CLACT_TABLES=yes"));
+    unsetenv("CLACT_TABLES");
 }
 END_TEST
 
@@ -302,6 +309,112 @@ static void gated(cl_command_queue_properties props) {
     clReleaseContext(cl);
 }
 
+/* The 16-bit lookup tables behind a shut gate (CLACT_TABLES=1 on a borrowed queue): the first
+ * call builds sigmoid's table and looks it up, the second finds it; both return while the gate
+ * is shut, and both give the kernel's bits once it opens. On an out-of-order queue the lookup
+ * waits for the command that wrote the table as well as for the caller's events. */
+static void gated_tables(cl_command_queue_properties props) {
+    cl_device_id dev = clact_context_device(tu_ctx());
+    cl_int err;
+    cl_context cl = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    cl_command_queue q = clCreateCommandQueue(cl, dev, props, &err);
+    ck_assert(cl && q);
+    clact_context *tab = NULL, *plain = NULL;
+    setenv("CLACT_TABLES", "1", 1);
+    ck_assert_int_eq(clact_context_create_from_queue(&tab, q), CLACT_OK);
+    setenv("CLACT_TABLES", "0", 1);
+    ck_assert_int_eq(clact_context_create_from_queue(&plain, q), CLACT_OK);
+    unsetenv("CLACT_TABLES");
+    enum { N = 5000 };
+    static uint16_t x[N], want[N], got[2][N];
+    for (int i = 0; i < N; ++i)
+        x[i] = (uint16_t)(i * 13); /* every 13th f16 bit pattern up to 0xfdf8 */
+    cl_mem_flags rw = CL_MEM_READ_WRITE;
+    cl_mem xb = clCreateBuffer(cl, rw | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
+    cl_mem yb[2] = {clCreateBuffer(cl, rw, sizeof x, NULL, &err),
+                    clCreateBuffer(cl, rw, sizeof x, NULL, &err)};
+    cl_mem wb = clCreateBuffer(cl, rw, sizeof x, NULL, &err);
+    ck_assert(xb && yb[0] && yb[1] && wb);
+    clact_activation sig = clact_activation_default(CLACT_SIGMOID);
+    cl_event done;
+    ck_assert_int_eq(clact_forward(plain, &sig, CLACT_F16, N, xb, 0, wb, 0, 0, NULL, &done),
+                     CLACT_OK);
+    ck_assert_int_eq(clEnqueueReadBuffer(q, wb, CL_TRUE, 0, sizeof x, want, 1, &done, NULL),
+                     CL_SUCCESS);
+    clReleaseEvent(done);
+    for (int k = 0; k < 2; ++k) {
+        cl_event gate = clCreateUserEvent(cl, &err), e;
+        ck_assert_int_eq(clact_forward(tab, &sig, CLACT_F16, N, xb, 0, yb[k], 0, 1, &gate, &e),
+                         CLACT_OK);
+        cl_int st;
+        clGetEventInfo(e, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+        ck_assert_msg(st > CL_COMPLETE, "props %lu, call %d: ran before the gate opened",
+                      (unsigned long)props, k);
+        ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+        ck_assert_int_eq(clEnqueueReadBuffer(q, yb[k], CL_TRUE, 0, sizeof x, got[k], 1, &e, NULL),
+                         CL_SUCCESS);
+        for (int i = 0; i < N; ++i)
+            ck_assert_msg(got[k][i] == want[i], "props %lu, call %d: x 0x%04x: 0x%04x, want 0x%04x",
+                          (unsigned long)props, k, x[i], got[k][i], want[i]);
+        clReleaseEvent(e);
+        clReleaseEvent(gate);
+    }
+    clReleaseMemObject(xb), clReleaseMemObject(yb[0]), clReleaseMemObject(yb[1]);
+    clReleaseMemObject(wb);
+    clact_context_destroy(tab);
+    clact_context_destroy(plain);
+    clReleaseCommandQueue(q);
+    clReleaseContext(cl);
+}
+
+START_TEST(gated_tables_on_borrowed_queues) {
+    cl_command_queue_properties oo = 0;
+    clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_QUEUE_PROPERTIES, sizeof oo, &oo,
+                    NULL);
+    gated_tables(0);
+    if (oo & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        gated_tables(CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+}
+END_TEST
+
+/* Tables past the context's eight slots: leaky_relu with twelve slopes, through the tables
+ * (CLACT_TABLES=1), twice round so that every table has been evicted once and is built again;
+ * each call the kernel's bits (CLACT_TABLES=0). The second slope is the first but for a
+ * difference below float's precision: the key is the float the kernel sees, so it finds the
+ * first's table (which must then be right for it, as it is). */
+START_TEST(tables_evicted_and_rebuilt) {
+    enum { N = 4099 };
+    static uint16_t x[N], want[N], got[N];
+    for (int i = 0; i < N; ++i)
+        x[i] = (uint16_t)(i * 16 + 3);
+    cl_mem xb = tu_buffer_dt(CLACT_BF16, N, CL_MEM_READ_WRITE),
+           yb = tu_buffer_dt(CLACT_BF16, N, CL_MEM_READ_WRITE);
+    cl_command_queue q = clact_context_queue(tu_ctx());
+    ck_assert_int_eq(clEnqueueWriteBuffer(q, xb, CL_TRUE, 0, sizeof x, x, 0, NULL, NULL),
+                     CL_SUCCESS);
+    clact_activation a = clact_activation_default(CLACT_LEAKY_RELU);
+    for (int round = 0; round < 2; ++round)
+        for (int k = 0; k < 12; ++k) {
+            a.param[0] = k == 1 ? 0.01 + 1e-12 : 0.01 + 0.03 * k;
+            for (int tables = 1; tables >= 0; --tables) {
+                tu_setenv("CLACT_TABLES", tables ? "1" : "0");
+                ck_assert_int_eq(
+                    clact_forward(tu_ctx(), &a, CLACT_BF16, N, xb, 0, yb, 0, 0, NULL, NULL),
+                    CLACT_OK);
+                ck_assert_int_eq(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, sizeof x,
+                                                     tables ? got : want, 0, NULL, NULL),
+                                 CL_SUCCESS);
+            }
+            for (int i = 0; i < N; ++i)
+                ck_assert_msg(got[i] == want[i], "round %d, slope %g: x 0x%04x: 0x%04x, want 0x%04x",
+                              round, a.param[0], x[i], got[i], want[i]);
+        }
+    tu_setenv("CLACT_TABLES", NULL);
+    clReleaseMemObject(xb);
+    clReleaseMemObject(yb);
+}
+END_TEST
+
 START_TEST(gated_pipeline_on_borrowed_queues) {
     cl_command_queue_properties oo = 0;
     clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_QUEUE_PROPERTIES, sizeof oo, &oo,
@@ -370,6 +483,8 @@ Suite *context_suite(void) {
     tcase_add_test(tc, context_from_queue);
     tcase_add_test(tc, ops_never_block);
     tcase_add_test(tc, gated_pipeline_on_borrowed_queues);
+    tcase_add_test(tc, gated_tables_on_borrowed_queues);
+    tcase_add_test(tc, tables_evicted_and_rebuilt);
     tcase_add_test(tc, sub_buffers);
     suite_add_tcase(s, tc);
     return s;

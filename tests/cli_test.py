@@ -231,6 +231,34 @@ with tempfile.TemporaryDirectory() as d:
     check("verbose hit", "loaded from the disk cache" in lines[1] and "device" in lines[1], lines[1])
     check("cache dir 0700", oct(os.stat(cdir).st_mode & 0o777) == "0o700", oct(os.stat(cdir).st_mode))
 
+    # f16 and bf16 forward on a CPU device: the transcendental ops go through a 16-bit lookup
+    # table from 2^18 elements (built on the first such call), the others and smaller calls
+    # through their kernels; CLACT_TABLES=0 turns the tables off, and any other value is refused.
+    devs = json.loads(run("devices", "--json").stdout)["devices"]
+    cpu = any(d["default"] and d["type"] == "cpu" for d in devs)
+    np.save(p("h.npy"), np.linspace(-8, 8, 1 << 18).astype(np.float16))
+    np.save(p("hs.npy"), np.linspace(-8, 8, 1000).astype(np.float16))
+    def verbose(*args, tables=None):
+        env = {"CLACT_VERBOSE": "1"}
+        if tables is not None:
+            env["CLACT_TABLES"] = tables
+        r = run("apply", *args, p("yt.npy"), env=env)
+        return r.returncode, r.stderr
+    rc, err = verbose("sigmoid", "--dtype", "f16", p("h.npy"))
+    check("table built", rc == 0 and ("16-bit table built" in err) == cpu, err)
+    y_table = np.load(p("yt.npy"))
+    rc, err = verbose("sigmoid", "--dtype", "f16", p("h.npy"), tables="0")
+    check("tables off", rc == 0 and "table" not in err
+          and np.array_equal(np.load(p("yt.npy")).view(np.uint16), y_table.view(np.uint16)), err)
+    rc, err = verbose("relu", "--dtype", "bf16", p("h.npy"))
+    check("no table for relu", rc == 0 and "table" not in err, err)
+    rc, err = verbose("gelu", "--dtype", "bf16", p("hs.npy"))
+    check("no table for 1000 elements", rc == 0 and "table" not in err, err)
+    rc, err = verbose("gelu", "--dtype", "bf16", p("hs.npy"), tables="1")
+    check("table forced", rc == 0 and "16-bit table built" in err, err)
+    expect_error("tables bad value", ["apply", "relu", p("x.npy"), out], "CLACT_TABLES", code=1,
+                 out=out, env={"CLACT_TABLES": "2"})
+
     # devices, in both forms.
     r = run("devices")
     check("devices", r.returncode == 0 and "*" in r.stdout, r.stdout + r.stderr)

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L /* setenv, nanosleep */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -539,6 +540,75 @@ START_TEST(optimizer_failure_writes_nothing) {
 }
 END_TEST
 
+/* The forward through a 16-bit lookup table (CLACT_TABLES=1), with each OpenCL call of the
+ * table's building and of the lookup failed in turn, each time for a table not built yet (elu
+ * with an alpha of its own: a new key, and past eight of them the least recently used table
+ * makes room). A failed call names the call and writes nothing to y; the same call then succeeds
+ * with the kernel's bits: a table whose building failed is not kept, and one whose commands were
+ * enqueued before the lookup failed is used as it is. */
+START_TEST(table_failure_writes_nothing) {
+    enum { N = 100 };
+    uint16_t x[N], canary[N], want[N], back[N];
+    for (int i = 0; i < N; ++i)
+        x[i] = (uint16_t)(0x3c00 + 97 * i - 4000), canary[i] = 0x5a5a; /* f16 near +-1 */
+    setenv("CLACT_TABLES", "1", 1);
+    clact_context *tc = NULL;
+    ck_assert_int_eq(clact_context_create_from_queue(&tc, clact_context_queue(ctx)), CLACT_OK);
+    unsetenv("CLACT_TABLES");
+    cl_mem xb = buffer(sizeof x, x);
+    clact_activation elu = clact_activation_default(CLACT_ELU);
+    cl_mem warm = buffer(sizeof x, canary); /* builds the f16 program first */
+    ck_assert_int_eq(clact_forward(tc, &elu, CLACT_F16, N, xb, 0, warm, 0, 0, NULL, NULL),
+                     CLACT_OK);
+    const char *const fn[] = {"clCreateBuffer", "clSetKernelArg", "clEnqueueNDRangeKernel"};
+    unsigned walked = 0, key = 0;
+    for (int f = 0; f < 3; ++f)
+        for (unsigned nth = 1; nth < 100; ++nth) {
+            elu.param[0] = 1.0 + 0.125 * ++key;
+            cl_mem yb = buffer(sizeof x, canary), ref = buffer(sizeof x, canary);
+            /* The kernel's own bits: ctx decides for itself (the CPU default: no table for 100
+             * elements, none having been built there). */
+            ck_assert_int_eq(clact_forward(ctx, &elu, CLACT_F16, N, xb, 0, ref, 0, 0, NULL, NULL),
+                             CLACT_OK);
+            read_back(ref, want, sizeof want);
+            clact_fault_arm(fn[f], nth, CL_OUT_OF_RESOURCES);
+            cl_event ev = (cl_event)1;
+            clact_status st = clact_forward(tc, &elu, CLACT_F16, N, xb, 0, yb, 0, 0, NULL, &ev);
+            unsigned seen = clact_fault_calls();
+            clact_fault_arm(fn[f], 0, 0);
+            ck_assert_int_eq(clFinish(clact_context_queue(ctx)), CL_SUCCESS);
+            int done = seen < nth;
+            if (done) {
+                ck_assert_int_eq(st, CLACT_OK);
+                clReleaseEvent(ev);
+            } else {
+                ++walked;
+                const char *msg = clact_context_last_error(tc);
+                ck_assert_msg((st == CLACT_OUT_OF_MEMORY || st == CLACT_OPENCL_ERROR) &&
+                                  strstr(msg, fn[f]) && strstr(msg, "CL_OUT_OF_RESOURCES"),
+                              "table forward, %s #%u: %s '%s'", fn[f], nth,
+                              clact_status_name(st), msg);
+                ck_assert_ptr_null(ev);
+                read_back(yb, back, sizeof back);
+                ck_assert_msg(!memcmp(back, canary, sizeof back), "%s #%u: y written", fn[f], nth);
+                ck_assert_int_eq(clact_forward(tc, &elu, CLACT_F16, N, xb, 0, yb, 0, 0, NULL, NULL),
+                                 CLACT_OK);
+            }
+            read_back(yb, back, sizeof back);
+            ck_assert_msg(!memcmp(back, want, sizeof back), "%s #%u: y differs from the kernel's",
+                          fn[f], nth);
+            clReleaseMemObject(yb), clReleaseMemObject(ref);
+            if (done)
+                break;
+        }
+    fprintf(stderr, "fault_tests: 16-bit table forward: %u failure points walked\n", walked);
+    /* The table's buffer; the arguments of the op (7) and the lookup (6); 2 launches. */
+    ck_assert_uint_eq(walked, 1 + 7 + 6 + 2);
+    clReleaseMemObject(xb), clReleaseMemObject(warm);
+    clact_context_destroy(tc);
+}
+END_TEST
+
 int main(void) {
     if (clact_context_create(&ctx, NULL) != CLACT_OK) {
         fprintf(stderr, "fault_tests: no OpenCL device: %s\n", clact_context_last_error(NULL));
@@ -551,6 +621,7 @@ int main(void) {
     tcase_add_test(tc, cross_entropy_failure_writes_nothing);
     tcase_add_test(tc, dense_failure_writes_in_order);
     tcase_add_test(tc, optimizer_failure_writes_nothing);
+    tcase_add_test(tc, table_failure_writes_nothing);
     tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
     tcase_add_test(tc, cross_entropy_validate_read_failure);
     tcase_add_test(tc, listing_failure_is_named);

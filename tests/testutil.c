@@ -44,7 +44,7 @@ static struct {
 } pool[MAX_POOL];
 static int pooled;
 static const char *const tracked[] = {"CLACT_SOFTMAX_PATH", "CLACT_SOFTMAX_ROWS_PER_ITEM",
-                                      "CLACT_VECTOR_WIDTH"};
+                                      "CLACT_VECTOR_WIDTH", "CLACT_TABLES"};
 
 static void pool_key(char *key, size_t len) {
     size_t used = 0;

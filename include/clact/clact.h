@@ -97,6 +97,8 @@
  *    the device's choice (tests, tuning).
  *  - `CLACT_SOFTMAX_PATH` (`rows`, `group` or `split`) and `CLACT_SOFTMAX_ROWS_PER_ITEM` (a
  *    positive integer): force the softmax row kernel and its rows per work-item (tests, tuning).
+ *  - `CLACT_TABLES`: `0` or `1`: never or always use the 16-bit lookup tables of ::clact_forward
+ *    (unset: the transcendental ops on CPU devices, from 2^18 elements; tests, benchmarks).
  */
 #ifndef CLACT_CLACT_H
 #define CLACT_CLACT_H
@@ -572,6 +574,20 @@ CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsig
  * x = 1e-3, exact 3.33e-10), selu, celu and logsigmoid in their exponential tails are exact to a
  * few ulp where PyTorch's results underflow early.
  *
+ * f16 and bf16 through a lookup table: a 16-bit type has 65536 values, so on CPU devices the
+ * transcendental ops (elu, gelu, gelu_tanh, silu, mish, sigmoid, tanh, softplus, selu, celu,
+ * logsigmoid, tanhshrink; not rrelu in training, which draws random slopes) read their result
+ * from a table of 128 KiB per op, dtype and parameters instead of computing it (two loads and a
+ * store per element against 40-90 vector instructions per 16 elements). The table is the op's
+ * own kernel run over every bit pattern, so the results are the same bits either way. A call of
+ * at least 2^18 elements builds a missing table: a buffer of every bit pattern (copied from the
+ * host as it is made) and one more command on the context's queue, before the op's, that writes
+ * only the table (nothing waits for it; an out-of-order queue's lookup waits for it by event);
+ * smaller calls use a table once it exists. A context keeps
+ * eight tables (1 MiB), the least recently used giving way. GPUs compute (their arithmetic is
+ * cheap next to their memory). `CLACT_TABLES` (0 or 1) turns the tables off, or on for every
+ * 16-bit forward on any device.
+ *
  * @param ctx context; its queue receives the kernel.
  * @param act activation and parameters (see ::clact_activation_default).
  * @param dtype element type of both buffers (any ::clact_dtype); offsets and counts are in
@@ -588,7 +604,8 @@ CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsig
  *         parameters, a range past the end of a buffer, buffers of another `cl_context`, or
  *         a partial overlap; ::CLACT_UNSUPPORTED for f64 without cl_khr_fp64; ::CLACT_IO_ERROR
  *         when `CLACT_KERNEL_DIR` files cannot be read; ::CLACT_BUILD_FAILED;
- *         ::CLACT_OPENCL_ERROR. Returns without waiting for the kernel.
+ *         ::CLACT_OPENCL_ERROR (also when a table's buffer or commands fail: then no table is
+ *         kept and @p y is not written). Returns without waiting for the kernel.
  */
 CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation *act,
                                      clact_dtype dtype, size_t n, cl_mem x, size_t x_offset,
