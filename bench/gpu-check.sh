@@ -23,9 +23,9 @@
 #   --sizes      default 16777216,67108864;  --ops: clact bench's default list (every op)
 #   --suites     CLACT_TEST_SUITES for the Check suite (default: all of them)
 # Stage time limits in seconds (environment): T_BUILD (100), T_CHECK (120), T_PROBE (45),
-# T_BENCH (75 per size), T_VARIANTS (40), T_PEER (100), T_F16 (90): 10.8 minutes at most in all,
-# past the device tool's 10 per call, so f16_paths (tests/f16_paths.py, the f16 conversions bit
-# for bit) comes last, where a cut costs nothing else; on an H200 (2026-11-28, bench/RESULTS.md)
+# T_BENCH (75 per size), T_VARIANTS (40, for each of two stages), T_PEER (100), T_F16 (90): 11.5
+# minutes at most in all, past the device tool's 10 per call, so f16_paths (tests/f16_paths.py,
+# the f16 conversions bit for bit) comes last, where a cut costs nothing else; on an H200 (2026-11-28, bench/RESULTS.md)
 # the stages before it took 4, 103, -, 35 + 39, - and 81 s. PYTHON: the Python with torch and
 # numpy (default python3).
 # Exit status: 0 when every stage that ran passed (skipped stages are listed in summary.txt),
@@ -227,6 +227,15 @@ stage bench_f16_software "$T_VARIANTS" env CLACT_BUILD_OPTIONS=-DCLACT_HALF_SOFT
     --format csv --ops relu,sigmoid,gelu,tanh,relu_backward,gelu_backward,softmax_4096
 [ -e "$out/bench_f16_software.log" ] &&
     grep -v '^clact: ' "$out/bench_f16_software.log" >"$out/bench_f16_software.csv"
+pack
+
+# 5c. The 16-bit lookup tables (host/table.c), which the library uses on CPU devices only:
+# forced here on the transcendental ops at the largest size, to compare with their rows above
+# (whether a GPU's caches make the lookup beat its arithmetic).
+stage bench_tables "$T_VARIANTS" env CLACT_TABLES=1 \
+    "$build/clact" bench --quick --dtype f16,bf16 --sizes "${size_list[${#size_list[@]}-1]}" \
+    --format csv --ops sigmoid,gelu,gelu_tanh,tanh,silu,softplus
+[ -e "$out/bench_tables.log" ] && grep -v '^clact: ' "$out/bench_tables.log" >"$out/bench_tables.csv"
 pack
 
 # 6. PyTorch on the same ops: on CUDA where it has a device, else on the CPU (and said so).
