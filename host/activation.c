@@ -249,9 +249,15 @@ static clact_status forward_table(clact__call *call, const clact_activation *act
     /* The lookup kernel first: were its program to fail, no table command is enqueued. */
     CLACT__FORWARD(
         clact__kernel(ctx, CLACT__PROGRAM_ACTIVATION, call->dtype, "clact_table_lookup", &k));
+    /* CLACT_VERBOSE reports how the lookup's program was found (the build's own clact__kernel
+     * finds the same program in the context). */
+    clact__origin origin = ctx->last_origin;
+    double origin_ms = ctx->last_origin_ms;
     clact__table *t;
     int built;
     CLACT__FORWARD(clact__table_get(ctx, act, call->dtype, name, p, &t, &built));
+    ctx->last_origin = origin;
+    ctx->last_origin_ms = origin_ms;
     call->path = built ? "16-bit table built" : "16-bit table";
     clact__arg_size(&k, n);
     clact__arg_buf(&k, x, x_offset);
@@ -260,7 +266,7 @@ static clact_status forward_table(clact__call *call, const clact_activation *act
     cl_event stack[16], *waits = (cl_event *)call->wait_list;
     cl_uint nw = call->num_wait;
     if (ctx->out_of_order) {
-        waits = nw + 1 <= 16 ? stack : malloc((nw + 1) * sizeof *waits);
+        waits = (size_t)nw + 1 <= 16 ? stack : malloc(((size_t)nw + 1) * sizeof *waits);
         CLACT__RETURN_IF(!waits, ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
         if (nw)
             memcpy(waits, call->wait_list, nw * sizeof *waits);

@@ -4,8 +4,8 @@
  * store per element, where the float formulas cost 40-90 vector instructions per 16 elements on
  * a CPU (they compute in float to f32's accuracy, then round). The table is written on the device
  * by the op's own kernel, run in place over a buffer holding every bit pattern, so a lookup
- * returns bit for bit what the kernel would (tests/f16_paths.py and check_dtypes compare the two
- * on all 65536 inputs of every op). A context keeps CLACT__TABLE_SLOTS tables, the least recently
+ * returns bit for bit what the kernel would (the dtypes suite, tests/check_dtypes.c, compares the
+ * two on all 65536 inputs of every op). A context keeps CLACT__TABLE_SLOTS tables, the least recently
  * used making room for a new one; nothing here waits for the device. */
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +132,15 @@ clact_status clact__table_get(clact_context *ctx, const clact_activation *act, c
     table_key(p, key);
     *built = 0;
     clact__table *t = table_find(ctx, act->op, dtype, key);
+    /* A table whose command failed on the device holds the bit patterns, not the op's results:
+     * dropped and built again (the status query does not wait). */
+    cl_int status = CL_COMPLETE;
+    if (t && clGetEventInfo(t->ready, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                            NULL) == CL_SUCCESS &&
+        status < 0) {
+        slot_clear(t);
+        t = NULL;
+    }
     if (!t) {
         cl_mem mem = NULL;
         cl_event ready = NULL;

@@ -51,6 +51,10 @@ static int fail_now(const char *function) {
 
 static void *real(const char *function) { return dlsym(RTLD_NEXT, function); }
 
+static clact_fault_launch launches[2]; /* [1] the last launch */
+
+void clact_fault_launches(clact_fault_launch out[2]) { memcpy(out, launches, sizeof launches); }
+
 cl_int clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel k, cl_uint dims, const size_t *offset,
                               const size_t *global, const size_t *local, cl_uint nw,
                               const cl_event *wl, cl_event *ev) {
@@ -58,7 +62,28 @@ cl_int clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel k, cl_uint dims, con
         return armed_error;
     cl_int (*f)(cl_command_queue, cl_kernel, cl_uint, const size_t *, const size_t *,
                 const size_t *, cl_uint, const cl_event *, cl_event *) = real(__func__);
-    return f(q, k, dims, offset, global, local, nw, wl, ev);
+    cl_int err = f(q, k, dims, offset, global, local, nw, wl, ev);
+    if (err == CL_SUCCESS) {
+        launches[0] = launches[1];
+        memset(&launches[1], 0, sizeof launches[1]);
+        launches[1].num_wait = nw;
+        for (cl_uint i = 0; i < nw && i < 8; ++i)
+            launches[1].wait[i] = wl[i];
+        launches[1].event = ev ? *ev : NULL;
+    }
+    return err;
+}
+
+cl_int clGetEventInfo(cl_event e, cl_event_info what, size_t size, void *value, size_t *ret) {
+    cl_int (*f)(cl_event, cl_event_info, size_t, void *, size_t *) = real(__func__);
+    if (what == CL_EVENT_COMMAND_EXECUTION_STATUS && size == sizeof(cl_int) && value &&
+        fail_now(__func__)) {
+        *(cl_int *)value = armed_error; /* the command failed on the device */
+        if (ret)
+            *ret = sizeof(cl_int);
+        return CL_SUCCESS;
+    }
+    return f(e, what, size, value, ret);
 }
 
 cl_int clEnqueueReadBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset,

@@ -609,6 +609,86 @@ START_TEST(table_failure_writes_nothing) {
 }
 END_TEST
 
+/* The lookup's wait list, as enqueued (the shim records it): on an in-order queue the caller's
+ * events only; on an out-of-order queue those and the event of the command that wrote the table
+ * (the build waits for nothing, so without that the lookup could run first). The key is the
+ * float the kernel sees: a parameter differing below float's precision finds the same table (no
+ * buffer made), another builds one. A table whose command failed on the device is built again. */
+static void table_waits(cl_command_queue_properties props) {
+    cl_int err;
+    cl_command_queue q = clCreateCommandQueue(clact_context_cl_context(ctx),
+                                              clact_context_device(ctx), props, &err);
+    ck_assert_ptr_nonnull(q);
+    setenv("CLACT_TABLES", "1", 1);
+    clact_context *tc = NULL;
+    ck_assert_int_eq(clact_context_create_from_queue(&tc, q), CLACT_OK);
+    unsetenv("CLACT_TABLES");
+    enum { N = 64 };
+    uint16_t x[N], y[N], want[N];
+    for (int i = 0; i < N; ++i)
+        x[i] = (uint16_t)(0xbc00 + 31 * i); /* f16 from -1 downwards */
+    cl_mem xb = buffer(sizeof x, x), yb = buffer(sizeof x, NULL), wb = buffer(sizeof x, NULL);
+    clact_activation elu = clact_activation_default(CLACT_ELU);
+    elu.param[0] = 0.75;
+    cl_event done;
+    ck_assert_int_eq(clact_forward(ctx, &elu, CLACT_F16, N, xb, 0, wb, 0, 0, NULL, &done),
+                     CLACT_OK);
+    ck_assert_int_eq(clEnqueueReadBuffer(clact_context_queue(ctx), wb, CL_TRUE, 0, sizeof want,
+                                         want, 1, &done, NULL),
+                     CL_SUCCESS);
+    clReleaseEvent(done);
+    const int ooo = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+    cl_event table = NULL;
+    for (int call = 0; call < 5; ++call) {
+        /* 0: builds; 1: finds it; 2: alpha + 1e-12 (the same float): finds it; 3: the table's
+         * command reported failed: built again; 4: finds the new one. */
+        elu.param[0] = call == 2 ? 0.75 + 1e-12 : 0.75;
+        if (call == 3)
+            clact_fault_arm("clGetEventInfo", 1, CL_OUT_OF_RESOURCES);
+        else /* counts the buffers made, never fires */
+            clact_fault_arm("clCreateBuffer", 1000, CL_OUT_OF_RESOURCES);
+        cl_event gate = clCreateUserEvent(clact_context_cl_context(ctx), &err), ev;
+        ck_assert_int_eq(clact_forward(tc, &elu, CLACT_F16, N, xb, 0, yb, 0, 1, &gate, &ev),
+                         CLACT_OK);
+        unsigned buffers = clact_fault_calls();
+        clact_fault_arm("clCreateBuffer", 0, 0);
+        clact_fault_launch l[2];
+        clact_fault_launches(l);
+        const int builds = call == 0 || call == 3;
+        /* (Call 3 armed the status query instead, which must have been asked once.) */
+        ck_assert_msg(buffers == (call == 3 ? 1u : (unsigned)builds), "call %d: %u", call, buffers);
+        /* The launch before the lookup: the table's command (no wait list) or the previous
+         * call's lookup (which waited for its gate). */
+        ck_assert_msg((l[0].num_wait == 0) == builds, "call %d: built %d", call, !builds);
+        if (builds)
+            table = l[0].event;
+        ck_assert_ptr_eq(l[1].event, ev);
+        ck_assert_msg(l[1].num_wait == 1u + ooo && l[1].wait[0] == gate &&
+                          (!ooo || l[1].wait[1] == table),
+                      "props %lu, call %d: the lookup waited for %u events", (unsigned long)props,
+                      call, (unsigned)l[1].num_wait);
+        ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+        ck_assert_int_eq(clEnqueueReadBuffer(q, yb, CL_TRUE, 0, sizeof y, y, 1, &ev, NULL),
+                         CL_SUCCESS);
+        ck_assert_msg(!memcmp(y, want, sizeof y), "props %lu, call %d: y differs from the kernel's",
+                      (unsigned long)props, call);
+        clReleaseEvent(ev);
+        clReleaseEvent(gate);
+    }
+    clReleaseMemObject(xb), clReleaseMemObject(yb), clReleaseMemObject(wb);
+    clact_context_destroy(tc);
+    clReleaseCommandQueue(q);
+}
+
+START_TEST(table_lookup_waits_for_its_table) {
+    cl_command_queue_properties oo = 0;
+    clGetDeviceInfo(clact_context_device(ctx), CL_DEVICE_QUEUE_PROPERTIES, sizeof oo, &oo, NULL);
+    table_waits(0);
+    if (oo & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        table_waits(CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+}
+END_TEST
+
 int main(void) {
     if (clact_context_create(&ctx, NULL) != CLACT_OK) {
         fprintf(stderr, "fault_tests: no OpenCL device: %s\n", clact_context_last_error(NULL));
@@ -622,6 +702,7 @@ int main(void) {
     tcase_add_test(tc, dense_failure_writes_in_order);
     tcase_add_test(tc, optimizer_failure_writes_nothing);
     tcase_add_test(tc, table_failure_writes_nothing);
+    tcase_add_test(tc, table_lookup_waits_for_its_table);
     tcase_add_test(tc, split_softmax_failed_finish_keeps_scratch_ordered);
     tcase_add_test(tc, cross_entropy_validate_read_failure);
     tcase_add_test(tc, listing_failure_is_named);

@@ -584,7 +584,8 @@ CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsig
  * host as it is made) and one more command on the context's queue, before the op's, that writes
  * only the table (nothing waits for it; an out-of-order queue's lookup waits for it by event);
  * smaller calls use a table once it exists. A context keeps
- * eight tables (1 MiB), the least recently used giving way. GPUs compute (their arithmetic is
+ * eight tables (1 MiB), the least recently used giving way; one whose command failed on the
+ * device is built again at its next use. GPUs compute (their arithmetic is
  * cheap next to their memory). `CLACT_TABLES` (0 or 1) turns the tables off, or on for every
  * 16-bit forward on any device.
  *
@@ -604,8 +605,10 @@ CLACT_API clact_status clact_tune_gemm(clact_context *ctx, double seconds, unsig
  *         parameters, a range past the end of a buffer, buffers of another `cl_context`, or
  *         a partial overlap; ::CLACT_UNSUPPORTED for f64 without cl_khr_fp64; ::CLACT_IO_ERROR
  *         when `CLACT_KERNEL_DIR` files cannot be read; ::CLACT_BUILD_FAILED;
- *         ::CLACT_OPENCL_ERROR (also when a table's buffer or commands fail: then no table is
- *         kept and @p y is not written). Returns without waiting for the kernel.
+ *         ::CLACT_OPENCL_ERROR or ::CLACT_OUT_OF_MEMORY (also when a table's buffer or its
+ *         command cannot be made: then no table is kept; a table whose command was enqueued is
+ *         kept even if the lookup then fails; @p y is not written either way). Returns without
+ *         waiting for the kernel.
  */
 CLACT_API clact_status clact_forward(clact_context *ctx, const clact_activation *act,
                                      clact_dtype dtype, size_t n, cl_mem x, size_t x_offset,
