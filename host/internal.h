@@ -163,7 +163,7 @@ typedef struct clact__call {
     cl_uint num_wait;
     const cl_event *wait_list;
     cl_event *event; /* the caller's out-event, or own when only CLACT_VERBOSE wants one; or NULL */
-    const char *path; /* for CLACT_VERBOSE: how the op ran where it has more than one way, or NULL */
+    const char *path; /* for CLACT_VERBOSE: how the op ran, where it has two ways; or NULL */
     cl_event own;
 } clact__call;
 
@@ -277,7 +277,7 @@ void clact__act_kernel_name(const clact_activation *act, const char *suffix, cha
  * through a table: f16 and bf16 only, never rrelu in training (random); CLACT_TABLES=0/1 says
  * never/always; else CPU devices, for the ops whose formula costs more than a lookup, from
  * CLACT__TABLE_MIN_N elements (where building the table costs less than the call). */
-int clact__table_wanted(const clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+int clact__table_wanted(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
                         size_t n);
 /* The table for act and dtype, found or built (*built 1): `kernel` is the op's forward kernel and
  * p its parameters (clact__act_kernel_params). Building enqueues one command, which writes only

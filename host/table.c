@@ -5,8 +5,8 @@
  * a CPU (they compute in float to f32's accuracy, then round). The table is written on the device
  * by the op's own kernel, run in place over a buffer holding every bit pattern, so a lookup
  * returns bit for bit what the kernel would (the dtypes suite, tests/check_dtypes.c, compares the
- * two on all 65536 inputs of every op). A context keeps CLACT__TABLE_SLOTS tables, the least recently
- * used making room for a new one; nothing here waits for the device. */
+ * two on all 65536 inputs of every op). A context keeps CLACT__TABLE_SLOTS tables, the least
+ * recently used making room for a new one; nothing here waits for the device. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +17,8 @@
 #define CLACT__TABLE_MIN_N ((size_t)1 << 18)
 
 /* The ops whose formula costs more than a lookup on a CPU device (bench/RESULTS.md, f16 and bf16
- * at 16M elements, each op both ways: a lookup took 3.9-4.1 ms on two AVX-512 cores, sigmoid's
- * kernel 5.2-5.7, gelu's 8.5-9.8): the transcendental ones. The comparisons and scalings (relu,
+ * at 16M elements, each op both ways: a lookup took 3.7-4.2 ms on two AVX-512 cores, sigmoid's
+ * kernel 4.7-5.5, gelu's 8.4-10.4): the transcendental ones. The comparisons and scalings (relu,
  * hardtanh, the shrinks, ...) and hardswish and softsign (a division, no exp: 3.3-4.1 ms) run at
  * or near the memory's speed and keep their kernels. */
 static int table_pays(clact_op op) {
@@ -56,7 +56,7 @@ static clact__table *table_find(clact_context *ctx, clact_op op, clact_dtype dty
     return NULL;
 }
 
-int clact__table_wanted(const clact_context *ctx, const clact_activation *act, clact_dtype dtype,
+int clact__table_wanted(clact_context *ctx, const clact_activation *act, clact_dtype dtype,
                         size_t n) {
     if ((dtype != CLACT_F16 && dtype != CLACT_BF16) || act->training)
         return 0;
@@ -70,7 +70,7 @@ int clact__table_wanted(const clact_context *ctx, const clact_activation *act, c
     cl_uint key[2];
     clact__act_kernel_params(act, p);
     table_key(p, key);
-    return table_find((clact_context *)ctx, act->op, dtype, key) != NULL;
+    return table_find(ctx, act->op, dtype, key) != NULL;
 }
 
 static void slot_clear(clact__table *t) {
@@ -115,8 +115,8 @@ static clact_status table_build(clact_context *ctx, clact_dtype dtype, const cha
     clact__arg_buf(&op, mem, 0);
     clact__arg_real(&op, dtype, p[0]);
     clact__arg_real(&op, dtype, p[1]);
-    clact_status st = clact__launch(ctx, &op, (N + ctx->vector_width - 1) / ctx->vector_width,
-                                    256, 0, NULL, ready);
+    clact_status st = clact__launch(ctx, &op, (N + ctx->vector_width - 1) / ctx->vector_width, 256,
+                                    0, NULL, ready);
     if (st != CLACT_OK) {
         clReleaseMemObject(mem);
         return st;
@@ -135,8 +135,9 @@ clact_status clact__table_get(clact_context *ctx, const clact_activation *act, c
     /* A table whose command failed on the device holds the bit patterns, not the op's results:
      * dropped and built again (the status query does not wait). */
     cl_int status = CL_COMPLETE;
-    if (t && clGetEventInfo(t->ready, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
-                            NULL) == CL_SUCCESS &&
+    if (t &&
+        clGetEventInfo(t->ready, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL) ==
+            CL_SUCCESS &&
         status < 0) {
         slot_clear(t);
         t = NULL;

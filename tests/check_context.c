@@ -443,8 +443,9 @@ START_TEST(tables_evicted_and_rebuilt) {
                                  CL_SUCCESS);
             }
             for (int i = 0; i < N; ++i)
-                ck_assert_msg(got[i] == want[i], "round %d, slope %g: x 0x%04x: 0x%04x, want 0x%04x",
-                              round, a.param[0], x[i], got[i], want[i]);
+                ck_assert_msg(got[i] == want[i],
+                              "round %d, slope %g: x 0x%04x: 0x%04x, want 0x%04x", round,
+                              a.param[0], x[i], got[i], want[i]);
         }
     tu_setenv("CLACT_TABLES", NULL);
     clReleaseMemObject(xb);
