@@ -263,18 +263,13 @@ static clact_status forward_table(clact__call *call, const clact_activation *act
     clact__arg_buf(&k, x, x_offset);
     clact__arg_buf(&k, y, y_offset);
     CLACT__ARG(&k, t->mem);
-    cl_event stack[16], *waits = (cl_event *)call->wait_list;
-    cl_uint nw = call->num_wait;
-    if (ctx->out_of_order) {
-        waits = (size_t)nw + 1 <= 16 ? stack : malloc(((size_t)nw + 1) * sizeof *waits);
-        CLACT__RETURN_IF(!waits, ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
-        if (nw)
-            memcpy(waits, call->wait_list, nw * sizeof *waits);
-        waits[nw++] = t->ready;
-    }
+    cl_event stack[16], *waits;
+    cl_uint nw;
+    CLACT__FORWARD(clact__wait_list_plus(ctx, call->num_wait, call->wait_list,
+                                         ctx->out_of_order ? t->ready : NULL, stack, &waits, &nw));
     size_t items = (n + ctx->vector_width - 1) / ctx->vector_width;
     clact_status st = clact__launch(ctx, &k, items, 256, nw, nw ? waits : NULL, call->event);
-    if (waits != stack && waits != call->wait_list)
+    if (waits != stack)
         free(waits);
     return st;
 }

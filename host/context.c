@@ -201,21 +201,30 @@ clact_status clact__scratch(clact_context *ctx, size_t bytes) {
     return CLACT_OK;
 }
 
+clact_status clact__wait_list_plus(clact_context *ctx, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event extra, cl_event stack[16],
+                                   cl_event **waits, cl_uint *nw) {
+    const size_t total = (size_t)num_wait + (extra ? 1 : 0);
+    *waits = stack;
+    CLACT__RETURN_IF(total > CL_UINT_MAX, ctx, CLACT_INVALID_ARGUMENT,
+                     "num_wait is %u: no room for the op's own event", (unsigned)num_wait);
+    *nw = (cl_uint)total;
+    if (total > 16 && !(*waits = malloc(total * sizeof **waits)))
+        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
+    if (num_wait)
+        memcpy(*waits, wait_list, num_wait * sizeof **waits);
+    if (extra)
+        (*waits)[num_wait] = extra;
+    return CLACT_OK;
+}
+
 clact_status clact__scratch_begin(clact_context *ctx, size_t bytes, cl_uint num_wait,
                                   const cl_event *wait_list, cl_event stack[16], cl_event **waits,
                                   cl_uint *nw) {
     clact_status st = clact__scratch(ctx, bytes);
     if (st != CLACT_OK)
         return st;
-    *waits = stack;
-    *nw = num_wait + (ctx->scratch_event ? 1 : 0);
-    if (*nw > 16 && !(*waits = malloc(*nw * sizeof **waits)))
-        return clact__fail(ctx, CLACT_OUT_OF_MEMORY, "out of host memory for the wait list");
-    if (num_wait)
-        memcpy(*waits, wait_list, num_wait * sizeof **waits);
-    if (ctx->scratch_event)
-        (*waits)[num_wait] = ctx->scratch_event;
-    return CLACT_OK;
+    return clact__wait_list_plus(ctx, num_wait, wait_list, ctx->scratch_event, stack, waits, nw);
 }
 
 void clact__scratch_end(clact_context *ctx, cl_event last) {

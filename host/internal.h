@@ -287,6 +287,12 @@ clact_status clact__table_get(clact_context *ctx, const clact_activation *act, c
                               int *built);
 void clact__tables_release(clact_context *ctx);
 
+/* The caller's wait list plus one event (none when extra is NULL): *waits is `stack` or, past 16
+ * events, malloc'd (free it when it is not `stack`); *nw its length. */
+clact_status clact__wait_list_plus(clact_context *ctx, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event extra, cl_event stack[16],
+                                   cl_event **waits, cl_uint *nw);
+
 /* Make ctx->scratch hold at least `bytes`. */
 clact_status clact__scratch(clact_context *ctx, size_t bytes);
 
