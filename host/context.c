@@ -22,6 +22,10 @@ clact_status clact__device_setup(clact_context *ctx) {
     if (err != CL_SUCCESS)
         return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)");
     ctx->compute_units = cu ? cu : 1;
+    err = clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem,
+                          &ctx->local_mem, NULL);
+    if (err != CL_SUCCESS)
+        return clact__fail_cl(NULL, err, "clGetDeviceInfo(CL_DEVICE_LOCAL_MEM_SIZE)");
     /* CLACT_NO_FP64 makes clact treat the device as one without cl_khr_fp64: for testing that
      * path on devices that have it, or to keep f64 off a device that only emulates it. */
     if ((err = clact__device_extension(ctx->device, "cl_khr_fp64", &ctx->has_fp64)) ||

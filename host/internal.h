@@ -90,6 +90,7 @@ struct clact_context {
     unsigned vector_width;  /* floats per work-item, a compile-time constant of the kernels */
     unsigned reduce_width;  /* the same for the softmax and loss programs */
     unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS */
+    cl_ulong local_mem;     /* CL_DEVICE_LOCAL_MEM_SIZE (bytes) */
     int has_fp64;           /* cl_khr_fp64, unless CLACT_NO_FP64 says to act as if not */
     int has_fp16;           /* cl_khr_fp16 (the dense layer's f16 GEMM needs it) */
     char identity[CLACT__IDENTITY_LEN]; /* clact__device_identity: the disk cache's and tuning's key */

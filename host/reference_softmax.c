@@ -61,11 +61,21 @@ clact_status clact_reference_softmax(clact_softmax_kind kind, unsigned flags, in
                     yc[c * inner] = kind == CLACT_LOG_SOFTMAX ? -INFINITY : 0.0;
                 continue;
             }
-            /* C >= 1 here; the sum is >= 1 (the maximum's own term is exp(0)). */
-            long double s = expl((long double)(sign * xc[0] - m));
-            for (size_t c = 1; c < C; ++c)
-                s += expl((long double)(sign * xc[c * inner] - m));
-            long double ls = logl(s);
+            /* C >= 1 here; the sum is 1 + r, 1 the maximum's own term exp(0). r is summed
+             * apart (the maximum's repeats count 1 each), and log(1 + r) taken by log1pl: a
+             * log_softmax output near 0, -log(1 + r) for r below 2^-64, would otherwise come out
+             * 0 (logl of a sum that rounded to 1), where the f16 and bf16 checks want its bits. */
+            long double r = 0;
+            size_t at_max = 0;
+            for (size_t c = 0; c < C; ++c) {
+                double t = sign * xc[c * inner] - m;
+                if (t == 0)
+                    ++at_max;
+                else
+                    r += expl((long double)t);
+            }
+            r += (long double)(at_max - 1);
+            long double s = 1 + r, ls = log1pl(r);
             for (size_t c = 0; c < C; ++c) {
                 long double t = (long double)sign * xc[c * inner] - m;
                 yc[c * inner] = (double)(kind == CLACT_LOG_SOFTMAX ? t - ls : expl(t) / s);

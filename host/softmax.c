@@ -186,7 +186,19 @@ static clact_status run_rows(clact__call *call, clact__softmax_path p, cl_int ki
                                     call->event);
     cl_ulong per_item = rows_per_item(ctx, rows);
     CLACT__ARG(&k, per_item);
-    return clact__launch(ctx, &k, (size_t)((rows + per_item - 1) / per_item), 16, call->num_wait,
+    /* f16 and bf16 softmax and softmin keep their exps in a float row of local memory per
+     * work-item (kernels/softmax.cl), rows of up to half the device's local memory; longer rows
+     * take them again from x. Work-groups of one work-item for these types: the row then stays
+     * in the core's L1 (16 KiB for rows of 4096). One group size per kernel whatever the shape
+     * (clact__launch). f32 and f64 keep them in y, and the local argument is a 4-byte stub. */
+    int half = call->dtype == CLACT_F16 || call->dtype == CLACT_BF16;
+    size_t local = half ? 1 : 16;
+    cl_ulong stride = (C + 15) / 16 * 16;
+    if (!half || kind == CLACT_LOG_SOFTMAX || stride > ctx->local_mem / 2 / sizeof(cl_float))
+        stride = 0;
+    clact__arg(&k, stride ? (size_t)stride * sizeof(cl_float) : sizeof(cl_float), NULL);
+    CLACT__ARG(&k, stride);
+    return clact__launch(ctx, &k, (size_t)((rows + per_item - 1) / per_item), local, call->num_wait,
                          call->wait_list, call->event);
 }
 

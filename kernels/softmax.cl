@@ -15,13 +15,48 @@
 //                           (max, sum); the second combines a row's partials and scales its
 //                           chunk; no host round trip in between.
 //
-// f32 and f64 rows keep their exps (log_softmax: x - max) in y between the sweeps; f16 and bf16
-// rows would round them to the storage type there (a second rounding, and exps below 6e-8 lost
-// in f16), so they start again from x in the second sweep.
+// Where the row sweep keeps its exps (log_softmax: x - max) between the sweeps: in y itself for
+// f32 and f64; for f16 and bf16, whose y would round them to the storage type (a second rounding,
+// and exps below 6e-8 lost in f16), in a float row of local memory that the host sizes per
+// work-item (clact_softmax_rows' ex). Without one (a row too long for the device's local
+// memory, or the split path's statistics-only sweep) a 16-bit row takes its exps again from x in
+// the second sweep: one exp more per element. On PoCL's CPU device, local memory is a per-thread
+// arena that stays in cache: 16M f16 in rows of 4096 7.9 -> 4.9 ms, bf16 6.2 -> 4.1 ms, on two
+// AVX-512 cores (bench/RESULTS.md, 2026-11-29).
+// CLACT_ESPACE/CLACT_ETYPE name the store, CLACT_ELOAD/CLACT_ESTORE (and ...1) access it.
 #if defined(CLACT_F32) || defined(CLACT_F64)
-#define CLACT_SM_STORE_EXPS 1
+#define CLACT_SM_E_IS_Y 1
+#define CLACT_ESPACE __global
+#define CLACT_ETYPE CLACT_STYPE
+#define CLACT_ELOAD(p) CLACT_SLOAD(p)
+#define CLACT_ESTORE(v, p) CLACT_SSTORE(v, p)
+#define CLACT_ELOAD1(p) CLACT_SLOAD1(p)
+#define CLACT_ESTORE1(v, p) CLACT_SSTORE1(v, p)
 #else
-#define CLACT_SM_STORE_EXPS 0
+#define CLACT_SM_E_IS_Y 0
+#define CLACT_ESPACE __local
+#define CLACT_ETYPE float
+#define CLACT_ELOAD(p) CLACT_LOAD(p)
+#define CLACT_ESTORE(v, p) CLACT_STORE(v, p)
+#define CLACT_ELOAD1(p) (*(p))
+#define CLACT_ESTORE1(v, p) (*(p) = (v))
+#endif
+
+// f16 vector loads without the sign fix of prelude.cl's clact_f16_load (PoCL 3.1's vload_half4
+// reads -0 as +0): the sign of a zero never reaches a softmax-family output (the max compares, and
+// x - M is +0 for x == M in either sign), so these take vload_halfN alone where aligned, and the
+// integer path elsewhere. PoCL 3.1 at CLACT_VW 16: 3 instructions per load against 7 (the
+// ushort vector load, its sign extension and a vpternlog besides).
+#if defined(CLACT_F16) && !defined(CLACT_HALF_SOFTWARE) && CLACT_VW > 1
+vfloat clact_sm_f16_load(__global const ushort *p)
+{
+    if (CLACT_VALIGNED(p, vushort))
+        return CLACT_VSUF(vload_half)(0, (__global const half *)p);
+    __private vushort b = CLACT_VSUF(vload)(0, p);
+    return CLACT_VSUF(vload_half)(0, (__private const half *)&b);
+}
+#undef CLACT_SLOAD
+#define CLACT_SLOAD(p) clact_sm_f16_load(p)
 #endif
 
 // The sweep's exps are on a scale where exp(0) is CLACT_SM_UNIT: 2^64 for float, whose exps
@@ -148,31 +183,48 @@ void clact_range_fill(__global CLACT_STYPE *yr, ulong n, real v)
         CLACT_SSTORE1(v, yr + c);
 }
 
-// yr[0, n) = yr OP d, four vectors per iteration (these sweeps run from cache, where the loop's
-// own instructions are a good part of the cost): clact_range_scale (*) and clact_range_add (+).
-#define CLACT_DEFINE_RANGE_MAP(name, OP)                                                     \
-    void name(__global CLACT_STYPE *yr, ulong n, real d)                                     \
+// dst[0, n) = src OP d, four vectors per iteration (these sweeps run from cache, where the loop's
+// own instructions are a good part of the cost). Two sets: within the exps' store (E, the epochs'
+// rescaling) and from it to y (the second sweep); for f32 and f64 both are y in place.
+#define CLACT_DEFINE_RANGE_MAP(name, OP, SSP, STY, SLD, SLD1, DSP, DTY, DST, DST1)              \
+    void name(SSP const STY *src, DSP DTY *dst, ulong n, real d)                             \
     {                                                                                        \
         ulong c = 0;                                                                         \
         for (; c + 4 * CLACT_VW <= n; c += 4 * CLACT_VW) {                                   \
-            CLACT_SSTORE(CLACT_SLOAD(yr + c) OP d, yr + c);                                  \
-            CLACT_SSTORE(CLACT_SLOAD(yr + c + CLACT_VW) OP d, yr + c + CLACT_VW);            \
-            CLACT_SSTORE(CLACT_SLOAD(yr + c + 2 * CLACT_VW) OP d, yr + c + 2 * CLACT_VW);    \
-            CLACT_SSTORE(CLACT_SLOAD(yr + c + 3 * CLACT_VW) OP d, yr + c + 3 * CLACT_VW);    \
+            DST(SLD(src + c) OP d, dst + c);                                                 \
+            DST(SLD(src + c + CLACT_VW) OP d, dst + c + CLACT_VW);                           \
+            DST(SLD(src + c + 2 * CLACT_VW) OP d, dst + c + 2 * CLACT_VW);                   \
+            DST(SLD(src + c + 3 * CLACT_VW) OP d, dst + c + 3 * CLACT_VW);                   \
         }                                                                                    \
         for (; c + CLACT_VW <= n; c += CLACT_VW)                                             \
-            CLACT_SSTORE(CLACT_SLOAD(yr + c) OP d, yr + c);                                  \
+            DST(SLD(src + c) OP d, dst + c);                                                 \
         for (; c < n; ++c)                                                                   \
-            CLACT_SSTORE1(CLACT_SLOAD1(yr + c) OP d, yr + c);                                \
+            DST1(SLD1(src + c) OP d, dst + c);                                               \
     }
-CLACT_DEFINE_RANGE_MAP(clact_range_scale, *)
-CLACT_DEFINE_RANGE_MAP(clact_range_add, +)
+#define CLACT_E_TO_E                                                                         \
+    CLACT_ESPACE, CLACT_ETYPE, CLACT_ELOAD, CLACT_ELOAD1, CLACT_ESPACE, CLACT_ETYPE, CLACT_ESTORE, \
+        CLACT_ESTORE1
+#define CLACT_E_TO_Y                                                                         \
+    CLACT_ESPACE, CLACT_ETYPE, CLACT_ELOAD, CLACT_ELOAD1, __global, CLACT_STYPE, CLACT_SSTORE,   \
+        CLACT_SSTORE1
+#define CLACT_RANGE_MAP(name, OP, SET) CLACT_DEFINE_RANGE_MAP(name, OP, SET)
+CLACT_RANGE_MAP(clact_erange_scale, *, CLACT_E_TO_E)
+CLACT_RANGE_MAP(clact_erange_add, +, CLACT_E_TO_E)
+CLACT_RANGE_MAP(clact_range_scale_from, *, CLACT_E_TO_Y)
+CLACT_RANGE_MAP(clact_range_add_from, +, CLACT_E_TO_Y)
 
-// yr[0, n) = (yr * f) * f2.
-void clact_range_scale2(__global CLACT_STYPE *yr, ulong n, real f, real f2)
+void clact_erange_fill(CLACT_ESPACE CLACT_ETYPE *er, ulong n, real v)
 {
     for (ulong c = 0; c < n; ++c)
-        CLACT_SSTORE1((CLACT_SLOAD1(yr + c) * f) * f2, yr + c);
+        CLACT_ESTORE1(v, er + c);
+}
+
+// yr[0, n) = (er * f) * f2.
+void clact_range_scale2_from(CLACT_ESPACE const CLACT_ETYPE *er, __global CLACT_STYPE *yr, ulong n,
+                             real f, real f2)
+{
+    for (ulong c = 0; c < n; ++c)
+        CLACT_SSTORE1((CLACT_ELOAD1(er + c) * f) * f2, yr + c);
 }
 
 // yr[0, n) = exp(sign * x - M) * f.
@@ -202,19 +254,20 @@ typedef struct clact_sm_stats {
 // Sums are s (plain part), k (TwoSum's compensation), t (count of terms equal to the max, log
 // form only).
 static inline __attribute__((always_inline)) void
-clact_sm_epoch(clact_sm_stats *st, __global CLACT_STYPE *yr, ulong b, real mb, uint *ne,
+clact_sm_epoch(clact_sm_stats *st, CLACT_ESPACE CLACT_ETYPE *er, ulong b, real mb, uint *ne,
                real *em, real *es, real *ek, long *et, int *storing, const int logf)
 {
     if (*ne == CLACT_SM_E) {
         if (*storing) {
             // Put the stored prefix on mb; blocks before the first epoch held only -inf.
-            clact_range_fill(yr, st->at[0], logf ? -INFINITY : 0.0f);
+            clact_erange_fill(er, st->at[0], logf ? -INFINITY : 0.0f);
             for (uint e = 0; e < st->n; ++e) {
                 ulong hi = e + 1 < st->n ? st->at[e + 1] : b;
                 if (logf)
-                    clact_range_add(yr + st->at[e], hi - st->at[e], st->m[e] - mb);
+                    clact_erange_add(er + st->at[e], er + st->at[e], hi - st->at[e], st->m[e] - mb);
                 else
-                    clact_range_scale(yr + st->at[e], hi - st->at[e], exp(st->m[e] - mb));
+                    clact_erange_scale(er + st->at[e], er + st->at[e], hi - st->at[e],
+                                       exp(st->m[e] - mb));
             }
             st->n = 1;
             st->at[0] = 0;
@@ -285,7 +338,7 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const r
 }
 
 // Exps of the elements [lo, hi) of the block (whole vectors), into s0 (and q, the count of
-// terms equal to M, in the log form) and into yb when STORE; with NEXT, the max of the next
+// terms equal to M, in the log form) and into eb when STORE; with NEXT, the max of the next
 // block's elements at the same offsets into vm0. STORE and NEXT are constants, so each use is a
 // loop of its own, without a branch inside.
 #define CLACT_SM_EXPS(lo, hi, STORE, NEXT)                                                   \
@@ -293,7 +346,7 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const r
         const vreal v0 = sign * CLACT_SLOAD(xb + c);                                         \
         vreal t0 = clact_sm_exp(v0 - M);                                                     \
         if (STORE)                                                                           \
-            CLACT_SSTORE(logf ? v0 - M : t0, yb + c);                                        \
+            CLACT_ESTORE(logf ? v0 - M : t0, eb + c);                                        \
         if (NEXT)                                                                            \
             vm0 = CLACT_VMAX(vm0, sign * CLACT_SLOAD(xn + c));                               \
         if (logf) {                                                                          \
@@ -304,7 +357,7 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const r
         s0 += t0;                                                                            \
     }
 
-// The first sweep over xr[0, len): statistics into st; exps into yr when store is set. sign,
+// The first sweep over xr[0, len): statistics into st; exps into er when store is set. sign,
 // logf and store are constants at every call, so each call compiles to its own loop.
 //
 // The sweep reads each block twice, for its max while the block before takes its exps, then for
@@ -315,7 +368,7 @@ clact_sm_block_max(__global const CLACT_STYPE *xb, uint c, const uint n, const r
 // leaves them), and starts from them when known is set (clact_softmax_rows sweeps consecutive
 // rows that way); nnext is 0 when there is no next range.
 static inline __attribute__((always_inline)) void
-clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
+clact_sm_sweep(__global const CLACT_STYPE *xr, CLACT_ESPACE CLACT_ETYPE *er, const ulong len,
                const real sign, const int logf, const int store, clact_sm_stats *st,
                __global const CLACT_STYPE *xnext, const uint nnext, const int known, vreal *lead0,
                vreal *lead1, real *leads)
@@ -349,10 +402,10 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
         const uint cnt = (uint)min(len - b, (ulong)CLACT_SM_B);
         const uint cnt1 = cnt / CLACT_VW * CLACT_VW;
         __global const CLACT_STYPE *xb = xr + b;
-        __global CLACT_STYPE *yb = yr + b;
+        CLACT_ESPACE CLACT_ETYPE *eb = er + b;
         const real mb = CLACT_VMAX(clact_hmax(CLACT_VMAX(vm0, vm1)), ms);
         if (mb > M) {
-            clact_sm_epoch(st, yr, b, mb, &ne, em, es, ek, et, &storing, logf);
+            clact_sm_epoch(st, er, b, mb, &ne, em, es, ek, et, &storing, logf);
             M = mb;
         }
         // The next block (nn elements; after the last block, the next range's first), whose max
@@ -397,7 +450,7 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
                 real l[CLACT_VW];
                 CLACT_STORE(logf ? v0 - M : t0, l);
                 for (uint i = cnt1 - o; i < CLACT_VW; ++i)
-                    CLACT_SSTORE1(l[i], yb + o + i);
+                    CLACT_ESTORE1(l[i], eb + o + i);
             }
             if (logf) {
                 const vmask q0 = (v0 == M) & fresh;
@@ -411,7 +464,7 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
                 const real v = sign * CLACT_SLOAD1(xb + c);
                 const real t = clact_sm_exp1(v - M);
                 if (store && storing)
-                    CLACT_SSTORE1(logf ? v - M : t, yb + c);
+                    CLACT_ESTORE1(logf ? v - M : t, eb + c);
                 if (logf && v == M)
                     ++n;
                 else
@@ -451,29 +504,45 @@ clact_sm_sweep(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const u
 }
 
 // The sweep for a kind: softmax (x, stored exps), softmin (-x, stored exps), log_softmax (x, the
-// log form; with store_log, x - m_e stored for clact_sm_shift). f16 and bf16 store nothing (see
-// the top). Each branch gets constant arguments, so its own compiled loop.
+// log form; with store_log, x - m_e stored for clact_sm_shift). With store unset, nothing is
+// stored (f16 and bf16 without a local row; see the top), and f16 and bf16 log_softmax store
+// nothing either: their second sweep costs the same from x. Each branch gets constant arguments,
+// so its own compiled loop.
 #define CLACT_SM_LEAD xnext, nnext, known, lead0, lead1, leads
 static inline __attribute__((always_inline)) void
-clact_sm_sweep_kind(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, const ulong len,
-                    const int kind, const int store_log, clact_sm_stats *st,
+clact_sm_sweep_kind(__global const CLACT_STYPE *xr, CLACT_ESPACE CLACT_ETYPE *er, const ulong len,
+                    const int kind, const int store_log, const int store, clact_sm_stats *st,
                     __global const CLACT_STYPE *xnext, const uint nnext, const int known,
                     vreal *lead0, vreal *lead1, real *leads)
 {
+#if CLACT_SM_E_IS_Y
     if (kind == 0)
-        clact_sm_sweep(xr, yr, len, 1.0f, 0, CLACT_SM_STORE_EXPS, st, CLACT_SM_LEAD);
+        clact_sm_sweep(xr, er, len, 1.0f, 0, 1, st, CLACT_SM_LEAD);
     else if (kind == 2)
-        clact_sm_sweep(xr, yr, len, -1.0f, 0, CLACT_SM_STORE_EXPS, st, CLACT_SM_LEAD);
-    else if (store_log && CLACT_SM_STORE_EXPS)
-        clact_sm_sweep(xr, yr, len, 1.0f, 1, 1, st, CLACT_SM_LEAD);
+        clact_sm_sweep(xr, er, len, -1.0f, 0, 1, st, CLACT_SM_LEAD);
+    else if (store_log)
+        clact_sm_sweep(xr, er, len, 1.0f, 1, 1, st, CLACT_SM_LEAD);
     else
-        clact_sm_sweep(xr, yr, len, 1.0f, 1, 0, st, CLACT_SM_LEAD);
+        clact_sm_sweep(xr, er, len, 1.0f, 1, 0, st, CLACT_SM_LEAD);
+#else
+    if (kind == 0 && store)
+        clact_sm_sweep(xr, er, len, 1.0f, 0, 1, st, CLACT_SM_LEAD);
+    else if (kind == 0)
+        clact_sm_sweep(xr, er, len, 1.0f, 0, 0, st, CLACT_SM_LEAD);
+    else if (kind == 2 && store)
+        clact_sm_sweep(xr, er, len, -1.0f, 0, 1, st, CLACT_SM_LEAD);
+    else if (kind == 2)
+        clact_sm_sweep(xr, er, len, -1.0f, 0, 0, st, CLACT_SM_LEAD);
+    else
+        clact_sm_sweep(xr, er, len, 1.0f, 1, 0, st, CLACT_SM_LEAD);
+#endif
 }
 
 // The scaling sweep over xr/yr[0, len) after clact_sm_sweep with store: y = exp(v - M) * f
-// everywhere, from the stored exps where there are, from x after st->end.
-void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong len, real sign,
-                    const clact_sm_stats *st, real M, real f)
+// everywhere, from the stored exps er where there are, from x after st->end.
+void clact_sm_scale(__global const CLACT_STYPE *xr, CLACT_ESPACE const CLACT_ETYPE *er,
+                    __global CLACT_STYPE *yr, ulong len, real sign, const clact_sm_stats *st,
+                    real M, real f)
 {
     if (st->n > 0) {
         clact_range_fill(yr, st->at[0], 0.0f);
@@ -486,9 +555,12 @@ void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
             const real g = fe * (1.0f / CLACT_SM_UNIT);
             if (g >= CLACT_SM_TINY) {
                 if (g != 1.0f)
-                    clact_range_scale(yr + st->at[e], hi - st->at[e], g);
+                    clact_range_scale_from(er + st->at[e], yr + st->at[e], hi - st->at[e], g);
+                else if (!CLACT_SM_E_IS_Y)
+                    clact_range_scale_from(er + st->at[e], yr + st->at[e], hi - st->at[e], 1.0f);
             } else {
-                clact_range_scale2(yr + st->at[e], hi - st->at[e], fe, 1.0f / CLACT_SM_UNIT);
+                clact_range_scale2_from(er + st->at[e], yr + st->at[e], hi - st->at[e], fe,
+                                        1.0f / CLACT_SM_UNIT);
             }
         }
     }
@@ -496,18 +568,20 @@ void clact_sm_scale(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
 }
 
 // The log form's second sweep after clact_sm_sweep with store: y = (x - M) - logs everywhere;
-// the sweep left x - m_e (the max of its epoch) in y[0, st->end), so epoch e adds
+// the sweep left x - m_e (the max of its epoch) in er[0, st->end), so epoch e adds
 // (m_e - M) - logs, which is -logs for the last (bit for bit the formula: (x - M) - logs), and
 // one more rounding for earlier ones (terms of one sign, so within an ulp or two of it); after
 // st->end, from x.
-void clact_sm_shift(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ulong len,
-                    const clact_sm_stats *st, real M, real logs)
+void clact_sm_shift(__global const CLACT_STYPE *xr, CLACT_ESPACE const CLACT_ETYPE *er,
+                    __global CLACT_STYPE *yr, ulong len, const clact_sm_stats *st, real M,
+                    real logs)
 {
     if (st->n > 0) {
         clact_range_fill(yr, st->at[0], -INFINITY);
         for (uint e = 0; e < st->n; ++e) {
             ulong hi = e + 1 < st->n ? st->at[e + 1] : st->end;
-            clact_range_add(yr + st->at[e], hi - st->at[e], (st->m[e] - M) - logs);
+            clact_range_add_from(er + st->at[e], yr + st->at[e], hi - st->at[e],
+                                 (st->m[e] - M) - logs);
         }
     }
     ulong c = st->end;
@@ -518,10 +592,13 @@ void clact_sm_shift(__global const CLACT_STYPE *xr, __global CLACT_STYPE *yr, ul
 }
 
 // Work-item g takes rows [g per_item, (g + 1) per_item): each row's sweep takes the next row's
-// first max along (clact_sm_sweep), so memory keeps streaming from row to row.
+// first max along (clact_sm_sweep), so memory keeps streaming from row to row. ex: for f16 and
+// bf16 with ex_stride > 0, each work-item's float row for the exps, at ex_stride floats from its
+// neighbour's (at least C); f32 and f64 keep them in y and take a local argument of 4 bytes.
 __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const CLACT_STYPE *x,
                                  const ulong x_offset, __global CLACT_STYPE *y, const ulong y_offset,
-                                 const int kind, const int safe, const ulong per_item)
+                                 const int kind, const int safe, const ulong per_item,
+                                 __local float *ex, const ulong ex_stride)
 {
     const ulong r0 = get_global_id(0) * per_item;
     if (r0 >= rows)
@@ -533,16 +610,21 @@ __kernel void clact_softmax_rows(const ulong rows, const ulong C, __global const
     for (ulong r = r0; r < r1; ++r) {
         __global const CLACT_STYPE *xr = x + x_offset + r * C;
         __global CLACT_STYPE *yr = y + y_offset + r * C;
+#if CLACT_SM_E_IS_Y
+        __global CLACT_STYPE *er = yr;
+#else
+        __local float *er = ex + get_local_id(0) * ex_stride;
+#endif
         clact_sm_stats st;
-        clact_sm_sweep_kind(xr, yr, C, kind, 1, &st, xr + C, r + 1 < r1 ? first : 0, r > r0,
-                            &lead0, &lead1, &leads);
+        clact_sm_sweep_kind(xr, er, C, kind, 1, ex_stride > 0, &st, xr + C,
+                            r + 1 < r1 ? first : 0, r > r0, &lead0, &lead1, &leads);
         if (st.bad || st.M == -INFINITY) {
             // NaN or +inf anywhere, or every element -inf: NaN (PyTorch), or the safe values.
             clact_range_fill(yr, C, !st.bad && safe ? (kind == 1 ? -INFINITY : 0.0f) : NAN);
         } else if (kind == 1) {
-            clact_sm_shift(xr, yr, C, &st, st.M, log1p(st.S));
+            clact_sm_shift(xr, er, yr, C, &st, st.M, log1p(st.S));
         } else {
-            clact_sm_scale(xr, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
+            clact_sm_scale(xr, er, yr, C, kind == 2 ? -1.0f : 1.0f, &st, st.M, 1.0f / st.S);
         }
     }
 }
@@ -620,7 +702,11 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const ulong r = g / nchunks, j = g - r * nchunks;
     const ulong begin = j * chunk, n = min(C, begin + chunk) - begin;
     __global const CLACT_STYPE *xr = x + x_offset + r * C + begin;
-    __global CLACT_STYPE *yr = y + y_offset + r * C + begin;
+#if CLACT_SM_E_IS_Y
+    __global CLACT_STYPE *er = y + y_offset + r * C + begin;
+#else
+    __local float *er = (__local float *)0; // nothing is stored (store 0 below)
+#endif
     clact_sm_stats st;
     vreal lead0, lead1;
     real leads;
@@ -629,11 +715,11 @@ __kernel void clact_softmax_partial(const ulong rows, const ulong C, const ulong
     const int known = 0;
     // Statistics only (store 0): each kind its own constant-argument loop.
     if (kind == 0)
-        clact_sm_sweep(xr, yr, n, 1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+        clact_sm_sweep(xr, er, n, 1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
     else if (kind == 2)
-        clact_sm_sweep(xr, yr, n, -1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+        clact_sm_sweep(xr, er, n, -1.0f, 0, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
     else
-        clact_sm_sweep(xr, yr, n, 1.0f, 1, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
+        clact_sm_sweep(xr, er, n, 1.0f, 1, 0, &st, xnext, nnext, known, &lead0, &lead1, &leads);
     // A fully masked chunk (M = -inf) of a row that is not: its outputs come out 0 in the
     // finishing sweep, exp(-inf - M).
     real s = -1.0f;

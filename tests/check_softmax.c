@@ -468,21 +468,45 @@ START_TEST(softmax_errors) {
 END_TEST
 
 /* f16 and bf16 storage: inputs drawn in the type, outputs within 1 ulp of the type of the
- * correctly rounded reference (computed in float, rounded once: benchdnn's rule), on every kernel
- * shape: rows through each path, a strided dimension, long rows split, backward. */
-static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const size_t *shape,
-                      int dim, const char *path, int backward) {
+ * correctly rounded reference (computed in float, rounded once: benchdnn's rule), NaN where the
+ * reference is NaN and infinities exact, on every kernel shape: rows through each path, a
+ * strided dimension, long rows split, backward; fills as for f32 (fill_rows) rounded to the
+ * type. Outputs are poisoned with a positive value no softmax or log_softmax output can take
+ * (0x5BAD: 245.6 in f16, 9.7e16 in bf16), and GUARD elements past the end must keep it. */
+#define POISON16 0x5BAD
+static void run_dtype(clact_dtype dt, clact_softmax_kind kind, unsigned flags, int ndim,
+                      const size_t *shape, int dim, const char *path, int backward, fill f,
+                      int inplace) {
     size_t total = 1;
     for (int i = 0; i < ndim; ++i)
         total *= shape[i];
-    tu_rng r = tu_rng_for("dtype softmax",
-                          total * 31 + (uint64_t)dt * 7 + (uint64_t)kind + (uint64_t)backward);
-    uint16_t *x = malloc(total * 2), *g = malloc(total * 2), *y = malloc(total * 2);
+    int d = dim < 0 ? dim + ndim : dim;
+    size_t outer = 1, inner = 1, C = shape[d];
+    for (int i = 0; i < ndim; ++i)
+        if (i < d)
+            outer *= shape[i];
+        else if (i > d)
+            inner *= shape[i];
+    tu_rng r = tu_rng_for("dtype softmax", total * 31 + (uint64_t)dt * 7 + (uint64_t)kind +
+                                               (uint64_t)backward + (uint64_t)f * 1009);
+    const size_t len = total + GUARD;
+    uint16_t *x = malloc(len * 2), *g = malloc(len * 2), *y = malloc(len * 2);
+    float *xf = malloc(total * sizeof *xf);
     double *xd = malloc(total * sizeof *xd), *gd = malloc(total * sizeof *gd),
            *ref = malloc(total * sizeof *ref);
-    ck_assert(x && g && y && xd && gd && ref);
+    ck_assert(x && g && y && xf && xd && gd && ref);
+    if (backward) {
+        for (size_t i = 0; i < total; ++i)
+            xf[i] = (float)tu_uniform(&r, -3, 3);
+    } else {
+        fill_rows(&r, f, xf, outer, C, inner);
+    }
     for (size_t i = 0; i < total; ++i) {
-        x[i] = tu_round16(dt, tu_uniform(&r, backward ? -3 : -10, backward ? 3 : 10));
+        x[i] = tu_round16(dt, xf[i]);
+        /* Special fills: every other zero is -0 (the f16 vector loads drop its sign: the sign
+         * of a zero must not reach an output). */
+        if (f == FILL_SPECIAL && (x[i] & 0x7fff) == 0 && (i & 1))
+            x[i] |= 0x8000;
         xd[i] = tu_decode16(dt, x[i]);
     }
     if (backward) {
@@ -497,37 +521,59 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, int ndim, const s
         ck_assert_int_eq(clact_reference_softmax_backward(kind, ndim, shape, dim, xd, gd, ref),
                          CLACT_OK);
     } else {
-        ck_assert_int_eq(clact_reference_softmax(kind, 0, ndim, shape, dim, xd, ref), CLACT_OK);
+        ck_assert_int_eq(clact_reference_softmax(kind, flags, ndim, shape, dim, xd, ref), CLACT_OK);
     }
+    for (size_t i = total; i < len; ++i)
+        x[i] = g[i] = POISON16;
+    for (size_t i = 0; i < len; ++i)
+        y[i] = POISON16;
     cl_int err;
     cl_context cl = clact_context_cl_context(tu_ctx());
-    cl_mem xb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 2, x, &err);
-    cl_mem gb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 2, g, &err);
-    cl_mem yb = clCreateBuffer(cl, CL_MEM_READ_WRITE, total * 2, NULL, &err);
+    cl_mem xb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, len * 2, x, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    cl_mem gb = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, len * 2, g, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    cl_mem yb =
+        inplace ? xb
+                : clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, len * 2, y, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
     if (path)
         tu_setenv("CLACT_SOFTMAX_PATH", path);
     clact_status st = backward ? clact_softmax_backward(tu_ctx(), kind, dt, ndim, shape, dim, xb, 0,
                                                         gb, 0, yb, 0, 0, NULL, NULL)
-                               : clact_softmax(tu_ctx(), kind, 0, dt, ndim, shape, dim, xb, 0, yb,
-                                               0, 0, NULL, NULL);
+                               : clact_softmax(tu_ctx(), kind, flags, dt, ndim, shape, dim, xb, 0,
+                                               yb, 0, 0, NULL, NULL);
     tu_setenv("CLACT_SOFTMAX_PATH", NULL);
     ck_assert_msg(st == CLACT_OK, "%s", clact_context_last_error(tu_ctx()));
-    tu_read_bytes(yb, total * 2, y);
+    tu_read_bytes(yb, len * 2, y);
     for (size_t i = 0; i < total; ++i) {
         uint16_t want = tu_round16(dt, ref[i]);
+        double got = tu_decode16(dt, y[i]);
         /* Backward sums cancel: allow the rounding of the float result's own error too. */
         long tol = backward ? 2 : 1;
-        if (labs(tu_order16(y[i]) - tu_order16(want)) > tol &&
-            !(tu_decode16(dt, y[i]) == 0 && tu_decode16(dt, want) == 0))
-            ck_abort_msg("%s %s%s dim %d path %s: element %zu: got %a, want %a (exact %.9g)",
-                         clact_dtype_name(dt), clact_softmax_kind_name(kind),
-                         backward ? " backward" : "", dim, path ? path : "default", i,
-                         tu_decode16(dt, y[i]), tu_decode16(dt, want), ref[i]);
+        int ok;
+        if (isnan(ref[i]) || isnan(got))
+            ok = isnan(ref[i]) && isnan(got);
+        else if (isinf(ref[i]) || isinf(got))
+            ok = got == ref[i];
+        else
+            ok = labs(tu_order16(y[i]) - tu_order16(want)) <= tol ||
+                 (got == 0 && tu_decode16(dt, want) == 0);
+        if (!ok)
+            ck_abort_msg("%s %s%s%s dim %d path %s fill %d%s shape %zu x %zu: element %zu: got %a, "
+                         "want %a (exact %.9g)",
+                         clact_dtype_name(dt), clact_softmax_kind_name(kind), flags ? " safe" : "",
+                         backward ? " backward" : "", dim, path ? path : "default", (int)f,
+                         inplace ? " in place" : "", outer, C, i, got, tu_decode16(dt, want),
+                         ref[i]);
     }
+    for (size_t i = total; i < len; ++i)
+        ck_assert_msg(y[i] == POISON16, "element %zu past the end written", i);
     clReleaseMemObject(xb);
     clReleaseMemObject(gb);
-    clReleaseMemObject(yb);
-    free(x), free(g), free(y), free(xd), free(gd), free(ref);
+    if (!inplace)
+        clReleaseMemObject(yb);
+    free(x), free(g), free(y), free(xf), free(xd), free(gd), free(ref);
 }
 
 START_TEST(softmax_f16_bf16) {
@@ -536,11 +582,44 @@ START_TEST(softmax_f16_bf16) {
     /* At CLACT_TEST_QUICK=2 (oclgrind) the split rows are 9000 long. */
     static const size_t rows[2] = {9, 1000}, s3[3] = {4, 5, 6};
     const size_t few[2] = {2, tu_quick() >= 2 ? 9000 : 20000};
-    run_dtype(dt, kind, 2, rows, 1, NULL, 0);
-    run_dtype(dt, kind, 2, rows, 1, "group", 0);
-    run_dtype(dt, kind, 2, few, 1, "split", 0);
-    run_dtype(dt, kind, 3, s3, 1, NULL, 0);
-    run_dtype(dt, kind, 3, s3, 2, NULL, 1);
+    run_dtype(dt, kind, 0, 2, rows, 1, NULL, 0, FILL_UNIFORM, 0);
+    run_dtype(dt, kind, 0, 2, rows, 1, "group", 0, FILL_UNIFORM, 0);
+    run_dtype(dt, kind, 0, 2, few, 1, "split", 0, FILL_UNIFORM, 0);
+    run_dtype(dt, kind, 0, 3, s3, 1, NULL, 0, FILL_UNIFORM, 0);
+    run_dtype(dt, kind, CLACT_SOFTMAX_SAFE, 3, s3, 2, NULL, 0, FILL_SPECIAL, 1);
+    run_dtype(dt, kind, 0, 3, s3, 2, NULL, 1, FILL_UNIFORM, 0);
+}
+END_TEST
+
+/* The rows kernel's 16-bit sweep, which keeps its exps in a float row of local memory per
+ * work-item (kernels/softmax.cl): every fill, in place and not, with 1 and 2 rows per work-item,
+ * lengths either side of the sweep's blocks and past its 16 epochs (rising ramps open one per
+ * block); then rows longer than the local row can hold (half the device's local memory), which
+ * take their exps again from x, and the same through the group path. */
+START_TEST(softmax_f16_bf16_rows) {
+    const clact_dtype dt = _i < 3 ? CLACT_F16 : CLACT_BF16;
+    const clact_softmax_kind kind = kinds[_i % 3];
+    static const size_t lens[] = {1, 17, 255, 513, 1000, 8193, 20000};
+    const size_t nlens = sizeof lens / sizeof lens[0] - (tu_quick() >= 2 ? 1 : 0);
+    for (int per = 1; per <= 2; ++per) {
+        tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", per == 1 ? "1" : "2");
+        for (size_t l = 0; l < nlens; ++l) {
+            const size_t shape[2] = {5, lens[l]};
+            for (int f = 0; f <= FILL_RAMP; ++f)
+                run_dtype(dt, kind, 0, 2, shape, 1, "rows", 0, (fill)f, 0);
+            run_dtype(dt, kind, CLACT_SOFTMAX_SAFE, 2, shape, 1, "rows", 0, FILL_SPECIAL, 1);
+            run_dtype(dt, kind, 0, 2, shape, 1, "rows", 0, FILL_RAMP, 1);
+        }
+    }
+    tu_setenv("CLACT_SOFTMAX_ROWS_PER_ITEM", NULL);
+    cl_ulong local = 0;
+    ck_assert_int_eq(clGetDeviceInfo(clact_context_device(tu_ctx()), CL_DEVICE_LOCAL_MEM_SIZE,
+                                     sizeof local, &local, NULL),
+                     CL_SUCCESS);
+    const size_t longer[2] = {2, (size_t)(local / 2 / sizeof(float)) + 1};
+    run_dtype(dt, kind, 0, 2, longer, 1, "rows", 0, FILL_RAMP, 0);
+    run_dtype(dt, kind, 0, 2, longer, 1, "rows", 0, FILL_UNIFORM, 1);
+    run_dtype(dt, kind, CLACT_SOFTMAX_SAFE, 2, longer, 1, "rows", 0, FILL_SPECIAL, 0);
 }
 END_TEST
 
@@ -562,6 +641,7 @@ Suite *softmax_suite(void) {
     tcase_add_loop_test(tc, softmax_long_row, 0, 3);
     tcase_add_loop_test(tc, softmax_backward, 0, 3);
     tcase_add_loop_test(tc, softmax_f16_bf16, 0, 6);
+    tcase_add_loop_test(tc, softmax_f16_bf16_rows, 0, 6);
     tcase_add_test(tc, softmax_errors);
     suite_add_tcase(s, tc);
     return s;
