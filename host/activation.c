@@ -169,8 +169,10 @@ int clact__act_is_elementwise(const clact_activation *act, char *message, size_t
  * a derived constant from its Scalars (rrelu's midpoint slope, celu's 1 / alpha), then converted to
  * the compute type by clact__arg_real, as PyTorch converts them to opmath. */
 void clact__act_kernel_params(const clact_activation *act, double p[2]) {
-    p[0] = act->param[0];
-    p[1] = act->param[1];
+    /* A parameter the op does not have (the kernel ignores it) goes in as 0: equal ops give equal
+     * kernel arguments, and share one 16-bit table (table.c keys tables by them). */
+    p[0] = ops[act->op].n_params > 0 ? act->param[0] : 0.0;
+    p[1] = ops[act->op].n_params > 1 ? act->param[1] : 0.0;
     if (act->op == CLACT_CELU)
         p[1] = 1.0 / act->param[0];
     else if (act->op == CLACT_RRELU && !act->training)

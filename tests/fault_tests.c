@@ -640,9 +640,11 @@ static void table_waits(cl_command_queue_properties props) {
     const int ooo = (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     cl_event table = NULL;
     for (int call = 0; call < 5; ++call) {
-        /* 0: builds; 1: finds it; 2: alpha + 1e-12 (the same float): finds it; 3: the table's
-         * command reported failed: built again; 4: finds the new one. */
+        /* 0: builds; 1: finds it; 2: alpha + 1e-12 (the same float), and a value in the
+         * parameter elu does not have: finds it; 3: the table's command reported failed: built
+         * again; 4: finds the new one. */
         elu.param[0] = call == 2 ? 0.75 + 1e-12 : 0.75;
+        elu.param[1] = call == 2 ? 12345.0 : 0.0;
         if (call == 3)
             clact_fault_arm("clGetEventInfo", 1, CL_OUT_OF_RESOURCES);
         else /* counts the buffers made, never fires */
