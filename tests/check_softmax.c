@@ -97,6 +97,19 @@ static void fill_rows(tu_rng *r, fill f, float *x, size_t outer, size_t C, size_
     }
 }
 
+/* shape seen as (outer, C, inner) around dimension dim (negative: from the end). */
+static void split_shape(int ndim, const size_t *shape, int dim, size_t *outer, size_t *C,
+                        size_t *inner) {
+    int d = dim < 0 ? dim + ndim : dim;
+    *outer = *inner = 1;
+    *C = shape[d];
+    for (int i = 0; i < ndim; ++i)
+        if (i < d)
+            *outer *= shape[i];
+        else if (i > d)
+            *inner *= shape[i];
+}
+
 static double worst_rel[3];
 
 static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const size_t *shape, int dim,
@@ -112,13 +125,8 @@ static void run_fwd(clact_softmax_kind kind, unsigned flags, int ndim, const siz
     }
     snprintf(label + n, sizeof label - (size_t)n, " off %zu/%zu%s", xoff, yoff,
              inplace ? " in-place" : "");
-    int d = dim < 0 ? dim + ndim : dim;
-    size_t outer = 1, inner = 1, C = shape[d];
-    for (int i = 0; i < ndim; ++i)
-        if (i < d)
-            outer *= shape[i];
-        else if (i > d)
-            inner *= shape[i];
+    size_t outer, C, inner;
+    split_shape(ndim, shape, dim, &outer, &C, &inner);
 
     tu_rng r = tu_rng_for(label, 0);
     float *x = malloc((total + 1) * sizeof *x);
@@ -480,13 +488,8 @@ static void run_dtype(clact_dtype dt, clact_softmax_kind kind, unsigned flags, i
     size_t total = 1;
     for (int i = 0; i < ndim; ++i)
         total *= shape[i];
-    int d = dim < 0 ? dim + ndim : dim;
-    size_t outer = 1, inner = 1, C = shape[d];
-    for (int i = 0; i < ndim; ++i)
-        if (i < d)
-            outer *= shape[i];
-        else if (i > d)
-            inner *= shape[i];
+    size_t outer, C, inner;
+    split_shape(ndim, shape, dim, &outer, &C, &inner);
     tu_rng r = tu_rng_for("dtype softmax", total * 31 + (uint64_t)dt * 7 + (uint64_t)kind +
                                                (uint64_t)backward + (uint64_t)f * 1009);
     const size_t len = total + GUARD;
