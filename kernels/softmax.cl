@@ -44,9 +44,11 @@
 
 // f16 vector loads without the sign fix of prelude.cl's clact_f16_load (PoCL 3.1's vload_half4
 // reads -0 as +0): the sign of a zero never reaches a softmax-family output (the max compares, and
-// x - M is +0 for x == M in either sign), so these take vload_halfN alone where aligned, and the
-// integer path elsewhere. PoCL 3.1 at CLACT_VW 16: 3 instructions per load against 7 (the
-// ushort vector load, its sign extension and a vpternlog besides).
+// x - M is +0 for x == M in either sign), so these take vload_halfN alone: from memory where
+// aligned, and from a private copy elsewhere (rows of 1000 start unaligned every other row),
+// rather than the integer conversion. PoCL 3.1 at CLACT_VW 16: 5 instructions per aligned load
+// against 7 (the sign fix's ushort load, sign extension and vpternlog), about 12 unaligned against
+// about 20.
 #if defined(CLACT_F16) && !defined(CLACT_HALF_SOFTWARE) && CLACT_VW > 1
 vfloat clact_sm_f16_load(__global const ushort *p)
 {
