@@ -82,17 +82,28 @@ cmake --build build-asan -j2 >/dev/null
 # First the same suites at that level and seed in the plain build: PoCL compiles a kernel for each
 # work-group size at its first launch and LLVM 15 leaks there (tests/valgrind.supp), so sizes the
 # plain test run did not launch would be compiled, and reported, under ASan's leak check.
+# intercept_tls_get_addr=0: GCC 12's ASan runtime (Debian 12's libasan8) records each dynamic TLS
+# block it sees through __tls_get_addr and, for a block whose address is 16 past a page boundary,
+# takes the 16 bytes before it for glibc 2.19's TLS header {size, start}. glibc allocates those
+# blocks (here libLLVM-15's, when PoCL compiles) with malloc, so under ASan that header is ASan's
+# own chunk header, and the leak check at exit scans {0x8bf, 0x800001102}: "Tracer caught signal
+# 11", exit 1 (CI, 2026-11-29: preload_faults, `clact backward log_softmax` with
+# clCreateKernelsInProgram failed on the cached binary and the program compiled from source; the
+# log with LSAN_OPTIONS=verbosity=2 says "glibc >=2.19 suspected; tls={0x8bf 0x800001102}").
+# Without the interception the leak check still sees what those blocks hold: glibc's DTV, which
+# points at them, hangs off the thread's control block, which it scans.
+asan="detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0"
 seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
 CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed "$build/tests/clact_tests" >/dev/null
 CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed CLACT_LIST_LIBRARY="$build/libclact.so.0" \
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=$asan UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -j2 \
     -E "packaging|python|torch_dense|torch_optim|peer_train|exp_neg_exhaustive|kernel_builds|f16_paths|^vw|^tune$"
 # `clact tune` runs CLBlast's tuners, which leak one cl_event per timed launch (CLBlast 1.5.3's
 # RunKernelTimed launches its warm-up and ten timed runs into one event and releases only the
 # last): the tune test runs with ASan's memory checks but without its leak check.
 CLACT_LIST_LIBRARY="$build/libclact.so.0" \
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=${asan/detect_leaks=1/detect_leaks=0} UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -R "^tune$"
 echo "memcheck: ASan + UBSan clean at ${SECONDS} s (packaging, python, torch_dense and torch_optim excluded: an uninstrumented program cannot"
 echo "          load an ASan-built library; they run in the plain build; exp_neg_exhaustive and"
