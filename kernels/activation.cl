@@ -289,38 +289,45 @@ vreal clact_exp_parts(vreal a, vreal lo, vreal *p_out)
 // G a degree-11 polynomial fitted to 0.5 erfc(a) exp(a^2) (1 + a) for a in [0, 10.2] (s in
 // [-1, 1]; beyond, x Phi rounds to 0) by tools/fit_gelu.py: 2.3e-8 relative with its float
 // coefficients. G is flat (0.5 at a = 0, towards 1/(2 sqrt(pi)) as a grows), so no term cancels.
-//  - exp's argument is taken from x, not from a: x^2 = x2 + x2l exactly (fma), and halving is
-//    exact, so -x^2 / 2 = -(w + c) with no rounding at all (in the tail exp(-a^2) turns an error
-//    in its argument into 2 a^2 times as much relative error, 100+ ulp from the rounding of a);
-//    c is taken off exp's reduced argument (clact_exp_parts).
-//  - a is carried as a + al (al from an fma and the low half of 1/sqrt(2)), and
-//    1 / (1 + a + al) = y + yl: u = 1 + a rounds, but u - 1 and then (u - 1) - a are exact, so
+//  - exp's argument is taken from x, not from a: x / 2 is exact (but for subnormal x, whose
+//    x^2 / 2 is 0 either way), and x^2 / 2 = w + c exactly, w = (x / 2) x rounded and c its
+//    remainder by fma, so -x^2 / 2 = -(w + c) with no rounding at all (in the tail exp(-a^2)
+//    turns an error in its argument into 2 a^2 times as much relative error, 100+ ulp from the
+//    rounding of a); c is taken off exp's reduced argument (clact_exp_parts).
+//  - a is carried as a + al (al from two fmas: the rounding of a and the low half of 1/sqrt(2)),
+//    and 1 / (1 + a + al) = y + yl: u = 1 + a rounds, but u - 1 and then (u - 1) - a are exact, so
 //    1 + a + al = u + e (first order in e), and 1 - u y is exact by fma: yl = y (1 - u y - e y).
 //    The pair enters the product G (y + yl) = fma(G, y, G yl), so neither the rounding of 1 + a
 //    nor the division's reaches the result.
-//  - M = 2^64 x 0.5 erfc(|t|) = fma(X p, s, X s), X = x G (y + yl): two roundings and G's.
-//    For x < 0, x Phi = M 2^-64, which rounds into the subnormal range once, at the end; for
-//    x > 0, x Phi = x - M 2^-64 (M 2^-64 <= x / 2: no cancellation). x is capped at 8 in X
-//    (beyond, x - M 2^-64 rounds to x).
-//  - Where exp(-w) 2^64 < 2^-127 (|x| > 16.3), M is min(x, 8) * 0: gelu(-inf) = -inf * 0 = NaN,
-//    gelu(+inf) = inf - 0 = inf, gelu(-1e30) = -0, as PyTorch. gelu(-0) = +0 (x < 0 is false, and
-//    fma(-0, -2^-64, -0) = +0), as PyTorch's float kernel gives (its double one, as clact's f64,
-//    gives -0).
+//  - M = 2^64 x 0.5 erfc(|t|) = fma(X, p, X) s, X = x G (y + yl): two roundings and G's (s is
+//    a power of 2, and M is normal wherever the result is not 0). For x < 0, x Phi = M 2^-64,
+//    which rounds into the subnormal range once, at the end; for x > 0, x Phi = x - M 2^-64
+//    (M 2^-64 <= x / 2: no cancellation; the product is exact but for x < 2^-125, where the
+//    result is within an ulp). x is capped at 8 in X (beyond, x - M 2^-64 rounds to x).
+//  - Where exp(-w) 2^64 < 2^-127 (|x| > 16.3), M is xc - xc with xc's sign (xc = min(x, 8); what
+//    xc * 0 gives, without a multiply): gelu(-inf) = NaN, gelu(+inf) = inf - 0 = inf,
+//    gelu(-1e30) = -0, as PyTorch. gelu(-0) = +0 (x < 0 is false, and
+//    -0 - -0 = +0), as PyTorch's float kernel gives (its double one, as clact's f64, gives -0).
 // Taking the exp's argument from x (in place of squaring t + d, the rounded x / sqrt(2) and its
 // remainder) took PoCL's inner loop from 66 to 62 AVX-512 instructions per 16 elements, and the
-// worst error on all 2^32 floats stayed 3.596 ulp (at x = -11.577134, in the far tail).
+// worst error on all 2^32 floats stayed 3.596 ulp (at x = -11.577134, in the far tail). On Zen 4
+// (two 256-bit FMA pipes: one zmm multiply or FMA per cycle) that loop is bound by its 41
+// multiplies, FMAs and division per 16 elements; four went (x / 2 taken first, so w and c need
+// no halving; M as fma(X, p, X) s; the result's x - M 2^-64 from the product already made; the
+// tail's signed zero by copysign) and one add (al by two fmas): about 12 % faster
+// (bench/RESULTS.md), and on all 2^32 floats 3.431 ulp worst (at x = -1.8383501), 0 above 4.
 vreal act_gelu(vreal x, real p0, real p1)
 {
     const float c_hi = 0.70710677f;    // 1/sqrt(2) rounded to float
     const float c_lo = 1.2101617e-08f; // 1/sqrt(2) - c_hi
-    vreal x2 = x * x;
-    vreal w = 0.5f * x2;
-    vreal c = 0.5f * fma(x, x, -x2);
+    vreal hx = 0.5f * x;
+    vreal w = hx * x;
+    vreal c = fma(hx, x, -w);
     vreal p;
     vreal sc = clact_exp_parts(-w, c, &p);
     vreal ax = fabs(x);
     vreal a = ax * c_hi;
-    vreal al = fma(ax, (vreal)(c_hi), -a) + ax * c_lo;
+    vreal al = fma(ax, (vreal)(c_lo), fma(ax, (vreal)(c_hi), -a));
     vreal u = 1.0f + a;
     vreal y = 1.0f / u;
     vreal e = (a - (u - 1.0f)) + al;
@@ -339,10 +346,11 @@ vreal act_gelu(vreal x, real p0, real p1)
     G = fma(G, sv, (vreal)(0x1.c05112p-2f));
     vreal xc = fmin(x, (vreal)(8.0f));
     vreal X = xc * fma(G, y, G * yl);
-    vreal M = fma(X * p, sc, X * sc);
+    vreal M = fma(X, p, X) * sc;
     // 2^64 exp(-w) below 2^-127 (and garbage from x = ±inf): the result rounds to 0 there.
-    M = CLACT_SEL(M, xc * 0.0f, w > 132.5f);
-    return CLACT_SEL(fma(M, (vreal)(-0x1p-64f), x), M * 0x1p-64f, x < 0.0f);
+    M = CLACT_SEL(M, copysign(xc - xc, xc), w > 132.5f);
+    vreal m = M * 0x1p-64f;
+    return CLACT_SEL(x - m, m, x < 0.0f);
 }
 #endif
 
