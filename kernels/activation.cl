@@ -306,8 +306,8 @@ vreal clact_exp_parts(vreal a, vreal lo, vreal *p_out)
 //    result is within an ulp). x is capped at 8 in X (beyond, x - M 2^-64 rounds to x).
 //  - Where exp(-w) 2^64 < 2^-127 (|x| > 16.3), M is xc - xc with xc's sign (xc = min(x, 8); what
 //    xc * 0 gives, without a multiply): gelu(-inf) = NaN, gelu(+inf) = inf - 0 = inf,
-//    gelu(-1e30) = -0, as PyTorch. gelu(-0) = +0 (x < 0 is false, and
-//    -0 - -0 = +0), as PyTorch's float kernel gives (its double one, as clact's f64, gives -0).
+//    gelu(-1e30) = -0, as PyTorch. gelu(-0) = +0 (x < 0 is false, and -0 - -0 = +0), as
+//    PyTorch's float kernel gives (its double one, as clact's f64, gives -0).
 // Taking the exp's argument from x (in place of squaring t + d, the rounded x / sqrt(2) and its
 // remainder) took PoCL's inner loop from 66 to 62 AVX-512 instructions per 16 elements, and the
 // worst error on all 2^32 floats stayed 3.596 ulp (at x = -11.577134, in the far tail). On Zen 4

@@ -79,9 +79,6 @@ cmake --build build-asan -j2 >/dev/null
 # At CLACT_TEST_QUICK=1: every check of every suite, with the longest loops trimmed (the plain
 # run has just run them whole; here it is the host code's memory that is checked, and the loops
 # repeat the same code). CI runs on 2 cores within a time budget (DEVELOPERS.md: 40 minutes).
-# First the same suites at that level and seed in the plain build: PoCL compiles a kernel for each
-# work-group size at its first launch and LLVM 15 leaks there (tests/valgrind.supp), so sizes the
-# plain test run did not launch would be compiled, and reported, under ASan's leak check.
 # intercept_tls_get_addr=0: GCC 12's ASan runtime (Debian 12's libasan8) records each dynamic TLS
 # block it sees through __tls_get_addr and, for a block whose address is 16 past a page boundary,
 # takes the 16 bytes before it for glibc 2.19's TLS header {size, start}. glibc (2.25 on) allocates
@@ -94,6 +91,9 @@ cmake --build build-asan -j2 >/dev/null
 # scanned: this runtime takes every block allocated from ld.so, where glibc allocates dynamic TLS,
 # as a root (use_ld_allocations, on by default).
 asan="detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0"
+# First the same suites at that level and seed in the plain build: PoCL compiles a kernel for each
+# work-group size at its first launch and LLVM 15 leaks there (tests/valgrind.supp), so sizes the
+# plain test run did not launch would be compiled, and reported, under ASan's leak check.
 seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
 CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed "$build/tests/clact_tests" >/dev/null
 CLACT_TEST_QUICK=1 CLACT_TEST_SEED=$seed CLACT_LIST_LIBRARY="$build/libclact.so.0" \
